@@ -42,27 +42,27 @@ export const protobufFileName = "wms/v1/wms_session.proto";
  * (the Win32 value plus one).
  */
 export enum SessionState {
-  SESSION_STATE_UNSPECIFIED = 0,
-  /** SESSION_STATE_ACTIVE - A user is logged on to the WinStation (WTSActive). */
-  SESSION_STATE_ACTIVE = 1,
-  /** SESSION_STATE_CONNECTED - The WinStation is connected to the client (WTSConnected). */
-  SESSION_STATE_CONNECTED = 2,
-  /** SESSION_STATE_CONNECT_QUERY - The WinStation is in the process of connecting to the client (WTSConnectQuery). */
-  SESSION_STATE_CONNECT_QUERY = 3,
-  /** SESSION_STATE_SHADOW - The WinStation is shadowing another WinStation (WTSShadow). */
-  SESSION_STATE_SHADOW = 4,
-  /** SESSION_STATE_DISCONNECTED - The WinStation is active but the client is disconnected (WTSDisconnected). */
-  SESSION_STATE_DISCONNECTED = 5,
-  /** SESSION_STATE_IDLE - The WinStation is waiting for a client to connect (WTSIdle). */
-  SESSION_STATE_IDLE = 6,
-  /** SESSION_STATE_LISTEN - The WinStation is listening for a connection: a listener session (WTSListen). */
-  SESSION_STATE_LISTEN = 7,
-  /** SESSION_STATE_RESET - The WinStation is being reset (WTSReset). */
-  SESSION_STATE_RESET = 8,
-  /** SESSION_STATE_DOWN - The WinStation is down due to an error (WTSDown). */
-  SESSION_STATE_DOWN = 9,
-  /** SESSION_STATE_INIT - The WinStation is initializing (WTSInit). */
-  SESSION_STATE_INIT = 10,
+  UNSPECIFIED = 0,
+  /** ACTIVE - A user is logged on to the WinStation (WTSActive). */
+  ACTIVE = 1,
+  /** CONNECTED - The WinStation is connected to the client (WTSConnected). */
+  CONNECTED = 2,
+  /** CONNECT_QUERY - The WinStation is in the process of connecting to the client (WTSConnectQuery). */
+  CONNECT_QUERY = 3,
+  /** SHADOW - The WinStation is shadowing another WinStation (WTSShadow). */
+  SHADOW = 4,
+  /** DISCONNECTED - The WinStation is active but the client is disconnected (WTSDisconnected). */
+  DISCONNECTED = 5,
+  /** IDLE - The WinStation is waiting for a client to connect (WTSIdle). */
+  IDLE = 6,
+  /** LISTEN - The WinStation is listening for a connection: a listener session (WTSListen). */
+  LISTEN = 7,
+  /** RESET - The WinStation is being reset (WTSReset). */
+  RESET = 8,
+  /** DOWN - The WinStation is down due to an error (WTSDown). */
+  DOWN = 9,
+  /** INIT - The WinStation is initializing (WTSInit). */
+  INIT = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -70,37 +70,37 @@ export function sessionStateFromJSON(object: any): SessionState {
   switch (object) {
     case 0:
     case "SESSION_STATE_UNSPECIFIED":
-      return SessionState.SESSION_STATE_UNSPECIFIED;
+      return SessionState.UNSPECIFIED;
     case 1:
     case "SESSION_STATE_ACTIVE":
-      return SessionState.SESSION_STATE_ACTIVE;
+      return SessionState.ACTIVE;
     case 2:
     case "SESSION_STATE_CONNECTED":
-      return SessionState.SESSION_STATE_CONNECTED;
+      return SessionState.CONNECTED;
     case 3:
     case "SESSION_STATE_CONNECT_QUERY":
-      return SessionState.SESSION_STATE_CONNECT_QUERY;
+      return SessionState.CONNECT_QUERY;
     case 4:
     case "SESSION_STATE_SHADOW":
-      return SessionState.SESSION_STATE_SHADOW;
+      return SessionState.SHADOW;
     case 5:
     case "SESSION_STATE_DISCONNECTED":
-      return SessionState.SESSION_STATE_DISCONNECTED;
+      return SessionState.DISCONNECTED;
     case 6:
     case "SESSION_STATE_IDLE":
-      return SessionState.SESSION_STATE_IDLE;
+      return SessionState.IDLE;
     case 7:
     case "SESSION_STATE_LISTEN":
-      return SessionState.SESSION_STATE_LISTEN;
+      return SessionState.LISTEN;
     case 8:
     case "SESSION_STATE_RESET":
-      return SessionState.SESSION_STATE_RESET;
+      return SessionState.RESET;
     case 9:
     case "SESSION_STATE_DOWN":
-      return SessionState.SESSION_STATE_DOWN;
+      return SessionState.DOWN;
     case 10:
     case "SESSION_STATE_INIT":
-      return SessionState.SESSION_STATE_INIT;
+      return SessionState.INIT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -110,27 +110,27 @@ export function sessionStateFromJSON(object: any): SessionState {
 
 export function sessionStateToJSON(object: SessionState): string {
   switch (object) {
-    case SessionState.SESSION_STATE_UNSPECIFIED:
+    case SessionState.UNSPECIFIED:
       return "SESSION_STATE_UNSPECIFIED";
-    case SessionState.SESSION_STATE_ACTIVE:
+    case SessionState.ACTIVE:
       return "SESSION_STATE_ACTIVE";
-    case SessionState.SESSION_STATE_CONNECTED:
+    case SessionState.CONNECTED:
       return "SESSION_STATE_CONNECTED";
-    case SessionState.SESSION_STATE_CONNECT_QUERY:
+    case SessionState.CONNECT_QUERY:
       return "SESSION_STATE_CONNECT_QUERY";
-    case SessionState.SESSION_STATE_SHADOW:
+    case SessionState.SHADOW:
       return "SESSION_STATE_SHADOW";
-    case SessionState.SESSION_STATE_DISCONNECTED:
+    case SessionState.DISCONNECTED:
       return "SESSION_STATE_DISCONNECTED";
-    case SessionState.SESSION_STATE_IDLE:
+    case SessionState.IDLE:
       return "SESSION_STATE_IDLE";
-    case SessionState.SESSION_STATE_LISTEN:
+    case SessionState.LISTEN:
       return "SESSION_STATE_LISTEN";
-    case SessionState.SESSION_STATE_RESET:
+    case SessionState.RESET:
       return "SESSION_STATE_RESET";
-    case SessionState.SESSION_STATE_DOWN:
+    case SessionState.DOWN:
       return "SESSION_STATE_DOWN";
-    case SessionState.SESSION_STATE_INIT:
+    case SessionState.INIT:
       return "SESSION_STATE_INIT";
     case SessionState.UNRECOGNIZED:
     default:
@@ -140,16 +140,16 @@ export function sessionStateToJSON(object: SessionState): string {
 
 /** Why the agent refuses to disconnect a session ("you cannot disconnect the cmdlet's process"). */
 export enum Protection {
-  /** PROTECTION_UNSPECIFIED - Not protected. */
-  PROTECTION_UNSPECIFIED = 0,
-  /** PROTECTION_AGENT_SESSION - Rule 1: the session the agent itself runs in. */
-  PROTECTION_AGENT_SESSION = 1,
-  /** PROTECTION_SERVICES_SESSION - Rule 2: the services session, session 0. */
-  PROTECTION_SERVICES_SESSION = 2,
-  /** PROTECTION_CALLER_PROCESS - Rule 3: the session of the calling process, resolved by the agent from a loopback peer. */
-  PROTECTION_CALLER_PROCESS = 3,
-  /** PROTECTION_CALLER_SESSION_ID - Rule 4: the session named by the request's caller_session_id. */
-  PROTECTION_CALLER_SESSION_ID = 4,
+  /** UNSPECIFIED - Not protected. */
+  UNSPECIFIED = 0,
+  /** AGENT_SESSION - Rule 1: the session the agent itself runs in. */
+  AGENT_SESSION = 1,
+  /** SERVICES_SESSION - Rule 2: the services session, session 0. */
+  SERVICES_SESSION = 2,
+  /** CALLER_PROCESS - Rule 3: the session of the calling process, resolved by the agent from a loopback peer. */
+  CALLER_PROCESS = 3,
+  /** CALLER_SESSION_ID - Rule 4: the session named by the request's caller_session_id. */
+  CALLER_SESSION_ID = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -157,19 +157,19 @@ export function protectionFromJSON(object: any): Protection {
   switch (object) {
     case 0:
     case "PROTECTION_UNSPECIFIED":
-      return Protection.PROTECTION_UNSPECIFIED;
+      return Protection.UNSPECIFIED;
     case 1:
     case "PROTECTION_AGENT_SESSION":
-      return Protection.PROTECTION_AGENT_SESSION;
+      return Protection.AGENT_SESSION;
     case 2:
     case "PROTECTION_SERVICES_SESSION":
-      return Protection.PROTECTION_SERVICES_SESSION;
+      return Protection.SERVICES_SESSION;
     case 3:
     case "PROTECTION_CALLER_PROCESS":
-      return Protection.PROTECTION_CALLER_PROCESS;
+      return Protection.CALLER_PROCESS;
     case 4:
     case "PROTECTION_CALLER_SESSION_ID":
-      return Protection.PROTECTION_CALLER_SESSION_ID;
+      return Protection.CALLER_SESSION_ID;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -179,15 +179,15 @@ export function protectionFromJSON(object: any): Protection {
 
 export function protectionToJSON(object: Protection): string {
   switch (object) {
-    case Protection.PROTECTION_UNSPECIFIED:
+    case Protection.UNSPECIFIED:
       return "PROTECTION_UNSPECIFIED";
-    case Protection.PROTECTION_AGENT_SESSION:
+    case Protection.AGENT_SESSION:
       return "PROTECTION_AGENT_SESSION";
-    case Protection.PROTECTION_SERVICES_SESSION:
+    case Protection.SERVICES_SESSION:
       return "PROTECTION_SERVICES_SESSION";
-    case Protection.PROTECTION_CALLER_PROCESS:
+    case Protection.CALLER_PROCESS:
       return "PROTECTION_CALLER_PROCESS";
-    case Protection.PROTECTION_CALLER_SESSION_ID:
+    case Protection.CALLER_SESSION_ID:
       return "PROTECTION_CALLER_SESSION_ID";
     case Protection.UNRECOGNIZED:
     default:
@@ -197,24 +197,24 @@ export function protectionToJSON(object: Protection): string {
 
 /** What happened to one session of a Disconnect or DisconnectAll request. */
 export enum Outcome {
-  OUTCOME_UNSPECIFIED = 0,
-  /** OUTCOME_DISCONNECTED - The session was disconnected. */
-  OUTCOME_DISCONNECTED = 1,
-  /** OUTCOME_WOULD_DISCONNECT - what_if: the session would have been disconnected; nothing was changed. */
-  OUTCOME_WOULD_DISCONNECT = 2,
-  /** OUTCOME_ALREADY_DISCONNECTED - The session was already disconnected: a success with nothing to do. */
-  OUTCOME_ALREADY_DISCONNECTED = 3,
-  /** OUTCOME_PROTECTED - The session is protected; `protection` says by which rule. */
-  OUTCOME_PROTECTED = 4,
-  /** OUTCOME_NOT_FOUND - No session has this id (or it ended during the operation). */
-  OUTCOME_NOT_FOUND = 5,
+  UNSPECIFIED = 0,
+  /** DISCONNECTED - The session was disconnected. */
+  DISCONNECTED = 1,
+  /** WOULD_DISCONNECT - what_if: the session would have been disconnected; nothing was changed. */
+  WOULD_DISCONNECT = 2,
+  /** ALREADY_DISCONNECTED - The session was already disconnected: a success with nothing to do. */
+  ALREADY_DISCONNECTED = 3,
+  /** PROTECTED - The session is protected; `protection` says by which rule. */
+  PROTECTED = 4,
+  /** NOT_FOUND - No session has this id (or it ended during the operation). */
+  NOT_FOUND = 5,
   /**
-   * OUTCOME_NOT_DISCONNECTABLE - The session cannot be disconnected: a listener, or a session that is down, initializing or
+   * NOT_DISCONNECTABLE - The session cannot be disconnected: a listener, or a session that is down, initializing or
    * being reset.
    */
-  OUTCOME_NOT_DISCONNECTABLE = 6,
-  /** OUTCOME_FAILED - The operating system refused; `win32_error` says why. */
-  OUTCOME_FAILED = 7,
+  NOT_DISCONNECTABLE = 6,
+  /** FAILED - The operating system refused; `win32_error` says why. */
+  FAILED = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -222,28 +222,28 @@ export function outcomeFromJSON(object: any): Outcome {
   switch (object) {
     case 0:
     case "OUTCOME_UNSPECIFIED":
-      return Outcome.OUTCOME_UNSPECIFIED;
+      return Outcome.UNSPECIFIED;
     case 1:
     case "OUTCOME_DISCONNECTED":
-      return Outcome.OUTCOME_DISCONNECTED;
+      return Outcome.DISCONNECTED;
     case 2:
     case "OUTCOME_WOULD_DISCONNECT":
-      return Outcome.OUTCOME_WOULD_DISCONNECT;
+      return Outcome.WOULD_DISCONNECT;
     case 3:
     case "OUTCOME_ALREADY_DISCONNECTED":
-      return Outcome.OUTCOME_ALREADY_DISCONNECTED;
+      return Outcome.ALREADY_DISCONNECTED;
     case 4:
     case "OUTCOME_PROTECTED":
-      return Outcome.OUTCOME_PROTECTED;
+      return Outcome.PROTECTED;
     case 5:
     case "OUTCOME_NOT_FOUND":
-      return Outcome.OUTCOME_NOT_FOUND;
+      return Outcome.NOT_FOUND;
     case 6:
     case "OUTCOME_NOT_DISCONNECTABLE":
-      return Outcome.OUTCOME_NOT_DISCONNECTABLE;
+      return Outcome.NOT_DISCONNECTABLE;
     case 7:
     case "OUTCOME_FAILED":
-      return Outcome.OUTCOME_FAILED;
+      return Outcome.FAILED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -253,21 +253,21 @@ export function outcomeFromJSON(object: any): Outcome {
 
 export function outcomeToJSON(object: Outcome): string {
   switch (object) {
-    case Outcome.OUTCOME_UNSPECIFIED:
+    case Outcome.UNSPECIFIED:
       return "OUTCOME_UNSPECIFIED";
-    case Outcome.OUTCOME_DISCONNECTED:
+    case Outcome.DISCONNECTED:
       return "OUTCOME_DISCONNECTED";
-    case Outcome.OUTCOME_WOULD_DISCONNECT:
+    case Outcome.WOULD_DISCONNECT:
       return "OUTCOME_WOULD_DISCONNECT";
-    case Outcome.OUTCOME_ALREADY_DISCONNECTED:
+    case Outcome.ALREADY_DISCONNECTED:
       return "OUTCOME_ALREADY_DISCONNECTED";
-    case Outcome.OUTCOME_PROTECTED:
+    case Outcome.PROTECTED:
       return "OUTCOME_PROTECTED";
-    case Outcome.OUTCOME_NOT_FOUND:
+    case Outcome.NOT_FOUND:
       return "OUTCOME_NOT_FOUND";
-    case Outcome.OUTCOME_NOT_DISCONNECTABLE:
+    case Outcome.NOT_DISCONNECTABLE:
       return "OUTCOME_NOT_DISCONNECTABLE";
-    case Outcome.OUTCOME_FAILED:
+    case Outcome.FAILED:
       return "OUTCOME_FAILED";
     case Outcome.UNRECOGNIZED:
     default:
@@ -286,13 +286,9 @@ export interface Session {
   /** The name of the client device, for remote sessions; empty otherwise. */
   clientName: string;
   /** When the user logged on; unset when nobody is logged on. */
-  logonTime:
-    | Date
-    | undefined;
+  logonTime: Date | undefined;
   /** How long the session has had no input; unset when unknown. */
-  idleTime:
-    | Duration
-    | undefined;
+  idleTime: Duration | undefined;
   /** Why the agent would refuse to disconnect this session; PROTECTION_UNSPECIFIED if it would not. */
   protection: Protection;
 }
@@ -332,9 +328,7 @@ export interface DisconnectRequest {
   /** Return without waiting for each disconnect to complete (WTSDisconnectSession bWait = FALSE). */
   noWait: boolean;
   /** The caller's own session on this host, protected in addition to the agent's own rules. */
-  callerSessionId?:
-    | number
-    | undefined;
+  callerSessionId?: number | undefined;
   /** The fully qualified host name the caller means to reach; checked when set. */
   expectedHost: string;
 }
@@ -372,8 +366,7 @@ export interface DisconnectAllResponse {
   results: SessionResult[];
 }
 
-export interface GetAgentInfoRequest {
-}
+export interface GetAgentInfoRequest {}
 
 export interface GetAgentInfoResponse {
   /** The agent's fully qualified host name. */
@@ -535,39 +528,39 @@ export const Session: MessageFns<Session> = {
       sessionId: isSet(object.sessionId)
         ? globalThis.Number(object.sessionId)
         : isSet(object.session_id)
-        ? globalThis.Number(object.session_id)
-        : 0,
+          ? globalThis.Number(object.session_id)
+          : 0,
       state: isSet(object.state) ? sessionStateFromJSON(object.state) : 0,
       userName: isSet(object.userName)
         ? globalThis.String(object.userName)
         : isSet(object.user_name)
-        ? globalThis.String(object.user_name)
-        : "",
+          ? globalThis.String(object.user_name)
+          : "",
       domainName: isSet(object.domainName)
         ? globalThis.String(object.domainName)
         : isSet(object.domain_name)
-        ? globalThis.String(object.domain_name)
-        : "",
+          ? globalThis.String(object.domain_name)
+          : "",
       stationName: isSet(object.stationName)
         ? globalThis.String(object.stationName)
         : isSet(object.station_name)
-        ? globalThis.String(object.station_name)
-        : "",
+          ? globalThis.String(object.station_name)
+          : "",
       clientName: isSet(object.clientName)
         ? globalThis.String(object.clientName)
         : isSet(object.client_name)
-        ? globalThis.String(object.client_name)
-        : "",
+          ? globalThis.String(object.client_name)
+          : "",
       logonTime: isSet(object.logonTime)
         ? fromJsonTimestamp(object.logonTime)
         : isSet(object.logon_time)
-        ? fromJsonTimestamp(object.logon_time)
-        : undefined,
+          ? fromJsonTimestamp(object.logon_time)
+          : undefined,
       idleTime: isSet(object.idleTime)
         ? Duration.fromJSON(object.idleTime)
         : isSet(object.idle_time)
-        ? Duration.fromJSON(object.idle_time)
-        : undefined,
+          ? Duration.fromJSON(object.idle_time)
+          : undefined,
       protection: isSet(object.protection) ? protectionFromJSON(object.protection) : 0,
     };
   },
@@ -616,16 +609,24 @@ export const Session: MessageFns<Session> = {
     message.stationName = object.stationName ?? "";
     message.clientName = object.clientName ?? "";
     message.logonTime = object.logonTime ?? undefined;
-    message.idleTime = (object.idleTime !== undefined && object.idleTime !== null)
-      ? Duration.fromPartial(object.idleTime)
-      : undefined;
+    message.idleTime =
+      object.idleTime !== undefined && object.idleTime !== null
+        ? Duration.fromPartial(object.idleTime)
+        : undefined;
     message.protection = object.protection ?? 0;
     return message;
   },
 };
 
 function createBaseSessionResult(): SessionResult {
-  return { sessionId: 0, outcome: 0, message: "", win32Error: 0, protection: 0, session: undefined };
+  return {
+    sessionId: 0,
+    outcome: 0,
+    message: "",
+    win32Error: 0,
+    protection: 0,
+    session: undefined,
+  };
 }
 
 export const SessionResult: MessageFns<SessionResult> = {
@@ -729,15 +730,15 @@ export const SessionResult: MessageFns<SessionResult> = {
       sessionId: isSet(object.sessionId)
         ? globalThis.Number(object.sessionId)
         : isSet(object.session_id)
-        ? globalThis.Number(object.session_id)
-        : 0,
+          ? globalThis.Number(object.session_id)
+          : 0,
       outcome: isSet(object.outcome) ? outcomeFromJSON(object.outcome) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       win32Error: isSet(object.win32Error)
         ? globalThis.Number(object.win32Error)
         : isSet(object.win32_error)
-        ? globalThis.Number(object.win32_error)
-        : 0,
+          ? globalThis.Number(object.win32_error)
+          : 0,
       protection: isSet(object.protection) ? protectionFromJSON(object.protection) : 0,
       session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
     };
@@ -776,9 +777,10 @@ export const SessionResult: MessageFns<SessionResult> = {
     message.message = object.message ?? "";
     message.win32Error = object.win32Error ?? 0;
     message.protection = object.protection ?? 0;
-    message.session = (object.session !== undefined && object.session !== null)
-      ? Session.fromPartial(object.session)
-      : undefined;
+    message.session =
+      object.session !== undefined && object.session !== null
+        ? Session.fromPartial(object.session)
+        : undefined;
     return message;
   },
 };
@@ -858,13 +860,13 @@ export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
       sessionIds: globalThis.Array.isArray(object?.sessionIds)
         ? object.sessionIds.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.session_ids)
-        ? object.session_ids.map((e: any) => globalThis.Number(e))
-        : [],
+          ? object.session_ids.map((e: any) => globalThis.Number(e))
+          : [],
       expectedHost: isSet(object.expectedHost)
         ? globalThis.String(object.expectedHost)
         : isSet(object.expected_host)
-        ? globalThis.String(object.expected_host)
-        : "",
+          ? globalThis.String(object.expected_host)
+          : "",
     };
   },
 
@@ -882,7 +884,9 @@ export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
   create<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(base?: I): ListSessionsRequest {
     return ListSessionsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(object: I): ListSessionsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(
+    object: I,
+  ): ListSessionsRequest {
     const message = createBaseListSessionsRequest();
     message.sessionIds = object.sessionIds?.map((e) => e) || [];
     message.expectedHost = object.expectedHost ?? "";
@@ -949,7 +953,9 @@ export const ListSessionsResponse: MessageFns<ListSessionsResponse> = {
   fromJSON(object: any): ListSessionsResponse {
     return {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
-      sessions: globalThis.Array.isArray(object?.sessions) ? object.sessions.map((e: any) => Session.fromJSON(e)) : [],
+      sessions: globalThis.Array.isArray(object?.sessions)
+        ? object.sessions.map((e: any) => Session.fromJSON(e))
+        : [],
     };
   },
 
@@ -967,7 +973,9 @@ export const ListSessionsResponse: MessageFns<ListSessionsResponse> = {
   create<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(base?: I): ListSessionsResponse {
     return ListSessionsResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(object: I): ListSessionsResponse {
+  fromPartial<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(
+    object: I,
+  ): ListSessionsResponse {
     const message = createBaseListSessionsResponse();
     message.host = object.host ?? "";
     message.sessions = object.sessions?.map((e) => Session.fromPartial(e)) || [];
@@ -976,7 +984,13 @@ export const ListSessionsResponse: MessageFns<ListSessionsResponse> = {
 };
 
 function createBaseDisconnectRequest(): DisconnectRequest {
-  return { sessionIds: [], whatIf: false, noWait: false, callerSessionId: undefined, expectedHost: "" };
+  return {
+    sessionIds: [],
+    whatIf: false,
+    noWait: false,
+    callerSessionId: undefined,
+    expectedHost: "",
+  };
 }
 
 export const DisconnectRequest: MessageFns<DisconnectRequest> = {
@@ -1083,28 +1097,28 @@ export const DisconnectRequest: MessageFns<DisconnectRequest> = {
       sessionIds: globalThis.Array.isArray(object?.sessionIds)
         ? object.sessionIds.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.session_ids)
-        ? object.session_ids.map((e: any) => globalThis.Number(e))
-        : [],
+          ? object.session_ids.map((e: any) => globalThis.Number(e))
+          : [],
       whatIf: isSet(object.whatIf)
         ? globalThis.Boolean(object.whatIf)
         : isSet(object.what_if)
-        ? globalThis.Boolean(object.what_if)
-        : false,
+          ? globalThis.Boolean(object.what_if)
+          : false,
       noWait: isSet(object.noWait)
         ? globalThis.Boolean(object.noWait)
         : isSet(object.no_wait)
-        ? globalThis.Boolean(object.no_wait)
-        : false,
+          ? globalThis.Boolean(object.no_wait)
+          : false,
       callerSessionId: isSet(object.callerSessionId)
         ? globalThis.Number(object.callerSessionId)
         : isSet(object.caller_session_id)
-        ? globalThis.Number(object.caller_session_id)
-        : undefined,
+          ? globalThis.Number(object.caller_session_id)
+          : undefined,
       expectedHost: isSet(object.expectedHost)
         ? globalThis.String(object.expectedHost)
         : isSet(object.expected_host)
-        ? globalThis.String(object.expected_host)
-        : "",
+          ? globalThis.String(object.expected_host)
+          : "",
     };
   },
 
@@ -1315,14 +1329,16 @@ export const SessionFilter: MessageFns<SessionFilter> = {
       userNamePattern: isSet(object.userNamePattern)
         ? globalThis.String(object.userNamePattern)
         : isSet(object.user_name_pattern)
-        ? globalThis.String(object.user_name_pattern)
-        : "",
-      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => sessionStateFromJSON(e)) : [],
+          ? globalThis.String(object.user_name_pattern)
+          : "",
+      states: globalThis.Array.isArray(object?.states)
+        ? object.states.map((e: any) => sessionStateFromJSON(e))
+        : [],
       minIdleTime: isSet(object.minIdleTime)
         ? Duration.fromJSON(object.minIdleTime)
         : isSet(object.min_idle_time)
-        ? Duration.fromJSON(object.min_idle_time)
-        : undefined,
+          ? Duration.fromJSON(object.min_idle_time)
+          : undefined,
     };
   },
 
@@ -1347,15 +1363,22 @@ export const SessionFilter: MessageFns<SessionFilter> = {
     const message = createBaseSessionFilter();
     message.userNamePattern = object.userNamePattern ?? "";
     message.states = object.states?.map((e) => e) || [];
-    message.minIdleTime = (object.minIdleTime !== undefined && object.minIdleTime !== null)
-      ? Duration.fromPartial(object.minIdleTime)
-      : undefined;
+    message.minIdleTime =
+      object.minIdleTime !== undefined && object.minIdleTime !== null
+        ? Duration.fromPartial(object.minIdleTime)
+        : undefined;
     return message;
   },
 };
 
 function createBaseDisconnectAllRequest(): DisconnectAllRequest {
-  return { whatIf: false, noWait: false, callerSessionId: undefined, filter: undefined, expectedHost: "" };
+  return {
+    whatIf: false,
+    noWait: false,
+    callerSessionId: undefined,
+    filter: undefined,
+    expectedHost: "",
+  };
 }
 
 export const DisconnectAllRequest: MessageFns<DisconnectAllRequest> = {
@@ -1448,24 +1471,24 @@ export const DisconnectAllRequest: MessageFns<DisconnectAllRequest> = {
       whatIf: isSet(object.whatIf)
         ? globalThis.Boolean(object.whatIf)
         : isSet(object.what_if)
-        ? globalThis.Boolean(object.what_if)
-        : false,
+          ? globalThis.Boolean(object.what_if)
+          : false,
       noWait: isSet(object.noWait)
         ? globalThis.Boolean(object.noWait)
         : isSet(object.no_wait)
-        ? globalThis.Boolean(object.no_wait)
-        : false,
+          ? globalThis.Boolean(object.no_wait)
+          : false,
       callerSessionId: isSet(object.callerSessionId)
         ? globalThis.Number(object.callerSessionId)
         : isSet(object.caller_session_id)
-        ? globalThis.Number(object.caller_session_id)
-        : undefined,
+          ? globalThis.Number(object.caller_session_id)
+          : undefined,
       filter: isSet(object.filter) ? SessionFilter.fromJSON(object.filter) : undefined,
       expectedHost: isSet(object.expectedHost)
         ? globalThis.String(object.expectedHost)
         : isSet(object.expected_host)
-        ? globalThis.String(object.expected_host)
-        : "",
+          ? globalThis.String(object.expected_host)
+          : "",
     };
   },
 
@@ -1492,14 +1515,17 @@ export const DisconnectAllRequest: MessageFns<DisconnectAllRequest> = {
   create<I extends Exact<DeepPartial<DisconnectAllRequest>, I>>(base?: I): DisconnectAllRequest {
     return DisconnectAllRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<DisconnectAllRequest>, I>>(object: I): DisconnectAllRequest {
+  fromPartial<I extends Exact<DeepPartial<DisconnectAllRequest>, I>>(
+    object: I,
+  ): DisconnectAllRequest {
     const message = createBaseDisconnectAllRequest();
     message.whatIf = object.whatIf ?? false;
     message.noWait = object.noWait ?? false;
     message.callerSessionId = object.callerSessionId ?? undefined;
-    message.filter = (object.filter !== undefined && object.filter !== null)
-      ? SessionFilter.fromPartial(object.filter)
-      : undefined;
+    message.filter =
+      object.filter !== undefined && object.filter !== null
+        ? SessionFilter.fromPartial(object.filter)
+        : undefined;
     message.expectedHost = object.expectedHost ?? "";
     return message;
   },
@@ -1584,7 +1610,9 @@ export const DisconnectAllResponse: MessageFns<DisconnectAllResponse> = {
   create<I extends Exact<DeepPartial<DisconnectAllResponse>, I>>(base?: I): DisconnectAllResponse {
     return DisconnectAllResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<DisconnectAllResponse>, I>>(object: I): DisconnectAllResponse {
+  fromPartial<I extends Exact<DeepPartial<DisconnectAllResponse>, I>>(
+    object: I,
+  ): DisconnectAllResponse {
     const message = createBaseDisconnectAllResponse();
     message.host = object.host ?? "";
     message.results = object.results?.map((e) => SessionResult.fromPartial(e)) || [];
@@ -1741,13 +1769,13 @@ export const GetAgentInfoResponse: MessageFns<GetAgentInfoResponse> = {
       agentSessionId: isSet(object.agentSessionId)
         ? globalThis.Number(object.agentSessionId)
         : isSet(object.agent_session_id)
-        ? globalThis.Number(object.agent_session_id)
-        : 0,
+          ? globalThis.Number(object.agent_session_id)
+          : 0,
       startTime: isSet(object.startTime)
         ? fromJsonTimestamp(object.startTime)
         : isSet(object.start_time)
-        ? fromJsonTimestamp(object.start_time)
-        : undefined,
+          ? fromJsonTimestamp(object.start_time)
+          : undefined,
     };
   },
 
@@ -1774,7 +1802,9 @@ export const GetAgentInfoResponse: MessageFns<GetAgentInfoResponse> = {
   create<I extends Exact<DeepPartial<GetAgentInfoResponse>, I>>(base?: I): GetAgentInfoResponse {
     return GetAgentInfoResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GetAgentInfoResponse>, I>>(object: I): GetAgentInfoResponse {
+  fromPartial<I extends Exact<DeepPartial<GetAgentInfoResponse>, I>>(
+    object: I,
+  ): GetAgentInfoResponse {
     const message = createBaseGetAgentInfoResponse();
     message.host = object.host ?? "";
     message.version = object.version ?? "";
@@ -1796,11 +1826,13 @@ export const WmsSessionServiceService = {
     path: "/wms.v1.WmsSessionService/ListSessions" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListSessionsRequest): Buffer => Buffer.from(ListSessionsRequest.encode(value).finish()),
+    requestSerialize: (value: ListSessionsRequest): Buffer =>
+      Buffer.from(ListSessionsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ListSessionsRequest => ListSessionsRequest.decode(value),
     responseSerialize: (value: ListSessionsResponse): Buffer =>
       Buffer.from(ListSessionsResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ListSessionsResponse => ListSessionsResponse.decode(value),
+    responseDeserialize: (value: Buffer): ListSessionsResponse =>
+      ListSessionsResponse.decode(value),
   },
   /**
    * Disconnects the sessions named by id (Disconnect-WmsSession -SessionId). Duplicate ids are
@@ -1810,9 +1842,11 @@ export const WmsSessionServiceService = {
     path: "/wms.v1.WmsSessionService/Disconnect" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DisconnectRequest): Buffer => Buffer.from(DisconnectRequest.encode(value).finish()),
+    requestSerialize: (value: DisconnectRequest): Buffer =>
+      Buffer.from(DisconnectRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): DisconnectRequest => DisconnectRequest.decode(value),
-    responseSerialize: (value: DisconnectResponse): Buffer => Buffer.from(DisconnectResponse.encode(value).finish()),
+    responseSerialize: (value: DisconnectResponse): Buffer =>
+      Buffer.from(DisconnectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DisconnectResponse => DisconnectResponse.decode(value),
   },
   /**
@@ -1823,22 +1857,26 @@ export const WmsSessionServiceService = {
     path: "/wms.v1.WmsSessionService/DisconnectAll" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DisconnectAllRequest): Buffer => Buffer.from(DisconnectAllRequest.encode(value).finish()),
+    requestSerialize: (value: DisconnectAllRequest): Buffer =>
+      Buffer.from(DisconnectAllRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): DisconnectAllRequest => DisconnectAllRequest.decode(value),
     responseSerialize: (value: DisconnectAllResponse): Buffer =>
       Buffer.from(DisconnectAllResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): DisconnectAllResponse => DisconnectAllResponse.decode(value),
+    responseDeserialize: (value: Buffer): DisconnectAllResponse =>
+      DisconnectAllResponse.decode(value),
   },
   /** Describes the agent: host name, version, backend, its own session and start time. */
   getAgentInfo: {
     path: "/wms.v1.WmsSessionService/GetAgentInfo" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetAgentInfoRequest): Buffer => Buffer.from(GetAgentInfoRequest.encode(value).finish()),
+    requestSerialize: (value: GetAgentInfoRequest): Buffer =>
+      Buffer.from(GetAgentInfoRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): GetAgentInfoRequest => GetAgentInfoRequest.decode(value),
     responseSerialize: (value: GetAgentInfoResponse): Buffer =>
       Buffer.from(GetAgentInfoResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): GetAgentInfoResponse => GetAgentInfoResponse.decode(value),
+    responseDeserialize: (value: Buffer): GetAgentInfoResponse =>
+      GetAgentInfoResponse.decode(value),
   },
 } as const;
 
@@ -1942,22 +1980,32 @@ export const WmsSessionServiceClient = makeGenericClientConstructor(
   WmsSessionServiceService,
   "wms.v1.WmsSessionService",
 ) as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): WmsSessionServiceClient;
+  new (
+    address: string,
+    credentials: ChannelCredentials,
+    options?: Partial<ClientOptions>,
+  ): WmsSessionServiceClient;
   service: typeof WmsSessionServiceService;
   serviceName: string;
 };
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
+export type DeepPartial<T> = T extends Builtin
+  ? T
+  : T extends globalThis.Array<infer U>
+    ? globalThis.Array<DeepPartial<U>>
+    : T extends ReadonlyArray<infer U>
+      ? ReadonlyArray<DeepPartial<U>>
+      : T extends { $case: string; value: unknown }
+        ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+        : T extends {}
+          ? { [K in keyof T]?: DeepPartial<T[K]> }
+          : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
+export type Exact<P, I extends P> = P extends Builtin
+  ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function toTimestamp(date: Date): Timestamp {
