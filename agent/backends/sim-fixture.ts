@@ -1,0 +1,407 @@
+/**
+ * Fixtures of the simulated backend: a MultiPoint host described in JSON (DESIGN section 4).
+ *
+ * The JSON format is documented on {@link parseSimFixture}. Validation is strict and names the
+ * file and the field at fault, because a fixture with a typo that silently loads as something else
+ * makes every test and benchmark built on it lie.
+ */
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+
+/** One session of a simulated host, with its optional fault injection. */
+export interface SimSession {
+  /** The session id: a uint32 other than 4294967295 (`WTS_CURRENT_SESSION`). */
+  readonly sessionId: number;
+  readonly state: SessionState;
+  /** @default "" (nobody logged on) */
+  readonly userName?: string;
+  /** @default "" */
+  readonly domainName?: string;
+  /** The WinStation name (`Console`, `Station 3`, `RDP-Tcp#4`). @default "" */
+  readonly stationName?: string;
+  /** @default "" */
+  readonly clientName?: string;
+  /** When the user logged on; absent when nobody is logged on. */
+  readonly logonTime?: Date;
+  /**
+   * Seconds without input when the backend is created; the simulated idle time grows with the
+   * backend's clock from there. Absent: the idle time is unknown.
+   */
+  readonly idleSeconds?: number;
+  /** Milliseconds a disconnect of this session takes. @default 0 */
+  readonly disconnectLatencyMs?: number;
+  /** Win32 error code that disconnects of this session fail with (e.g. 5, 7024). */
+  readonly disconnectWin32Error?: number;
+  /**
+   * Fail only the first N disconnects with {@link SimSession.disconnectWin32Error}, then succeed.
+   * @default every disconnect fails while `disconnectWin32Error` is set
+   */
+  readonly disconnectFailTimes?: number;
+}
+
+/** A simulated MultiPoint host: its sessions and whole-backend settings. */
+export interface SimFixture {
+  /** Free text saying what the fixture models. */
+  readonly description?: string;
+  /**
+   * The session the agent claims to run in when `WMSFLEET_SIM_SESSION` is not set in its
+   * environment. @default 0 (a service)
+   */
+  readonly agentSessionId?: number;
+  /** Milliseconds every `listSessions` takes. @default 0 */
+  readonly listLatencyMs?: number;
+  readonly sessions: readonly SimSession[];
+}
+
+/** A fixture that cannot be read or is not valid; the message names the file and the field. */
+export class SimFixtureError extends Error {
+  override readonly name = "SimFixtureError";
+  constructor(
+    /** The file (or other source) the fixture came from. */
+    readonly source: string,
+    /** Path of the offending field, e.g. `sessions[3].state`; `undefined` for the whole file. */
+    readonly field: string | undefined,
+    /** What is wrong, without the source and field. */
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(field === undefined ? `${source}: ${detail}` : `${source}: ${field}: ${detail}`, options);
+  }
+}
+
+/** The largest session id; 4294967295 is `WTS_CURRENT_SESSION`, never a real session. */
+const MAX_SESSION_ID = 0xfffffffe;
+/** `setTimeout` treats anything longer as 1 ms, so longer latencies would silently vanish. */
+const MAX_LATENCY_MS = 0x7fffffff;
+
+/** The ten WTS connect states in `WTS_CONNECTSTATE_CLASS` order, as written in fixtures. */
+const STATE_NAMES: readonly (keyof typeof SessionState)[] = [
+  "ACTIVE",
+  "CONNECTED",
+  "CONNECT_QUERY",
+  "SHADOW",
+  "DISCONNECTED",
+  "IDLE",
+  "LISTEN",
+  "RESET",
+  "DOWN",
+  "INIT",
+];
+
+const TOP_KEYS = ["description", "agentSessionId", "listLatencyMs", "sessions"] as const;
+const SESSION_KEYS = [
+  "sessionId",
+  "state",
+  "userName",
+  "domainName",
+  "stationName",
+  "clientName",
+  "logonTime",
+  "idleSeconds",
+  "disconnectLatencyMs",
+  "disconnectWin32Error",
+  "disconnectFailTimes",
+] as const;
+
+/**
+ * Validates a parsed JSON value as a fixture.
+ *
+ * The format (unknown keys are errors; state names are case-insensitive):
+ * ```json
+ * { "description": "...", "agentSessionId": 0, "listLatencyMs": 0,
+ *   "sessions": [ { "sessionId": 3, "state": "ACTIVE", "userName": "zoë.brennan",
+ *                   "domainName": "LAB", "stationName": "Station 2", "clientName": "",
+ *                   "logonTime": "2026-03-10T08:47:12+00:00", "idleSeconds": 45,
+ *                   "disconnectLatencyMs": 20, "disconnectWin32Error": 7024,
+ *                   "disconnectFailTimes": 1 } ] }
+ * ```
+ * Only `sessions` (possibly empty) and each session's `sessionId` and `state` are required.
+ *
+ * @param source - names the fixture in error messages, usually its file name.
+ * @throws SimFixtureError naming `source` and the field at fault.
+ */
+export function parseSimFixture(value: unknown, source: string): SimFixture {
+  const fail = (field: string | undefined, detail: string): never => {
+    throw new SimFixtureError(source, field, detail);
+  };
+  const top = expectObject(value, undefined, fail, "the fixture");
+  checkKeys(top, TOP_KEYS, undefined, fail);
+
+  const description = optionalString(top, "description", undefined, fail);
+  const agentSessionId = optional(top, "agentSessionId", undefined, fail, sessionIdValue);
+  const listLatencyMs = optional(top, "listLatencyMs", undefined, fail, latencyValue);
+  if (!("sessions" in top)) fail("sessions", "required (an array of sessions, may be empty)");
+  if (!Array.isArray(top["sessions"])) {
+    fail("sessions", `expected an array, got ${describe(top["sessions"])}`);
+  }
+  const seen = new Map<number, number>();
+  const sessions = (top["sessions"] as unknown[]).map((entry, index) => {
+    const session = parseSession(entry, `sessions[${index}]`, fail);
+    const first = seen.get(session.sessionId);
+    if (first !== undefined) {
+      fail(
+        `sessions[${index}].sessionId`,
+        `duplicate session id ${session.sessionId} (also sessions[${first}])`,
+      );
+    }
+    seen.set(session.sessionId, index);
+    return session;
+  });
+  return { ...withoutUndefined({ description, agentSessionId, listLatencyMs }), sessions };
+}
+
+/**
+ * Reads and validates a fixture file.
+ * @throws SimFixtureError when the file cannot be read, is not JSON or is not a valid fixture.
+ */
+export async function loadSimFixture(path: string): Promise<SimFixture> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw readError(path, error);
+  }
+  return parseSimFixtureText(text, path);
+}
+
+/**
+ * The fixture that ships with wmsfleet: a realistic MultiPoint classroom (`classroom.json` next to
+ * this module). Read afresh on every call, so callers may keep what they get.
+ */
+export function defaultSimFixture(): SimFixture {
+  const url = new URL("./classroom.json", import.meta.url);
+  let text: string;
+  try {
+    text = readFileSync(url, "utf8");
+  } catch (error) {
+    throw readError(fileURLToPath(url), error);
+  }
+  return parseSimFixtureText(text, "classroom.json");
+}
+
+/** Parses fixture JSON text; syntax errors carry the line and column. */
+function parseSimFixtureText(text: string, source: string): SimFixture {
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const where = position === undefined ? "" : ` (${lineAndColumn(text, Number(position))})`;
+    throw new SimFixtureError(source, undefined, `invalid JSON${where}: ${message}`, {
+      cause: error,
+    });
+  }
+  return parseSimFixture(value, source);
+}
+
+function readError(path: string, error: unknown): SimFixtureError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory, not a fixture file"
+        : code === "EACCES"
+          ? "permission denied"
+          : `cannot read: ${error instanceof Error ? error.message : String(error)}`;
+  return new SimFixtureError(path, undefined, detail, { cause: error });
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split("\n").length;
+  const column = position - before.lastIndexOf("\n");
+  return `line ${line}, column ${column}`;
+}
+
+type Fail = (field: string | undefined, detail: string) => never;
+type Parse<T> = (value: unknown, field: string, fail: Fail) => T;
+
+function parseSession(value: unknown, path: string, fail: Fail): SimSession {
+  const entry = expectObject(value, path, fail, "a session");
+  checkKeys(entry, SESSION_KEYS, path, fail);
+  for (const key of ["sessionId", "state"] as const) {
+    if (!(key in entry)) fail(`${path}.${key}`, "required");
+  }
+  const sessionId = sessionIdValue(entry["sessionId"], `${path}.sessionId`, fail);
+  const state = stateValue(entry["state"], `${path}.state`, fail);
+  const details = withoutUndefined({
+    userName: optionalString(entry, "userName", path, fail),
+    domainName: optionalString(entry, "domainName", path, fail),
+    stationName: optionalString(entry, "stationName", path, fail),
+    clientName: optionalString(entry, "clientName", path, fail),
+    logonTime: optional(entry, "logonTime", path, fail, dateValue),
+    idleSeconds: optional(entry, "idleSeconds", path, fail, nonNegativeValue),
+    disconnectLatencyMs: optional(entry, "disconnectLatencyMs", path, fail, latencyValue),
+    disconnectWin32Error: optional(entry, "disconnectWin32Error", path, fail, win32Value),
+    disconnectFailTimes: optional(entry, "disconnectFailTimes", path, fail, countValue),
+  });
+  if (details.disconnectFailTimes !== undefined && details.disconnectWin32Error === undefined) {
+    fail(`${path}.disconnectFailTimes`, "needs disconnectWin32Error (the error to fail with)");
+  }
+  return { sessionId, state, ...details };
+}
+
+/** Drops the keys whose value is `undefined`, as `exactOptionalPropertyTypes` wants. */
+function withoutUndefined<T extends object>(
+  value: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
+function expectObject(
+  value: unknown,
+  path: string | undefined,
+  fail: Fail,
+  what: string,
+): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return fail(path, `expected ${what} (a JSON object), got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkKeys(
+  entry: Record<string, unknown>,
+  known: readonly string[],
+  path: string | undefined,
+  fail: Fail,
+): void {
+  for (const key of Object.keys(entry)) {
+    if (known.includes(key)) continue;
+    const guess = known.find(
+      (candidate) =>
+        candidate.toLowerCase() === key.toLowerCase() || editDistance(candidate, key) <= 2,
+    );
+    const hint =
+      guess === undefined ? `known keys: ${known.join(", ")}` : `did you mean "${guess}"?`;
+    fail(join(path, key), `unknown key (${hint})`);
+  }
+}
+
+function optional<T>(
+  entry: Record<string, unknown>,
+  key: string,
+  path: string | undefined,
+  fail: Fail,
+  parse: Parse<T>,
+): T | undefined {
+  return key in entry ? parse(entry[key], join(path, key), fail) : undefined;
+}
+
+function optionalString(
+  entry: Record<string, unknown>,
+  key: string,
+  path: string | undefined,
+  fail: Fail,
+): string | undefined {
+  return optional(entry, key, path, fail, (value, field) =>
+    typeof value === "string" ? value : fail(field, `expected a string, got ${describe(value)}`),
+  );
+}
+
+const sessionIdValue: Parse<number> = (value, field, fail) => {
+  if (value === 0xffffffff) {
+    return fail(field, "4294967295 is WTS_CURRENT_SESSION, not a session id");
+  }
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > MAX_SESSION_ID) {
+    return fail(
+      field,
+      `expected a session id (an integer 0..${MAX_SESSION_ID}), got ${describe(value)}`,
+    );
+  }
+  return value as number;
+};
+
+const stateValue: Parse<SessionState> = (value, field, fail) => {
+  const name = typeof value === "string" ? value.toUpperCase() : undefined;
+  const state = STATE_NAMES.find((candidate) => candidate === name);
+  if (state === undefined) {
+    return fail(field, `expected one of ${STATE_NAMES.join(", ")}, got ${describe(value)}`);
+  }
+  return SessionState[state];
+};
+
+const nonNegativeValue: Parse<number> = (value, field, fail) =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0
+    ? value
+    : fail(field, `expected a non-negative number, got ${describe(value)}`);
+
+const latencyValue: Parse<number> = (value, field, fail) => {
+  const ms = nonNegativeValue(value, field, fail);
+  return ms <= MAX_LATENCY_MS
+    ? ms
+    : fail(field, `expected at most ${MAX_LATENCY_MS} ms, got ${ms}`);
+};
+
+const win32Value: Parse<number> = (value, field, fail) =>
+  Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0xffffffff
+    ? (value as number)
+    : fail(field, `expected a Win32 error code (a positive integer), got ${describe(value)}`);
+
+const countValue: Parse<number> = (value, field, fail) =>
+  Number.isSafeInteger(value) && (value as number) >= 0
+    ? (value as number)
+    : fail(field, `expected a non-negative integer, got ${describe(value)}`);
+
+/** An ISO 8601 date-time with a zone: a logon time without one would depend on the machine. */
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+const dateValue: Parse<Date> = (value, field, fail) => {
+  const expected = `expected an ISO 8601 date-time with a zone, like "2026-03-10T08:47:12Z"`;
+  if (typeof value !== "string") return fail(field, `${expected}, got ${describe(value)}`);
+  const match = ISO_DATE_TIME.exec(value);
+  const date = new Date(value);
+  if (match === null || Number.isNaN(date.getTime())) {
+    return fail(field, `${expected}, got ${describe(value)}`);
+  }
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  const daysInMonth = new Date(Date.UTC(year ?? 0, month ?? 0, 0)).getUTCDate();
+  if (
+    (month ?? 0) < 1 ||
+    (month ?? 0) > 12 ||
+    (day ?? 0) < 1 ||
+    (day ?? 0) > daysInMonth ||
+    (hour ?? 0) > 23 ||
+    (minute ?? 0) > 59 ||
+    (second ?? 0) > 59 ||
+    (offsetHour ?? 0) > 23 ||
+    (offsetMinute ?? 0) > 59
+  ) {
+    return fail(field, `not a real date and time: ${describe(value)}`);
+  }
+  return date;
+};
+
+function join(path: string | undefined, key: string): string {
+  return path === undefined ? key : `${path}.${key}`;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (Array.isArray(value)) return "an array";
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  return "an object";
+}
+
+/** Levenshtein distance, for "did you mean" hints on unknown keys. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
