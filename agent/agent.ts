@@ -1,0 +1,274 @@
+/**
+ * The wms-agent server: `WmsSessionService`, `grpc.health.v1.Health` and server reflection on one
+ * grpc-js server, with an explicit lifecycle.
+ *
+ * Lifecycle (`AgentState`):
+ * - `starting`: bound, health `NOT_SERVING` until the backend first answers;
+ * - `serving`: health `SERVING`;
+ * - `backend-unavailable`: the backend stopped answering; health `NOT_SERVING`, calls still
+ *   answered (with `UNAVAILABLE` where the backend is needed), probed again every interval;
+ * - `draining`: shutdown started; health `NOT_SERVING`, new calls refused with `UNAVAILABLE`,
+ *   in-flight calls finish within `graceMs`;
+ * - `stopped`: the server is down, by drain or by force.
+ */
+import { fileURLToPath } from "node:url";
+import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { pino, type Logger } from "pino";
+import { WmsSessionServiceService } from "../proto/gen/wms/v1/wms_session.js";
+import type { AuditSink, AuthContext, Authorizer } from "./access.js";
+import type { SessionBackend } from "./backend.js";
+import { createSimulatedBackend } from "./backends/simulated.js";
+import { createCallerSessionLookup, type PeerProcessResolver } from "./caller-process.js";
+import { createGrpcHandlers } from "./grpc-adapter.js";
+import { createProcfsPeerResolver } from "./peer-process.js";
+import { RpcError } from "./rpc-error.js";
+import { createSessionService } from "./session-service.js";
+import { AGENT_VERSION } from "./version.js";
+
+/** The fully qualified name of the session service, as used by the health service. */
+export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
+
+/** Where the agent is in its life; see the module comment. */
+export type AgentState = "starting" | "serving" | "backend-unavailable" | "draining" | "stopped";
+
+/** How a shutdown ended: every in-flight call finished (`drained`) or the grace period ran out. */
+export type ShutdownOutcome = "drained" | "forced";
+
+/** Options of {@link startAgent}. All optional except the host name. */
+export interface AgentOptions {
+  /** The host's fully qualified name, answered as `host` and checked against `expected_host`. */
+  hostFqdn: string;
+  /** @default the simulated classroom */
+  backend?: SessionBackend;
+  /**
+   * `HOST:PORT` addresses to bind; port 0 picks a free port (read it back from `Agent.ports`).
+   * @default ["127.0.0.1:0"]
+   */
+  listen?: readonly string[];
+  /** @default ServerCredentials.createInsecure() — callers must only do this on loopback */
+  credentials?: ServerCredentials;
+  /** Who may call what; `undefined` lets every caller in (insecure loopback). */
+  authorize?: Authorizer;
+  /** Where `Disconnect`/`DisconnectAll` are recorded; `undefined` records nothing. */
+  audit?: AuditSink;
+  /** @default a silent logger */
+  logger?: Logger;
+  /** Milliseconds in-flight calls get to finish on shutdown before the server is forced down. @default 10000 */
+  graceMs?: number;
+  /** Milliseconds between backend health probes. @default 5000 */
+  healthIntervalMs?: number;
+  /** Calls beyond this many in flight are answered `RESOURCE_EXHAUSTED`. @default 4096 */
+  maxInFlightCalls?: number;
+  /**
+   * Largest accepted request, in bytes; larger ones are answered `RESOURCE_EXHAUSTED`.
+   * @default 1048576 — 4096 session ids take about 20 KiB
+   */
+  maxReceiveMessageBytes?: number;
+  /** Finds a loopback caller's process. @default `/proc` on Linux, none elsewhere unless the backend has one */
+  peerResolver?: PeerProcessResolver;
+  /** @default 8 */
+  maxParallelDisconnects?: number;
+}
+
+/** A running agent. */
+export interface Agent {
+  /** The ports bound, in the order of `listen`. */
+  readonly ports: readonly number[];
+  readonly hostFqdn: string;
+  readonly backend: SessionBackend;
+  state(): AgentState;
+  /**
+   * Health `NOT_SERVING`, refuse new calls, let in-flight calls finish within `graceMs`, then
+   * force the server down. Resolves once stopped; a second call returns the same promise.
+   */
+  shutdown(options?: { graceMs?: number }): Promise<ShutdownOutcome>;
+}
+
+/** Builds the server, binds every `listen` address and starts probing the backend. */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const backend = options.backend ?? createSimulatedBackend();
+  const logger = options.logger ?? pino({ enabled: false });
+  const graceMs = options.graceMs ?? 10_000;
+  const listen = options.listen ?? ["127.0.0.1:0"];
+  const credentials = options.credentials ?? ServerCredentials.createInsecure();
+  const startTime = new Date();
+  const ports: number[] = [];
+  let state: AgentState = "starting";
+
+  const health = new HealthImplementation({
+    "": "NOT_SERVING",
+    [SESSION_SERVICE_NAME]: "NOT_SERVING",
+  });
+  const setState = (next: AgentState) => {
+    if (state === next || state === "draining" || state === "stopped") return;
+    logger.info({ from: state, to: next }, "agent state");
+    state = next;
+    const serving = next === "serving" ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", serving);
+    health.setStatus(SESSION_SERVICE_NAME, serving);
+  };
+
+  const service = createSessionService({
+    backend,
+    hostFqdn: options.hostFqdn,
+    version: AGENT_VERSION,
+    startTime,
+    ...(options.maxParallelDisconnects === undefined
+      ? {}
+      : { maxParallelDisconnects: options.maxParallelDisconnects }),
+    onBackendUnavailable: (error) => {
+      logger.warn({ err: error }, "session backend unavailable");
+      setState("backend-unavailable");
+    },
+  });
+  const handlers = createGrpcHandlers({
+    service,
+    logger,
+    accepting: () => state !== "draining" && state !== "stopped",
+    authorize: options.authorize,
+    audit: options.audit,
+    callerSession: createCallerSessionLookup({
+      backend,
+      fallbackResolver:
+        options.peerResolver ??
+        (process.platform === "linux" ? createProcfsPeerResolver() : undefined),
+      localPorts: () => ports,
+      logger,
+    }),
+    maxInFlightCalls: options.maxInFlightCalls ?? 4096,
+  });
+
+  const server = new Server({
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 1024 * 1024,
+    "grpc.enable_channelz": 0,
+  });
+  server.addService(WmsSessionServiceService, handlers);
+  health.addToServer(withAuthorization(server, options.authorize));
+  new ReflectionService(loadContract()).addToServer(server);
+
+  try {
+    for (const address of listen) {
+      ports.push(await bind(server, address, credentials));
+    }
+  } catch (error) {
+    server.forceShutdown();
+    await backend.close();
+    throw error;
+  }
+  logger.info({ listen, ports, host: options.hostFqdn, backend: backend.name }, "agent listening");
+
+  const probe = async () => {
+    try {
+      setState((await backend.isHealthy()) ? "serving" : "backend-unavailable");
+    } catch (error) {
+      logger.warn({ err: error }, "backend health probe failed");
+      setState("backend-unavailable");
+    }
+  };
+  await probe();
+  const timer = setInterval(() => void probe(), options.healthIntervalMs ?? 5000);
+  timer.unref();
+
+  let stopping: Promise<ShutdownOutcome> | undefined;
+  return {
+    ports,
+    hostFqdn: options.hostFqdn,
+    backend,
+    state: () => state,
+    shutdown(shutdownOptions = {}) {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        health.setStatus("", "NOT_SERVING");
+        health.setStatus(SESSION_SERVICE_NAME, "NOT_SERVING");
+        logger.info({ from: state, to: "draining" }, "agent state");
+        state = "draining";
+        const outcome = await drain(server, shutdownOptions.graceMs ?? graceMs);
+        state = "stopped";
+        logger.info({ outcome }, "agent stopped");
+        await backend.close();
+        return outcome;
+      })();
+      return stopping;
+    },
+  };
+}
+
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (error, port) => {
+      if (error !== null) reject(new Error(`cannot listen on ${address}: ${error.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+function drain(server: Server, graceMs: number): Promise<ShutdownOutcome> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve("forced");
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve("drained");
+    });
+  });
+}
+
+/** The contract and the health service as proto-loader descriptors, for server reflection. */
+function loadContract() {
+  const protoRoot = fileURLToPath(new URL("../proto/", import.meta.url));
+  return loadSync(["wms/v1/wms_session.proto", healthProtoPath], {
+    includeDirs: [protoRoot],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+}
+
+/** What the health guard needs of a grpc-js call (unary or server-streaming). */
+interface GuardedCall {
+  getAuthContext(): AuthContext;
+  getPeer(): string;
+  emit(event: "error", error: unknown): boolean;
+}
+
+/**
+ * A view of the server whose `addService` checks the authorizer before each call of the added
+ * service (used for the health service, which is `reader` territory under mutual TLS).
+ */
+function withAuthorization(server: Server, authorize: Authorizer | undefined) {
+  return {
+    addService(definition: ServiceDefinition, implementation: Record<string, unknown>) {
+      if (authorize === undefined) {
+        server.addService(definition, implementation as never);
+        return;
+      }
+      const guarded: Record<string, unknown> = {};
+      for (const [name, handler] of Object.entries(implementation)) {
+        guarded[name] = (call: never, callback?: (error: unknown) => void) => {
+          const surface = call as GuardedCall;
+          try {
+            authorize({
+              rpc: "Health",
+              authContext: surface.getAuthContext(),
+              peer: surface.getPeer(),
+            });
+          } catch (error) {
+            const status = RpcError.from(error).toServiceError();
+            if (callback !== undefined) callback(status);
+            else surface.emit("error", status);
+            return;
+          }
+          (handler as (call: never, callback?: unknown) => void)(call, callback);
+        };
+      }
+      server.addService(definition, guarded as never);
+    },
+  };
+}

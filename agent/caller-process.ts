@@ -1,0 +1,75 @@
+/**
+ * Protection rule 3: which session the calling process runs in, when the caller is on this host.
+ * The agent decides this itself from the TCP connection; it never trusts the client for it.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+import type { Logger } from "pino";
+import type { SessionBackend, TcpEndpoint } from "./backend.js";
+
+/** Finds the process at the other end of a loopback connection. */
+export type PeerProcessResolver = (
+  peer: TcpEndpoint,
+  local: TcpEndpoint,
+) => Promise<number | undefined>;
+
+/**
+ * Parses grpc-js's `call.getPeer()` (`127.0.0.1:5000`, `::1:5000`, `::ffff:127.0.0.1:5000`, or
+ * `[::1]:5000`) into an endpoint; `undefined` for anything else (e.g. `unknown`).
+ */
+export function parsePeer(peer: string): TcpEndpoint | undefined {
+  const colon = peer.lastIndexOf(":");
+  if (colon <= 0) return undefined;
+  let address = peer.slice(0, colon);
+  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
+  const port = Number(peer.slice(colon + 1));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  if (!isIPv4(address) && !isIPv6(address)) return undefined;
+  return { address, port };
+}
+
+/** Whether an IP literal is a loopback address: 127.0.0.0/8, `::1` or IPv4-mapped 127/8. */
+export function isLoopbackAddress(address: string): boolean {
+  const lower = address.toLowerCase();
+  if (isIPv4(lower)) return lower.startsWith("127.");
+  if (!isIPv6(lower)) return false;
+  if (lower === "::1" || lower === "0:0:0:0:0:0:0:1") return true;
+  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  return mapped?.[1] !== undefined && mapped[1].startsWith("127.");
+}
+
+/** What the caller-session lookup needs. */
+export interface CallerSessionLookupOptions {
+  readonly backend: SessionBackend;
+  /** The platform's resolver, used when the backend has none of its own. */
+  readonly fallbackResolver: PeerProcessResolver | undefined;
+  /** The ports the agent listens on (the remote end of the client's socket). */
+  readonly localPorts: () => readonly number[];
+  readonly logger: Logger;
+}
+
+/**
+ * Returns a function from a call's peer string to the session of the calling process, or
+ * `undefined` when the caller is not on this host or its process cannot be found.
+ */
+export function createCallerSessionLookup(
+  options: CallerSessionLookupOptions,
+): (peer: string) => Promise<number | undefined> {
+  const { backend, logger } = options;
+  const resolve: PeerProcessResolver | undefined =
+    backend.resolvePeerProcess?.bind(backend) ?? options.fallbackResolver;
+  return async (peerString) => {
+    const peer = parsePeer(peerString);
+    if (peer === undefined || !isLoopbackAddress(peer.address) || resolve === undefined) {
+      return undefined;
+    }
+    try {
+      for (const port of options.localPorts()) {
+        const pid = await resolve(peer, { address: "", port });
+        if (pid !== undefined) return await backend.sessionOfProcess(pid);
+      }
+    } catch (error) {
+      logger.warn({ err: error, peer: peerString }, "could not resolve the calling process");
+    }
+    return undefined;
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Turns the async handlers of `session-service.ts` into grpc-js unary handlers: lifecycle and
+ * load checks, authorization, the caller's session (rule 3), one log line per RPC, audit records
+ * for mutating calls, and status conversion (`RpcError` → status; anything else → `INTERNAL`).
+ */
+import { status as Status, type handleUnaryCall, type ServerUnaryCall } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { SessionResult, WmsSessionServiceServer } from "../proto/gen/wms/v1/wms_session.js";
+import type { AuditSink, Authorizer, RpcName } from "./access.js";
+import { RpcError } from "./rpc-error.js";
+import { countOutcomes, type CallContext, type SessionService } from "./session-service.js";
+
+/** What the adapter needs from the agent around it. */
+export interface GrpcAdapterOptions {
+  readonly service: SessionService;
+  readonly logger: Logger;
+  /** Whether new calls are still accepted; `false` while the agent shuts down. */
+  readonly accepting: () => boolean;
+  readonly authorize: Authorizer | undefined;
+  readonly audit: AuditSink | undefined;
+  readonly callerSession: (peer: string) => Promise<number | undefined>;
+  /** Calls answered with `RESOURCE_EXHAUSTED` beyond this many in flight. */
+  readonly maxInFlightCalls: number;
+  /** Clock for durations, in milliseconds. @default performance.now */
+  readonly now?: () => number;
+}
+
+/** The grpc-js implementation of `WmsSessionService`. */
+export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServiceServer {
+  const { service } = options;
+  const now = options.now ?? (() => performance.now());
+  let inFlight = 0;
+
+  function unary<Req, Res extends object>(
+    rpc: RpcName,
+    handler: (request: Req, context: CallContext) => Promise<Res>,
+  ): handleUnaryCall<Req, Res> {
+    const mutating = rpc === "Disconnect" || rpc === "DisconnectAll";
+    async function handle(call: ServerUnaryCall<Req, Res>) {
+      const peer = call.getPeer();
+      let identity: string | undefined;
+      let results: readonly SessionResult[] | undefined;
+      let outcome: { response: Res } | { error: RpcError };
+      try {
+        if (!options.accepting()) {
+          throw new RpcError(Status.UNAVAILABLE, "wms-agent is shutting down; retry another time");
+        }
+        if (inFlight > options.maxInFlightCalls) {
+          throw new RpcError(
+            Status.RESOURCE_EXHAUSTED,
+            `too many calls in flight (limit ${options.maxInFlightCalls}); retry later`,
+          );
+        }
+        identity = options.authorize?.({ rpc, authContext: call.getAuthContext(), peer });
+        let callerSession: Promise<number | undefined> | undefined;
+        const context: CallContext = {
+          callerProcessSession: () => (callerSession ??= options.callerSession(peer)),
+        };
+        const response = await handler(call.request, context);
+        if ("results" in response && Array.isArray(response.results)) {
+          results = response.results as SessionResult[];
+        }
+        outcome = { response };
+      } catch (caught) {
+        outcome = { error: RpcError.from(caught) };
+        if (outcome.error.code === Status.INTERNAL) {
+          options.logger.error({ err: caught, rpc, peer }, "internal error");
+        }
+      }
+      if (mutating && options.audit !== undefined) {
+        try {
+          await options.audit.write({
+            time: new Date().toISOString(),
+            identity,
+            peer,
+            rpc,
+            request: call.request,
+            ...("response" in outcome
+              ? { results }
+              : { status: { code: Status[outcome.error.code], message: outcome.error.message } }),
+          });
+        } catch (auditError) {
+          outcome = { error: auditFailure(auditError) };
+        }
+      }
+      return { outcome, identity, results };
+    }
+
+    return (call: ServerUnaryCall<Req, Res>, callback) => {
+      const started = now();
+      inFlight += 1;
+      void handle(call).then(({ outcome, identity, results }) => {
+        inFlight -= 1;
+        const fields = {
+          rpc,
+          peer: call.getPeer(),
+          identity,
+          durationMs: Math.round((now() - started) * 1000) / 1000,
+          code: "error" in outcome ? Status[outcome.error.code] : "OK",
+          ...(results === undefined ? {} : { outcomes: countOutcomes(results) }),
+        };
+        if ("error" in outcome) {
+          options.logger.info({ ...fields, error: outcome.error.message }, "rpc failed");
+          callback(outcome.error.toServiceError(), null);
+        } else {
+          options.logger.info(fields, "rpc");
+          callback(null, outcome.response);
+        }
+      });
+    };
+  }
+
+  function auditFailure(error: unknown): RpcError {
+    options.logger.error({ err: error }, "audit record could not be written; call failed");
+    return new RpcError(
+      Status.UNAVAILABLE,
+      "the audit record could not be written, so the result is withheld; see the agent log",
+      { cause: error },
+    );
+  }
+
+  return {
+    listSessions: unary("ListSessions", (request, context) =>
+      service.listSessions(request, context),
+    ),
+    disconnect: unary("Disconnect", (request, context) => service.disconnect(request, context)),
+    disconnectAll: unary("DisconnectAll", (request, context) =>
+      service.disconnectAll(request, context),
+    ),
+    getAgentInfo: unary("GetAgentInfo", () => service.getAgentInfo()),
+  };
+}

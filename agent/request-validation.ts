@@ -1,0 +1,66 @@
+/**
+ * Checks of whole requests (DESIGN section 2). A request that fails here is refused with
+ * `INVALID_ARGUMENT` or `FAILED_PRECONDITION` before any session is looked at.
+ */
+import { status as Status } from "@grpc/grpc-js";
+import { invalidArgument, RpcError } from "./rpc-error.js";
+
+/** Most session ids one `Disconnect` accepts. */
+export const MAX_SESSION_IDS = 4096;
+
+/**
+ * `WTS_CURRENT_SESSION`: in the Win32 API this id means "the caller's own session", so it must
+ * never reach the OS.
+ */
+export const WTS_CURRENT_SESSION = 4294967295;
+
+/**
+ * Validates the ids of a `Disconnect` (or `ListSessions` when `allowEmpty`) and returns them
+ * without duplicates, in the order they were first named.
+ */
+export function validateSessionIds(
+  ids: readonly number[],
+  options: { allowEmpty: boolean; field?: string },
+): number[] {
+  const field = options.field ?? "session_ids";
+  if (ids.length === 0 && !options.allowEmpty) {
+    throw invalidArgument(`${field}: at least one session id is required`);
+  }
+  if (ids.length > MAX_SESSION_IDS) {
+    throw invalidArgument(`${field}: ${ids.length} ids; at most ${MAX_SESSION_IDS} are accepted`);
+  }
+  for (const [index, id] of ids.entries()) checkSessionId(id, `${field}[${index}]`);
+  return [...new Set(ids)];
+}
+
+/** Validates one session id field (e.g. `caller_session_id`). */
+export function checkSessionId(id: number, field: string): void {
+  if (!Number.isInteger(id) || id < 0 || id > WTS_CURRENT_SESSION) {
+    throw invalidArgument(`${field}: ${id} is not a session id (uint32)`);
+  }
+  if (id === WTS_CURRENT_SESSION) {
+    throw invalidArgument(
+      `${field}: 4294967295 is WTS_CURRENT_SESSION ("the caller's own session" in Win32) and is refused; name the session by its id`,
+    );
+  }
+}
+
+/**
+ * Refuses a request meant for another machine: `expected_host`, when set, must be this agent's
+ * host name (compared without case and without a trailing dot).
+ */
+export function checkExpectedHost(expectedHost: string, hostFqdn: string): void {
+  if (expectedHost === "") return;
+  if (normalizeHostName(expectedHost) !== normalizeHostName(hostFqdn)) {
+    throw new RpcError(
+      Status.FAILED_PRECONDITION,
+      `expected_host is ${JSON.stringify(expectedHost)} but this agent is ${JSON.stringify(hostFqdn)}; nothing was changed`,
+    );
+  }
+}
+
+/** Lowercases a host name and drops one trailing dot. */
+export function normalizeHostName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
+}

@@ -1,0 +1,105 @@
+/**
+ * The `DisconnectAll` filter: a user name pattern (`*` and `?`, case-insensitive), a set of
+ * states and a minimum idle time. Validation and matching are pure so they are unit-tested alone.
+ */
+import type { Duration } from "../proto/gen/google/protobuf/duration.js";
+import { SessionState, type SessionFilter } from "../proto/gen/wms/v1/wms_session.js";
+import type { BackendSession } from "./backend.js";
+import { invalidArgument } from "./rpc-error.js";
+
+/** Longest accepted user name pattern: a 15-character domain, `\` and a 104-character UPN prefix fit. */
+export const MAX_PATTERN_LENGTH = 256;
+
+/** Characters Windows never allows in a user or domain name (`*` and `?` are the wildcards). */
+const FORBIDDEN_IN_PATTERN = /["/[\]:;|=,+<>\p{Cc}]/u;
+
+/** A validated filter, ready to match sessions. */
+export interface CompiledFilter {
+  /** Whether a session matches every part of the filter. */
+  matches(session: BackendSession): boolean;
+  /** A short description for logs, e.g. `user=stu* states=ACTIVE,IDLE idle>=600s`. */
+  readonly description: string;
+}
+
+/**
+ * Checks a request's filter and compiles it. An absent filter matches everything.
+ * @throws RpcError `INVALID_ARGUMENT` naming the field at fault.
+ */
+export function compileFilter(filter: SessionFilter | undefined): CompiledFilter {
+  const pattern = filter?.userNamePattern ?? "";
+  const states = filter?.states ?? [];
+  const minIdleMs = durationToMs(filter?.minIdleTime, "filter.min_idle_time");
+  const userRegex = pattern === "" ? undefined : compilePattern(pattern);
+  for (const [index, state] of states.entries()) {
+    if (!Number.isInteger(state) || state < SessionState.ACTIVE || state > SessionState.INIT) {
+      throw invalidArgument(
+        `filter.states[${index}]: ${String(state)} is not a session state (1..10, ACTIVE..INIT)`,
+      );
+    }
+  }
+  const stateSet = new Set<SessionState>(states);
+  const parts: string[] = [];
+  if (pattern !== "") parts.push(`user=${pattern}`);
+  if (stateSet.size > 0)
+    parts.push(`states=${[...stateSet].map((s) => SessionState[s]).join(",")}`);
+  if (minIdleMs !== undefined) parts.push(`idle>=${minIdleMs / 1000}s`);
+  return {
+    description: parts.length === 0 ? "all" : parts.join(" "),
+    matches(session) {
+      if (stateSet.size > 0 && !stateSet.has(session.state)) return false;
+      if (minIdleMs !== undefined && (session.idleTimeMs ?? 0) < minIdleMs) return false;
+      if (userRegex !== undefined) {
+        const qualified =
+          session.domainName === ""
+            ? session.userName
+            : `${session.domainName}\\${session.userName}`;
+        if (!userRegex.test(session.userName) && !userRegex.test(qualified)) return false;
+      }
+      return true;
+    },
+  };
+}
+
+/**
+ * Compiles a wildcard pattern (`*` any run, `?` one character) into an anchored, case-insensitive
+ * regular expression.
+ * @throws RpcError `INVALID_ARGUMENT` for patterns no user name could match.
+ */
+export function compilePattern(pattern: string): RegExp {
+  const where = "filter.user_name_pattern";
+  if ([...pattern].length > MAX_PATTERN_LENGTH) {
+    throw invalidArgument(`${where}: longer than ${MAX_PATTERN_LENGTH} characters`);
+  }
+  const bad = FORBIDDEN_IN_PATTERN.exec(pattern);
+  if (bad !== null) {
+    throw invalidArgument(
+      `${where}: character ${JSON.stringify(bad[0])} cannot appear in a Windows user name`,
+    );
+  }
+  if (pattern.split("\\").length > 2) {
+    throw invalidArgument(`${where}: at most one "\\" (DOMAIN\\user)`);
+  }
+  let source = "";
+  for (const char of pattern) {
+    if (char === "*") source += ".*";
+    else if (char === "?") source += ".";
+    else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`, "iu");
+}
+
+/**
+ * A protobuf `Duration` in milliseconds; `undefined` when unset.
+ * @throws RpcError `INVALID_ARGUMENT` for negative or malformed durations.
+ */
+export function durationToMs(duration: Duration | undefined, field: string): number | undefined {
+  if (duration === undefined) return undefined;
+  const { seconds, nanos } = duration;
+  if (!Number.isSafeInteger(seconds) || seconds < 0) {
+    throw invalidArgument(`${field}: seconds must be a non-negative integer, got ${seconds}`);
+  }
+  if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) {
+    throw invalidArgument(`${field}: nanos must be within 0..999999999, got ${nanos}`);
+  }
+  return seconds * 1000 + Math.floor(nanos / 1_000_000);
+}
