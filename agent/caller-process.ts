@@ -64,7 +64,8 @@ export function createCallerSessionLookup(
     }
     try {
       for (const port of options.localPorts()) {
-        const pid = await resolve(peer, { address: "", port });
+        // The wildcard address: the agent may listen on several addresses; the port decides.
+        const pid = await resolve(peer, { address: "::", port });
         if (pid !== undefined) return await backend.sessionOfProcess(pid);
       }
     } catch (error) {

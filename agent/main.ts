@@ -1,0 +1,238 @@
+/**
+ * `wms-agent`: the command line of the agent daemon. Parses flags, merges them with the
+ * environment and a config file, builds the backend, starts the server and turns SIGINT/SIGTERM
+ * into a graceful shutdown.
+ *
+ * Exit status: 0 after a clean drain; 1 when the grace period ran out and calls were cut, or the
+ * agent could not start (e.g. the port is taken); 2 for any bad flag, variable, file or value,
+ * before anything is bound.
+ */
+import { lookup } from "node:dns/promises";
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { Command, CommanderError, Option } from "commander";
+import { pino, type Logger } from "pino";
+import type { AuditSink } from "./access.js";
+import { startAgent, type Agent } from "./agent.js";
+import { openFileAuditSink } from "./audit-file.js";
+import type { SessionBackend } from "./backend.js";
+import { isLoopbackAddress } from "./caller-process.js";
+import {
+  ConfigError,
+  ENVIRONMENT_VARIABLES,
+  LOG_LEVELS,
+  resolveAgentConfig,
+  settingsFromEnvironment,
+  settingsFromFile,
+  type AgentSettings,
+  type ResolvedAgentConfig,
+} from "./options.js";
+import { AGENT_VERSION } from "./version.js";
+
+/** The side effects of the command, injectable for tests. */
+export interface MainIo {
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream;
+}
+
+function buildCommand(io: MainIo): Command {
+  const envHelp = (key: keyof AgentSettings) => `(env ${ENVIRONMENT_VARIABLES[key]})`;
+  return new Command("wms-agent")
+    .description(
+      "The wmsfleet agent: lists and disconnects the user sessions of this Windows MultiPoint Server host over gRPC.\n" +
+        "Settings come from flags, then WMSFLEET_* environment variables, then the --config file, then defaults.",
+    )
+    .version(AGENT_VERSION, "-V, --version", "print the agent version")
+    .option(
+      "--listen <host:port>",
+      `address to listen on; default 0.0.0.0:50061, or localhost:50061 with --insecure-loopback ${envHelp("listen")}`,
+    )
+    .option(
+      "--host-fqdn <name>",
+      `this host's fully qualified name, checked against each request's expected_host; default: the machine's host name ${envHelp("hostFqdn")}`,
+    )
+    .addOption(
+      new Option(
+        "--backend <name>",
+        `session backend: wts (Remote Desktop Services; default on Windows) or simulated (default elsewhere) ${envHelp("backend")}`,
+      ),
+    )
+    .option(
+      "--sim-fixture <file>",
+      `JSON fixture of sessions for the simulated backend; default: a classroom ${envHelp("simFixture")}`,
+    )
+    .option(
+      "--tls-cert <file>",
+      `the agent's certificate (PEM) for mutual TLS ${envHelp("tlsCert")}`,
+    )
+    .option("--tls-key <file>", `the agent's private key (PEM) ${envHelp("tlsKey")}`)
+    .option(
+      "--tls-ca <file>",
+      `the private CA that signs client certificates (PEM) ${envHelp("tlsCa")}`,
+    )
+    .option(
+      "--allow <identity=role>",
+      `let a client identity in as reader or operator; repeatable ${envHelp("allow")}, comma-separated`,
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option(
+      "--insecure-loopback",
+      `no TLS: listen on loopback addresses only, for development and local tools ${envHelp("insecureLoopback")}`,
+    )
+    .option(
+      "--audit-log <file>",
+      `append a JSON line for every Disconnect and DisconnectAll ${envHelp("auditLog")}`,
+    )
+    .addOption(
+      new Option("--log-level <level>", `log level ${envHelp("logLevel")}`).choices(LOG_LEVELS),
+    )
+    .option(
+      "--shutdown-grace <seconds>",
+      `seconds in-flight calls get to finish on SIGINT/SIGTERM; default 10 ${envHelp("shutdownGrace")}`,
+    )
+    .option(
+      "--config <file>",
+      "JSON config file whose keys are the flags in camelCase (env WMSFLEET_CONFIG)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  wms-agent --insecure-loopback                       # simulated classroom on localhost:50061\n" +
+        "  wms-agent --tls-cert agent.pem --tls-key agent.key --tls-ca ca.pem --allow ops=operator\n" +
+        "\nExit status: 0 stopped after draining; 1 calls were cut at the end of the grace period, or start-up failed; 2 bad configuration.",
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+}
+
+/** Parses and resolves the configuration; `number` is an exit status for --help/--version. */
+export async function loadConfig(io: MainIo): Promise<ResolvedAgentConfig | number> {
+  const command = buildCommand(io);
+  try {
+    command.parse([...io.argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : 2;
+    }
+    throw error;
+  }
+  const raw = command.opts<AgentSettings & { config?: string; insecureLoopback?: boolean }>();
+  const { config, ...flags } = raw;
+  const filePath = config ?? io.env["WMSFLEET_CONFIG"];
+  let file: AgentSettings = {};
+  if (filePath !== undefined && filePath !== "") {
+    let text: string;
+    try {
+      text = await readFile(filePath, "utf8");
+    } catch (error) {
+      throw new ConfigError(
+        `${filePath}: cannot read the config file: ${(error as Error).message}`,
+      );
+    }
+    let content: unknown;
+    try {
+      content = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${filePath}: not valid JSON: ${(error as Error).message}`);
+    }
+    file = settingsFromFile(content, filePath);
+  }
+  return resolveAgentConfig({ flags, env: settingsFromEnvironment(io.env), file, filePath });
+}
+
+/** Refuses a non-loopback listen address under --insecure-loopback (names are resolved). */
+export async function checkLoopbackListen(host: string): Promise<void> {
+  const addresses =
+    isIP(host) !== 0 ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  const outside = addresses.filter((address) => !isLoopbackAddress(address));
+  if (addresses.length === 0 || outside.length > 0) {
+    throw new ConfigError(
+      `--insecure-loopback listens on loopback addresses only, but "${host}" is ${outside.join(", ") || "not an address"}; use --listen 127.0.0.1:PORT or [::1]:PORT, or mutual TLS`,
+    );
+  }
+}
+
+async function createBackend(config: ResolvedAgentConfig): Promise<SessionBackend> {
+  if (config.backend === "wts") {
+    const { createWtsBackend } = await import("./backends/wts.js");
+    return createWtsBackend();
+  }
+  const { createSimulatedBackend } = await import("./backends/simulated.js");
+  const { loadSimFixture } = await import("./backends/sim-fixture.js");
+  const fixture =
+    config.simFixture === undefined ? undefined : await loadSimFixture(config.simFixture);
+  return createSimulatedBackend(fixture === undefined ? {} : { fixture });
+}
+
+async function createLogger(config: ResolvedAgentConfig, io: MainIo): Promise<Logger> {
+  if (io.stdout.isTTY === true) {
+    const { default: pretty } = await import("pino-pretty");
+    return pino({ level: config.logLevel }, pretty({ destination: 1, colorize: true }));
+  }
+  return pino({ level: config.logLevel, base: { pid: process.pid } }, io.stdout);
+}
+
+/** Runs the agent until a signal stops it; resolves to the exit status. */
+export async function main(io: MainIo): Promise<number> {
+  let config: ResolvedAgentConfig;
+  let backend: SessionBackend | undefined;
+  let audit: (AuditSink & { close(): Promise<void> }) | undefined;
+  try {
+    const loaded = await loadConfig(io);
+    if (typeof loaded === "number") return loaded;
+    config = loaded;
+    if (config.tls !== undefined) {
+      throw new ConfigError(
+        "mutual TLS is not available in this build yet; run with --insecure-loopback (loopback only)",
+      );
+    }
+    if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
+    backend = await createBackend(config);
+    if (config.auditLog !== undefined) {
+      try {
+        audit = await openFileAuditSink(config.auditLog);
+      } catch (error) {
+        throw new ConfigError(`--audit-log ${config.auditLog}: ${(error as Error).message}`);
+      }
+    }
+  } catch (error) {
+    await backend?.close();
+    io.stderr.write(`wms-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+
+  const logger = await createLogger(config, io);
+  let agent: Agent;
+  try {
+    agent = await startAgent({
+      hostFqdn: config.hostFqdn,
+      backend,
+      listen: [config.listen.text],
+      logger,
+      graceMs: config.shutdownGraceMs,
+      ...(audit === undefined ? {} : { audit }),
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, "agent could not start");
+    io.stderr.write(`wms-agent: ${(error as Error).message}\n`);
+    await audit?.close();
+    return 1;
+  }
+
+  const outcome = await new Promise<"drained" | "forced">((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+      void agent.shutdown().then(resolve);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await audit?.close();
+  logger.flush();
+  return outcome === "drained" ? 0 : 1;
+}

@@ -1,0 +1,336 @@
+/**
+ * The agent's configuration: flags, `WMSFLEET_*` environment variables and a JSON config file,
+ * merged with the precedence flags > environment > file > defaults, then validated into one
+ * resolved form. Every bad value is a {@link ConfigError} naming where it came from.
+ */
+import { isIP } from "node:net";
+import { hostname } from "node:os";
+import type { BackendName } from "./backend.js";
+
+/** A configuration value that cannot be used; the agent exits with status 2 before binding. */
+export class ConfigError extends TypeError {
+  override readonly name = "ConfigError";
+}
+
+/** The roles of DESIGN section 5. */
+export type Role = "reader" | "operator";
+
+/** pino's levels, as accepted by `--log-level`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The agent's settings as given (flags, environment or file); every field optional. */
+export interface AgentSettings {
+  /** `HOST:PORT` to listen on. @default "0.0.0.0:50061"; "localhost:50061" with `insecureLoopback` */
+  listen?: string;
+  /** @default the machine's host name, lowercased */
+  hostFqdn?: string;
+  /** @default "wts" on Windows, "simulated" elsewhere */
+  backend?: string;
+  /** A JSON fixture for the simulated backend. @default the shipped classroom */
+  simFixture?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  /** `IDENTITY=ROLE` entries. @default [] */
+  allow?: string[];
+  /** Run without TLS, on loopback addresses only. @default false */
+  insecureLoopback?: boolean | string;
+  /** A JSON-lines file that records every Disconnect and DisconnectAll. */
+  auditLog?: string;
+  /** @default "info" */
+  logLevel?: string;
+  /** Seconds in-flight calls get to finish on SIGINT/SIGTERM. @default 10 */
+  shutdownGrace?: number | string;
+}
+
+/** The configuration the agent runs with. */
+export interface ResolvedAgentConfig {
+  readonly listen: { readonly host: string; readonly port: number; readonly text: string };
+  readonly hostFqdn: string;
+  readonly backend: BackendName;
+  readonly simFixture: string | undefined;
+  readonly tls: { readonly cert: string; readonly key: string; readonly ca: string } | undefined;
+  readonly allow: ReadonlyMap<string, Role>;
+  readonly insecureLoopback: boolean;
+  readonly auditLog: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly shutdownGraceMs: number;
+}
+
+/** The default gRPC port of wms-agent. */
+export const DEFAULT_PORT = 50061;
+
+/** Each setting's environment variable. */
+export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof AgentSettings, string>> = {
+  listen: "WMSFLEET_LISTEN",
+  hostFqdn: "WMSFLEET_HOST_FQDN",
+  backend: "WMSFLEET_BACKEND",
+  simFixture: "WMSFLEET_SIM_FIXTURE",
+  tlsCert: "WMSFLEET_TLS_CERT",
+  tlsKey: "WMSFLEET_TLS_KEY",
+  tlsCa: "WMSFLEET_TLS_CA",
+  allow: "WMSFLEET_ALLOW",
+  insecureLoopback: "WMSFLEET_INSECURE_LOOPBACK",
+  auditLog: "WMSFLEET_AUDIT_LOG",
+  logLevel: "WMSFLEET_LOG_LEVEL",
+  shutdownGrace: "WMSFLEET_SHUTDOWN_GRACE",
+};
+
+const SETTING_KEYS = Object.keys(ENVIRONMENT_VARIABLES) as (keyof AgentSettings)[];
+
+/** Reads the settings given by `WMSFLEET_*` variables (`WMSFLEET_ALLOW` is comma-separated). */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv): AgentSettings {
+  const settings: AgentSettings = {};
+  for (const key of SETTING_KEYS) {
+    const value = env[ENVIRONMENT_VARIABLES[key]];
+    if (value === undefined || value === "") continue;
+    if (key === "allow") {
+      settings.allow = value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== "");
+    } else {
+      settings[key] = value;
+    }
+  }
+  return settings;
+}
+
+/**
+ * Checks the parsed content of a config file: an object whose keys are setting names (the flags
+ * in camelCase, e.g. `hostFqdn`), each of the right type.
+ */
+export function settingsFromFile(content: unknown, path: string): AgentSettings {
+  if (typeof content !== "object" || content === null || Array.isArray(content)) {
+    throw new ConfigError(`${path}: the config file must hold a JSON object`);
+  }
+  const settings: AgentSettings = {};
+  for (const [key, value] of Object.entries(content)) {
+    if (!(SETTING_KEYS as string[]).includes(key)) {
+      throw new ConfigError(
+        `${path}: unknown setting "${key}" (known: ${SETTING_KEYS.join(", ")})`,
+      );
+    }
+    const name = key as keyof AgentSettings;
+    if (name === "allow") {
+      if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
+        throw new ConfigError(`${path}: "allow" must be an array of "IDENTITY=ROLE" strings`);
+      }
+      settings.allow = value as string[];
+    } else if (name === "insecureLoopback") {
+      if (typeof value !== "boolean") {
+        throw new ConfigError(`${path}: "insecureLoopback" must be true or false`);
+      }
+      settings.insecureLoopback = value;
+    } else if (name === "shutdownGrace") {
+      if (typeof value !== "number") {
+        throw new ConfigError(`${path}: "shutdownGrace" must be a number of seconds`);
+      }
+      settings.shutdownGrace = value;
+    } else {
+      if (typeof value !== "string") {
+        throw new ConfigError(`${path}: "${name}" must be a string`);
+      }
+      settings[name] = value;
+    }
+  }
+  return settings;
+}
+
+/** Where each source of settings comes from, for error messages. */
+export interface SettingSources {
+  readonly flags: AgentSettings;
+  readonly env: AgentSettings;
+  readonly file: AgentSettings;
+  /** The config file's path, when there is one. */
+  readonly filePath?: string | undefined;
+}
+
+/**
+ * Merges flags > environment > file > defaults and validates the result.
+ * @throws ConfigError naming the flag, variable or file entry at fault.
+ */
+export function resolveAgentConfig(
+  sources: SettingSources,
+  platform: NodeJS.Platform = process.platform,
+  machineHostName: string = hostname(),
+): ResolvedAgentConfig {
+  const pick = <K extends keyof AgentSettings>(key: K) => {
+    for (const [source, settings] of [
+      [flagName(key), sources.flags],
+      [ENVIRONMENT_VARIABLES[key], sources.env],
+      [`${sources.filePath ?? "config file"}: ${key}`, sources.file],
+    ] as const) {
+      const value = settings[key];
+      if (value !== undefined) return { value, source };
+    }
+    return undefined;
+  };
+
+  const insecureSetting = pick("insecureLoopback");
+  const insecureLoopback =
+    insecureSetting === undefined
+      ? false
+      : parseBoolean(insecureSetting.value, insecureSetting.source);
+
+  const listenSetting = pick("listen");
+  const listen = parseListen(
+    listenSetting?.value ??
+      (insecureLoopback ? `localhost:${DEFAULT_PORT}` : `0.0.0.0:${DEFAULT_PORT}`),
+    listenSetting?.source ?? "default --listen",
+  );
+
+  const hostSetting = pick("hostFqdn");
+  const hostFqdn = parseHostName(
+    hostSetting?.value ?? machineHostName,
+    hostSetting?.source ?? "the machine's host name (set --host-fqdn)",
+  );
+
+  const backendSetting = pick("backend");
+  const backendText = backendSetting?.value ?? (platform === "win32" ? "wts" : "simulated");
+  if (backendText !== "wts" && backendText !== "simulated") {
+    throw new ConfigError(
+      `${backendSetting?.source ?? "--backend"}: "${backendText}" is not a backend (wts, simulated)`,
+    );
+  }
+  if (backendText === "wts" && platform !== "win32") {
+    throw new ConfigError(
+      `${backendSetting?.source ?? "--backend"}: the wts backend needs Windows (Remote Desktop Services); use --backend simulated on ${platform}`,
+    );
+  }
+  const simFixture = pick("simFixture");
+  if (simFixture !== undefined && backendText !== "simulated") {
+    throw new ConfigError(`${simFixture.source}: a fixture only applies to --backend simulated`);
+  }
+
+  const tlsCert = pick("tlsCert");
+  const tlsKey = pick("tlsKey");
+  const tlsCa = pick("tlsCa");
+  const tlsGiven = [tlsCert, tlsKey, tlsCa].filter((s) => s !== undefined);
+  let tls: ResolvedAgentConfig["tls"];
+  if (tlsGiven.length > 0) {
+    if (insecureLoopback) {
+      throw new ConfigError(
+        `${tlsGiven[0]?.source ?? "--tls-cert"} and --insecure-loopback exclude each other: choose mutual TLS or insecure loopback`,
+      );
+    }
+    if (tlsCert === undefined || tlsKey === undefined || tlsCa === undefined) {
+      throw new ConfigError("mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca");
+    }
+    tls = { cert: tlsCert.value, key: tlsKey.value, ca: tlsCa.value };
+  } else if (!insecureLoopback) {
+    throw new ConfigError(
+      "no transport security configured: give --tls-cert, --tls-key and --tls-ca (mutual TLS), or --insecure-loopback to listen without TLS on loopback addresses only",
+    );
+  }
+
+  const allowSetting = pick("allow");
+  const allow = parseAllow(allowSetting?.value ?? [], allowSetting?.source ?? "--allow");
+  if (allow.size > 0 && insecureLoopback) {
+    throw new ConfigError(
+      `${allowSetting?.source ?? "--allow"}: identities come from client certificates; --insecure-loopback has none`,
+    );
+  }
+
+  const levelSetting = pick("logLevel");
+  const logLevel = levelSetting?.value ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      `${levelSetting?.source ?? "--log-level"}: "${logLevel}" is not a level (${LOG_LEVELS.join(", ")})`,
+    );
+  }
+
+  const graceSetting = pick("shutdownGrace");
+  const graceSeconds = graceSetting === undefined ? 10 : Number(graceSetting.value);
+  if (
+    graceSetting !== undefined &&
+    (String(graceSetting.value).trim() === "" ||
+      !Number.isFinite(graceSeconds) ||
+      graceSeconds < 0 ||
+      graceSeconds > 3600)
+  ) {
+    throw new ConfigError(
+      `${graceSetting.source}: "${String(graceSetting.value)}" is not a number of seconds within 0..3600`,
+    );
+  }
+
+  return {
+    listen,
+    hostFqdn,
+    backend: backendText,
+    simFixture: simFixture?.value,
+    tls,
+    allow,
+    insecureLoopback,
+    auditLog: pick("auditLog")?.value,
+    logLevel: logLevel as LogLevel,
+    shutdownGraceMs: Math.round(graceSeconds * 1000),
+  };
+}
+
+function flagName(key: keyof AgentSettings): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function parseBoolean(value: boolean | string, source: string): boolean {
+  if (typeof value === "boolean") return value;
+  const lower = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(lower)) return true;
+  if (["0", "false", "no", "off"].includes(lower)) return false;
+  throw new ConfigError(`${source}: "${value}" is not a boolean (true/false, 1/0, yes/no)`);
+}
+
+/** Parses `HOST:PORT` (`[v6]:PORT` for IPv6). */
+export function parseListen(
+  text: string,
+  source: string,
+): { host: string; port: number; text: string } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (match === null || host === undefined || !Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(
+      `${source}: "${text}" is not HOST:PORT (e.g. 127.0.0.1:50061, [::1]:50061, 0.0.0.0:50061)`,
+    );
+  }
+  if (match[1] !== undefined && isIP(host) !== 6) {
+    throw new ConfigError(`${source}: "${host}" in brackets is not an IPv6 address`);
+  }
+  if (match[2] !== undefined && isIP(host) === 0) parseHostName(host, source);
+  return { host, port, text: match[1] !== undefined ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
+/** Validates a host name (RFC 1123: labels of 1–63 letters, digits, hyphens; 253 in all). */
+export function parseHostName(name: string, source: string): string {
+  const lower = name.trim().toLowerCase().replace(/\.$/, "");
+  const labels = lower.split(".");
+  const valid =
+    lower.length > 0 &&
+    lower.length <= 253 &&
+    labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label));
+  if (!valid) {
+    throw new ConfigError(
+      `${source}: "${name}" is not a valid host name (RFC 1123: letters, digits and hyphens, labels of at most 63, 253 in all)`,
+    );
+  }
+  return lower;
+}
+
+/** Parses `IDENTITY=ROLE` entries; a later entry for the same identity replaces an earlier one. */
+export function parseAllow(entries: readonly string[], source: string): Map<string, Role> {
+  const allow = new Map<string, Role>();
+  for (const entry of entries) {
+    const equals = entry.lastIndexOf("=");
+    const identity = entry.slice(0, equals).trim();
+    const role = entry.slice(equals + 1).trim();
+    if (equals <= 0 || identity === "") {
+      throw new ConfigError(`${source}: "${entry}" is not IDENTITY=ROLE (e.g. ops@lab=operator)`);
+    }
+    if (role !== "reader" && role !== "operator") {
+      throw new ConfigError(`${source}: "${entry}": role "${role}" is not reader or operator`);
+    }
+    allow.set(identity, role);
+  }
+  return allow;
+}
