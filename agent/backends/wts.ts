@@ -1,0 +1,547 @@
+/**
+ * The production session backend: Remote Desktop Services through `wtsapi32.dll`, `kernel32.dll`
+ * and `iphlpapi.dll`, called with the FFI library koffi (DESIGN section 4).
+ *
+ * This is the only file that imports koffi, and it does so dynamically inside
+ * {@link createWtsBackend}, so that importing this module on Linux loads no native code. Calls
+ * that go to the Remote Desktop Services RPC server (enumerate, query, disconnect) run on koffi's
+ * worker threads so that a slow or hung `TermService` never blocks the event loop; calls that only
+ * read local process or socket state run synchronously.
+ *
+ * Failures are thrown as `Win32Error(GetLastError(), text)`; what each code means is decided in
+ * `../win32-errors.ts` alone.
+ */
+import type koffiModule from "koffi";
+import { isIPv4, isIPv6 } from "node:net";
+import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import type { BackendSession, DisconnectOptions, SessionBackend, TcpEndpoint } from "../backend.js";
+import { Win32Error } from "../backend.js";
+import { win32ErrorMeaning } from "../win32-errors.js";
+
+type Koffi = typeof koffiModule;
+type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;
+
+/** Options of {@link createWtsBackend}. */
+export interface WtsBackendOptions {
+  /**
+   * The DLL that implements the WTS API. A bare name is looked up by Windows' usual DLL search
+   * order; a path loads that file.
+   * @default "wtsapi32.dll"
+   */
+  readonly wtsapi32?: string;
+}
+
+/** `WTS_CURRENT_SESSION`: "the caller's own session" to the Win32 API; never sent to the OS. */
+export const WTS_CURRENT_SESSION = 0xffffffff;
+
+const WTS_CURRENT_SERVER_HANDLE = null;
+/** `WTS_INFO_CLASS` values. */
+const WTSClientName = 10;
+const WTSSessionInfo = 24;
+/** `GetExtendedTcpTable` arguments and results. */
+const AF_INET = 2;
+const AF_INET6 = 23;
+const TCP_TABLE_OWNER_PID_ALL = 5;
+const NO_ERROR = 0;
+const ERROR_INVALID_PARAMETER = 87;
+const ERROR_INSUFFICIENT_BUFFER = 122;
+
+/** Size of `WTSINFOW` on x64: 8 DWORDs, 70 WCHARs, padding to 8, then 5 LARGE_INTEGERs. */
+export const WTSINFOW_SIZE = 216;
+const WINSTATIONNAME_LENGTH = 32;
+const DOMAIN_LENGTH = 17;
+const USERNAME_LENGTH = 20;
+/** 100-nanosecond intervals between 1601-01-01 and 1970-01-01 (FILETIME to Unix epoch). */
+const FILETIME_UNIX_EPOCH = 116444736000000000n;
+
+/**
+ * Creates the `wts` backend. Rejects on any platform but Windows, and when the DLLs or their
+ * functions cannot be loaded.
+ */
+export async function createWtsBackend(options: WtsBackendOptions = {}): Promise<SessionBackend> {
+  if (process.platform !== "win32") {
+    throw new Error("the wts backend needs Windows; use --backend simulated");
+  }
+  const api = await loadApi(options.wtsapi32 ?? "wtsapi32.dll");
+  return new WtsBackend(api);
+}
+
+/** The native functions and types, loaded once per `wtsapi32` name for the whole process. */
+interface WtsApi {
+  readonly koffi: Koffi;
+  readonly sessionInfoType: ReturnType<Koffi["struct"]>;
+  readonly wtsInfoBytes: ReturnType<Koffi["array"]>;
+  readonly WTSEnumerateSessionsW: NativeFunction;
+  readonly WTSQuerySessionInformationW: NativeFunction;
+  readonly WTSDisconnectSession: NativeFunction;
+  readonly WTSFreeMemory: NativeFunction;
+  readonly GetLastError: NativeFunction;
+  readonly GetCurrentProcessId: NativeFunction;
+  readonly ProcessIdToSessionId: NativeFunction;
+  readonly lstrlenW: NativeFunction;
+  readonly GetExtendedTcpTable: NativeFunction;
+}
+
+const apis = new Map<string, Promise<WtsApi>>();
+let types: Pick<WtsApi, "koffi" | "sessionInfoType" | "wtsInfoBytes"> | undefined;
+
+function loadApi(wtsapi32: string): Promise<WtsApi> {
+  let api = apis.get(wtsapi32);
+  if (api === undefined) {
+    api = importApi(wtsapi32);
+    apis.set(wtsapi32, api);
+    // A failed load may succeed later (the DLL was missing); do not cache the failure.
+    api.catch(() => apis.delete(wtsapi32));
+  }
+  return api;
+}
+
+async function importApi(wtsapi32: string): Promise<WtsApi> {
+  if (types === undefined) {
+    const koffi = (await import("koffi")).default;
+    // Named koffi types are process-global: declare them exactly once.
+    types = {
+      koffi,
+      sessionInfoType: koffi.struct("WTS_SESSION_INFOW", {
+        SessionId: "uint32_t",
+        pWinStationName: "void *",
+        State: "int32_t",
+      }),
+      wtsInfoBytes: koffi.array("uint8_t", WTSINFOW_SIZE, "Typed"),
+    };
+  }
+  const { koffi } = types;
+  const wts = koffi.load(wtsapi32);
+  const kernel32 = koffi.load("kernel32.dll");
+  const iphlpapi = koffi.load("iphlpapi.dll");
+  return {
+    ...types,
+    WTSEnumerateSessionsW: wts.func(
+      "int __stdcall WTSEnumerateSessionsW(void *hServer, uint32_t Reserved, uint32_t Version, _Out_ void **ppSessionInfo, _Out_ uint32_t *pCount)",
+    ),
+    WTSQuerySessionInformationW: wts.func(
+      "int __stdcall WTSQuerySessionInformationW(void *hServer, uint32_t SessionId, int32_t WTSInfoClass, _Out_ void **ppBuffer, _Out_ uint32_t *pBytesReturned)",
+    ),
+    WTSDisconnectSession: wts.func(
+      "int __stdcall WTSDisconnectSession(void *hServer, uint32_t SessionId, int bWait)",
+    ),
+    WTSFreeMemory: wts.func("void __stdcall WTSFreeMemory(void *pMemory)"),
+    GetLastError: kernel32.func("uint32_t __stdcall GetLastError()"),
+    GetCurrentProcessId: kernel32.func("uint32_t __stdcall GetCurrentProcessId()"),
+    ProcessIdToSessionId: kernel32.func(
+      "int __stdcall ProcessIdToSessionId(uint32_t dwProcessId, _Out_ uint32_t *pSessionId)",
+    ),
+    lstrlenW: kernel32.func("int __stdcall lstrlenW(void *lpString)"),
+    GetExtendedTcpTable: iphlpapi.func(
+      "uint32_t __stdcall GetExtendedTcpTable(void *pTcpTable, _Inout_ uint32_t *pdwSize, int bOrder, uint32_t ulAf, int32_t TableClass, uint32_t Reserved)",
+    ),
+  };
+}
+
+/** What `WTSEnumerateSessionsW` says of one session. */
+interface EnumeratedSession {
+  readonly sessionId: number;
+  readonly stationName: string;
+  readonly wtsState: number;
+}
+
+class WtsBackend implements SessionBackend {
+  readonly name = "wts";
+  #closed = false;
+
+  constructor(private readonly api: WtsApi) {}
+
+  async listSessions(): Promise<BackendSession[]> {
+    this.#assertOpen();
+    const sessions: BackendSession[] = [];
+    for (const enumerated of await this.#enumerate()) {
+      const session = await this.#describe(enumerated);
+      // undefined: the session ended between the enumeration and the query.
+      if (session !== undefined) sessions.push(session);
+    }
+    return sessions.sort((a, b) => a.sessionId - b.sessionId);
+  }
+
+  async disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void> {
+    this.#assertOpen();
+    assertSessionId(sessionId);
+    const { result, lastError } = await this.#callAsync(
+      this.api.WTSDisconnectSession,
+      WTS_CURRENT_SERVER_HANDLE,
+      sessionId,
+      options.wait ? 1 : 0,
+    );
+    if (result === 0) throw win32Error(`WTSDisconnectSession(${sessionId})`, lastError);
+  }
+
+  sessionOfProcess(pid: number): Promise<number | undefined> {
+    this.#assertOpen();
+    if (!Number.isInteger(pid) || pid < 0 || pid > 0xffffffff) {
+      return Promise.reject(new RangeError(`not a process id: ${pid}`));
+    }
+    const sessionId: [number] = [0];
+    if (this.api.ProcessIdToSessionId(pid, sessionId) !== 0) {
+      return Promise.resolve(sessionId[0]);
+    }
+    const lastError = this.#lastError();
+    // ERROR_INVALID_PARAMETER: no such process (it has exited).
+    if (lastError === ERROR_INVALID_PARAMETER) return Promise.resolve(undefined);
+    return Promise.reject(win32Error(`ProcessIdToSessionId(${pid})`, lastError));
+  }
+
+  agentSessionId(): Promise<number> {
+    this.#assertOpen();
+    const pid = this.api.GetCurrentProcessId() as number;
+    const sessionId: [number] = [0];
+    if (this.api.ProcessIdToSessionId(pid, sessionId) === 0) {
+      return Promise.reject(win32Error(`ProcessIdToSessionId(${pid})`, this.#lastError()));
+    }
+    return Promise.resolve(sessionId[0]);
+  }
+
+  async isHealthy(): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      await this.#enumerate();
+      return true;
+    } catch (error) {
+      if (error instanceof Win32Error) return false;
+      throw error;
+    }
+  }
+
+  resolvePeerProcess(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
+    this.#assertOpen();
+    const clientAddress = canonicalAddress(peer.address);
+    const serverAddress = canonicalAddress(local.address);
+    // An IPv4-mapped address may be an IPv4 socket on the client side: look in both tables.
+    for (const family of [AF_INET, AF_INET6] as const) {
+      for (const row of parseTcpTable(this.#readTcpTable(family), family)) {
+        if (
+          row.localPort === peer.port &&
+          row.remotePort === local.port &&
+          canonicalAddress(row.localAddress) === clientAddress &&
+          canonicalAddress(row.remoteAddress) === serverAddress
+        ) {
+          return Promise.resolve(row.pid === 0 ? undefined : row.pid);
+        }
+      }
+    }
+    return Promise.resolve(undefined);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("the wts backend is closed");
+  }
+
+  #lastError(): number {
+    return this.api.GetLastError() as number;
+  }
+
+  /**
+   * Runs a native function on a koffi worker thread. koffi (3.2 and later) hands the worker's
+   * last-error value to the completion callback's thread, so `GetLastError` is read there, first.
+   */
+  #callAsync(
+    fn: NativeFunction,
+    ...args: unknown[]
+  ): Promise<{ result: number; lastError: number }> {
+    return new Promise((resolve, reject) => {
+      fn.async(...args, (error: unknown, result: number) => {
+        const lastError = this.#lastError();
+        if (error !== null && error !== undefined) {
+          reject(
+            error instanceof Error
+              ? error
+              : new Error("the asynchronous native call failed", { cause: error }),
+          );
+        } else {
+          resolve({ result, lastError });
+        }
+      });
+    });
+  }
+
+  async #enumerate(): Promise<EnumeratedSession[]> {
+    const { koffi, sessionInfoType } = this.api;
+    const sessionInfo: [unknown] = [null];
+    const count: [number] = [0];
+    const { result, lastError } = await this.#callAsync(
+      this.api.WTSEnumerateSessionsW,
+      WTS_CURRENT_SERVER_HANDLE,
+      0,
+      1,
+      sessionInfo,
+      count,
+    );
+    if (result === 0) throw win32Error("WTSEnumerateSessionsW", lastError);
+    const pointer = sessionInfo[0];
+    // Wine answers TRUE with no buffer when there are no sessions.
+    if (pointer === null) return [];
+    try {
+      const size = koffi.sizeof(sessionInfoType);
+      const sessions: EnumeratedSession[] = [];
+      for (let index = 0; index < count[0]; index++) {
+        const row = koffi.decode(pointer, index * size, sessionInfoType) as {
+          SessionId: number;
+          pWinStationName: unknown;
+          State: number;
+        };
+        sessions.push({
+          sessionId: row.SessionId,
+          stationName: this.#readWideString(row.pWinStationName),
+          wtsState: row.State,
+        });
+      }
+      return sessions;
+    } finally {
+      this.api.WTSFreeMemory(pointer);
+    }
+  }
+
+  async #describe(enumerated: EnumeratedSession): Promise<BackendSession | undefined> {
+    const info = await this.#query(enumerated.sessionId, WTSSessionInfo, (pointer, bytes) => {
+      if (bytes < WTSINFOW_SIZE) {
+        throw new Error(`WTSSessionInfo returned ${bytes} bytes, expected ${WTSINFOW_SIZE}`);
+      }
+      const raw = this.api.koffi.decode(pointer, this.api.wtsInfoBytes) as Uint8Array;
+      return parseWtsInfo(Buffer.from(raw));
+    });
+    if (info === undefined) return undefined;
+    const clientName = await this.#query(
+      enumerated.sessionId,
+      WTSClientName,
+      (pointer, bytes) =>
+        this.api.koffi.decode(pointer, "char16_t", Math.floor(bytes / 2)) as string,
+    );
+    if (clientName === undefined) return undefined;
+    return {
+      sessionId: enumerated.sessionId,
+      state: sessionStateFromWts(enumerated.wtsState),
+      userName: info.userName,
+      domainName: info.domainName,
+      stationName: enumerated.stationName || info.winStationName,
+      clientName: stripNuls(clientName),
+      logonTime: filetimeToDate(info.logonTime),
+      idleTimeMs: idleTimeMs(info.lastInputTime, info.currentTime),
+    };
+  }
+
+  /**
+   * One `WTSQuerySessionInformationW`, its buffer decoded by `decode` and freed. `undefined` when
+   * the session no longer exists (a Win32 code that means NOT_FOUND).
+   */
+  async #query<T>(
+    sessionId: number,
+    infoClass: number,
+    decode: (pointer: unknown, bytes: number) => T,
+  ): Promise<T | undefined> {
+    const buffer: [unknown] = [null];
+    const bytesReturned: [number] = [0];
+    const { result, lastError } = await this.#callAsync(
+      this.api.WTSQuerySessionInformationW,
+      WTS_CURRENT_SERVER_HANDLE,
+      sessionId,
+      infoClass,
+      buffer,
+      bytesReturned,
+    );
+    if (result === 0) {
+      if (lastError !== 0 && win32ErrorMeaning(lastError).outcome === notFound) return undefined;
+      throw win32Error(`WTSQuerySessionInformationW(${sessionId}, ${infoClass})`, lastError);
+    }
+    const pointer = buffer[0];
+    if (pointer === null) throw new Error(`WTSQuerySessionInformationW returned no buffer`);
+    try {
+      return decode(pointer, bytesReturned[0]);
+    } finally {
+      this.api.WTSFreeMemory(pointer);
+    }
+  }
+
+  #readWideString(pointer: unknown): string {
+    if (pointer === null) return "";
+    const length = this.api.lstrlenW(pointer) as number;
+    return length > 0 ? (this.api.koffi.decode(pointer, "char16_t", length) as string) : "";
+  }
+
+  /** One `GetExtendedTcpTable` snapshot, grown until it fits (connections come and go). */
+  #readTcpTable(family: typeof AF_INET | typeof AF_INET6): Buffer {
+    const size: [number] = [0];
+    let table = Buffer.alloc(0);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      size[0] = table.length;
+      const status = this.api.GetExtendedTcpTable(
+        table.length === 0 ? null : table,
+        size,
+        0,
+        family,
+        TCP_TABLE_OWNER_PID_ALL,
+        0,
+      ) as number;
+      if (status === NO_ERROR) return table.subarray(0, size[0]);
+      if (status !== ERROR_INSUFFICIENT_BUFFER) {
+        throw win32Error(`GetExtendedTcpTable(${family})`, status);
+      }
+      table = Buffer.alloc(size[0] + 16 * 56);
+    }
+    throw win32Error(`GetExtendedTcpTable(${family})`, ERROR_INSUFFICIENT_BUFFER);
+  }
+}
+
+const notFound = win32ErrorMeaning(7022).outcome;
+
+function win32Error(operation: string, code: number): Win32Error {
+  const text =
+    code === 0 ? "failed without an error code" : `failed: ${win32ErrorMeaning(code).message}`;
+  return new Win32Error(code, `${operation} ${text}`);
+}
+
+function assertSessionId(sessionId: number): void {
+  if (sessionId === WTS_CURRENT_SESSION) {
+    throw new Error(
+      "session id 4294967295 is WTS_CURRENT_SESSION (the caller's own session) and is never passed to the OS",
+    );
+  }
+  if (!Number.isInteger(sessionId) || sessionId < 0 || sessionId > WTS_CURRENT_SESSION) {
+    throw new RangeError(`not a session id: ${sessionId}`);
+  }
+}
+
+/** `WTS_CONNECTSTATE_CLASS` (0 = WTSActive ... 9 = WTSInit) to the wire enum, which is one more. */
+export function sessionStateFromWts(state: number): SessionState {
+  return Number.isInteger(state) && state >= 0 && state <= 9
+    ? state + 1
+    : SessionState.UNRECOGNIZED;
+}
+
+/** The parts of a `WTSINFOW` the backend uses; times are FILETIMEs (100 ns since 1601). */
+export interface WtsInfo {
+  readonly state: number;
+  readonly sessionId: number;
+  readonly winStationName: string;
+  readonly domainName: string;
+  readonly userName: string;
+  readonly lastInputTime: bigint;
+  readonly logonTime: bigint;
+  readonly currentTime: bigint;
+}
+
+/** Decodes the x64 layout of `WTSINFOW` (the WCHAR arrays hold NUL-terminated names). */
+export function parseWtsInfo(bytes: Buffer): WtsInfo {
+  if (bytes.length < WTSINFOW_SIZE) throw new RangeError(`WTSINFOW needs ${WTSINFOW_SIZE} bytes`);
+  const names = 32;
+  const domainAt = names + WINSTATIONNAME_LENGTH * 2;
+  const userAt = domainAt + DOMAIN_LENGTH * 2;
+  const timesAt = 176; // after the names (172 bytes), aligned to 8 for LARGE_INTEGER
+  return {
+    state: bytes.readInt32LE(0),
+    sessionId: bytes.readUInt32LE(4),
+    winStationName: decodeUtf16Fixed(bytes.subarray(names, domainAt)),
+    domainName: decodeUtf16Fixed(bytes.subarray(domainAt, userAt)),
+    userName: decodeUtf16Fixed(bytes.subarray(userAt, userAt + (USERNAME_LENGTH + 1) * 2)),
+    lastInputTime: bytes.readBigInt64LE(timesAt + 16),
+    logonTime: bytes.readBigInt64LE(timesAt + 24),
+    currentTime: bytes.readBigInt64LE(timesAt + 32),
+  };
+}
+
+/** UTF-16LE text in a fixed-size WCHAR array: up to the first NUL, or the whole array. */
+export function decodeUtf16Fixed(bytes: Buffer): string {
+  for (let at = 0; at + 1 < bytes.length; at += 2) {
+    if (bytes.readUInt16LE(at) === 0) return bytes.toString("utf16le", 0, at);
+  }
+  return bytes.toString("utf16le", 0, bytes.length - (bytes.length % 2));
+}
+
+function stripNuls(text: string): string {
+  const end = text.indexOf("\0");
+  return end === -1 ? text : text.slice(0, end);
+}
+
+/** A FILETIME as a `Date`; `undefined` for 0 (never) and values before 1970. */
+export function filetimeToDate(filetime: bigint): Date | undefined {
+  if (filetime <= FILETIME_UNIX_EPOCH) return undefined;
+  return new Date(Number((filetime - FILETIME_UNIX_EPOCH) / 10000n));
+}
+
+/** Milliseconds between the last input and now (FILETIMEs); `undefined` when either is unknown. */
+export function idleTimeMs(lastInputTime: bigint, currentTime: bigint): number | undefined {
+  if (lastInputTime <= 0n || currentTime <= 0n) return undefined;
+  const idle = currentTime - lastInputTime;
+  return idle <= 0n ? 0 : Number(idle / 10000n);
+}
+
+/** One row of `MIB_TCPTABLE_OWNER_PID` or `MIB_TCP6TABLE_OWNER_PID`. */
+export interface TcpRow {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly pid: number;
+}
+
+/**
+ * Decodes a `GetExtendedTcpTable(TCP_TABLE_OWNER_PID_ALL)` table. Addresses are in network byte
+ * order; a port is the low 16 bits of its DWORD, also in network byte order.
+ */
+export function parseTcpTable(table: Buffer, family: 2 | 23): TcpRow[] {
+  if (table.length < 4) return [];
+  const rowSize = family === AF_INET ? 24 : 56;
+  const count = Math.min(table.readUInt32LE(0), Math.floor((table.length - 4) / rowSize));
+  const rows: TcpRow[] = [];
+  for (let index = 0; index < count; index++) {
+    const at = 4 + index * rowSize;
+    rows.push(
+      family === AF_INET
+        ? {
+            localAddress: ipv4(table, at + 4),
+            localPort: table.readUInt16BE(at + 8),
+            remoteAddress: ipv4(table, at + 12),
+            remotePort: table.readUInt16BE(at + 16),
+            pid: table.readUInt32LE(at + 20),
+          }
+        : {
+            localAddress: ipv6(table, at),
+            localPort: table.readUInt16BE(at + 20),
+            remoteAddress: ipv6(table, at + 24),
+            remotePort: table.readUInt16BE(at + 44),
+            pid: table.readUInt32LE(at + 52),
+          },
+    );
+  }
+  return rows;
+}
+
+function ipv4(bytes: Buffer, at: number): string {
+  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
+}
+
+function ipv6(bytes: Buffer, at: number): string {
+  const groups: string[] = [];
+  for (let group = 0; group < 8; group++) {
+    groups.push(bytes.readUInt16BE(at + group * 2).toString(16));
+  }
+  return groups.join(":");
+}
+
+/**
+ * One spelling per address, for comparison: IPv6 compressed and lower-case, zone dropped, and an
+ * IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) written as the IPv4 address it maps.
+ */
+export function canonicalAddress(address: string): string {
+  const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (isIPv4(bare)) return bare;
+  if (!isIPv6(bare)) return bare.toLowerCase();
+  const canonical = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped === null) return canonical;
+  const high = parseInt(mapped[1] ?? "0", 16);
+  const low = parseInt(mapped[2] ?? "0", 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+}
