@@ -1,0 +1,272 @@
+/**
+ * Which local process is at the other end of a loopback TCP connection, on Linux (DESIGN
+ * section 3, rule 3: the caller's own session is protected when it runs on the same host).
+ *
+ * The client's socket is the one whose local endpoint is the gRPC peer and whose remote endpoint
+ * is the agent's side of the connection. `/proc/net/tcp` and `/proc/net/tcp6` give its inode;
+ * the process holding a descriptor `socket:[inode]` under `/proc/<pid>/fd` is the caller. Many
+ * clients reach `127.0.0.1` through an IPv6 socket, so addresses are compared as IPv6, with
+ * IPv4 addresses in their IPv4-mapped form (`::ffff:127.0.0.1`).
+ */
+import { readdir, readFile, readlink } from "node:fs/promises";
+import { isIP } from "node:net";
+import { endianness } from "node:os";
+import type { TcpEndpoint } from "./backend.js";
+
+/** One socket of `/proc/net/tcp` or `/proc/net/tcp6`. */
+export interface ProcNetTcpEntry {
+  readonly local: TcpEndpoint;
+  readonly remote: TcpEndpoint;
+  /** The kernel's TCP state (`st` column): 1 is ESTABLISHED, 10 is LISTEN. */
+  readonly state: number;
+  readonly uid: number;
+  /** The socket's inode; 0 for sockets no process holds any more (TIME_WAIT). */
+  readonly inode: number;
+}
+
+/** The `st` value of an established connection (`TCP_ESTABLISHED`). */
+export const TCP_ESTABLISHED = 1;
+
+/** Finds the process at the other end of a loopback connection; `undefined` when it cannot. */
+export type PeerProcessResolver = (
+  peer: TcpEndpoint,
+  local: TcpEndpoint,
+) => Promise<number | undefined>;
+
+/** Options of {@link createProcfsPeerResolver}. */
+export interface ProcfsPeerResolverOptions {
+  /** Where procfs is mounted. @default "/proc" */
+  readonly procRoot?: string;
+}
+
+/**
+ * Creates a resolver that reads procfs.
+ *
+ * `peer` is the client's address and port as the server sees them; `local` is the server's side
+ * of the connection. When the server listens on a wildcard address (`0.0.0.0`, `::`) and only that
+ * is known, `local` may carry the wildcard address: any address then matches, the port must.
+ * Non-loopback peers resolve to `undefined` without reading anything: a remote caller's process
+ * is not on this host. Processes whose descriptors cannot be read (other users', without
+ * privileges) are skipped, so an unprivileged agent finds only its own user's processes.
+ *
+ * The scan reads every process's descriptor table, in ascending pid order, and stops at the first
+ * holder of the socket.
+ */
+export function createProcfsPeerResolver(
+  options: ProcfsPeerResolverOptions = {},
+): PeerProcessResolver {
+  const procRoot = options.procRoot ?? "/proc";
+  return async (peer, local) => {
+    if (!isLoopbackAddress(peer.address) || !isPort(peer.port) || !isPort(local.port)) {
+      return undefined;
+    }
+    const peerKey = addressKey(peer.address);
+    const localKey = isUnspecifiedAddress(local.address) ? undefined : addressKey(local.address);
+    if (peerKey === undefined) return undefined;
+    const inodes = new Set<number>();
+    for (const table of ["tcp", "tcp6"]) {
+      let text: string;
+      try {
+        text = await readFile(`${procRoot}/net/${table}`, "latin1");
+      } catch {
+        continue; // tcp6 is absent when IPv6 is disabled
+      }
+      for (const entry of parseProcNetTcp(text)) {
+        if (
+          entry.state === TCP_ESTABLISHED &&
+          entry.inode !== 0 &&
+          entry.local.port === peer.port &&
+          entry.remote.port === local.port &&
+          addressKey(entry.local.address) === peerKey &&
+          (localKey === undefined || addressKey(entry.remote.address) === localKey)
+        ) {
+          inodes.add(entry.inode);
+        }
+      }
+    }
+    return inodes.size === 0 ? undefined : findSocketOwner(procRoot, inodes);
+  };
+}
+
+/**
+ * Parses the text of `/proc/net/tcp` or `/proc/net/tcp6`. The header and malformed lines are
+ * skipped.
+ * @param byteOrder - the byte order of the address words. @default this machine's
+ */
+export function parseProcNetTcp(
+  text: string,
+  byteOrder: "LE" | "BE" = endianness(),
+): ProcNetTcpEntry[] {
+  const entries: ProcNetTcpEntry[] = [];
+  for (const line of text.split("\n")) {
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10 || !/^\d+:$/.test(fields[0] ?? "")) continue;
+    const local = decodeProcEndpoint(fields[1] ?? "", byteOrder);
+    const remote = decodeProcEndpoint(fields[2] ?? "", byteOrder);
+    const state = /^[0-9A-Fa-f]{2}$/.test(fields[3] ?? "") ? parseInt(fields[3] ?? "", 16) : NaN;
+    const uid = decimal(fields[7]);
+    const inode = decimal(fields[9]);
+    if (local === undefined || remote === undefined || Number.isNaN(state)) continue;
+    if (uid === undefined || inode === undefined) continue;
+    entries.push({ local, remote, state, uid, inode });
+  }
+  return entries;
+}
+
+/**
+ * Decodes an address as procfs writes it: hex of the address's 32-bit words, each in host byte
+ * order (little-endian on x86 and arm64). 8 digits for IPv4, 32 for IPv6.
+ * @param byteOrder - the byte order of the words. @default this machine's
+ * `0100007F` is `127.0.0.1`; `0000000000000000FFFF00000100007F` is `::ffff:127.0.0.1`.
+ * @returns the address in its canonical text form (RFC 5952 for IPv6), `undefined` if malformed.
+ */
+export function decodeProcAddress(
+  hex: string,
+  byteOrder: "LE" | "BE" = endianness(),
+): string | undefined {
+  if (!/^(?:[0-9A-Fa-f]{8}){1,4}$/.test(hex) || (hex.length !== 8 && hex.length !== 32)) {
+    return undefined;
+  }
+  const bytes: number[] = [];
+  for (let word = 0; word < hex.length; word += 8) {
+    for (let index = 0; index < 8; index += 2) {
+      const byte = byteOrder === "LE" ? 6 - index : index;
+      bytes.push(parseInt(hex.slice(word + byte, word + byte + 2), 16));
+    }
+  }
+  return hex.length === 8 ? bytes.join(".") : formatIpv6(bytes);
+}
+
+/** Whether an IPv4 or IPv6 literal is a loopback address: 127/8, `::1`, `::ffff:127.x.y.z`. */
+export function isLoopbackAddress(address: string): boolean {
+  const bytes = addressBytes(address);
+  if (bytes === undefined) return false;
+  if (isMappedIpv4(bytes)) return bytes[12] === 127;
+  return bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
+}
+
+/** Whether two IPv4 or IPv6 literals name the same address (`127.0.0.1` = `::ffff:127.0.0.1`). */
+export function sameAddress(a: string, b: string): boolean {
+  const key = addressKey(a);
+  return key !== undefined && key === addressKey(b);
+}
+
+async function findSocketOwner(procRoot: string, inodes: Set<number>): Promise<number | undefined> {
+  const targets = new Set([...inodes].map((inode) => `socket:[${inode}]`));
+  let names: string[];
+  try {
+    names = await readdir(procRoot);
+  } catch {
+    return undefined;
+  }
+  const pids = names
+    .filter((name) => /^[1-9]\d*$/.test(name))
+    .map(Number)
+    .sort((a, b) => a - b);
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = await readdir(`${procRoot}/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's process
+    }
+    for (const fd of fds) {
+      try {
+        if (targets.has(await readlink(`${procRoot}/${pid}/fd/${fd}`))) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+function decodeProcEndpoint(text: string, byteOrder: "LE" | "BE"): TcpEndpoint | undefined {
+  const [hex, portHex, ...rest] = text.split(":");
+  if (hex === undefined || portHex === undefined || rest.length > 0) return undefined;
+  const address = decodeProcAddress(hex, byteOrder);
+  if (address === undefined || !/^[0-9A-Fa-f]{4}$/.test(portHex)) return undefined;
+  return { address, port: parseInt(portHex, 16) };
+}
+
+function decimal(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+function isPort(port: number): boolean {
+  return Number.isInteger(port) && port > 0 && port <= 65535;
+}
+
+function isUnspecifiedAddress(address: string): boolean {
+  const bytes = addressBytes(address);
+  return (
+    bytes !== undefined &&
+    (bytes.every((byte) => byte === 0) ||
+      (isMappedIpv4(bytes) && bytes.slice(12).every((b) => b === 0)))
+  );
+}
+
+/** A comparable key: the 16 bytes of the address in hex, IPv4 as IPv4-mapped IPv6. */
+function addressKey(address: string): string | undefined {
+  return addressBytes(address)
+    ?.map((byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** The 16 bytes of an IPv4 or IPv6 literal (IPv4 mapped into IPv6); `undefined` if invalid. */
+function addressBytes(literal: string): number[] | undefined {
+  const address = literal.replace(/%.*$/, ""); // zone index: fe80::1%eth0
+  const family = isIP(address);
+  if (family === 4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...ipv4Bytes(address)];
+  if (family !== 6) return undefined;
+  let text = address;
+  let tail: number[] = [];
+  const dotted = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1] !== undefined) {
+    tail = ipv4Bytes(dotted[1]);
+    text = `${text.slice(0, dotted.index)}:0:0`;
+  }
+  const [head = "", rest] = text.split("::");
+  const words = (part: string | undefined): number[] =>
+    part === undefined || part === "" ? [] : part.split(":").map((word) => parseInt(word, 16));
+  const before = words(head);
+  const after = words(rest);
+  const all =
+    rest === undefined
+      ? before
+      : [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+  const bytes = all.flatMap((word) => [word >> 8, word & 0xff]);
+  if (tail.length === 4) bytes.splice(12, 4, ...tail);
+  return bytes.length === 16 ? bytes : undefined;
+}
+
+function ipv4Bytes(address: string): number[] {
+  return address.split(".").map(Number);
+}
+
+function isMappedIpv4(bytes: readonly number[]): boolean {
+  return bytes.slice(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
+/** RFC 5952 text: lowercase, the longest run of two or more zero words as `::`, mapped IPv4 dotted. */
+function formatIpv6(bytes: readonly number[]): string {
+  if (isMappedIpv4(bytes)) return `::ffff:${bytes.slice(12).join(".")}`;
+  const words: number[] = [];
+  for (let index = 0; index < 16; index += 2) {
+    words.push(((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0));
+  }
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8; start++) {
+    let length = 0;
+    while (start + length < 8 && words[start + length] === 0) length++;
+    if (length > bestLength) {
+      bestStart = start;
+      bestLength = length;
+    }
+  }
+  const hex = words.map((word) => word.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
