@@ -1,0 +1,186 @@
+/**
+ * An in-process agent on 127.0.0.1:0 with a simulated backend and a generated client, torn down
+ * after the test. Used by the agent's integration tests.
+ */
+import type { TestContext } from "node:test";
+import { credentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { startAgent, type Agent, type AgentOptions } from "../../agent/agent.js";
+import type { SessionBackend } from "../../agent/backend.js";
+import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
+import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
+import {
+  WmsSessionServiceClient,
+  type DisconnectAllRequest,
+  type DisconnectAllResponse,
+  type DisconnectRequest,
+  type DisconnectResponse,
+  type GetAgentInfoResponse,
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+} from "../../proto/gen/wms/v1/wms_session.js";
+
+/** The host name test agents answer to. */
+export const TEST_HOST = "mps01.lab.example.com";
+
+/**
+ * A small host with one session of each kind the rules care about. The agent runs in session 7
+ * (rule 1), 0 is the services session (rule 2).
+ */
+export const TEST_FIXTURE = {
+  description: "test host",
+  agentSessionId: 7,
+  sessions: [
+    { sessionId: 0, state: "DISCONNECTED", stationName: "Services" },
+    {
+      sessionId: 1,
+      state: "ACTIVE",
+      userName: "teacher",
+      domainName: "LAB",
+      stationName: "Console",
+      idleSeconds: 5,
+    },
+    {
+      sessionId: 2,
+      state: "ACTIVE",
+      userName: "amelia",
+      domainName: "LAB",
+      stationName: "Station 1",
+      idleSeconds: 10,
+    },
+    {
+      sessionId: 3,
+      state: "ACTIVE",
+      userName: "Zoë",
+      domainName: "LAB",
+      stationName: "Station 2",
+      idleSeconds: 4000,
+    },
+    {
+      sessionId: 4,
+      state: "IDLE",
+      userName: "józef",
+      domainName: "LAB",
+      stationName: "Station 3",
+      idleSeconds: 9000,
+    },
+    {
+      sessionId: 5,
+      state: "DISCONNECTED",
+      userName: "remote1",
+      domainName: "LAB",
+      stationName: "RDP-Tcp#5",
+      clientName: "",
+    },
+    { sessionId: 6, state: "CONNECTED", stationName: "Station 4" },
+    {
+      sessionId: 7,
+      state: "ACTIVE",
+      userName: "svc-wms",
+      domainName: "LAB",
+      stationName: "Station 5",
+    },
+    { sessionId: 8, state: "DOWN", stationName: "Station 6" },
+    { sessionId: 9, state: "INIT", stationName: "Station 7" },
+    { sessionId: 10, state: "RESET", stationName: "Station 8" },
+    {
+      sessionId: 11,
+      state: "SHADOW",
+      userName: "helpdesk",
+      domainName: "LAB",
+      stationName: "RDP-Tcp#11",
+      clientName: "HD-PC",
+    },
+    { sessionId: 65536, state: "LISTEN", stationName: "RDP-Tcp" },
+  ],
+};
+
+/** The generated client with promise-returning calls. */
+export interface TestClient {
+  readonly raw: WmsSessionServiceClient;
+  listSessions(request?: Partial<ListSessionsRequest>): Promise<ListSessionsResponse>;
+  disconnect(request: Partial<DisconnectRequest>): Promise<DisconnectResponse>;
+  disconnectAll(request?: Partial<DisconnectAllRequest>): Promise<DisconnectAllResponse>;
+  getAgentInfo(): Promise<GetAgentInfoResponse>;
+}
+
+/** A running test agent and what a test needs around it. */
+export interface Harness {
+  readonly agent: Agent;
+  readonly backend: SimulatedBackend;
+  readonly client: TestClient;
+  readonly address: string;
+}
+
+/** Starts an agent with the test fixture (or the given backend) and a client; both closed after the test. */
+export async function startHarness(
+  t: TestContext,
+  options: Partial<AgentOptions> & { simulated?: SimulatedBackend; backend?: SessionBackend } = {},
+): Promise<Harness> {
+  const simulated =
+    options.simulated ??
+    createSimulatedBackend({ fixture: parseSimFixture(TEST_FIXTURE, "TEST_FIXTURE"), env: {} });
+  const agent = await startAgent({
+    hostFqdn: TEST_HOST,
+    healthIntervalMs: 60_000,
+    ...options,
+    backend: options.backend ?? simulated,
+  });
+  const address = `127.0.0.1:${agent.ports[0]}`;
+  const raw = new WmsSessionServiceClient(address, credentials.createInsecure());
+  t.after(async () => {
+    raw.close();
+    await agent.shutdown({ graceMs: 1000 });
+  });
+  return { agent, backend: simulated, client: promisifyClient(raw), address };
+}
+
+/** Wraps the callback-style generated client in promises. */
+export function promisifyClient(raw: WmsSessionServiceClient): TestClient {
+  return {
+    raw,
+    listSessions: (request = {}) =>
+      unary(raw, raw.listSessions, { sessionIds: [], expectedHost: "", ...request }),
+    disconnect: (request) =>
+      unary(raw, raw.disconnect, {
+        sessionIds: [],
+        whatIf: false,
+        noWait: false,
+        expectedHost: "",
+        ...request,
+      }),
+    disconnectAll: (request = {}) =>
+      unary(raw, raw.disconnectAll, {
+        whatIf: false,
+        noWait: false,
+        filter: undefined,
+        expectedHost: "",
+        ...request,
+      }),
+    getAgentInfo: () => unary(raw, raw.getAgentInfo, {}),
+  };
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => unknown;
+
+function unary<Req, Res>(
+  client: Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, request, (error, response) => {
+      if (error !== null) reject(error);
+      else resolve(response);
+    });
+  });
+}
+
+/** A promise and its resolver, for gating a backend call from a test. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
