@@ -185,17 +185,94 @@ export function defaultSimFixture(): SimFixture {
 function parseSimFixtureText(text: string, source: string): SimFixture {
   let value: unknown;
   try {
-    value = JSON.parse(text) as unknown;
+    // Windows editors (and PowerShell 5's Out-File) write a byte order mark; JSON.parse rejects it.
+    value = JSON.parse(text.replace(/^\uFEFF/, "")) as unknown;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /at position (\d+)/.exec(message)?.[1];
-    const where = position === undefined ? "" : ` (${lineAndColumn(text, Number(position))})`;
-    throw new SimFixtureError(source, undefined, `invalid JSON${where}: ${message}`, {
-      cause: error,
-    });
+    // V8's messages rarely say where (and quote the text instead): find the spot ourselves.
+    const found = findJsonSyntaxError(text.replace(/^\uFEFF/, ""));
+    const detail =
+      found === undefined
+        ? `invalid JSON: ${error instanceof Error ? error.message : String(error)}`
+        : `invalid JSON at ${lineAndColumn(text, found.offset)}: ${found.problem}`;
+    throw new SimFixtureError(source, undefined, detail, { cause: error });
   }
   return parseSimFixture(value, source);
 }
+
+/**
+ * Scans JSON text for its first syntax error, as `JSON.parse` would reject it; `undefined` when the
+ * text is valid JSON.
+ */
+function findJsonSyntaxError(text: string): { offset: number; problem: string } | undefined {
+  let at = 0;
+  class Stop extends Error {}
+  const unexpected = (): Stop =>
+    new Stop(
+      at >= text.length ? "unexpected end of file" : `unexpected ${JSON.stringify(text[at])}`,
+    );
+  const space = (): void => {
+    while (at < text.length && " \t\n\r".includes(text[at] ?? "")) at++;
+  };
+  const expect = (pattern: RegExp): void => {
+    pattern.lastIndex = at;
+    const match = pattern.exec(text);
+    if (match === null) throw unexpected();
+    // JSON strings may not hold raw control characters (a tab typed into a name, say).
+    const control = [...match[0]].findIndex((char) => char < " ");
+    if (control >= 0) {
+      at += control;
+      throw unexpected();
+    }
+    at += match[0].length;
+  };
+  const value = (): void => {
+    space();
+    const char = text[at];
+    if (char === "{" || char === "[") {
+      const close = char === "{" ? "}" : "]";
+      at++;
+      space();
+      if (text[at] === close) {
+        at++;
+        return;
+      }
+      for (;;) {
+        if (close === "}") {
+          space();
+          if (text[at] !== '"') throw unexpected();
+          expect(STRING);
+          space();
+          if (text[at] !== ":") throw unexpected();
+          at++;
+        }
+        value();
+        space();
+        if (text[at] === close) {
+          at++;
+          return;
+        }
+        if (text[at] !== ",") throw unexpected();
+        at++;
+      }
+    } else if (char === '"') {
+      expect(STRING);
+    } else {
+      expect(LITERAL);
+    }
+  };
+  try {
+    value();
+    space();
+    if (at < text.length) throw unexpected();
+    return undefined;
+  } catch (stop) {
+    if (stop instanceof Stop) return { offset: at, problem: stop.message };
+    throw stop;
+  }
+}
+
+const STRING = /"(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
 
 function readError(path: string, error: unknown): SimFixtureError {
   const code = (error as { code?: unknown } | null)?.code;
@@ -274,10 +351,7 @@ function checkKeys(
 ): void {
   for (const key of Object.keys(entry)) {
     if (known.includes(key)) continue;
-    const guess = known.find(
-      (candidate) =>
-        candidate.toLowerCase() === key.toLowerCase() || editDistance(candidate, key) <= 2,
-    );
+    const guess = known.find((candidate) => looksLike(candidate, key));
     const hint =
       guess === undefined ? `known keys: ${known.join(", ")}` : `did you mean "${guess}"?`;
     fail(join(path, key), `unknown key (${hint})`);
@@ -392,7 +466,13 @@ function describe(value: unknown): string {
   return "an object";
 }
 
-/** Levenshtein distance, for "did you mean" hints on unknown keys. */
+/** Whether an unknown key is probably a misspelling of a known one, for "did you mean" hints. */
+function looksLike(known: string, key: string): boolean {
+  const [a, b] = [known.toLowerCase(), key.toLowerCase()];
+  return editDistance(a, b) <= 2 || (b.length >= 4 && a.startsWith(b));
+}
+
+/** Levenshtein distance. */
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {
