@@ -1,0 +1,302 @@
+/**
+ * The `wts` backend inside the Windows build of Node under Wine (DESIGN section 7): first against
+ * Wine's own DLLs, then against the test `wtsapi32.dll` built from `fake-wtsapi32/`. The harness
+ * runs in Windows Node and writes JSON; the assertions run here. Skipped, with the reason, when
+ * Wine or the cached Windows Node is not there (`npm run test:wine` sets them up).
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { Outcome, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { win32ErrorMeaning } from "../../agent/win32-errors.js";
+import type { HarnessRun } from "./wine-env.js";
+import {
+  buildFakeWtsapi32,
+  bundleHarness,
+  hasMingw,
+  runHarness,
+  wineTierMissing,
+} from "./wine-env.js";
+
+interface StepError {
+  readonly name: string;
+  readonly code?: number;
+  readonly message: string;
+}
+type Step = { readonly value: unknown } | { readonly error: StepError };
+interface HarnessOutput {
+  readonly scenario: string;
+  readonly steps: Record<string, Step>;
+  readonly fatal?: string;
+}
+
+function output(run: HarnessRun): HarnessOutput {
+  assert.ok(
+    run.output !== undefined,
+    `the harness wrote nothing (exit ${run.status}):\n${run.log}`,
+  );
+  const result = run.output as HarnessOutput;
+  assert.equal(result.fatal, undefined, `the harness failed:\n${result.fatal}\n${run.log}`);
+  assert.equal(run.status, 0, `Windows Node exited with ${run.status}:\n${run.log}`);
+  return result;
+}
+
+function value(result: HarnessOutput, name: string): unknown {
+  const step = result.steps[name];
+  assert.ok(step !== undefined, `no step ${name}`);
+  assert.ok("value" in step, `${name} threw ${JSON.stringify(step)}`);
+  return step.value;
+}
+
+function failure(result: HarnessOutput, name: string): StepError {
+  const step = result.steps[name];
+  assert.ok(step !== undefined, `no step ${name}`);
+  assert.ok("error" in step, `${name} did not throw: ${JSON.stringify(step)}`);
+  return step.error;
+}
+
+/** The loopback checks both scenarios share. */
+function assertProcessFacts(result: HarnessOutput): void {
+  const pid = value(result, "processId");
+  assert.equal(typeof pid, "number");
+  const own = value(result, "agentSessionId");
+  assert.ok(Number.isInteger(own) && (own as number) >= 0, `agent session ${String(own)}`);
+  assert.equal(value(result, "sessionOfOwnProcess"), own);
+  assert.equal(value(result, "sessionOfMissingProcess"), null);
+  // WTS_CURRENT_SESSION never reaches the OS: a plain Error, not a Win32Error.
+  const current = failure(result, "disconnectCurrentSession");
+  assert.equal(current.name, "Error");
+  assert.equal(current.code, undefined);
+  assert.match(current.message, /4294967295/);
+  // GetExtendedTcpTable finds this process as the client of its own loopback connection, also
+  // when the peer is spelled as an IPv4-mapped IPv6 address; the server's socket never matches.
+  assert.equal(value(result, "ipv4PeerProcess"), pid);
+  assert.equal(value(result, "ipv4MappedPeerProcess"), pid);
+  assert.equal(value(result, "ipv4SwappedPeerProcess"), null);
+  // Wine lists no owner for IPv6 sockets (its table is empty); Windows does. Either the right
+  // process or nothing, never another one.
+  if (result.steps["ipv6PeerProcess"] !== undefined) {
+    assert.ok([pid, null].includes(value(result, "ipv6PeerProcess")));
+    assert.equal(value(result, "ipv6SwappedPeerProcess"), null);
+  }
+}
+
+/** The fixture of `fake-wtsapi32.c`, as the backend must report it. */
+const fixture = [
+  session(0, SessionState.DISCONNECTED, "Services"),
+  session(
+    1,
+    SessionState.ACTIVE,
+    "Console",
+    "zoë",
+    "CLASSROOM",
+    "",
+    "2026-11-24T08:00:00.000Z",
+    90_000,
+  ),
+  session(2, SessionState.CONNECTED, "Station 2"),
+  session(3, SessionState.CONNECT_QUERY, "RDP-Tcp#3", "", "", "ÉCOLE-PC-ß"),
+  session(
+    4,
+    SessionState.SHADOW,
+    "RDP-Tcp#4",
+    "teacher",
+    "CLASSROOM",
+    "T-LAPTOP",
+    "2026-11-24T08:00:00.000Z",
+    0,
+  ),
+  session(
+    5,
+    SessionState.DISCONNECTED,
+    "RDP-Tcp#5",
+    "Józef",
+    "ŁÓDŹ",
+    "",
+    "2026-11-24T08:00:00.000Z",
+    3_600_000,
+  ),
+  session(6, SessionState.IDLE, "Station 6"),
+  session(7, SessionState.RESET, "Station 7"),
+  session(8, SessionState.DOWN, "Station 8"),
+  session(9, SessionState.INIT, "Station 9"),
+  // A 20-character user name fills WTSINFOW.UserName; the client name has a surrogate pair.
+  session(
+    12,
+    SessionState.ACTIVE,
+    "Station 12",
+    "abcdefghijklmnopqrst",
+    "ABCDEFGHIJKLMNO",
+    "😀PC",
+    "2026-11-24T08:01:00.000Z",
+    5000,
+  ),
+  session(65536, SessionState.LISTEN, "RDP-Tcp"),
+];
+
+function session(
+  sessionId: number,
+  state: SessionState,
+  stationName: string,
+  userName = "",
+  domainName = "",
+  clientName = "",
+  logonTime: string | null = null,
+  idleTimeMs: number | null = null,
+) {
+  return { sessionId, state, userName, domainName, stationName, clientName, logonTime, idleTimeMs };
+}
+
+const missing = wineTierMissing();
+
+void describe("wts backend under Wine", () => {
+  if (missing !== undefined) {
+    void it("runs the wts backend inside Windows Node", (t) => {
+      t.skip(`Wine tier skipped: ${missing}`);
+    });
+    return;
+  }
+
+  let harness = "";
+  before(async () => {
+    harness = await bundleHarness();
+  });
+
+  void describe("against Wine's own wtsapi32", () => {
+    let result: HarnessOutput;
+    before(() => {
+      result = output(runHarness(harness, "builtin"));
+    });
+
+    void it("loads through koffi's Windows binary and names itself", () => {
+      assert.equal(value(result, "name"), "wts");
+    });
+
+    void it("reports the agent's session and that of a process, and none for a missing process", () => {
+      assertProcessFacts(result);
+    });
+
+    void it("lists no sessions (Wine has none) and is healthy", () => {
+      assert.deepEqual(value(result, "listSessions"), []);
+      assert.equal(value(result, "healthy"), true);
+    });
+
+    void it("goes through the disconnect path without crashing", () => {
+      // Wine's WTSDisconnectSession is a stub that answers TRUE.
+      assert.equal(value(result, "disconnectOwnNoWait"), null);
+      assert.equal(value(result, "disconnectMissingWait"), null);
+    });
+  });
+
+  void describe("against the test wtsapi32.dll", () => {
+    if (!hasMingw()) {
+      void it("serves a fixture through the real ABI", (t) => {
+        t.skip("skipped: gcc-mingw-w64 is not installed (apt-get install -y gcc-mingw-w64)");
+      });
+      return;
+    }
+
+    let result: HarnessOutput;
+    before(() => {
+      const nodeExe = buildFakeWtsapi32();
+      result = output(
+        runHarness(harness, "fake", {
+          nodeExe,
+          env: { WINEDLLOVERRIDES: "mscoree,mshtml=;wtsapi32=n" },
+        }),
+      );
+    });
+
+    void it("decodes the same WTSINFOW layout as the C compiler lays out", () => {
+      // Offsets parseWtsInfo relies on: UserName at 130, LastInputTime at 192, 216 bytes in all.
+      assert.deepEqual(value(result, "layout"), { size: 216, user: 130, lastInput: 192, row: 24 });
+    });
+
+    void it("lists all ten states, with non-ASCII names, logon and idle times", () => {
+      assert.deepEqual(value(result, "listSessions"), fixture);
+      const states = new Set(fixture.map((s) => s.state));
+      assert.equal(states.size, 10);
+    });
+
+    void it("agrees with itself when lists run at once on koffi's worker threads", () => {
+      assert.deepEqual(value(result, "concurrentLists"), Array(16).fill(fixture.length));
+    });
+
+    void it("leaves out a session that ends between enumeration and query (2 and 7022)", () => {
+      const without = (id: number) => fixture.filter((s) => s.sessionId !== id);
+      assert.deepEqual(value(result, "queryVanished2"), without(3));
+      assert.deepEqual(value(result, "queryVanished7022"), without(4));
+    });
+
+    void it("throws Win32Error with GetLastError's code, mapped by win32-errors.ts", () => {
+      const expectations: [string, number, Outcome, { retryable?: boolean; down?: boolean }][] = [
+        ["disconnect7022", 7022, Outcome.NOT_FOUND, {}],
+        ["disconnectUnknown", 7022, Outcome.NOT_FOUND, {}],
+        ["disconnect2", 2, Outcome.NOT_FOUND, {}],
+        ["disconnect5", 5, Outcome.FAILED, {}],
+        ["disconnect7007", 7007, Outcome.FAILED, { retryable: true }],
+        ["disconnect1722", 1722, Outcome.FAILED, { down: true }],
+        ["enumerate1722", 1722, Outcome.FAILED, { down: true }],
+        ["enumerate5", 5, Outcome.FAILED, {}],
+        ["query5", 5, Outcome.FAILED, {}],
+      ];
+      for (const [name, code, outcome, flags] of expectations) {
+        const error = failure(result, name);
+        assert.equal(error.name, "Win32Error", name);
+        assert.equal(error.code, code, name);
+        const meaning = win32ErrorMeaning(code);
+        assert.equal(meaning.outcome, outcome, name);
+        assert.equal(meaning.retryable, flags.retryable ?? false, name);
+        assert.equal(meaning.backendUnavailable, flags.down ?? false, name);
+        assert.ok(error.message.includes(meaning.message), `${name}: ${error.message}`);
+      }
+    });
+
+    void it("is unhealthy while Remote Desktop Services cannot be reached (1722), healthy after", () => {
+      assert.equal(value(result, "healthy"), true);
+      assert.equal(value(result, "health1722"), false);
+      assert.equal(value(result, "healthyAfter"), true);
+    });
+
+    void it("disconnects with bWait as asked, and the session then shows DISCONNECTED", () => {
+      assert.equal(value(result, "disconnect1Wait"), null);
+      assert.deepEqual(
+        pick(value(result, "afterDisconnect1"), ["lastDisconnectId", "lastDisconnectWait"]),
+        { lastDisconnectId: 1, lastDisconnectWait: 1 },
+      );
+      assert.equal(value(result, "disconnect12NoWait"), null);
+      assert.deepEqual(
+        pick(value(result, "afterDisconnect12"), ["lastDisconnectId", "lastDisconnectWait"]),
+        { lastDisconnectId: 12, lastDisconnectWait: 0 },
+      );
+      const after = value(result, "listAfterDisconnect") as typeof fixture;
+      for (const id of [1, 12]) {
+        assert.equal(after.find((s) => s.sessionId === id)?.state, SessionState.DISCONNECTED);
+      }
+    });
+
+    void it("never sends WTS_CURRENT_SESSION to the DLL", () => {
+      const stats = value(result, "stats") as Record<string, number>;
+      assert.equal(stats["currentSessionDisconnects"], 0);
+    });
+
+    void it("frees every buffer the API allocated, once", () => {
+      const stats = value(result, "stats") as Record<string, number>;
+      assert.ok((stats["allocations"] ?? 0) > 100, `allocations ${stats["allocations"]}`);
+      assert.equal(stats["frees"], stats["allocations"]);
+      assert.equal(stats["badFrees"], 0);
+    });
+
+    void it("refuses calls once closed", () => {
+      assert.match(failure(result, "closeThenList").message, /closed/);
+    });
+
+    void it("reports the agent's session and resolves loopback peers to this process", () => {
+      assertProcessFacts(result);
+    });
+  });
+});
+
+function pick(object: unknown, keys: string[]): Record<string, unknown> {
+  const source = object as Record<string, unknown>;
+  return Object.fromEntries(keys.map((key) => [key, source[key]]));
+}
