@@ -1,0 +1,533 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it, type TestContext } from "node:test";
+import { Win32Error } from "../../agent/backend.js";
+import type { SimFixture, SimSession } from "../../agent/backends/sim-fixture.js";
+import {
+  createSimulatedBackend,
+  SIM_SESSION_ENV,
+  type SimulatedBackend,
+  type SimulatedBackendOptions,
+} from "../../agent/backends/simulated.js";
+import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+
+const LOGON = new Date("2026-03-10T08:41:05Z");
+
+/** A small host: services, a console user, a remote user with a client, a listener, a dead one. */
+const HOST: SimFixture = {
+  agentSessionId: 1,
+  sessions: [
+    { sessionId: 65536, state: SessionState.LISTEN, stationName: "RDP-Tcp" },
+    { sessionId: 0, state: SessionState.DISCONNECTED, stationName: "Services" },
+    {
+      sessionId: 1,
+      state: SessionState.ACTIVE,
+      userName: "m.okafor",
+      domainName: "LAB",
+      stationName: "Console",
+      logonTime: LOGON,
+      idleSeconds: 38,
+    },
+    {
+      sessionId: 4,
+      state: SessionState.ACTIVE,
+      userName: "zoë.brennan",
+      domainName: "LAB",
+      stationName: "RDP-Tcp#4",
+      clientName: "LAB-LT-07",
+      logonTime: LOGON,
+      idleSeconds: 0.5,
+    },
+    { sessionId: 7, state: SessionState.DOWN, stationName: "Station 6" },
+    { sessionId: 8, state: SessionState.INIT, stationName: "Station 7" },
+    { sessionId: 9, state: SessionState.RESET, stationName: "Station 8" },
+    { sessionId: 10, state: SessionState.CONNECTED, stationName: "Station 9" },
+  ],
+};
+
+function backendFor(
+  t: TestContext,
+  options: SimulatedBackendOptions = { fixture: HOST },
+): SimulatedBackend {
+  const backend = createSimulatedBackend(options);
+  t.after(() => backend.close());
+  return backend;
+}
+
+async function stateOf(backend: SimulatedBackend, sessionId: number): Promise<SessionState> {
+  const session = (await backend.listSessions()).find((s) => s.sessionId === sessionId);
+  assert.ok(session, `session ${sessionId} is listed`);
+  return session.state;
+}
+
+/** Asserts a promise rejects with a `Win32Error` of `code` and returns the error. */
+async function rejectsWin32(promise: Promise<unknown>, code: number): Promise<Win32Error> {
+  let caught: unknown;
+  await assert.rejects(promise, (error: unknown) => {
+    caught = error;
+    return error instanceof Win32Error && error.code === code;
+  });
+  return caught as Win32Error;
+}
+
+/** Lets every callback already due run: settles promises without waiting for time to pass. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+void describe("simulated backend: listing", () => {
+  void it("loads the shipped classroom by default", async (t) => {
+    const backend = backendFor(t, {});
+    assert.equal(backend.name, "simulated");
+    const sessions = await backend.listSessions();
+    assert.ok(sessions.length >= 17);
+    assert.deepEqual(sessions[0], {
+      sessionId: 0,
+      state: SessionState.DISCONNECTED,
+      userName: "",
+      domainName: "",
+      stationName: "Services",
+      clientName: "",
+      logonTime: undefined,
+      idleTimeMs: undefined,
+    });
+    assert.equal(sessions.at(-1)?.state, SessionState.LISTEN);
+    assert.equal(await backend.isHealthy(), true);
+  });
+
+  void it("lists sessions in id order with every field", async (t) => {
+    const backend = backendFor(t, { fixture: HOST, now: () => 1_000 });
+    const sessions = await backend.listSessions();
+    assert.deepEqual(
+      sessions.map((s) => s.sessionId),
+      [0, 1, 4, 7, 8, 9, 10, 65536],
+    );
+    assert.deepEqual(sessions[2], {
+      sessionId: 4,
+      state: SessionState.ACTIVE,
+      userName: "zoë.brennan",
+      domainName: "LAB",
+      stationName: "RDP-Tcp#4",
+      clientName: "LAB-LT-07",
+      logonTime: LOGON,
+      idleTimeMs: 500,
+    });
+  });
+
+  void it("returns copies the caller cannot use to change the host", async (t) => {
+    const backend = backendFor(t);
+    const first = await backend.listSessions();
+    const console = first[1];
+    assert.ok(console?.logonTime);
+    console.logonTime.setTime(0);
+    (console as { state: SessionState }).state = SessionState.DOWN;
+    first.reverse();
+    const again = await backend.listSessions();
+    assert.equal(again[0]?.sessionId, 0);
+    assert.equal(again[1]?.state, SessionState.ACTIVE);
+    assert.deepEqual(again[1]?.logonTime, LOGON);
+  });
+
+  void it("grows idle times with the clock from the backend's creation", async (t) => {
+    let clock = 5_000_000;
+    const backend = backendFor(t, { fixture: HOST, now: () => clock });
+    const idle = async (): Promise<(number | undefined)[]> =>
+      (await backend.listSessions()).map((s) => s.idleTimeMs);
+    assert.deepEqual(await idle(), [
+      undefined,
+      38_000,
+      500,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    clock += 61_250;
+    const later = await idle();
+    assert.equal(later[1], 99_250);
+    assert.equal(later[2], 61_750);
+    assert.equal(later[0], undefined);
+  });
+
+  void it("waits listLatencyMs before answering", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = backendFor(t, { fixture: { ...HOST, listLatencyMs: 40 } });
+    let listed = false;
+    const listing = backend.listSessions().then((sessions) => {
+      listed = true;
+      return sessions;
+    });
+    await settle();
+    assert.equal(listed, false);
+    t.mock.timers.tick(39);
+    await settle();
+    assert.equal(listed, false);
+    t.mock.timers.tick(1);
+    assert.equal((await listing).length, 8);
+    backend.setListLatencyMs(0);
+    assert.equal((await backend.listSessions()).length, 8);
+    assert.throws(() => backend.setListLatencyMs(-1), TypeError);
+  });
+
+  void it("is unavailable while Remote Desktop Services is stopped", async (t) => {
+    const backend = backendFor(t);
+    backend.setAvailable(false);
+    assert.equal(await backend.isHealthy(), false);
+    const error = await rejectsWin32(backend.listSessions(), 1722);
+    assert.match(error.message, /RPC server is unavailable/);
+    await rejectsWin32(backend.disconnectSession(1, { wait: true }), 1722);
+    assert.equal(await stateOfWhenAvailable(backend, 1), SessionState.ACTIVE);
+  });
+});
+
+async function stateOfWhenAvailable(
+  backend: SimulatedBackend,
+  sessionId: number,
+): Promise<SessionState> {
+  backend.setAvailable(true);
+  assert.equal(await backend.isHealthy(), true);
+  return stateOf(backend, sessionId);
+}
+
+void describe("simulated backend: disconnecting", () => {
+  void it("disconnects a session as Windows does, clearing its client name", async (t) => {
+    const backend = backendFor(t);
+    const before = await backend.listSessions();
+    await backend.disconnectSession(4, { wait: true });
+    const after = await backend.listSessions();
+    const remote = after.find((s) => s.sessionId === 4);
+    assert.equal(remote?.state, SessionState.DISCONNECTED);
+    assert.equal(remote.clientName, "");
+    assert.equal(remote.userName, "zoë.brennan");
+    assert.equal(remote.stationName, "RDP-Tcp#4");
+    assert.deepEqual(
+      after.filter((s) => s.sessionId !== 4),
+      before.filter((s) => s.sessionId !== 4),
+    );
+    assert.deepEqual(backend.disconnectCalls(), [{ sessionId: 4, wait: true }]);
+  });
+
+  void it("succeeds on a session that is already disconnected", async (t) => {
+    const backend = backendFor(t);
+    await backend.disconnectSession(0, { wait: true });
+    await backend.disconnectSession(1, { wait: false });
+    await backend.disconnectSession(1, { wait: true });
+    assert.equal(await stateOf(backend, 0), SessionState.DISCONNECTED);
+    assert.equal(await stateOf(backend, 1), SessionState.DISCONNECTED);
+    assert.equal(await stateOf(backend, 10), SessionState.CONNECTED);
+  });
+
+  void it("refuses unknown sessions with 7022 and recording the call", async (t) => {
+    const backend = backendFor(t);
+    const error = await rejectsWin32(backend.disconnectSession(3, { wait: true }), 7022);
+    assert.match(
+      error.message,
+      /^WTSDisconnectSession\(3\): The specified session cannot be found\./,
+    );
+    await rejectsWin32(backend.disconnectSession(4294967295, { wait: false }), 7022);
+    assert.deepEqual(backend.disconnectCalls(), [
+      { sessionId: 3, wait: true },
+      { sessionId: 4294967295, wait: false },
+    ]);
+  });
+
+  void it("refuses listeners and sessions that are down, initialising or resetting with 7045", async (t) => {
+    const backend = backendFor(t);
+    for (const sessionId of [65536, 7, 8, 9]) {
+      for (const wait of [true, false]) {
+        await rejectsWin32(backend.disconnectSession(sessionId, { wait }), 7045);
+      }
+    }
+    const states = (await backend.listSessions()).map((s) => s.state);
+    assert.deepEqual(
+      states,
+      HOST.sessions
+        .slice()
+        .sort((a, b) => a.sessionId - b.sessionId)
+        .map((s) => s.state),
+    );
+  });
+
+  void it("does not hand out its call log for editing", async (t) => {
+    const backend = backendFor(t);
+    await backend.disconnectSession(1, { wait: true });
+    const calls = backend.disconnectCalls() as { sessionId: number; wait: boolean }[];
+    calls.length = 0;
+    assert.equal(backend.disconnectCalls().length, 1);
+  });
+
+  void it("adds and removes sessions, as logons and logoffs", async (t) => {
+    let clock = 0;
+    const backend = backendFor(t, { fixture: HOST, now: () => clock });
+    clock = 10_000;
+    const added: SimSession = {
+      sessionId: 5,
+      state: SessionState.ACTIVE,
+      userName: "józef.nowak",
+      idleSeconds: 1,
+    };
+    backend.addSession(added);
+    clock = 12_000;
+    const listed = (await backend.listSessions()).find((s) => s.sessionId === 5);
+    assert.equal(listed?.userName, "józef.nowak");
+    assert.equal(listed.idleTimeMs, 3_000);
+    assert.throws(() => backend.addSession(added), TypeError);
+    assert.throws(() => backend.addSession({ ...added, sessionId: 4294967295 }), TypeError);
+    assert.throws(() => backend.addSession({ ...added, sessionId: 6, state: 0 }), TypeError);
+    assert.equal(backend.removeSession(5), true);
+    assert.equal(backend.removeSession(5), false);
+    await rejectsWin32(backend.disconnectSession(5, { wait: true }), 7022);
+  });
+
+  void it("rejects fixtures it cannot simulate", () => {
+    const one: SimSession = { sessionId: 3, state: SessionState.ACTIVE };
+    assert.throws(() => createSimulatedBackend({ fixture: { sessions: [one, one] } }), TypeError);
+    assert.throws(
+      () => createSimulatedBackend({ fixture: { sessions: [{ ...one, sessionId: -1 }] } }),
+      TypeError,
+    );
+    assert.throws(
+      () =>
+        createSimulatedBackend({ fixture: { sessions: [{ ...one, disconnectLatencyMs: -1 }] } }),
+      TypeError,
+    );
+    assert.throws(
+      () => createSimulatedBackend({ fixture: { sessions: [], listLatencyMs: Number.NaN } }),
+      TypeError,
+    );
+  });
+});
+
+void describe("simulated backend: fault injection", () => {
+  void it("fails every disconnect with the injected code until cleared", async (t) => {
+    const backend = backendFor(t);
+    backend.inject(4, { disconnectWin32Error: 5 });
+    for (const wait of [true, false, true]) {
+      const error = await rejectsWin32(backend.disconnectSession(4, { wait }), 5);
+      assert.match(error.message, /Access is denied/);
+    }
+    assert.equal(await stateOf(backend, 4), SessionState.ACTIVE);
+    backend.inject(4, {});
+    await backend.disconnectSession(4, { wait: true });
+    assert.equal(await stateOf(backend, 4), SessionState.DISCONNECTED);
+  });
+
+  void it("fails only the first disconnectFailTimes calls", async (t) => {
+    const backend = backendFor(t);
+    backend.inject(1, { disconnectWin32Error: 7024, disconnectFailTimes: 2 });
+    await rejectsWin32(backend.disconnectSession(1, { wait: true }), 7024);
+    await rejectsWin32(backend.disconnectSession(1, { wait: true }), 7024);
+    await backend.disconnectSession(1, { wait: true });
+    assert.equal(await stateOf(backend, 1), SessionState.DISCONNECTED);
+    // Injecting again restarts the count.
+    backend.inject(1, { disconnectWin32Error: 12345, disconnectFailTimes: 1 });
+    const error = await rejectsWin32(backend.disconnectSession(1, { wait: true }), 12345);
+    assert.match(error.message, /Win32 error 12345/);
+    await backend.disconnectSession(1, { wait: true });
+  });
+
+  void it("takes injection from the fixture", async (t) => {
+    const backend = backendFor(t, {
+      fixture: {
+        sessions: [
+          {
+            sessionId: 2,
+            state: SessionState.ACTIVE,
+            disconnectWin32Error: 7007,
+            disconnectFailTimes: 1,
+          },
+        ],
+      },
+    });
+    await rejectsWin32(backend.disconnectSession(2, { wait: true }), 7007);
+    await backend.disconnectSession(2, { wait: true });
+    assert.equal(await stateOf(backend, 2), SessionState.DISCONNECTED);
+  });
+
+  void it("checks injected values", (t) => {
+    const backend = backendFor(t);
+    assert.throws(() => backend.inject(1, { disconnectWin32Error: 0 }), TypeError);
+    assert.throws(() => backend.inject(1, { disconnectWin32Error: 1.5 }), TypeError);
+    assert.throws(() => backend.inject(1, { disconnectFailTimes: -1 }), TypeError);
+    assert.throws(() => backend.inject(1, { disconnectLatencyMs: Infinity }), TypeError);
+    assert.throws(() => backend.inject(1, { disconnectLatencyMs: 2 ** 31 }), TypeError);
+  });
+});
+
+void describe("simulated backend: latency", () => {
+  void it("waits disconnectLatencyMs before the session is disconnected", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = backendFor(t);
+    backend.inject(4, { disconnectLatencyMs: 100 });
+    let done = false;
+    const disconnecting = backend.disconnectSession(4, { wait: true }).then(() => {
+      done = true;
+    });
+    t.mock.timers.tick(99);
+    await settle();
+    assert.equal(done, false);
+    assert.equal(await stateOf(backend, 4), SessionState.ACTIVE);
+    t.mock.timers.tick(1);
+    await disconnecting;
+    assert.equal(await stateOf(backend, 4), SessionState.DISCONNECTED);
+  });
+
+  void it("returns at once without waiting; the state changes when the latency elapses", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = backendFor(t);
+    backend.inject(4, { disconnectLatencyMs: 100 });
+    await backend.disconnectSession(4, { wait: false });
+    assert.equal(await stateOf(backend, 4), SessionState.ACTIVE);
+    t.mock.timers.tick(100);
+    assert.equal(await stateOf(backend, 4), SessionState.DISCONNECTED);
+  });
+
+  void it("joins concurrent disconnects of one session into one operation", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = backendFor(t);
+    backend.inject(4, {
+      disconnectLatencyMs: 100,
+      disconnectWin32Error: 7024,
+      disconnectFailTimes: 1,
+    });
+    const first = backend.disconnectSession(4, { wait: true });
+    const second = backend.disconnectSession(4, { wait: true });
+    const third = backend.disconnectSession(4, { wait: false });
+    await third;
+    const failed = Promise.all([rejectsWin32(first, 7024), rejectsWin32(second, 7024)]);
+    t.mock.timers.tick(100);
+    await failed;
+    // One failure was used up by the one operation: the next disconnect goes through.
+    const retry = backend.disconnectSession(4, { wait: true });
+    t.mock.timers.tick(100);
+    await retry;
+    assert.equal(await stateOf(backend, 4), SessionState.DISCONNECTED);
+    assert.equal(backend.disconnectCalls().length, 4);
+  });
+
+  void it("lets a waiting call join a disconnect started without waiting", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = backendFor(t);
+    backend.inject(1, { disconnectLatencyMs: 50 });
+    await backend.disconnectSession(1, { wait: false });
+    let done = false;
+    const waiting = backend.disconnectSession(1, { wait: true }).then(() => {
+      done = true;
+    });
+    await settle();
+    assert.equal(done, false);
+    t.mock.timers.tick(50);
+    await waiting;
+    assert.equal(await stateOf(backend, 1), SessionState.DISCONNECTED);
+  });
+
+  void it("fails with 2 when the session logs off during the disconnect", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = backendFor(t);
+    backend.inject(4, { disconnectLatencyMs: 100 });
+    const disconnecting = backend.disconnectSession(4, { wait: true });
+    assert.equal(backend.removeSession(4), true);
+    t.mock.timers.tick(100);
+    await rejectsWin32(disconnecting, 2);
+  });
+
+  void it("releases waiters and timers on close", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const backend = createSimulatedBackend({ fixture: { ...HOST, listLatencyMs: 10 } });
+    backend.inject(4, { disconnectLatencyMs: 100 });
+    backend.inject(1, { disconnectLatencyMs: 100 });
+    const waiting = backend.disconnectSession(4, { wait: true });
+    await backend.disconnectSession(1, { wait: false });
+    const released = Promise.all([
+      rejectsWin32(waiting, 1722),
+      rejectsWin32(backend.listSessions(), 1722),
+    ]);
+    await backend.close();
+    await released;
+    assert.equal(await backend.isHealthy(), false);
+    await rejectsWin32(backend.listSessions(), 1722);
+    await rejectsWin32(backend.disconnectSession(1, { wait: true }), 1722);
+  });
+});
+
+void describe("simulated backend: processes and the agent's session", () => {
+  async function fakeProc(t: TestContext, environs: Record<string, string>): Promise<string> {
+    const root = await mkdtemp(join(tmpdir(), "wmsfleet-sim-proc-"));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    for (const [pid, environ] of Object.entries(environs)) {
+      await mkdir(join(root, pid));
+      await writeFile(join(root, pid, "environ"), environ);
+    }
+    await mkdir(join(root, "66")); // a process whose environ cannot be read
+    return root;
+  }
+
+  void it("reads WMSFLEET_SIM_SESSION from a process's environment", async (t) => {
+    const procRoot = await fakeProc(t, {
+      10: "HOME=/home/zoe\0WMSFLEET_SIM_SESSION=4\0LANG=C.UTF-8\0",
+      11: "WMSFLEET_SIM_SESSION=0\0",
+      12: "WMSFLEET_SIM_SESSION=4294967294",
+      20: "HOME=/root\0NOT_WMSFLEET_SIM_SESSION=3\0",
+      21: "WMSFLEET_SIM_SESSION=\0",
+      22: "WMSFLEET_SIM_SESSION=seven\0",
+      23: "WMSFLEET_SIM_SESSION=-1\0",
+      24: "WMSFLEET_SIM_SESSION=4294967295\0",
+      25: "WMSFLEET_SIM_SESSION=99999999999\0",
+      26: "WMSFLEET_SIM_SESSION=1.5\0",
+      27: "WMSFLEET_SIM_SESSION= 3\0",
+      28: "",
+    });
+    const backend = backendFor(t, { fixture: HOST, procRoot });
+    assert.equal(await backend.sessionOfProcess(10), 4);
+    assert.equal(await backend.sessionOfProcess(11), 0);
+    assert.equal(await backend.sessionOfProcess(12), 4294967294);
+    for (const pid of [20, 21, 22, 23, 24, 25, 26, 27, 28, 66, 404, 0, -1, 1.5, Number.NaN]) {
+      assert.equal(await backend.sessionOfProcess(pid), undefined, `pid ${pid}`);
+    }
+  });
+
+  void it(
+    "reads a real process's environment",
+    { skip: process.platform !== "linux" },
+    async (t) => {
+      const child = spawn(
+        process.execPath,
+        ["-e", "console.log('ready'); setInterval(() => {}, 1e9)"],
+        {
+          env: { ...process.env, [SIM_SESSION_ENV]: "12" },
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      const exited = once(child, "exit");
+      t.after(async () => {
+        child.kill();
+        await exited;
+      });
+      // Before exec, /proc/<pid>/environ is still the parent's: wait until the child runs.
+      const [chunk] = (await once(child.stdout, "data")) as [Buffer];
+      assert.equal(chunk.toString().trim(), "ready");
+      const backend = backendFor(t);
+      assert.ok(child.pid !== undefined);
+      assert.equal(await backend.sessionOfProcess(child.pid), 12);
+    },
+  );
+
+  void it("takes the agent's session from its environment, then the fixture, then 0", async (t) => {
+    const withEnv = (env: Record<string, string>, fixture: SimFixture): SimulatedBackend =>
+      backendFor(t, { fixture, env });
+    assert.equal(await withEnv({ [SIM_SESSION_ENV]: "9" }, HOST).agentSessionId(), 9);
+    assert.equal(await withEnv({ [SIM_SESSION_ENV]: "0" }, HOST).agentSessionId(), 0);
+    assert.equal(await withEnv({ [SIM_SESSION_ENV]: "x" }, HOST).agentSessionId(), 1);
+    assert.equal(await withEnv({}, HOST).agentSessionId(), 1);
+    assert.equal(await withEnv({}, { sessions: [] }).agentSessionId(), 0);
+    const env: Record<string, string> = {};
+    const live = withEnv(env, { sessions: [] });
+    env[SIM_SESSION_ENV] = "3";
+    assert.equal(await live.agentSessionId(), 3);
+  });
+});
