@@ -21,6 +21,7 @@ const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when 
    0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1595 1 00000000d4f0b08a 100 0 0 10 0
    1: 0100007F:9FA0 0100007F:A9A3 01 00000000:00000000 00:00000000 00000000  1000        0 5970 2 0000000032d52c32 20 0 0 10 -1
    2: 0100007F:9FA1 0100007F:A9A3 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000
+   3: 0100007F:9FA2 0100007F:A9A3 02 00000000:00000001 01:00000064 00000002     0        0 5980 2 0000000071a3e0b5 100 0 0 10 -1
 `;
 const TCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000000000000:A9A3 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5969 1 00000000603e7641 100 0 0 10 0
@@ -81,6 +82,13 @@ void describe("parseProcNetTcp", () => {
         state: 6,
         uid: 0,
         inode: 0,
+      },
+      {
+        local: { address: "127.0.0.1", port: 40866 },
+        remote: { address: "127.0.0.1", port: 43427 },
+        state: 2,
+        uid: 0,
+        inode: 5980,
       },
     ]);
   });
@@ -214,10 +222,14 @@ void describe("createProcfsPeerResolver with a fake procfs", () => {
       const procRoot = await fakeProc(t, {
         tcp: TCP,
         tcp6: TCP6,
-        sockets: { 4242: ["socket:[5970]", "socket:[5971]", "socket:[0]", "socket:[1595]"] },
+        sockets: {
+          4242: ["socket:[5970]", "socket:[5971]", "socket:[0]", "socket:[1595]", "socket:[5980]"],
+        },
       });
       const resolve = createProcfsPeerResolver({ procRoot });
       const peer = { address: "127.0.0.1", port: 40864 };
+      assert.equal(await resolve({ ...peer, port: 40867 }, local), undefined);
+      // Still connecting (SYN_SENT): not a call.
       assert.equal(await resolve({ ...peer, port: 40866 }, local), undefined);
       assert.equal(await resolve(peer, { address: "127.0.0.1", port: 43428 }), undefined);
       assert.equal(await resolve(peer, { address: "127.0.0.2", port: 43427 }), undefined);
