@@ -132,7 +132,8 @@ export function parseSimFixture(value: unknown, source: string): SimFixture {
   const description = optionalString(top, "description", undefined, fail);
   const agentSessionId = optional(top, "agentSessionId", undefined, fail, sessionIdValue);
   const listLatencyMs = optional(top, "listLatencyMs", undefined, fail, latencyValue);
-  if (!("sessions" in top)) fail("sessions", "required (an array of sessions, may be empty)");
+  if (!Object.hasOwn(top, "sessions"))
+    fail("sessions", "required (an array of sessions, may be empty)");
   if (!Array.isArray(top["sessions"])) {
     fail("sessions", `expected an array, got ${describe(top["sessions"])}`);
   }
@@ -182,14 +183,15 @@ export function defaultSimFixture(): SimFixture {
 }
 
 /** Parses fixture JSON text; syntax errors carry the line and column. */
-function parseSimFixtureText(text: string, source: string): SimFixture {
+function parseSimFixtureText(raw: string, source: string): SimFixture {
+  // Windows tools (PowerShell 5's `-Encoding UTF8`, older Notepad) write a byte order mark.
+  const text = raw.replace(/^\uFEFF/, "");
   let value: unknown;
   try {
-    // Windows editors (and PowerShell 5's Out-File) write a byte order mark; JSON.parse rejects it.
-    value = JSON.parse(text.replace(/^\uFEFF/, "")) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     // V8's messages rarely say where (and quote the text instead): find the spot ourselves.
-    const found = findJsonSyntaxError(text.replace(/^\uFEFF/, ""));
+    const found = findJsonSyntaxError(text);
     const detail =
       found === undefined
         ? `invalid JSON: ${error instanceof Error ? error.message : String(error)}`
@@ -301,7 +303,7 @@ function parseSession(value: unknown, path: string, fail: Fail): SimSession {
   const entry = expectObject(value, path, fail, "a session");
   checkKeys(entry, SESSION_KEYS, path, fail);
   for (const key of ["sessionId", "state"] as const) {
-    if (!(key in entry)) fail(`${path}.${key}`, "required");
+    if (!Object.hasOwn(entry, key)) fail(`${path}.${key}`, "required");
   }
   const sessionId = sessionIdValue(entry["sessionId"], `${path}.sessionId`, fail);
   const state = stateValue(entry["state"], `${path}.state`, fail);
@@ -365,7 +367,7 @@ function optional<T>(
   fail: Fail,
   parse: Parse<T>,
 ): T | undefined {
-  return key in entry ? parse(entry[key], join(path, key), fail) : undefined;
+  return Object.hasOwn(entry, key) ? parse(entry[key], join(path, key), fail) : undefined;
 }
 
 function optionalString(
@@ -462,6 +464,9 @@ function join(path: string | undefined, key: string): string {
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
   if (Array.isArray(value)) return "an array";
+  if (typeof value === "number") return String(value); // JSON.stringify(NaN) is "null"
+  if (typeof value === "string" && value.length > 60)
+    return `${JSON.stringify(value.slice(0, 60))}...`;
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   return "an object";
 }

@@ -304,7 +304,11 @@ void describe("parseSimFixture", () => {
       ],
       [session({ logonTime: 1773130000000 }), "sessions[0].logonTime", "got 1773130000000"],
       [session({ idleSeconds: -1 }), "sessions[0].idleSeconds", "non-negative number, got -1"],
-      [session({ idleSeconds: Number.NaN }), "sessions[0].idleSeconds", "non-negative number"],
+      [
+        session({ idleSeconds: Number.NaN }),
+        "sessions[0].idleSeconds",
+        "non-negative number, got NaN",
+      ],
       [session({ idleSeconds: "40" }), "sessions[0].idleSeconds", 'got "40"'],
       [
         session({ disconnectLatencyMs: Infinity }),
