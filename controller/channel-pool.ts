@@ -1,0 +1,109 @@
+/**
+ * One long-lived gRPC channel per host, all made from one shared `ChannelCredentials` object so
+ * that grpc-js reuses connections (its subchannel pool keys on address, credentials and options).
+ * The TLS name and the HTTP/2 authority are always the FQDN, also when the agent is dialled at an
+ * address override; channelz is off.
+ */
+import { connectivityState, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
+import { formatHostPort } from "./host-name.js";
+import type { Target } from "./targets.js";
+
+/** Options of {@link ChannelPool}. */
+export interface ChannelPoolOptions {
+  /** The credentials every channel is made from: one object, so connections are shared. */
+  readonly credentials: ChannelCredentials;
+  /**
+   * The delay before the first reconnection after a failed connection attempt, in milliseconds;
+   * grpc-js grows it up to `maxReconnectBackoffMs`. @default 250
+   */
+  readonly initialReconnectBackoffMs?: number;
+  /** @default 5000 */
+  readonly maxReconnectBackoffMs?: number;
+  /** Extra grpc-js channel options (e.g. message size limits), applied to every channel. */
+  readonly channelOptions?: ChannelOptions;
+}
+
+/** The channel options of one target. Exported for tests and for callers that dial by hand. */
+export function channelOptionsFor(target: Target, options: ChannelPoolOptions): ChannelOptions {
+  return {
+    ...options.channelOptions,
+    "grpc.enable_channelz": 0,
+    "grpc.enable_retries": 0,
+    "grpc.initial_reconnect_backoff_ms": options.initialReconnectBackoffMs ?? 250,
+    "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 5000,
+    ...(target.overridden
+      ? { "grpc.ssl_target_name_override": target.fqdn, "grpc.default_authority": target.fqdn }
+      : {}),
+  };
+}
+
+/** Clients by host, created on first use and closed together. */
+export class ChannelPool {
+  readonly #options: ChannelPoolOptions;
+  readonly #clients = new Map<string, WmsSessionServiceClient>();
+  #closed = false;
+
+  constructor(options: ChannelPoolOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * The client of a target, made on first use. A target dialled at another address than before
+   * gets a new client (the old one is closed).
+   * @throws Error after {@link close}.
+   */
+  client(target: Target): WmsSessionServiceClient {
+    if (this.#closed) throw new Error("the controller is closed");
+    const key = `${target.fqdn} ${formatHostPort(target.address)}`;
+    let client = this.#clients.get(key);
+    if (client === undefined) {
+      client = new WmsSessionServiceClient(
+        formatHostPort(target.address),
+        this.#options.credentials,
+        channelOptionsFor(target, this.#options),
+      );
+      this.#clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** How many channels are open. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Closes every channel; in-flight calls end with `CANCELLED`. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const client of this.#clients.values()) client.close();
+    this.#clients.clear();
+  }
+}
+
+/** Whether the client's channel has a live connection right now. */
+export function isConnected(client: WmsSessionServiceClient): boolean {
+  return client.getChannel().getConnectivityState(false) === connectivityState.READY;
+}
+
+/**
+ * Resolves `true` once the client's channel is connected, `false` at `deadline` (Unix ms) or when
+ * `signal` aborts. grpc-js keeps a channel that lost its agent in `TRANSIENT_FAILURE`, failing
+ * calls at once while it reconnects in the background; a retry waits here for it to come back.
+ */
+export function waitUntilConnected(
+  client: WmsSessionServiceClient,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (isConnected(client)) return Promise.resolve(true);
+  if (signal.aborted || deadline <= Date.now()) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+    client.waitForReady(new Date(deadline), (error) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(error === undefined);
+    });
+  });
+}

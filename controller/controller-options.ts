@@ -1,0 +1,117 @@
+/**
+ * The options of the controller, in the two forms of the codebase: `ControllerOptions` (all
+ * optional but the credentials, each with its default) and `ResolvedControllerOptions`, made by
+ * {@link resolveControllerOptions}, which fills the defaults and rejects bad values.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { Target } from "./targets.js";
+import { isLocalTarget } from "./local-machine.js";
+
+/** Decides whether a target is the machine this process runs on. */
+export type LocalTargetTest = (target: Target, signal: AbortSignal) => Promise<boolean>;
+
+/** Options of `createController`. */
+export interface ControllerOptions {
+  /**
+   * The credentials of every channel: one shared object (`credentials.createSsl(ca, key, cert)`
+   * for mutual TLS; `credentials.createInsecure()` only for `--insecure-loopback` agents).
+   */
+  readonly credentials: ChannelCredentials;
+  /** Calls in flight at once, over all hosts (PowerShell's ThrottleLimit). @default 32 */
+  readonly throttle?: number;
+  /**
+   * Milliseconds one host gets, from its first attempt to its result, retries and backoff
+   * included. @default 10000
+   */
+  readonly timeoutMs?: number;
+  /** Retries after `UNAVAILABLE` (and only after it). @default 2 */
+  readonly retries?: number;
+  /**
+   * The backoff before retry n is a random delay up to `min(retryMaxDelayMs, retryBaseDelayMs ×
+   * 2^(n-1))` ("full jitter", so hosts that failed together do not retry together). @default 200
+   */
+  readonly retryBaseDelayMs?: number;
+  /** @default 2000 */
+  readonly retryMaxDelayMs?: number;
+  /**
+   * How long a retry waits, after its backoff, for a lost connection to the agent to come back
+   * (an agent restarting), in milliseconds; a retry that gets none fails as `unreachable`.
+   * @default 1000
+   */
+  readonly reconnectWindowMs?: number;
+  /**
+   * The caller's own session on this machine, sent as `caller_session_id` to agents that
+   * {@link ControllerOptions.isLocalTarget} says are this machine. @default none
+   */
+  readonly callerSessionId?: number;
+  /**
+   * Whether a target is this machine: its address (the override, or what the FQDN resolves to)
+   * is loopback or one of this machine's interface addresses. @default {@link isLocalTarget}
+   */
+  readonly isLocalTarget?: LocalTargetTest;
+  /** Extra grpc-js channel options for every channel. @default {} */
+  readonly channelOptions?: ChannelOptions;
+  /** Waits between retries; injected by tests. @default `setTimeout` of `node:timers/promises` */
+  readonly delay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The clock durations are measured with, in milliseconds. @default performance.now */
+  readonly now?: () => number;
+  /** Jitter source, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** {@link ControllerOptions} with every default filled in. */
+export interface ResolvedControllerOptions {
+  readonly credentials: ChannelCredentials;
+  readonly throttle: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly reconnectWindowMs: number;
+  readonly callerSessionId: number | undefined;
+  readonly isLocalTarget: LocalTargetTest;
+  readonly channelOptions: ChannelOptions;
+  readonly delay: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** The largest valid session id (`4294967295` is `WTS_CURRENT_SESSION`, never a real session). */
+export const MAX_SESSION_ID = 0xfffffffe;
+
+function integer(value: number, name: string, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TypeError(`${name} must be an integer in ${min}..${max}, not ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Fills defaults and checks values.
+ * @throws TypeError on a value out of range (e.g. `throttle: 0`).
+ */
+export function resolveControllerOptions(options: ControllerOptions): ResolvedControllerOptions {
+  if (typeof options.credentials !== "object" || options.credentials === null) {
+    throw new TypeError("credentials are required (grpc-js ChannelCredentials)");
+  }
+  const callerSessionId = options.callerSessionId;
+  return {
+    credentials: options.credentials,
+    throttle: integer(options.throttle ?? 32, "throttle", 1, 100_000),
+    timeoutMs: integer(options.timeoutMs ?? 10_000, "timeoutMs", 1, 2_147_483_647),
+    retries: integer(options.retries ?? 2, "retries", 0, 100),
+    retryBaseDelayMs: integer(options.retryBaseDelayMs ?? 200, "retryBaseDelayMs", 0, 600_000),
+    retryMaxDelayMs: integer(options.retryMaxDelayMs ?? 2000, "retryMaxDelayMs", 0, 600_000),
+    reconnectWindowMs: integer(options.reconnectWindowMs ?? 1000, "reconnectWindowMs", 0, 600_000),
+    callerSessionId:
+      callerSessionId === undefined
+        ? undefined
+        : integer(callerSessionId, "callerSessionId", 0, MAX_SESSION_ID),
+    isLocalTarget: options.isLocalTarget ?? isLocalTarget,
+    channelOptions: options.channelOptions ?? {},
+    delay: options.delay ?? ((ms, signal) => sleep(ms, undefined, { signal })),
+    now: options.now ?? (() => performance.now()),
+    random: options.random ?? Math.random,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The fan-out engine: one call per host through a bounded pool, each host with its own deadline
+ * and `UNAVAILABLE`-only retries with jittered backoff, results yielded as hosts finish. A slow
+ * or dead host holds only its own slot of the pool, never the others' results.
+ */
+import { status as Status } from "@grpc/grpc-js";
+import pLimit from "p-limit";
+import type { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
+import { isConnected, waitUntilConnected, type ChannelPool } from "./channel-pool.js";
+import type { ResolvedControllerOptions } from "./controller-options.js";
+import { formatHostPort } from "./host-name.js";
+import {
+  HostCallError,
+  classifyFailure,
+  statusName,
+  type HostFailure,
+  type HostResult,
+  type RpcName,
+} from "./host-result.js";
+import type { Target } from "./targets.js";
+
+/** What one attempt of a host's call gets. */
+export interface AttemptContext {
+  readonly target: Target;
+  readonly client: WmsSessionServiceClient;
+  /** The host's deadline, the same for every attempt. */
+  readonly deadline: Date;
+  /** Aborts when the run is cancelled or abandoned. */
+  readonly signal: AbortSignal;
+}
+
+/** Makes one attempt of a host's call; rejects with the grpc-js error. */
+export type HostCall<T> = (context: AttemptContext) => Promise<T>;
+
+/**
+ * The delay before retry `attempt` (1-based): uniform in [0, min(max, base × 2^(attempt-1))).
+ */
+export function backoffMs(
+  attempt: number,
+  options: Pick<ResolvedControllerOptions, "retryBaseDelayMs" | "retryMaxDelayMs" | "random">,
+): number {
+  const ceiling = Math.min(options.retryMaxDelayMs, options.retryBaseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(options.random() * ceiling);
+}
+
+/** Whether an `UNAVAILABLE` came from the agent itself over a live connection. */
+function answeredByAgent(error: HostCallError, client: WmsSessionServiceClient): boolean {
+  if (/^(No connection established|Connection dropped)/.test(error.details)) return false;
+  return isConnected(client);
+}
+
+async function runHost<T>(
+  target: Target,
+  rpc: RpcName,
+  call: HostCall<T>,
+  pool: ChannelPool,
+  options: ResolvedControllerOptions,
+  signal: AbortSignal,
+): Promise<HostResult<T>> {
+  const address = formatHostPort(target.address);
+  const start = options.now();
+  const deadlineMs = Date.now() + options.timeoutMs;
+  const client = pool.client(target);
+  const elapsed = () => Math.max(0, Math.round(options.now() - start));
+  let failure: HostFailure | undefined;
+  for (let attempts = 1; ; attempts++) {
+    if (failure !== undefined) {
+      const waitMs = backoffMs(attempts - 1, options);
+      if (waitMs >= deadlineMs - Date.now()) return failure;
+      await options.delay(waitMs, signal).catch(() => undefined);
+      const windowEnd = Math.min(deadlineMs, Date.now() + options.reconnectWindowMs);
+      if (!(await waitUntilConnected(client, windowEnd, signal))) {
+        // No connection came back in time: this retry failed as the last attempt did.
+        failure = { ...failure, attempts, durationMs: elapsed() };
+        if (attempts > options.retries || signal.aborted || Date.now() >= deadlineMs) {
+          return failure;
+        }
+        continue;
+      }
+    }
+    try {
+      const response = await call({ target, client, deadline: new Date(deadlineMs), signal });
+      return {
+        host: target.fqdn,
+        address,
+        status: "ok",
+        response,
+        durationMs: elapsed(),
+        attempts,
+      };
+    } catch (caught) {
+      const error = HostCallError.from(caught, target.fqdn, rpc);
+      const connected = error.code !== Status.UNAVAILABLE || answeredByAgent(error, client);
+      failure = {
+        host: target.fqdn,
+        address,
+        status: classifyFailure(error.code, connected),
+        code: statusName(error.code),
+        message: error.details,
+        error,
+        durationMs: elapsed(),
+        attempts,
+      };
+      if (error.code !== Status.UNAVAILABLE || attempts > options.retries || signal.aborted) {
+        return failure;
+      }
+    }
+  }
+}
+
+/** A host whose call could not even start (e.g. the controller was closed). */
+function unexpectedFailure(target: Target, rpc: RpcName, caught: unknown): HostFailure {
+  const error = HostCallError.from(caught, target.fqdn, rpc);
+  return {
+    host: target.fqdn,
+    address: formatHostPort(target.address),
+    status: "failed",
+    code: statusName(error.code),
+    message: error.details,
+    error,
+    durationMs: 0,
+    attempts: 0,
+  };
+}
+
+/**
+ * Calls `call` once per target (plus retries) with at most `options.throttle` calls in flight,
+ * and yields one result per target, in the order they finish.
+ *
+ * Cancelling `signal` cancels the calls in flight and makes the iteration throw the signal's
+ * reason; leaving the loop early (`break`) cancels what is left too.
+ */
+export async function* fanOut<T>(
+  targets: readonly Target[],
+  rpc: RpcName,
+  call: HostCall<T>,
+  pool: ChannelPool,
+  options: ResolvedControllerOptions,
+  signal?: AbortSignal,
+): AsyncGenerator<HostResult<T>, void, undefined> {
+  signal?.throwIfAborted();
+  const run = new AbortController();
+  const onAbort = () => run.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const limit = pLimit(options.throttle);
+  const done: HostResult<T>[] = [];
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  run.signal.addEventListener("abort", notify, { once: true });
+  for (const target of targets) {
+    void limit(() => runHost(target, rpc, call, pool, options, run.signal))
+      .catch((caught: unknown) => unexpectedFailure(target, rpc, caught))
+      .then((result) => {
+        done.push(result);
+        notify();
+      });
+  }
+  try {
+    for (let yielded = 0; yielded < targets.length; yielded++) {
+      while (done.length === 0) {
+        run.signal.throwIfAborted();
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      run.signal.throwIfAborted();
+      yield done.shift() as HostResult<T>;
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    limit.clearQueue();
+    if (!run.signal.aborted) run.abort(new Error("fan-out abandoned"));
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * What the controller reports for one host: exactly one `HostResult` per requested host, whatever
+ * happened to it, and the error type that names the host and the RPC.
+ */
+import { status as Status, type ServiceError } from "@grpc/grpc-js";
+
+/**
+ * How a host fared:
+ * - `ok`: the agent answered;
+ * - `failed`: the agent answered with an error status (bad request, wrong host, backend down, …);
+ * - `denied`: `UNAUTHENTICATED` or `PERMISSION_DENIED`;
+ * - `unreachable`: no connection to the agent could be made (or it was lost and not regained);
+ * - `timeout`: the per-host deadline ran out while the call was pending.
+ */
+export type HostStatus = "ok" | "failed" | "denied" | "unreachable" | "timeout";
+
+/** The RPCs the controller calls, as they appear in error messages. */
+export type RpcName = "ListSessions" | "Disconnect" | "DisconnectAll" | "GetAgentInfo";
+
+/** The gRPC status names, by code (`Status[14]` is `"UNAVAILABLE"`). */
+export function statusName(code: number): string {
+  return (Status as unknown as Record<number, string | undefined>)[code] ?? `CODE_${code}`;
+}
+
+/**
+ * A failed call: `h1.lab.example.com WmsSessionService/Disconnect UNAVAILABLE: …`.
+ * `code` is the gRPC status code of the last attempt.
+ */
+export class HostCallError extends Error {
+  override readonly name = "HostCallError";
+  constructor(
+    readonly host: string,
+    readonly rpc: RpcName,
+    readonly code: Status,
+    readonly details: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${host} WmsSessionService/${rpc} ${statusName(code)}: ${details}`, options);
+  }
+
+  /**
+   * Normalises a caught value for `host`/`rpc`: a grpc-js `ServiceError` keeps its code and
+   * details, an existing `HostCallError` is returned as is, anything else is `UNKNOWN`.
+   */
+  static from(error: unknown, host: string, rpc: RpcName): HostCallError {
+    if (error instanceof HostCallError) return error;
+    if (isServiceError(error)) {
+      return new HostCallError(host, rpc, error.code, error.details, { cause: error });
+    }
+    const text = error instanceof Error ? error.message : String(error);
+    return new HostCallError(host, rpc, Status.UNKNOWN, text, { cause: error });
+  }
+}
+
+/** Whether a value looks like a grpc-js `ServiceError`. */
+export function isServiceError(error: unknown): error is ServiceError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ServiceError>).code === "number" &&
+    typeof (error as Partial<ServiceError>).details === "string"
+  );
+}
+
+interface HostResultBase {
+  /** The host's FQDN, as requested (normalised). */
+  readonly host: string;
+  /** The address dialled, `host:port`. */
+  readonly address: string;
+  /** Milliseconds from the host's first attempt to its result, backoff included. */
+  readonly durationMs: number;
+  /** Calls made: 1 plus the retries. 0 when the run was over before the host's turn. */
+  readonly attempts: number;
+}
+
+/** A host whose agent answered. */
+export interface HostSuccess<T> extends HostResultBase {
+  readonly status: "ok";
+  readonly response: T;
+}
+
+/** A host whose call did not succeed; `error` names the host, RPC and status. */
+export interface HostFailure extends HostResultBase {
+  readonly status: Exclude<HostStatus, "ok">;
+  /** The gRPC status name of the last attempt, e.g. `UNAVAILABLE`. */
+  readonly code: string;
+  /** The status details of the last attempt. */
+  readonly message: string;
+  readonly error: HostCallError;
+}
+
+/** The one result of one host. */
+export type HostResult<T> = HostSuccess<T> | HostFailure;
+
+/**
+ * Classifies a failed call. `connected` says whether the channel had a live connection to the
+ * agent when the call failed: an `UNAVAILABLE` without one means the agent was never reached (or
+ * was lost), while with one it is the agent's own answer (e.g. its backend is down).
+ */
+export function classifyFailure(code: Status, connected: boolean): Exclude<HostStatus, "ok"> {
+  switch (code) {
+    case Status.DEADLINE_EXCEEDED:
+      return "timeout";
+    case Status.UNAUTHENTICATED:
+    case Status.PERMISSION_DENIED:
+      return "denied";
+    case Status.UNAVAILABLE:
+      return connected ? "failed" : "unreachable";
+    default:
+      return "failed";
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * wmsfleet controller: `Disconnect-WmsSession` over a fleet of hosts. Build targets with
+ * {@link resolveTargets}, create a {@link Controller} with one shared credentials object, and
+ * iterate the results of each call as hosts answer:
+ *
+ * ```ts
+ * const controller = createController({ credentials: credentials.createSsl(ca, key, cert) });
+ * try {
+ *   const targets = resolveTargets({ servers: ["h1.lab.example.com,h2.lab.example.com"] });
+ *   for await (const result of controller.disconnect(targets, [3, 5], { signal })) {
+ *     console.log(result.host, result.status);
+ *   }
+ * } finally {
+ *   controller.close();
+ * }
+ * ```
+ */
+export { ChannelPool, channelOptionsFor, type ChannelPoolOptions } from "./channel-pool.js";
+export {
+  createController,
+  type CallOptions,
+  type Controller,
+  type DisconnectAllOptions,
+  type DisconnectOptions,
+  type ListSessionsOptions,
+  type SessionIdsByTarget,
+} from "./controller.js";
+export {
+  MAX_SESSION_ID,
+  resolveControllerOptions,
+  type ControllerOptions,
+  type LocalTargetTest,
+  type ResolvedControllerOptions,
+} from "./controller-options.js";
+export { backoffMs, fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
+export {
+  TargetError,
+  formatHostPort,
+  isLoopbackIp,
+  normalizeHostName,
+  parseHostPort,
+  parsePort,
+  type HostPort,
+} from "./host-name.js";
+export {
+  HostCallError,
+  classifyFailure,
+  isServiceError,
+  statusName,
+  type HostFailure,
+  type HostResult,
+  type HostStatus,
+  type HostSuccess,
+  type RpcName,
+} from "./host-result.js";
+export { isLocalTarget, localAddresses } from "./local-machine.js";
+export {
+  DEFAULT_AGENT_PORT,
+  DEFAULT_TARGET,
+  parseInventory,
+  readInventory,
+  resolveTargets,
+  type InventoryEntry,
+  type Target,
+  type TargetSpec,
+} from "./targets.js";

@@ -1,0 +1,131 @@
+/**
+ * Test fleets for the controller: real agents (`startAgent` with the simulated backend) on
+ * 127.0.0.1 ephemeral ports, each reached through a `--resolve`-style address override, plus the
+ * faulty endpoints of DESIGN section 7: a closed port and a port that accepts TCP but never speaks
+ * HTTP/2.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import type { Authorizer } from "../../agent/access.js";
+import { startAgent, type Agent } from "../../agent/agent.js";
+import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
+import { resolveTargets, type Target } from "../../controller/index.js";
+
+/** One agent of a test fleet. */
+export interface FleetHost {
+  /** The name the controller asks for (and sends as `expected_host`). */
+  readonly fqdn: string;
+  readonly agent: Agent;
+  readonly backend: SimulatedBackend;
+  readonly target: Target;
+}
+
+/** How to start one agent of a fleet. */
+export interface FleetHostSpec {
+  readonly fqdn: string;
+  /** The name the agent believes it has. @default fqdn */
+  readonly agentFqdn?: string;
+  readonly authorize?: Authorizer;
+  /** @default ["127.0.0.1:0"] */
+  readonly listen?: readonly string[];
+  /** Called when a disconnect reaches the backend, before the backend acts on it. */
+  readonly onDisconnect?: (sessionId: number) => void;
+}
+
+/** The backend as the agent sees it: the simulated one, observed by `onDisconnect`. */
+function observed(backend: SimulatedBackend, onDisconnect?: (sessionId: number) => void) {
+  if (onDisconnect === undefined) return backend;
+  return new Proxy(backend, {
+    get(target, property, receiver) {
+      if (property === "disconnectSession") {
+        return (sessionId: number, options: { wait: boolean }) => {
+          onDisconnect(sessionId);
+          return target.disconnectSession(sessionId, options);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? (value as () => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A target that names `fqdn` and dials 127.0.0.1:`port`. */
+export function loopbackTarget(fqdn: string, port: number): Target {
+  const [target] = resolveTargets({ servers: [fqdn], resolve: [`${fqdn}=127.0.0.1:${port}`] });
+  if (target === undefined) throw new Error("no target");
+  return target;
+}
+
+/** Starts one agent with a fresh simulated classroom. */
+export async function startHost(spec: FleetHostSpec): Promise<FleetHost> {
+  const backend = createSimulatedBackend();
+  const agent = await startAgent({
+    hostFqdn: spec.agentFqdn ?? spec.fqdn,
+    backend: observed(backend, spec.onDisconnect),
+    listen: spec.listen ?? ["127.0.0.1:0"],
+    graceMs: 0,
+    healthIntervalMs: 60_000,
+    ...(spec.authorize === undefined ? {} : { authorize: spec.authorize }),
+  });
+  const port = agent.ports[0];
+  if (port === undefined) throw new Error("agent bound no port");
+  return { fqdn: spec.fqdn, agent, backend, target: loopbackTarget(spec.fqdn, port) };
+}
+
+/** Starts agents in parallel; stops the ones that started if any fails. */
+export async function startFleet(specs: readonly FleetHostSpec[]): Promise<FleetHost[]> {
+  const settled = await Promise.allSettled(specs.map((spec) => startHost(spec)));
+  const hosts = settled.flatMap((item) => (item.status === "fulfilled" ? [item.value] : []));
+  const failed = settled.find((item) => item.status === "rejected");
+  if (failed !== undefined) {
+    await stopFleet(hosts);
+    throw failed.reason;
+  }
+  return hosts;
+}
+
+/** Stops every agent and waits for each server to be down. */
+export async function stopFleet(hosts: readonly FleetHost[]): Promise<void> {
+  await Promise.all(hosts.map((host) => host.agent.shutdown({ graceMs: 0 })));
+}
+
+/** A loopback port nothing listens on (bound, read back, closed). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** A TCP server that accepts connections and never answers: no HTTP/2, no close. */
+export interface SilentServer {
+  readonly port: number;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link SilentServer} on 127.0.0.1. */
+export async function startSilentServer(): Promise<SilentServer> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server: Server = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
