@@ -1,0 +1,154 @@
+/**
+ * The exact `sc.exe` invocations that install, remove, start, stop and query the agent as a
+ * Windows service. `sc.exe` ships with every Windows and talks to the Service Control Manager
+ * directly; building its argument lists here, as data, lets them be tested on any platform.
+ *
+ * `sc.exe` takes `name= value` as two arguments: the option name with its `=`, then the value.
+ */
+
+/** One `sc.exe` run. */
+export interface ScCommand {
+  /** The arguments after `sc.exe`. */
+  readonly args: readonly string[];
+  /** Exit codes (Win32 errors) that mean "nothing to do" rather than failure. */
+  readonly tolerated: readonly number[];
+}
+
+/** What the service is and how it starts the agent. */
+export interface ServiceSpec {
+  /**
+   * The service name (`sc query NAME`, `Get-Service NAME`).
+   * @default "wms-agent"
+   */
+  readonly name: string;
+  /** The name shown in `services.msc`. */
+  readonly displayName: string;
+  /** The description shown in `services.msc`. */
+  readonly description: string;
+  /** The program the service runs: `node.exe`. */
+  readonly nodePath: string;
+  /** The agent's entry script, `bin/wms-agent.js`. */
+  readonly scriptPath: string;
+  /** Agent flags appended after `service run`, e.g. `--config C:\ProgramData\wmsfleet\agent.json`. */
+  readonly agentArgs: readonly string[];
+}
+
+/** The default service name. */
+export const DEFAULT_SERVICE_NAME = "wms-agent";
+
+/** Win32 errors `sc.exe` exits with, used to tell "already so" from failure. */
+export const ScExit = {
+  ACCESS_DENIED: 5,
+  SERVICE_ALREADY_RUNNING: 1056,
+  SERVICE_DOES_NOT_EXIST: 1060,
+  SERVICE_NOT_ACTIVE: 1062,
+  SERVICE_MARKED_FOR_DELETE: 1072,
+  SERVICE_EXISTS: 1073,
+} as const;
+
+/**
+ * Restart after 5 s, again after 5 s, then every 60 s; the failure count resets after a day
+ * without failures.
+ */
+export const FAILURE_ACTIONS = "restart/5000/restart/5000/restart/60000";
+/** Seconds without failure after which the SCM forgets earlier failures. */
+export const FAILURE_RESET_SECONDS = 86400;
+
+/**
+ * Quotes one element of a command line the way the Microsoft C runtime (and so `node.exe`)
+ * splits it back: backslashes are literal unless they precede a quote.
+ */
+export function quoteWindowsArg(arg: string): string {
+  if (arg !== "" && !/[\s"]/.test(arg)) return arg;
+  let quoted = '"';
+  let backslashes = 0;
+  for (const char of arg) {
+    if (char === "\\") {
+      backslashes++;
+      continue;
+    }
+    if (char === '"') quoted += "\\".repeat(backslashes * 2 + 1) + '"';
+    else quoted += "\\".repeat(backslashes) + char;
+    backslashes = 0;
+  }
+  return `${quoted}${"\\".repeat(backslashes * 2)}"`;
+}
+
+/** The service's command line (`binPath=`): node, the script, `service run`, the agent's flags. */
+export function serviceCommandLine(spec: ServiceSpec): string {
+  const run = [spec.nodePath, spec.scriptPath, "service", "run", "--name", spec.name];
+  return [...run, ...(spec.agentArgs.length > 0 ? ["--", ...spec.agentArgs] : [])]
+    .map(quoteWindowsArg)
+    .join(" ");
+}
+
+/**
+ * Registers the service: LocalSystem, automatic start, restart on failure, and failure actions
+ * also when the agent exits with an error (not only when it crashes).
+ */
+export function installCommands(spec: ServiceSpec): ScCommand[] {
+  const { name } = spec;
+  return [
+    command(
+      "create",
+      name,
+      "binPath=",
+      serviceCommandLine(spec),
+      "type=",
+      "own",
+      "start=",
+      "auto",
+      "obj=",
+      "LocalSystem",
+      "DisplayName=",
+      spec.displayName,
+    ),
+    command("description", name, spec.description),
+    command("failure", name, "reset=", String(FAILURE_RESET_SECONDS), "actions=", FAILURE_ACTIONS),
+    command("failureflag", name, "1"),
+  ];
+}
+
+/** Stops the service when it runs, then removes it. */
+export function uninstallCommands(name: string): ScCommand[] {
+  return [tolerant([ScExit.SERVICE_NOT_ACTIVE], "stop", name), command("delete", name)];
+}
+
+/** Starts the service; one already running is not an error. */
+export function startCommands(name: string): ScCommand[] {
+  return [tolerant([ScExit.SERVICE_ALREADY_RUNNING], "start", name)];
+}
+
+/** Asks the service to stop (the agent drains in-flight calls); one not running is not an error. */
+export function stopCommands(name: string): ScCommand[] {
+  return [tolerant([ScExit.SERVICE_NOT_ACTIVE], "stop", name)];
+}
+
+/** The service's state, then its configuration and failure actions. */
+export function statusCommands(name: string): ScCommand[] {
+  return [command("query", name), command("qc", name), command("qfailure", name)];
+}
+
+/** A human explanation of an `sc.exe` exit code. */
+export function explainScExit(code: number, name: string): string {
+  switch (code) {
+    case ScExit.ACCESS_DENIED:
+      return "access denied: run it from an elevated prompt (Run as administrator)";
+    case ScExit.SERVICE_DOES_NOT_EXIST:
+      return `there is no service named ${name}: install it first (wms-agent service install)`;
+    case ScExit.SERVICE_EXISTS:
+      return `a service named ${name} already exists: uninstall it first, or choose --name`;
+    case ScExit.SERVICE_MARKED_FOR_DELETE:
+      return `${name} is marked for deletion: close services.msc and any handle to it, then retry`;
+    default:
+      return `sc.exe failed with Win32 error ${code}`;
+  }
+}
+
+function command(...args: string[]): ScCommand {
+  return { args, tolerated: [] };
+}
+
+function tolerant(tolerated: number[], ...args: string[]): ScCommand {
+  return { args, tolerated };
+}

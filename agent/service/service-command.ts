@@ -1,0 +1,219 @@
+/**
+ * `wms-agent service install|uninstall|start|stop|status|run`: the agent as a Windows service
+ * (LocalSystem, automatic start, restarted on failure), driven through `sc.exe`. See
+ * `docs/windows.md`.
+ */
+import { execFile } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { dirname, win32 } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import {
+  DEFAULT_SERVICE_NAME,
+  explainScExit,
+  installCommands,
+  quoteWindowsArg,
+  startCommands,
+  statusCommands,
+  stopCommands,
+  uninstallCommands,
+  type ScCommand,
+} from "./sc-commands.js";
+import {
+  ERROR_FAILED_SERVICE_CONTROLLER_CONNECT,
+  runAsService,
+} from "./service-control-manager.js";
+
+/** The result of one `sc.exe` run. */
+export interface ScResult {
+  /** The exit code: 0, or the Win32 error `sc.exe` reports. */
+  readonly code: number;
+  /** What `sc.exe` printed. */
+  readonly output: string;
+}
+
+/** The agent's output streams while it runs as a service. */
+export interface ServiceAgentIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** What the service commands need from the outside, injectable for tests. */
+export interface ServiceCommandDeps {
+  /**
+   * Runs the agent with these flags until it stops; resolves its exit status. While it runs as a
+   * service, a stop request from the SCM reaches it as SIGTERM (`process.emit`), so it drains
+   * exactly as it does on Linux.
+   */
+  readonly runAgent: (argv: readonly string[], io: ServiceAgentIo) => Promise<number>;
+  /** Records the command's exit status. @default sets `process.exitCode` */
+  readonly setExitCode?: (code: number) => void;
+  /** Runs `sc.exe`. @default `execFile("sc.exe")` */
+  readonly runSc?: (args: readonly string[]) => Promise<ScResult>;
+  /** Prints a line for the user. @default `process.stdout` */
+  readonly print?: (line: string) => void;
+  /** Prints an error line. @default `process.stderr` */
+  readonly printError?: (line: string) => void;
+  /** @default `process.platform` */
+  readonly platform?: NodeJS.Platform;
+  /** The `node.exe` the service runs. @default `process.execPath` */
+  readonly nodePath?: string;
+  /** The agent's entry script. @default `bin/wms-agent.js` of this checkout */
+  readonly scriptPath?: string;
+  /** `%ProgramData%`, where the service's log goes. @default `process.env.ProgramData` */
+  readonly programData?: string;
+  /** Connects to the Service Control Manager. @default {@link runAsService} */
+  readonly runAsService?: typeof runAsService;
+}
+
+const DESCRIPTION =
+  "wmsfleet agent: lists and disconnects MultiPoint Server sessions for authorised gRPC clients (port 50061).";
+
+/** The default log file of the service: `%ProgramData%\wmsfleet\logs\agent.log`. */
+export function defaultServiceLogFile(programData: string): string {
+  return win32.join(programData, "wmsfleet", "logs", "agent.log");
+}
+
+/** Adds the `service` command and its subcommands to `program` (the `wms-agent` command). */
+export function registerServiceCommands(program: Command, deps: ServiceCommandDeps): Command {
+  const setExitCode = deps.setExitCode ?? ((code: number) => (process.exitCode = code));
+  const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const printError = deps.printError ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const platform = deps.platform ?? process.platform;
+  const runSc = deps.runSc ?? execSc;
+  const nodePath = deps.nodePath ?? process.execPath;
+  const scriptPath =
+    deps.scriptPath ?? fileURLToPath(new URL("../../bin/wms-agent.js", import.meta.url));
+
+  /** Runs the commands in order; stops at the first real failure. */
+  async function runAll(commands: ScCommand[], name: string, dryRun: boolean): Promise<number> {
+    if (dryRun) {
+      for (const command of commands) {
+        print(["sc.exe", ...command.args].map(quoteWindowsArg).join(" "));
+      }
+      return 0;
+    }
+    if (platform !== "win32") {
+      printError("wms-agent service: Windows services exist on Windows only (try --dry-run)");
+      return 2;
+    }
+    for (const command of commands) {
+      const { code, output } = await runSc(command.args);
+      if (output.trim() !== "") print(output.trimEnd());
+      if (code !== 0 && !command.tolerated.includes(code)) {
+        printError(`sc.exe ${command.args[0] ?? ""} ${name}: ${explainScExit(code, name)}`);
+        return 1;
+      }
+    }
+    return 0;
+  }
+
+  const service = new Command("service").description(
+    "install, remove, start, stop or query the agent as a Windows service (needs an elevated prompt)",
+  );
+  const nameOption = (command: Command) =>
+    command.option("--name <name>", "service name", DEFAULT_SERVICE_NAME);
+  const dryRunOption = (command: Command) =>
+    command.option("--dry-run", "print the sc.exe commands instead of running them");
+
+  dryRunOption(
+    nameOption(
+      service
+        .command("install")
+        .description(
+          "register the agent as a service: LocalSystem, automatic start, restart on failure; agent flags follow --",
+        )
+        .argument("[agentArgs...]", "flags the service passes to the agent, after --")
+        .option("--display-name <text>", "name shown in services.msc", "wmsfleet agent")
+        .option("--start", "start the service once it is installed"),
+    ),
+  ).action(
+    async (
+      agentArgs: string[],
+      options: { name: string; displayName: string; start?: true; dryRun?: true },
+    ) => {
+      const spec = {
+        name: options.name,
+        displayName: options.displayName,
+        description: DESCRIPTION,
+        nodePath,
+        scriptPath,
+        agentArgs,
+      };
+      const commands = [
+        ...installCommands(spec),
+        ...(options.start === true ? startCommands(spec.name) : []),
+      ];
+      setExitCode(await runAll(commands, spec.name, options.dryRun === true));
+    },
+  );
+
+  const simple: [string, string, (name: string) => ScCommand[]][] = [
+    ["uninstall", "stop the service if it runs, then remove it", uninstallCommands],
+    ["start", "start the service", startCommands],
+    ["stop", "stop the service (in-flight calls drain first)", stopCommands],
+    ["status", "show the service's state, configuration and failure actions", statusCommands],
+  ];
+  for (const [verb, description, commands] of simple) {
+    dryRunOption(nameOption(service.command(verb).description(description))).action(
+      async (options: { name: string; dryRun?: true }) => {
+        setExitCode(await runAll(commands(options.name), options.name, options.dryRun === true));
+      },
+    );
+  }
+
+  nameOption(
+    service
+      .command("run")
+      .description(
+        "run as the service (the Service Control Manager starts this); agent flags follow --",
+      )
+      .argument("[agentArgs...]", "the agent's flags")
+      .option(
+        "--log-file <file>",
+        "where the agent's log goes; default %ProgramData%\\wmsfleet\\logs\\agent.log",
+      ),
+  ).action(async (agentArgs: string[], options: { name: string; logFile?: string }) => {
+    const programData = deps.programData ?? process.env["ProgramData"] ?? "C:\\ProgramData";
+    const logFile = options.logFile ?? defaultServiceLogFile(programData);
+    try {
+      setExitCode(await runService(options.name, agentArgs, logFile));
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      printError(`wms-agent service run: ${(error as Error).message}`);
+      setExitCode(code === ERROR_FAILED_SERVICE_CONTROLLER_CONNECT ? 2 : 1);
+    }
+  });
+
+  async function runService(name: string, agentArgs: string[], logFile: string): Promise<number> {
+    const connect = deps.runAsService ?? runAsService;
+    return connect(name, async ({ stopSignal }) => {
+      mkdirSync(platform === "win32" ? win32.dirname(logFile) : dirname(logFile), {
+        recursive: true,
+      });
+      const log = createWriteStream(logFile, { flags: "a" });
+      // The agent drains on SIGTERM; a stop from the SCM is the same request.
+      const onStop = () => process.emit("SIGTERM", "SIGTERM");
+      stopSignal.addEventListener("abort", onStop, { once: true });
+      try {
+        return await deps.runAgent(agentArgs, { stdout: log, stderr: log });
+      } finally {
+        stopSignal.removeEventListener("abort", onStop);
+        await new Promise<void>((resolve) => log.end(resolve));
+      }
+    });
+  }
+
+  return program.addCommand(service);
+}
+
+function execSc(args: readonly string[]): Promise<ScResult> {
+  return new Promise((resolve, reject) => {
+    execFile("sc.exe", [...args], { windowsHide: true }, (error, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      if (error === null) return resolve({ code: 0, output });
+      if (typeof error.code === "number") return resolve({ code: error.code, output });
+      reject(new Error(`sc.exe could not run: ${error.message}`, { cause: error }));
+    });
+  });
+}
