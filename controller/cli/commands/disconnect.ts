@@ -1,0 +1,181 @@
+/**
+ * `wmsctl disconnect`: Disconnect-WmsSession over the fleet, by id (`3 5 7`), everything matching
+ * a filter (`--all`), or the sessions read from standard input (`--stdin`); with `--what-if`,
+ * `--confirm` (and `--yes`) and `--no-wait`.
+ */
+import type { Command } from "commander";
+import type { SessionFilter } from "../../../proto/gen/wms/v1/wms_session.js";
+import { confirmThenDisconnect, type DisconnectPlan } from "../confirm-flow.js";
+import {
+  addFleetOptions,
+  prepareFleet,
+  targetsFor,
+  type Fleet,
+  type FleetFlags,
+} from "../fleet-flags.js";
+import type { CliIo } from "../io.js";
+import { resultView } from "../report.js";
+import { printReports, reportsOf, withController } from "../run.js";
+import { parseStdinSessions } from "../stdin-sessions.js";
+import { UsageError } from "../usage-error.js";
+import { parseDurationSeconds, parseSessionIds, parseStates } from "../values.js";
+import type { Target } from "../../targets.js";
+
+interface DisconnectFlags extends FleetFlags {
+  readonly all?: boolean;
+  readonly stdin?: boolean;
+  readonly whatIf?: boolean;
+  readonly confirm?: boolean;
+  readonly yes?: boolean;
+  readonly wait?: boolean;
+  readonly user?: string;
+  readonly state?: string[];
+  readonly minIdle?: string;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** The `--all` filter from `--user`, `--state` and `--min-idle`. */
+function filterOf(flags: DisconnectFlags): SessionFilter | undefined {
+  if (flags.user === undefined && flags.state === undefined && flags.minIdle === undefined) {
+    return undefined;
+  }
+  const idle =
+    flags.minIdle === undefined ? undefined : parseDurationSeconds(flags.minIdle, "--min-idle");
+  return {
+    userNamePattern: flags.user ?? "",
+    states: parseStates(flags.state ?? [], "--state"),
+    minIdleTime:
+      idle === undefined
+        ? undefined
+        : { seconds: Math.floor(idle), nanos: Math.round((idle % 1) * 1e9) },
+  };
+}
+
+/** Works out the targets and the plan from ids, `--all` or standard input. */
+async function planOf(
+  idArgs: readonly string[],
+  flags: DisconnectFlags,
+  fleet: Fleet,
+  io: CliIo,
+): Promise<{ targets: Target[]; plan: DisconnectPlan }> {
+  const modes = [idArgs.length > 0, flags.all === true, flags.stdin === true].filter(
+    Boolean,
+  ).length;
+  if (modes !== 1) {
+    throw new UsageError("name the sessions: session ids, --all, or --stdin (exactly one of them)");
+  }
+  if (flags.all !== true && filterOf(flags) !== undefined) {
+    throw new UsageError("--user, --state and --min-idle filter --all; they need --all");
+  }
+  if (flags.all === true)
+    return { targets: fleet.targets, plan: { kind: "all", filter: filterOf(flags) } };
+  if (flags.stdin !== true) {
+    const ids = parseSessionIds(idArgs, "session id");
+    return { targets: fleet.targets, plan: { kind: "ids", idsFor: () => ids } };
+  }
+  if (io.stdinIsTTY)
+    throw new UsageError("--stdin: standard input is a terminal; pipe sessions in");
+  const byHost = parseStdinSessions(await io.readStdin());
+  const named = [...byHost.keys()].filter((host) => host !== "");
+  const unnamed = byHost.get("") ?? [];
+  const targets = [...targetsFor(named, fleet.spec)];
+  if (unnamed.length > 0) {
+    for (const target of fleet.targets) if (!named.includes(target.fqdn)) targets.push(target);
+  }
+  const idsFor = (target: Target) => [...new Set([...(byHost.get(target.fqdn) ?? []), ...unnamed])];
+  for (const target of targets)
+    parseSessionIds(idsFor(target).map(String), `--stdin (${target.fqdn})`);
+  return { targets, plan: { kind: "ids", idsFor } };
+}
+
+/** Adds `disconnect` to the program; `done` receives the exit status. */
+export function addDisconnectCommand(
+  program: Command,
+  io: CliIo,
+  done: (status: number) => void,
+): void {
+  addFleetOptions(
+    program
+      .command("disconnect")
+      .description("disconnect sessions on each host (Disconnect-WmsSession)")
+      .argument("[session-ids...]", "the sessions to disconnect (uint32)")
+      .option("--all", "disconnect every session (protected ones are skipped and reported)")
+      .option(
+        "--stdin",
+        "read the sessions from standard input (wmsctl get -o json|ndjson, or PowerShell Get-WmsSession | ConvertTo-Json)",
+      )
+      .option(
+        "--user <pattern>",
+        "with --all: only users matching the pattern (* and ?; user or DOMAIN\\user)",
+      )
+      .option(
+        "--state <states>",
+        "with --all: only sessions in these states (comma list, repeatable)",
+        collect,
+      )
+      .option(
+        "--min-idle <duration>",
+        "with --all: only sessions idle at least this long (90s, 30m, 1h)",
+      )
+      .option("--what-if", "show what would be disconnected; change nothing")
+      .option(
+        "--confirm",
+        "ask before each disconnect: [Y] Yes [A] Yes to All [N] No [L] No to All",
+      )
+      .option("-y, --yes", "answer Yes to All (needed for --confirm without a terminal)")
+      .option("--no-wait", "return without waiting for each disconnect to complete"),
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  wmsctl disconnect 3 5 7 -s h1.lab.example.com\n" +
+        "  wmsctl disconnect --all --state disconnected,idle --min-idle 30m --inventory lab.txt --what-if\n" +
+        "  wmsctl get -s h1.lab.example.com -o json | wmsctl disconnect --stdin --confirm\n" +
+        "\nExit status: 0 all done; 1 a session or host failed; 2 bad input, nothing sent; 3 only unreachable or timed-out hosts.",
+    )
+    .action(async (idArgs: string[], flags: DisconnectFlags) => {
+      const fleet = await prepareFleet(flags, io);
+      const { targets, plan } = await planOf(idArgs, flags, fleet, io);
+      const whatIf = flags.whatIf === true;
+      const confirm = flags.confirm === true && !whatIf && flags.yes !== true;
+      if (confirm && !io.hasTerminal) {
+        throw new UsageError(
+          "--confirm needs a terminal to ask on; add --yes to answer Yes to All",
+        );
+      }
+      const noWait = flags.wait === false;
+      const all = plan.kind === "all";
+      done(
+        await withController(fleet, targets, io, (controller) => {
+          if (confirm) {
+            return printReports(
+              io,
+              fleet,
+              targets.length,
+              confirmThenDisconnect(controller, targets, plan, io, noWait),
+              {
+                kind: "results",
+                all,
+              },
+            );
+          }
+          const options = { whatIf, noWait, signal: io.signal };
+          const results =
+            plan.kind === "ids"
+              ? controller.disconnect(targets, plan.idsFor, options)
+              : controller.disconnectAll(targets, {
+                  ...options,
+                  ...(plan.filter === undefined ? {} : { filter: plan.filter }),
+                });
+          return printReports(
+            io,
+            fleet,
+            targets.length,
+            reportsOf(results, (response) => ({ results: response.results.map(resultView) })),
+            { kind: "results", all },
+          );
+        }),
+      );
+    });
+}

@@ -1,0 +1,211 @@
+/**
+ * The flags every `wmsctl` command shares (targets, fan-out, output, credentials) and what they
+ * turn into: the targets, the controller options and the output format. All input is checked
+ * here, before anything is sent.
+ */
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
+import { Option, type Command } from "commander";
+import type { ControllerOptions } from "../controller-options.js";
+import { TargetError, isLoopbackIp } from "../host-name.js";
+import { readInventory, resolveTargets, type Target, type TargetSpec } from "../targets.js";
+import type { CliIo } from "./io.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "./printer.js";
+import { UsageError } from "./usage-error.js";
+import { parseCount, parseSecondsAsMs, parseSessionId } from "./values.js";
+
+/** The shared flags as commander parses them. */
+export interface FleetFlags {
+  readonly server?: string[];
+  readonly inventory?: string[];
+  readonly resolve?: string[];
+  readonly port?: string;
+  readonly throttle?: string;
+  readonly timeout?: string;
+  readonly retries?: string;
+  readonly output?: OutputFormat;
+  readonly rerunFile?: string;
+  readonly insecureLoopback?: boolean;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly progress?: boolean;
+}
+
+/** What the shared flags resolve to. */
+export interface Fleet {
+  /** Where names are dialled (inventories read, `--resolve`, `--port`). */
+  readonly spec: TargetSpec;
+  /** The hosts named by `-s`/`--inventory`, or `localhost`. */
+  readonly targets: Target[];
+  readonly controllerOptions: ControllerOptions;
+  readonly format: OutputFormat;
+  readonly progress: boolean;
+  readonly rerunFile: string | undefined;
+  readonly insecureLoopback: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** Adds the shared flags to a command. */
+export function addFleetOptions(command: Command): Command {
+  return command
+    .option(
+      "-s, --server <fqdn>",
+      "target host by FQDN; repeatable, comma lists (default localhost)",
+      collect,
+    )
+    .addOption(
+      new Option("--computer-name <fqdn>", "alias of --server").argParser(collect).hideHelp(),
+    )
+    .option(
+      "--inventory <file>",
+      "file of target hosts: one FQDN a line, optional ADDRESS:PORT, # comments; repeatable",
+      collect,
+    )
+    .option(
+      "--resolve <fqdn=address:port>",
+      "dial FQDN at ADDRESS:PORT (TLS still checks the FQDN); repeatable",
+      collect,
+    )
+    .option("--port <port>", "agent port when no address is given", "50061")
+    .option("--throttle <n>", "calls in flight at once", "32")
+    .option("--timeout <seconds>", "deadline per host, retries included", "10")
+    .option("--retries <n>", "retries after UNAVAILABLE, with jittered backoff", "2")
+    .addOption(
+      new Option(
+        "-o, --output <format>",
+        "output format (default: table on a terminal, json otherwise)",
+      ).choices(OUTPUT_FORMATS),
+    )
+    .option(
+      "--rerun-file <file>",
+      "write the hosts that did not succeed, for --inventory next time",
+    )
+    .option("--no-progress", "no progress line on standard error")
+    .option(
+      "--insecure-loopback",
+      "no TLS: talk to --insecure-loopback agents, on loopback addresses only",
+    )
+    .option("--ca <file>", "CA certificate (PEM) that signs agent certificates (env WMSCTL_CA)")
+    .option("--cert <file>", "client certificate (PEM) (env WMSCTL_CERT)")
+    .option("--key <file>", "client private key (PEM) (env WMSCTL_KEY)");
+}
+
+async function readPem(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: ${(error as Error).message}`);
+  }
+}
+
+async function channelCredentials(flags: FleetFlags, io: CliIo): Promise<ChannelCredentials> {
+  const ca = flags.ca ?? io.env["WMSCTL_CA"];
+  const cert = flags.cert ?? io.env["WMSCTL_CERT"];
+  const key = flags.key ?? io.env["WMSCTL_KEY"];
+  if (flags.insecureLoopback === true) {
+    if (ca !== undefined || cert !== undefined || key !== undefined) {
+      throw new UsageError("--insecure-loopback cannot be combined with --ca, --cert or --key");
+    }
+    return credentials.createInsecure();
+  }
+  if (ca === undefined || cert === undefined || key === undefined) {
+    throw new UsageError(
+      "no credentials: give --ca, --cert and --key (or WMSCTL_CA, WMSCTL_CERT, WMSCTL_KEY), " +
+        "or --insecure-loopback for agents on this machine",
+    );
+  }
+  return credentials.createSsl(
+    await readPem(ca, "--ca"),
+    await readPem(key, "--key"),
+    await readPem(cert, "--cert"),
+  );
+}
+
+/** The caller's session on this machine: `WMSFLEET_SIM_SESSION` off Windows. */
+function callerSessionId(io: CliIo): number | undefined {
+  if (io.platform === "win32") return undefined; // ProcessIdToSessionId: not in this build
+  const value = io.env["WMSFLEET_SIM_SESSION"];
+  return value === undefined || value === ""
+    ? undefined
+    : parseSessionId(value, "WMSFLEET_SIM_SESSION");
+}
+
+/** Resolves the shared flags. @throws UsageError on any bad value, file or name. */
+export async function prepareFleet(
+  flags: FleetFlags & { computerName?: string[] },
+  io: CliIo,
+): Promise<Fleet> {
+  try {
+    const inventories = [];
+    for (const path of flags.inventory ?? [])
+      inventories.push(await readInventory(path, io.signal));
+    const spec: TargetSpec = {
+      servers: [...(flags.server ?? []), ...(flags.computerName ?? [])],
+      inventories,
+      resolve: flags.resolve ?? [],
+      defaultPort: parseCount(flags.port ?? "50061", "--port", 1, 65535),
+    };
+    const targets = resolveTargets(spec);
+    const callerSession = callerSessionId(io);
+    const controllerOptions: ControllerOptions = {
+      credentials: await channelCredentials(flags, io),
+      throttle: parseCount(flags.throttle ?? "32", "--throttle", 1, 100_000),
+      timeoutMs: parseSecondsAsMs(flags.timeout ?? "10", "--timeout"),
+      retries: parseCount(flags.retries ?? "2", "--retries", 0, 100),
+      ...(callerSession === undefined ? {} : { callerSessionId: callerSession }),
+    };
+    return {
+      spec,
+      targets,
+      controllerOptions,
+      format: flags.output ?? (io.stdout.isTTY === true ? "table" : "json"),
+      progress: flags.progress !== false,
+      rerunFile: flags.rerunFile,
+      insecureLoopback: flags.insecureLoopback === true,
+    };
+  } catch (error) {
+    if (error instanceof TargetError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The targets of given names, dialled as the fleet's inventories and `--resolve` say. */
+export function targetsFor(names: readonly string[], spec: TargetSpec): Target[] {
+  const wanted = new Set(names);
+  return resolveTargets({
+    ...spec,
+    servers: [...wanted],
+    inventories: (spec.inventories ?? []).map((list) =>
+      list.filter((e) => wanted.has(e.fqdn) && e.address !== undefined),
+    ),
+  });
+}
+
+/**
+ * `--insecure-loopback`: every target must be dialled at a loopback address (an override that is
+ * one, or a name that resolves only to loopback addresses).
+ * @throws UsageError naming the first target that is not.
+ */
+export async function checkLoopbackTargets(targets: readonly Target[], io: CliIo): Promise<void> {
+  for (const target of targets) {
+    const host = target.address.host;
+    let addresses: string[];
+    try {
+      addresses = isIP(host) !== 0 ? [host] : await io.lookupAll(host);
+    } catch (error) {
+      throw new UsageError(
+        `--insecure-loopback: cannot resolve ${host}: ${(error as Error).message}`,
+      );
+    }
+    const outside = addresses.filter((address) => !isLoopbackIp(address));
+    if (addresses.length === 0 || outside.length > 0) {
+      throw new UsageError(
+        `--insecure-loopback talks to loopback addresses only, but ${target.fqdn} is dialled at ${outside.join(", ") || host}; ` +
+          `use --resolve ${target.fqdn}=127.0.0.1:PORT, or mutual TLS`,
+      );
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Prints a run as hosts answer: `ndjson` records at once, `table`/`json` at the end, a live
+ * progress line on standard error while hosts are pending (terminal only), failed hosts and a
+ * summary on standard error, and the `--rerun-file`.
+ */
+import { writeFile } from "node:fs/promises";
+import type { CliIo } from "./io.js";
+import { isFailedResult, summaryLine, type HostReport } from "./report.js";
+import { healthTable, resultsTable, sessionsTable } from "./table.js";
+
+/** The output formats of `-o`. */
+export const OUTPUT_FORMATS = ["table", "json", "ndjson"] as const;
+/** One of {@link OUTPUT_FORMATS}. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** What is being printed. */
+export type ReportKind = "sessions" | "results" | "health";
+
+/** Options of {@link ReportPrinter}. */
+export interface PrinterOptions {
+  readonly format: OutputFormat;
+  readonly kind: ReportKind;
+  /** Hosts expected, for the progress line. */
+  readonly total: number;
+  /** Show the progress line (only ever on a terminal). @default stderr.isTTY */
+  readonly progress?: boolean;
+  /** `disconnect --all`: skipped sessions are not failures. @default false */
+  readonly all?: boolean;
+}
+
+/** Collects host reports and prints them. */
+export class ReportPrinter {
+  readonly reports: HostReport[] = [];
+  readonly #io: CliIo;
+  readonly #options: PrinterOptions;
+  readonly #progress: boolean;
+  #progressShown = false;
+
+  constructor(io: CliIo, options: PrinterOptions) {
+    this.#io = io;
+    this.#options = options;
+    this.#progress = (options.progress ?? true) && io.stderr.isTTY === true;
+    this.#showProgress();
+  }
+
+  /** Records one host: printed now for `ndjson`, at {@link finish} otherwise. */
+  add(report: HostReport): void {
+    this.reports.push(report);
+    this.#clearProgress();
+    if (this.#options.format === "ndjson") this.#io.stdout.write(`${JSON.stringify(report)}\n`);
+    this.#showProgress();
+  }
+
+  /** Prints the table or JSON, the failed hosts and the summary. */
+  finish(): void {
+    this.#clearProgress();
+    const { format, kind } = this.#options;
+    if (format === "json") this.#io.stdout.write(`${JSON.stringify(this.reports, null, 2)}\n`);
+    if (format === "table") {
+      const table =
+        kind === "sessions"
+          ? sessionsTable(this.reports)
+          : kind === "results"
+            ? resultsTable(this.reports)
+            : healthTable(this.reports);
+      this.#io.stdout.write(table);
+      for (const report of this.reports) {
+        if (report.error !== undefined) {
+          this.#io.stderr.write(`${report.host}: ${report.status}: ${report.error}\n`);
+        }
+        for (const id of report.missing ?? []) {
+          this.#io.stderr.write(`${report.host}: session ${id} not found\n`);
+        }
+      }
+    }
+    this.#io.stderr.write(`${summaryLine(this.reports)}\n`);
+  }
+
+  /** The hosts that did not succeed (host failure, missing or failed sessions). */
+  unsuccessful(): HostReport[] {
+    return this.reports.filter(
+      (report) =>
+        report.status !== "ok" ||
+        (report.missing?.length ?? 0) > 0 ||
+        (report.results ?? []).some((r) => isFailedResult(r, this.#options.all ?? false)),
+    );
+  }
+
+  /**
+   * Writes the hosts that did not succeed as an inventory (`FQDN ADDRESS:PORT` a line) for
+   * `--inventory` on the next run.
+   */
+  async writeRerunFile(path: string): Promise<void> {
+    const lines = this.unsuccessful().map((report) => `${report.host} ${report.address}\n`);
+    await writeFile(
+      path,
+      `# wmsctl --rerun-file: ${lines.length} host(s) that did not succeed\n${lines.join("")}`,
+    );
+  }
+
+  #showProgress(): void {
+    if (!this.#progress || this.reports.length >= this.#options.total) return;
+    const failed = this.reports.filter((r) => r.status !== "ok").length;
+    this.#io.stderr.write(
+      `\r${this.reports.length}/${this.#options.total} hosts done, ${failed} failed…`,
+    );
+    this.#progressShown = true;
+  }
+
+  #clearProgress(): void {
+    if (!this.#progressShown) return;
+    this.#io.stderr.write("\r\x1b[2K");
+    this.#progressShown = false;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The plain, JSON-ready view of each host's result that `wmsctl` prints (`-o json`/`ndjson`
+ * records, table rows), its summary line and the exit status (DESIGN section 6).
+ */
+import {
+  outcomeToJSON,
+  protectionToJSON,
+  sessionStateToJSON,
+  type GetAgentInfoResponse,
+  type Session,
+  type SessionResult,
+} from "../../proto/gen/wms/v1/wms_session.js";
+import type { HostResult, HostStatus } from "../host-result.js";
+import { ExitStatus } from "./usage-error.js";
+
+/** One session as `wmsctl get` prints it. */
+export interface SessionView {
+  readonly sessionId: number;
+  readonly state: string;
+  readonly userName: string;
+  readonly domainName: string;
+  readonly stationName: string;
+  readonly clientName: string;
+  /** ISO 8601, or null when nobody is logged on. */
+  readonly logonTime: string | null;
+  /** Seconds without input, or null when unknown. */
+  readonly idleSeconds: number | null;
+  /** The protection rule (`SERVICES_SESSION`, …) or `NONE`. */
+  readonly protection: string;
+}
+
+/** What happened to one session; `DECLINED` is `wmsctl`'s own: refused at `--confirm`. */
+export interface ResultView {
+  readonly sessionId: number;
+  readonly outcome: string;
+  readonly message: string;
+  readonly win32Error: number;
+  readonly protection: string;
+  readonly userName: string;
+  readonly stationName: string;
+}
+
+/** One host, as printed. */
+export interface HostReport {
+  readonly host: string;
+  readonly address: string;
+  readonly status: HostStatus;
+  readonly durationMs: number;
+  readonly attempts: number;
+  /** The gRPC status name when the host did not succeed. */
+  readonly code?: string;
+  /** The full error (`host WmsSessionService/Rpc CODE: details`) when the host did not succeed. */
+  readonly error?: string;
+  readonly sessions?: SessionView[];
+  /** Requested session ids the host does not have (`get` with ids). */
+  readonly missing?: number[];
+  readonly results?: ResultView[];
+  readonly agent?: {
+    readonly version: string;
+    readonly backend: string;
+    readonly agentSessionId: number;
+    readonly startTime: string | null;
+  };
+}
+
+const strip = (text: string, prefix: string) =>
+  text.startsWith(prefix) ? text.slice(prefix.length) : text;
+
+/** An enum value's name without its prefix: `OUTCOME_DISCONNECTED` → `DISCONNECTED`. */
+export const outcomeName = (value: number) => strip(outcomeToJSON(value), "OUTCOME_");
+const protectionName = (value: number) =>
+  value === 0 ? "NONE" : strip(protectionToJSON(value), "PROTECTION_");
+
+/** The printed form of a session. */
+export function sessionView(session: Session): SessionView {
+  const idle = session.idleTime;
+  return {
+    sessionId: session.sessionId,
+    state: strip(sessionStateToJSON(session.state), "SESSION_STATE_"),
+    userName: session.userName,
+    domainName: session.domainName,
+    stationName: session.stationName,
+    clientName: session.clientName,
+    logonTime: session.logonTime?.toISOString() ?? null,
+    idleSeconds: idle === undefined ? null : Math.floor(idle.seconds + idle.nanos / 1e9),
+    protection: protectionName(session.protection),
+  };
+}
+
+/** The printed form of a session result. */
+export function resultView(result: SessionResult): ResultView {
+  return {
+    sessionId: result.sessionId,
+    outcome: outcomeName(result.outcome),
+    message: result.message,
+    win32Error: result.win32Error,
+    protection: protectionName(result.protection),
+    userName: result.session?.userName ?? "",
+    stationName: result.session?.stationName ?? "",
+  };
+}
+
+/** The common part of a host report; `body` adds what the RPC answered. */
+export function hostReport<T>(result: HostResult<T>, body: (response: T) => object): HostReport {
+  const base = {
+    host: result.host,
+    address: result.address,
+    status: result.status,
+    durationMs: result.durationMs,
+    attempts: result.attempts,
+  };
+  if (result.status === "ok") return { ...base, ...body(result.response) };
+  return { ...base, code: result.code, error: result.error.message };
+}
+
+/** The `agent` part of a `health` report. */
+export function agentView(info: GetAgentInfoResponse): HostReport["agent"] {
+  return {
+    version: info.version,
+    backend: info.backend,
+    agentSessionId: info.agentSessionId,
+    startTime: info.startTime?.toISOString() ?? null,
+  };
+}
+
+/** Outcomes that mean the session ended up as asked (or would, or was left by choice). */
+const SUCCESSES = new Set(["DISCONNECTED", "WOULD_DISCONNECT", "ALREADY_DISCONNECTED", "DECLINED"]);
+/** With `--all` the agent skips protected, unsuitable and vanished sessions by design. */
+const SKIPS_OF_ALL = new Set(["PROTECTED", "NOT_DISCONNECTABLE", "NOT_FOUND"]);
+
+/** Whether a session result is a failure; `all` for `disconnect --all`. */
+export function isFailedResult(result: ResultView, all: boolean): boolean {
+  return !(SUCCESSES.has(result.outcome) || (all && SKIPS_OF_ALL.has(result.outcome)));
+}
+
+/**
+ * 0 everything succeeded; 1 some session or host failed; 3 the only failures were hosts that
+ * could not be reached or timed out.
+ */
+export function exitStatus(reports: readonly HostReport[], all = false): number {
+  let unreached = false;
+  for (const report of reports) {
+    if (report.status === "failed" || report.status === "denied") return ExitStatus.FAILED;
+    if (report.status !== "ok") unreached = true;
+    if ((report.missing?.length ?? 0) > 0) return ExitStatus.FAILED;
+    if (report.results?.some((result) => isFailedResult(result, all)) === true) {
+      return ExitStatus.FAILED;
+    }
+  }
+  return unreached ? ExitStatus.UNREACHABLE : ExitStatus.OK;
+}
+
+/** `3 hosts: 2 ok, 1 unreachable; sessions: 4 disconnected, 1 not found`. */
+export function summaryLine(reports: readonly HostReport[]): string {
+  const count = (values: readonly string[]) => {
+    const counts = new Map<string, number>();
+    for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+    return [...counts].map(([name, n]) => `${n} ${name}`).join(", ");
+  };
+  const hosts = `${reports.length} host${reports.length === 1 ? "" : "s"}: ${count(reports.map((r) => r.status))}`;
+  const outcomes = reports
+    .flatMap((r) => r.results ?? [])
+    .map((r) => r.outcome.toLowerCase().replace(/_/g, " "));
+  const sessions = reports.flatMap((r) => r.sessions ?? []);
+  if (outcomes.length > 0) return `${hosts}; sessions: ${count(outcomes)}`;
+  if (reports.some((r) => r.sessions !== undefined)) return `${hosts}; ${sessions.length} sessions`;
+  return hosts;
+}

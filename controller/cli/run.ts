@@ -1,0 +1,64 @@
+/**
+ * The part every command shares: check the targets, make the controller, print each host's
+ * report as it arrives, write the rerun file and work out the exit status.
+ */
+import { createController, type Controller } from "../controller.js";
+import type { HostResult } from "../host-result.js";
+import { checkLoopbackTargets, type Fleet } from "./fleet-flags.js";
+import type { CliIo } from "./io.js";
+import { ReportPrinter, type ReportKind } from "./printer.js";
+import { exitStatus, hostReport, type HostReport } from "./report.js";
+import type { Target } from "../targets.js";
+
+/** Runs `work` with a controller for the fleet's options, closing it afterwards. */
+export async function withController<T>(
+  fleet: Fleet,
+  targets: readonly Target[],
+  io: CliIo,
+  work: (controller: Controller) => Promise<T>,
+): Promise<T> {
+  if (fleet.insecureLoopback) await checkLoopbackTargets(targets, io);
+  const controller = createController(fleet.controllerOptions);
+  try {
+    return await work(controller);
+  } finally {
+    controller.close();
+  }
+}
+
+/** Options of {@link printRun}. */
+export interface PrintRunOptions {
+  readonly kind: ReportKind;
+  /** `disconnect --all`: skipped sessions are not failures. @default false */
+  readonly all?: boolean;
+}
+
+/** Prints reports as they come and finishes: table/JSON, summary, rerun file; returns the exit status. */
+export async function printReports(
+  io: CliIo,
+  fleet: Fleet,
+  total: number,
+  reports: AsyncIterable<HostReport> | Iterable<HostReport>,
+  options: PrintRunOptions,
+): Promise<number> {
+  const printer = new ReportPrinter(io, {
+    format: fleet.format,
+    kind: options.kind,
+    total,
+    progress: fleet.progress,
+    all: options.all ?? false,
+  });
+  for await (const report of reports) printer.add(report);
+  printer.finish();
+  if (fleet.rerunFile !== undefined) await printer.writeRerunFile(fleet.rerunFile);
+  return exitStatus(printer.reports, options.all ?? false);
+}
+
+/** Maps host results to reports, lazily. */
+export async function* reportsOf<T>(
+  results: AsyncIterable<HostResult<T>>,
+  body: (response: T, host: string) => object,
+): AsyncGenerator<HostReport> {
+  for await (const result of results)
+    yield hostReport(result, (response) => body(response, result.host));
+}

@@ -1,0 +1,114 @@
+/**
+ * Sessions to disconnect, read from standard input (`--stdin`), the pipeline of
+ * `Get-WmsSession | Disconnect-WmsSession`. Accepted, as JSON or one JSON value a line:
+ * - `wmsctl get -o json` (an array of host records with `host` and `sessions`) and
+ *   `wmsctl get -o ndjson` (one host record a line);
+ * - PowerShell `ConvertTo-Json` of `Get-WmsSession`: objects with `SessionId` and
+ *   `ComputerName`, one object or an array (also wrapped as `{ "value": [...], "Count": n }`);
+ * - session objects with `sessionId` and `host`.
+ * Property names are matched case-insensitively. A session without a host goes to the hosts
+ * named on the command line (default `localhost`).
+ */
+import { normalizeHostName } from "../host-name.js";
+import { UsageError } from "./usage-error.js";
+import { parseSessionId } from "./values.js";
+
+/** Session ids by host; the key `""` holds sessions that named no host. */
+export type SessionsByHost = Map<string, number[]>;
+
+function field(record: Record<string, unknown>, ...names: string[]): unknown {
+  for (const [key, value] of Object.entries(record)) {
+    if (names.includes(key.toLowerCase())) return value;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function hostOf(value: unknown, where: string): string {
+  if (value === undefined || value === null || value === "") return "";
+  if (typeof value !== "string") throw new UsageError(`${where}: the host name is not a string`);
+  try {
+    return normalizeHostName(value);
+  } catch (error) {
+    throw new UsageError(`${where}: ${(error as Error).message}`);
+  }
+}
+
+function idOf(value: unknown, where: string): number {
+  if (typeof value === "number" || typeof value === "string") {
+    return parseSessionId(String(value), where);
+  }
+  throw new UsageError(`${where}: SessionId is missing or not a number`);
+}
+
+function add(into: SessionsByHost, host: string, id: number): void {
+  const ids = into.get(host) ?? [];
+  if (!ids.includes(id)) ids.push(id);
+  into.set(host, ids);
+}
+
+function collect(value: unknown, where: string, into: SessionsByHost): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => collect(item, `${where}[${index}]`, into));
+    return;
+  }
+  if (!isRecord(value)) throw new UsageError(`${where}: expected an object or an array of them`);
+  const wrapped = field(value, "value");
+  if (Array.isArray(wrapped) && field(value, "count") !== undefined) {
+    collect(wrapped, `${where}.value`, into);
+    return;
+  }
+  const sessions = field(value, "sessions");
+  const host = hostOf(field(value, "host", "computername", "server"), where);
+  if (sessions !== undefined) {
+    if (!Array.isArray(sessions)) throw new UsageError(`${where}: "sessions" is not an array`);
+    sessions.forEach((session, index) => {
+      const at = `${where}.sessions[${index}]`;
+      if (!isRecord(session)) throw new UsageError(`${at}: expected a session object`);
+      add(into, host, idOf(field(session, "sessionid"), at));
+    });
+    return;
+  }
+  const status = field(value, "status");
+  if (typeof status === "string" && status !== "ok" && field(value, "sessionid") === undefined) {
+    return; // a host record of a host that failed: it has no sessions to pass on
+  }
+  add(into, host, idOf(field(value, "sessionid"), where));
+}
+
+/**
+ * Parses standard input.
+ * @throws UsageError on empty input, malformed JSON (with its line) or a record without a valid
+ * session id or host name.
+ */
+export function parseStdinSessions(text: string): SessionsByHost {
+  const into: SessionsByHost = new Map();
+  if (text.trim() === "") throw new UsageError("--stdin: standard input is empty");
+  let whole: unknown;
+  try {
+    whole = JSON.parse(text);
+  } catch {
+    whole = undefined;
+  }
+  if (whole !== undefined) {
+    collect(whole, "stdin", into);
+  } else {
+    text.split(/\r?\n/).forEach((line, index) => {
+      if (line.trim() === "") return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        throw new UsageError(
+          `--stdin: line ${index + 1} is not valid JSON (${(error as Error).message})`,
+        );
+      }
+      collect(value, `stdin line ${index + 1}`, into);
+    });
+  }
+  if (into.size === 0) throw new UsageError("--stdin: standard input names no session");
+  return into;
+}

@@ -1,0 +1,112 @@
+/**
+ * Plain-text tables and the PowerShell-style what-if line, for `-o table`.
+ */
+import type { HostReport, ResultView } from "./report.js";
+
+/** Formats rows under a header, columns padded to their widest cell, two spaces apart. */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) =>
+        column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
+      )
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** `1h02m`, `45s`, `3d04h`: idle times at a glance. */
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null) return "";
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600)
+    return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+  if (seconds < 86_400) {
+    return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, "0")}m`;
+  }
+  return `${Math.floor(seconds / 86_400)}d${String(Math.floor(seconds / 3600) % 24).padStart(2, "0")}h`;
+}
+
+/** `session 5 (alice, Station 3) on h1.lab.example.com`, the target of a what-if or a prompt. */
+export function sessionTarget(
+  host: string,
+  result: Pick<ResultView, "sessionId" | "userName" | "stationName">,
+): string {
+  const details = [result.userName, result.stationName].filter((part) => part !== "");
+  const about = details.length === 0 ? "" : ` (${details.join(", ")})`;
+  return `session ${result.sessionId}${about} on ${host}`;
+}
+
+/** `What if: Performing the operation "Disconnect" on target "…".` */
+export function whatIfLine(host: string, result: ResultView): string {
+  return `What if: Performing the operation "Disconnect" on target "${sessionTarget(host, result)}".`;
+}
+
+/** The table of `wmsctl get`. */
+export function sessionsTable(reports: readonly HostReport[]): string {
+  const rows = reports.flatMap((report) =>
+    (report.sessions ?? []).map((s) => [
+      report.host,
+      String(s.sessionId),
+      s.state,
+      s.userName === "" ? "" : s.domainName === "" ? s.userName : `${s.domainName}\\${s.userName}`,
+      s.stationName,
+      s.clientName,
+      formatSeconds(s.idleSeconds),
+      s.protection === "NONE" ? "" : s.protection,
+    ]),
+  );
+  return formatTable(
+    ["HOST", "ID", "STATE", "USER", "STATION", "CLIENT", "IDLE", "PROTECTED"],
+    rows,
+  );
+}
+
+/** The table of `wmsctl disconnect` (what-if lines for what would be disconnected). */
+export function resultsTable(reports: readonly HostReport[]): string {
+  const whatIf: string[] = [];
+  const rows: string[][] = [];
+  for (const report of reports) {
+    for (const result of report.results ?? []) {
+      if (result.outcome === "WOULD_DISCONNECT") {
+        whatIf.push(whatIfLine(report.host, result));
+      } else {
+        rows.push([
+          report.host,
+          String(result.sessionId),
+          result.userName,
+          result.stationName,
+          result.outcome,
+          result.message,
+        ]);
+      }
+    }
+  }
+  const text = whatIf.map((line) => `${line}\n`).join("");
+  if (rows.length === 0) return text;
+  const table = formatTable(["HOST", "ID", "USER", "STATION", "OUTCOME", "MESSAGE"], rows);
+  return text === "" ? table : `${text}\n${table}`;
+}
+
+/** The table of `wmsctl health`. */
+export function healthTable(reports: readonly HostReport[]): string {
+  const rows = reports.map((report) => [
+    report.host,
+    report.status,
+    report.agent?.version ?? "",
+    report.agent?.backend ?? "",
+    report.agent === undefined ? "" : String(report.agent.agentSessionId),
+    report.agent?.startTime ?? "",
+    `${report.durationMs}ms`,
+  ]);
+  return formatTable(
+    ["HOST", "STATUS", "VERSION", "BACKEND", "AGENT SESSION", "STARTED", "TIME"],
+    rows,
+  );
+}
