@@ -1,0 +1,65 @@
+/**
+ * Runs `wmsctl` in-process with captured output, a given standard input and scripted answers to
+ * the `--confirm` prompt.
+ */
+import type { CliIo, ConfirmAnswer, ConfirmQuestion } from "../../controller/cli/io.js";
+import { main } from "../../controller/cli/main.js";
+
+/** What a run printed and returned. */
+export interface CliRun {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The prompts shown, in order. */
+  readonly questions: readonly ConfirmQuestion[];
+}
+
+/** How to run it. */
+export interface CliRunOptions {
+  readonly stdin?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Answers to the prompts, in order; running out fails the prompt. */
+  readonly answers?: readonly ConfirmAnswer[];
+  /** @default true when answers are given */
+  readonly hasTerminal?: boolean;
+  /** Whether stdout and stderr are terminals. @default false */
+  readonly tty?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Runs `wmsctl ARGS` in this process. */
+export async function runWmsctl(
+  args: readonly string[],
+  options: CliRunOptions = {},
+): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const questions: ConfirmQuestion[] = [];
+  const answers = [...(options.answers ?? [])];
+  const tty = options.tty ?? false;
+  const io: CliIo = {
+    argv: args,
+    env: options.env ?? {},
+    platform: "linux",
+    stdout: { write: (text: string) => (stdout += text), isTTY: tty },
+    stderr: { write: (text: string) => (stderr += text), isTTY: tty },
+    stdinIsTTY: options.stdin === undefined,
+    hasTerminal: options.hasTerminal ?? options.answers !== undefined,
+    readStdin: () => Promise.resolve(options.stdin ?? ""),
+    prompt: (question) => {
+      questions.push(question);
+      const answer = answers.shift();
+      return answer === undefined
+        ? Promise.reject(new Error(`unexpected prompt: ${question.target}`))
+        : Promise.resolve(answer);
+    },
+    // Names other than localhost do not resolve here: tests dial loopback overrides only.
+    lookupAll: (host) =>
+      host === "localhost"
+        ? Promise.resolve(["127.0.0.1", "::1"])
+        : Promise.reject(new Error(`getaddrinfo ENOTFOUND ${host}`)),
+    signal: options.signal ?? new AbortController().signal,
+  };
+  const status = await main(io);
+  return { status, stdout, stderr, questions };
+}

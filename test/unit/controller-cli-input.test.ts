@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { status } from "@grpc/grpc-js";
+import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { exitStatus, type HostReport } from "../../controller/cli/report.js";
+import { parseStdinSessions } from "../../controller/cli/stdin-sessions.js";
+import { whatIfLine } from "../../controller/cli/table.js";
+import { UsageError } from "../../controller/cli/usage-error.js";
+import {
+  parseDurationSeconds,
+  parseSessionId,
+  parseSessionIds,
+  parseStates,
+} from "../../controller/cli/values.js";
+import { backoffMs, classifyFailure, resolveControllerOptions } from "../../controller/index.js";
+import { credentials } from "@grpc/grpc-js";
+
+void describe("session ids", () => {
+  void it("accepts uint32 values except WTS_CURRENT_SESSION", () => {
+    assert.equal(parseSessionId("0", "id"), 0);
+    assert.equal(parseSessionId("4294967294", "id"), 4294967294);
+    assert.deepEqual(parseSessionIds(["3", "5,7", "3"], "id"), [3, 5, 7]);
+    assert.throws(() => parseSessionId("4294967295", "id"), /WTS_CURRENT_SESSION/);
+    for (const bad of ["-1", "4294967296", "1.5", "x", "", "0x10", "99999999999"]) {
+      assert.throws(() => parseSessionId(bad, "session id"), UsageError, bad);
+    }
+    const many = Array.from({ length: 4097 }, (_, i) => String(i));
+    assert.throws(() => parseSessionIds(many, "id"), /at most 4096/);
+  });
+
+  void it("parses durations and states", () => {
+    assert.equal(parseDurationSeconds("90", "f"), 90);
+    assert.equal(parseDurationSeconds("1h30m", "f"), 5400);
+    assert.equal(parseDurationSeconds("2d", "f"), 172_800);
+    assert.throws(() => parseDurationSeconds("soon", "--min-idle"), /--min-idle: "soon"/);
+    assert.deepEqual(parseStates(["active,Disconnected", "connect-query"], "f"), [
+      SessionState.ACTIVE,
+      SessionState.DISCONNECTED,
+      SessionState.CONNECT_QUERY,
+    ]);
+    assert.throws(() => parseStates(["sleeping"], "--state"), /unknown state "sleeping"/);
+  });
+});
+
+void describe("parseStdinSessions", () => {
+  const entries = (text: string) => [...parseStdinSessions(text)];
+
+  void it("reads wmsctl get -o json, skipping hosts that failed", () => {
+    const json = JSON.stringify([
+      { host: "h1.example", status: "ok", sessions: [{ sessionId: 3 }, { sessionId: 5 }] },
+      { host: "h2.example", status: "unreachable", code: "UNAVAILABLE" },
+    ]);
+    assert.deepEqual(entries(json), [["h1.example", [3, 5]]]);
+  });
+
+  void it("reads wmsctl get -o ndjson", () => {
+    const ndjson =
+      '{"host":"h1.example","status":"ok","sessions":[{"sessionId":3}]}\n\n' +
+      '{"host":"H2.example","status":"ok","sessions":[{"sessionId":4}]}\n';
+    assert.deepEqual(entries(ndjson), [
+      ["h1.example", [3]],
+      ["h2.example", [4]],
+    ]);
+  });
+
+  void it("reads PowerShell ConvertTo-Json: one object, an array, or a value/Count wrapper", () => {
+    assert.deepEqual(entries('{"SessionId":5,"ComputerName":"H1.Example","UserName":"alice"}'), [
+      ["h1.example", [5]],
+    ]);
+    assert.deepEqual(
+      entries(
+        '[{"SessionId":5,"ComputerName":"h1.example"},{"SessionId":"6","ComputerName":"h1.example"}]',
+      ),
+      [["h1.example", [5, 6]]],
+    );
+    assert.deepEqual(entries('{"value":[{"SessionId":7}],"Count":1}'), [["", [7]]]);
+  });
+
+  void it("rejects malformed input with a clear message", () => {
+    assert.throws(() => parseStdinSessions(""), /standard input is empty/);
+    assert.throws(
+      () => parseStdinSessions('{"host":"h1.example","sessions":[]}\n{oops'),
+      /line 2 is not valid JSON/,
+    );
+    assert.throws(
+      () => parseStdinSessions('[{"SessionId":-1}]'),
+      /stdin\[0\]: "-1" is not a session id/,
+    );
+    assert.throws(() => parseStdinSessions('[{"SessionId":4294967295}]'), /WTS_CURRENT_SESSION/);
+    assert.throws(
+      () => parseStdinSessions('[{"ComputerName":"h1.example"}]'),
+      /SessionId is missing/,
+    );
+    assert.throws(
+      () => parseStdinSessions('[{"SessionId":1,"ComputerName":"bad_host"}]'),
+      /bad_host/,
+    );
+    assert.throws(() => parseStdinSessions("[1,2]"), /expected an object/);
+    assert.throws(() => parseStdinSessions("[]"), /names no session/);
+  });
+});
+
+void describe("exit status", () => {
+  const host = (over: Partial<HostReport>): HostReport => ({
+    host: "h.example",
+    address: "h.example:50061",
+    status: "ok",
+    durationMs: 1,
+    attempts: 1,
+    ...over,
+  });
+  const result = (outcome: string) => ({
+    sessionId: 1,
+    outcome,
+    message: "",
+    win32Error: 0,
+    protection: "NONE",
+    userName: "",
+    stationName: "",
+  });
+
+  void it("is 0, 1 or 3 as DESIGN section 6 says", () => {
+    assert.equal(
+      exitStatus([host({ results: [result("DISCONNECTED"), result("ALREADY_DISCONNECTED")] })]),
+      0,
+    );
+    assert.equal(exitStatus([host({ results: [result("NOT_FOUND")] })]), 1);
+    assert.equal(exitStatus([host({ results: [result("PROTECTED")] })]), 1);
+    assert.equal(exitStatus([host({ results: [result("PROTECTED")] })], true), 0, "--all skips");
+    assert.equal(exitStatus([host({ results: [result("FAILED")] })], true), 1);
+    assert.equal(
+      exitStatus([host({}), host({ status: "unreachable" }), host({ status: "timeout" })]),
+      3,
+    );
+    assert.equal(exitStatus([host({ status: "timeout" }), host({ status: "denied" })]), 1);
+    assert.equal(
+      exitStatus([host({ status: "unreachable" }), host({ results: [result("FAILED")] })]),
+      1,
+    );
+    assert.equal(exitStatus([host({ missing: [9] })]), 1);
+  });
+});
+
+void describe("what-if line, classification and backoff", () => {
+  void it("prints the PowerShell what-if line", () => {
+    const line = whatIfLine("h1.lab.example.com", {
+      sessionId: 5,
+      outcome: "WOULD_DISCONNECT",
+      message: "",
+      win32Error: 0,
+      protection: "NONE",
+      userName: "alice",
+      stationName: "Station 3",
+    });
+    assert.equal(
+      line,
+      'What if: Performing the operation "Disconnect" on target "session 5 (alice, Station 3) on h1.lab.example.com".',
+    );
+  });
+
+  void it("classifies gRPC failures", () => {
+    assert.equal(classifyFailure(status.DEADLINE_EXCEEDED, true), "timeout");
+    assert.equal(classifyFailure(status.PERMISSION_DENIED, true), "denied");
+    assert.equal(classifyFailure(status.UNAUTHENTICATED, true), "denied");
+    assert.equal(classifyFailure(status.UNAVAILABLE, false), "unreachable");
+    assert.equal(classifyFailure(status.UNAVAILABLE, true), "failed");
+    assert.equal(classifyFailure(status.FAILED_PRECONDITION, true), "failed");
+  });
+
+  void it("backs off with full jitter under a growing, capped ceiling", () => {
+    const options = { retryBaseDelayMs: 200, retryMaxDelayMs: 1000 };
+    assert.equal(backoffMs(1, { ...options, random: () => 0.999 }), 199);
+    assert.equal(backoffMs(3, { ...options, random: () => 0.5 }), 400);
+    assert.equal(backoffMs(10, { ...options, random: () => 0.5 }), 500);
+    assert.equal(backoffMs(2, { ...options, random: () => 0 }), 0);
+  });
+
+  void it("fills controller defaults and rejects bad values", () => {
+    const resolved = resolveControllerOptions({ credentials: credentials.createInsecure() });
+    assert.equal(resolved.throttle, 32);
+    assert.equal(resolved.timeoutMs, 10_000);
+    assert.equal(resolved.retries, 2);
+    assert.throws(
+      () => resolveControllerOptions({ credentials: credentials.createInsecure(), throttle: 0 }),
+      /throttle must be an integer in 1\.\./,
+    );
+  });
+});
