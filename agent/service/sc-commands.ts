@@ -10,8 +10,11 @@
 export interface ScCommand {
   /** The arguments after `sc.exe`. */
   readonly args: readonly string[];
-  /** Exit codes (Win32 errors) that mean "nothing to do" rather than failure. */
-  readonly tolerated: readonly number[];
+  /**
+   * Exit codes (Win32 errors) that mean "nothing to do" rather than failure, or `"any"` for a
+   * best-effort step whose failure the next step reports better.
+   */
+  readonly tolerated: readonly number[] | "any";
 }
 
 /** What the service is and how it starts the agent. */
@@ -109,9 +112,12 @@ export function installCommands(spec: ServiceSpec): ScCommand[] {
   ];
 }
 
-/** Stops the service when it runs, then removes it. */
+/**
+ * Stops the service if it runs (best effort: not running, or not accepting a stop yet, must not
+ * keep it installed), then removes it; the SCM deletes it once it has stopped.
+ */
 export function uninstallCommands(name: string): ScCommand[] {
-  return [tolerant([ScExit.SERVICE_NOT_ACTIVE], "stop", name), command("delete", name)];
+  return [tolerant("any", "stop", name), command("delete", name)];
 }
 
 /** Starts the service; one already running is not an error. */
@@ -149,6 +155,6 @@ function command(...args: string[]): ScCommand {
   return { args, tolerated: [] };
 }
 
-function tolerant(tolerated: number[], ...args: string[]): ScCommand {
+function tolerant(tolerated: number[] | "any", ...args: string[]): ScCommand {
   return { args, tolerated };
 }

@@ -100,7 +100,7 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
     for (const command of commands) {
       const { code, output } = await runSc(command.args);
       if (output.trim() !== "") print(output.trimEnd());
-      if (code !== 0 && !command.tolerated.includes(code)) {
+      if (code !== 0 && command.tolerated !== "any" && !command.tolerated.includes(code)) {
         printError(`sc.exe ${command.args[0] ?? ""} ${name}: ${explainScExit(code, name)}`);
         return 1;
       }

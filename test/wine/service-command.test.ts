@@ -81,7 +81,7 @@ void describe("sc.exe command lines", () => {
 
   void it("uninstalls by stopping (not running is fine) and deleting", () => {
     assert.deepEqual(uninstallCommands("wms-agent"), [
-      { args: ["stop", "wms-agent"], tolerated: [1062] },
+      { args: ["stop", "wms-agent"], tolerated: "any" },
       { args: ["delete", "wms-agent"], tolerated: [] },
     ]);
   });
@@ -155,7 +155,7 @@ void describe("wms-agent service", () => {
     assert.match(seen.err.join("\n"), /elevated prompt/);
   });
 
-  void it("uninstall goes on when the service was not running (1062)", async () => {
+  void it("uninstall deletes even when the stop fails (1062: it was not running)", async () => {
     const { seen, run } = harness({ scCodes: [1062, 0] });
     await run("service", "uninstall");
     assert.equal(seen.exit, 0);

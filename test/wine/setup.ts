@@ -102,12 +102,22 @@ function windowsKoffi(): string {
 }
 
 function winePrefix(): string {
-  if (existsSync(join(winePaths.prefix, "system.reg"))) return "cached";
-  mkdirSync(winePaths.prefix, { recursive: true });
-  run("wineboot", ["-i"], { env: wineEnvironment() });
-  // wineboot returns before the server has written the registry; wait for it to finish.
-  run("wineserver", ["-w"], { env: wineEnvironment() });
-  return "created";
+  const env = wineEnvironment();
+  let done = "cached";
+  if (!existsSync(join(winePaths.prefix, "system.reg"))) {
+    mkdirSync(winePaths.prefix, { recursive: true });
+    run("wineboot", ["-i"], { env });
+    done = "created";
+  }
+  // Node 20 refuses Windows older than 8.1 unless NODE_SKIP_PLATFORM_CHECK is set, and services
+  // started by Wine's Service Control Manager do not get our environment: say Windows 10.
+  if (run("wine", ["winecfg", "-v"], { env }).trim() !== "win10") {
+    run("wine", ["winecfg", "-v", "win10"], { env });
+    done += ", set to Windows 10";
+  }
+  // wineboot and winecfg return before the server has written the registry: wait for it.
+  if (done !== "cached") run("wineserver", ["-w"], { env });
+  return done;
 }
 
 const wine = wineVersion();

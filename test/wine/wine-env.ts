@@ -15,7 +15,7 @@ import {
   readFileSync,
   rmSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder. */
@@ -39,6 +39,8 @@ export const winePaths = {
   fakeSource: join(repoRoot, "test", "wine", "fake-wtsapi32", "fake-wtsapi32.c"),
   /** The harness run inside Windows Node. */
   harnessSource: join(repoRoot, "test", "wine", "harness.ts"),
+  /** The service harness run inside Windows Node. */
+  serviceHarnessSource: join(repoRoot, "test", "wine", "service-harness.ts"),
 } as const;
 
 /** The koffi version the project depends on; the Windows binary must be the same release. */
@@ -133,11 +135,11 @@ export function buildFakeWtsapi32(): string {
  * package, because Windows Node runs plain JavaScript (no tsx there). koffi stays external: it is
  * loaded from the win32 install, whose native binary is the Windows one.
  */
-export async function bundleHarness(): Promise<string> {
+export async function bundleHarness(source: string = winePaths.harnessSource): Promise<string> {
   const { build } = await import("esbuild");
-  const outfile = join(winePaths.modules, "harness.mjs");
+  const outfile = join(winePaths.modules, basename(source).replace(/\.ts$/, ".mjs"));
   await build({
-    entryPoints: [winePaths.harnessSource],
+    entryPoints: [source],
     outfile,
     bundle: true,
     platform: "node",
@@ -170,7 +172,7 @@ export interface HarnessRun {
 export function runHarness(
   harness: string,
   scenario: string,
-  options: { nodeExe?: string; env?: Record<string, string> } = {},
+  options: { nodeExe?: string; env?: Record<string, string>; args?: string[] } = {},
 ): HarnessRun {
   const runDir = join(cacheDir, "runs");
   mkdirSync(runDir, { recursive: true });
@@ -180,7 +182,7 @@ export function runHarness(
   const log = openSync(logFile, "w");
   let status: number | null;
   try {
-    const args = [windowsPath(harness), scenario, windowsPath(outFile)];
+    const args = [windowsPath(harness), scenario, windowsPath(outFile), ...(options.args ?? [])];
     status = spawnSync("wine", [options.nodeExe ?? winePaths.nodeExe, ...args], {
       env: wineEnvironment(options.env),
       stdio: ["ignore", log, log],

@@ -1,0 +1,139 @@
+/**
+ * The Windows service commands for real, inside Windows Node under Wine (bundled by
+ * `wine-env.ts`). Two roles, by argument:
+ *
+ * - `control OUTPUT MARKERS`: installs the service with `wms-agent service install --start` (real
+ *   `sc.exe`), waits for it to run, asks for its status, stops it, waits for it to stop, removes
+ *   it, and writes what each step saw to OUTPUT;
+ * - `service run ...`: what the Service Control Manager starts. A stand-in agent records that it
+ *   runs, waits for SIGTERM (the SCM's stop, as `service run` delivers it), logs and exits 0.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { win32 } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { Command } from "commander";
+import { registerServiceCommands } from "../../agent/service/service-command.js";
+
+const SERVICE = "wmsfleet-test";
+const WINE_LACKS = ["failureflag", "qc", "qfailure"];
+const args = process.argv.slice(2);
+
+/** The stand-in agent the service runs. */
+async function fakeAgent(
+  argv: readonly string[],
+  io: { stdout: NodeJS.WritableStream },
+): Promise<number> {
+  const markers = argv[argv.indexOf("--markers") + 1] ?? ".";
+  const stopped = new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
+  const logFile = (io.stdout as { path?: unknown }).path;
+  writeFileSync(
+    win32.join(markers, "running.json"),
+    JSON.stringify({ pid: process.pid, argv, logFile }),
+  );
+  io.stdout.write(`{"msg":"fake agent running","pid":${process.pid}}\n`);
+  await stopped;
+  io.stdout.write(`{"msg":"fake agent stopping on SIGTERM"}\n`);
+  writeFileSync(win32.join(markers, "stopped.json"), JSON.stringify({ pid: process.pid }));
+  return 0;
+}
+
+function sc(...scArgs: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile("sc.exe", scArgs, { windowsHide: true }, (error, stdout) => {
+      resolve({ code: error === null ? 0 : Number(error.code ?? -1), output: stdout });
+    });
+  });
+}
+
+/**
+ * Polls until `check` holds: the SCM changes state on its own threads and offers nothing to wait
+ * on from here. Bounded; the caller asserts on what it saw, never on how long it took.
+ */
+async function until(check: () => Promise<boolean> | boolean, limitMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await delay(100);
+  }
+  return false;
+}
+
+async function control(outFile: string, markers: string): Promise<void> {
+  const result: Record<string, unknown> = {};
+  const lines: string[] = [];
+  let exitCode = -1;
+  const unsupported: string[] = [];
+  const program = registerServiceCommands(new Command("wms-agent").exitOverride(), {
+    runAgent: () => Promise.reject(new Error("the control role runs no agent")),
+    scriptPath: process.argv[1] ?? "",
+    // Wine's sc.exe has no failureflag, qc or qfailure (Windows' has): answer for it, and say so.
+    runSc: (scArgs) => {
+      const [verb = "", ...rest] = scArgs;
+      if (WINE_LACKS.includes(verb)) {
+        unsupported.push(verb);
+        return Promise.resolve({ code: 0, output: "" });
+      }
+      return sc(verb, ...rest);
+    },
+    print: (line) => lines.push(line),
+    printError: (line) => lines.push(`error: ${line}`),
+    setExitCode: (code) => (exitCode = code),
+  });
+  const wmsAgent = async (...argv: string[]) => {
+    lines.length = 0;
+    exitCode = -1;
+    await program.parseAsync(argv, { from: "user" });
+    return { exitCode, lines: [...lines] };
+  };
+  const state = async () => (await sc("query", SERVICE)).output;
+  try {
+    // A leftover of an interrupted run: remove it, and wait until the SCM has.
+    await sc("stop", SERVICE);
+    await sc("delete", SERVICE);
+    result["clean"] = await until(async () => (await sc("query", SERVICE)).code !== 0);
+    result["install"] = await wmsAgent(
+      "service",
+      "install",
+      "--name",
+      SERVICE,
+      "--start",
+      "--",
+      "--markers",
+      markers,
+    );
+    result["wineLacks"] = [...unsupported];
+    result["running"] = await until(
+      async () => existsSync(win32.join(markers, "running.json")) && /RUNNING/.test(await state()),
+    );
+    result["agent"] = existsSync(win32.join(markers, "running.json"))
+      ? (JSON.parse(readFileSync(win32.join(markers, "running.json"), "utf8")) as unknown)
+      : null;
+    result["status"] = await wmsAgent("service", "status", "--name", SERVICE);
+    result["stop"] = await wmsAgent("service", "stop", "--name", SERVICE);
+    result["stopped"] = await until(
+      async () => existsSync(win32.join(markers, "stopped.json")) && /STOPPED/.test(await state()),
+    );
+    result["queryStopped"] = await sc("query", SERVICE);
+    result["uninstall"] = await wmsAgent("service", "uninstall", "--name", SERVICE);
+    result["queryRemoved"] = await sc("query", SERVICE);
+    const agent = result["agent"] as { logFile?: unknown } | null;
+    result["log"] =
+      typeof agent?.logFile === "string" && existsSync(agent.logFile)
+        ? readFileSync(agent.logFile, "utf8")
+        : null;
+  } catch (error) {
+    result["fatal"] = error instanceof Error ? error.stack : String(error);
+  } finally {
+    writeFileSync(outFile, JSON.stringify(result, null, 2));
+  }
+}
+
+if (args[0] === "control") {
+  await control(args[1] ?? "", args[2] ?? "");
+} else {
+  const program = registerServiceCommands(new Command("wms-agent").exitOverride(), {
+    runAgent: fakeAgent,
+  });
+  await program.parseAsync(args, { from: "user" });
+}
