@@ -150,19 +150,35 @@ export function exitStatus(reports: readonly HostReport[], all = false): number 
   return unreached ? ExitStatus.UNREACHABLE : ExitStatus.OK;
 }
 
+const STATUS_ORDER: readonly HostStatus[] = ["ok", "failed", "denied", "unreachable", "timeout"];
+
+/** `n name, m other`, in the order of `order` (unknown names after, as first seen). */
+function counts(values: readonly string[], order: readonly string[] = []): string {
+  const tally = new Map<string, number>(order.map((name) => [name, 0]));
+  for (const value of values) tally.set(value, (tally.get(value) ?? 0) + 1);
+  return [...tally]
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${n} ${name}`)
+    .join(", ");
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 /** `3 hosts: 2 ok, 1 unreachable; sessions: 4 disconnected, 1 not found`. */
 export function summaryLine(reports: readonly HostReport[]): string {
-  const count = (values: readonly string[]) => {
-    const counts = new Map<string, number>();
-    for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
-    return [...counts].map(([name, n]) => `${n} ${name}`).join(", ");
-  };
-  const hosts = `${reports.length} host${reports.length === 1 ? "" : "s"}: ${count(reports.map((r) => r.status))}`;
+  const hosts = `${plural(reports.length, "host")}: ${counts(
+    reports.map((r) => r.status),
+    STATUS_ORDER,
+  )}`;
   const outcomes = reports
     .flatMap((r) => r.results ?? [])
     .map((r) => r.outcome.toLowerCase().replace(/_/g, " "));
-  const sessions = reports.flatMap((r) => r.sessions ?? []);
-  if (outcomes.length > 0) return `${hosts}; sessions: ${count(outcomes)}`;
-  if (reports.some((r) => r.sessions !== undefined)) return `${hosts}; ${sessions.length} sessions`;
+  if (outcomes.length > 0) return `${hosts}; sessions: ${counts(outcomes)}`;
+  if (reports.some((r) => r.sessions !== undefined)) {
+    return `${hosts}; ${plural(
+      reports.reduce((n, r) => n + (r.sessions?.length ?? 0), 0),
+      "session",
+    )}`;
+  }
   return hosts;
 }
