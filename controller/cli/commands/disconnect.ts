@@ -149,9 +149,10 @@ export function addDisconnectCommand(
       done(
         await withController(fleet, targets, io, (controller) => {
           if (confirm) {
+            // The prompts own the terminal: no progress line under them.
             return printReports(
               io,
-              fleet,
+              { ...fleet, progress: false },
               targets.length,
               confirmThenDisconnect(controller, targets, plan, io, noWait),
               {
