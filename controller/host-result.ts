@@ -45,7 +45,9 @@ export class HostCallError extends Error {
   static from(error: unknown, host: string, rpc: RpcName): HostCallError {
     if (error instanceof HostCallError) return error;
     if (isServiceError(error)) {
-      return new HostCallError(host, rpc, error.code, error.details, { cause: error });
+      // grpc-js ends connection errors with an empty "Resolution note: ".
+      const details = error.details.replace(/\. Resolution note: ?$/, "");
+      return new HostCallError(host, rpc, error.code, details, { cause: error });
     }
     const text = error instanceof Error ? error.message : String(error);
     return new HostCallError(host, rpc, Status.UNKNOWN, text, { cause: error });

@@ -26,6 +26,8 @@ export interface PrinterOptions {
   readonly progress?: boolean;
   /** `disconnect --all`: skipped sessions are not failures. @default false */
   readonly all?: boolean;
+  /** Hosts in the order they were named: `table` and `json` follow it. @default arrival order */
+  readonly order?: readonly string[];
 }
 
 /** Collects host reports and prints them. */
@@ -54,7 +56,11 @@ export class ReportPrinter {
   /** Prints the table or JSON, the failed hosts and the summary. */
   finish(): void {
     this.#clearProgress();
-    const { format, kind } = this.#options;
+    const { format, kind, order } = this.#options;
+    if (order !== undefined) {
+      const rank = new Map(order.map((host, index) => [host, index]));
+      this.reports.sort((a, b) => (rank.get(a.host) ?? 0) - (rank.get(b.host) ?? 0));
+    }
     if (format === "json") this.#io.stdout.write(`${JSON.stringify(this.reports, null, 2)}\n`);
     if (format === "table") {
       const table =

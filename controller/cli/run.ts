@@ -33,18 +33,20 @@ export interface PrintRunOptions {
   readonly all?: boolean;
 }
 
-/** Prints reports as they come and finishes: table/JSON, summary, rerun file; returns the exit status. */
+/**
+ * Prints reports as they come and finishes: table/JSON, summary, rerun file; returns the exit status. */
 export async function printReports(
   io: CliIo,
   fleet: Fleet,
-  total: number,
+  targets: readonly Target[],
   reports: AsyncIterable<HostReport> | Iterable<HostReport>,
   options: PrintRunOptions,
 ): Promise<number> {
   const printer = new ReportPrinter(io, {
     format: fleet.format,
     kind: options.kind,
-    total,
+    total: targets.length,
+    order: targets.map((target) => target.fqdn),
     progress: fleet.progress,
     all: options.all ?? false,
   });

@@ -153,7 +153,7 @@ export function addDisconnectCommand(
             return printReports(
               io,
               { ...fleet, progress: false },
-              targets.length,
+              targets,
               confirmThenDisconnect(controller, targets, plan, io, noWait),
               {
                 kind: "results",
@@ -172,7 +172,7 @@ export function addDisconnectCommand(
           return printReports(
             io,
             fleet,
-            targets.length,
+            targets,
             reportsOf(results, (response) => ({ results: response.results.map(resultView) })),
             { kind: "results", all },
           );

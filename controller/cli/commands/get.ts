@@ -32,7 +32,7 @@ export function addGetCommand(program: Command, io: CliIo, done: (status: number
           printReports(
             io,
             fleet,
-            fleet.targets.length,
+            fleet.targets,
             reportsOf(
               controller.listSessions(fleet.targets, { sessionIds: ids, signal: io.signal }),
               (response) => {

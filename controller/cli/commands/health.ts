@@ -30,7 +30,7 @@ export function addHealthCommand(
           printReports(
             io,
             fleet,
-            fleet.targets.length,
+            fleet.targets,
             reportsOf(controller.getAgentInfo(fleet.targets, { signal: io.signal }), (info) => ({
               agent: agentView(info),
             })),
