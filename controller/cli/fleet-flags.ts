@@ -31,6 +31,7 @@ export interface FleetFlags {
   readonly cert?: string;
   readonly key?: string;
   readonly progress?: boolean;
+  readonly verbose?: boolean;
 }
 
 /** What the shared flags resolve to. */
@@ -42,6 +43,8 @@ export interface Fleet {
   readonly controllerOptions: ControllerOptions;
   readonly format: OutputFormat;
   readonly progress: boolean;
+  /** `--verbose`: each host's status, attempts and time on standard error as it answers. */
+  readonly verbose: boolean;
   readonly rerunFile: string | undefined;
   readonly insecureLoopback: boolean;
 }
@@ -84,6 +87,10 @@ export function addFleetOptions(command: Command): Command {
       "write the hosts that did not succeed, for --inventory next time",
     )
     .option("--no-progress", "no progress line on standard error")
+    .option(
+      "--verbose",
+      "report each host (status, attempts, time) on standard error as it answers",
+    )
     .option(
       "--insecure-loopback",
       "no TLS: talk to --insecure-loopback agents, on loopback addresses only",
@@ -163,6 +170,7 @@ export async function prepareFleet(
       controllerOptions,
       format: flags.output ?? (io.stdout.isTTY === true ? "table" : "json"),
       progress: flags.progress !== false,
+      verbose: flags.verbose === true,
       rerunFile: flags.rerunFile,
       insecureLoopback: flags.insecureLoopback === true,
     };

@@ -26,6 +26,8 @@ export interface PrinterOptions {
   readonly progress?: boolean;
   /** `disconnect --all`: skipped sessions are not failures. @default false */
   readonly all?: boolean;
+  /** Report each host on standard error as it answers (`--verbose`). @default false */
+  readonly verbose?: boolean;
   /** Hosts in the order they were named: `table` and `json` follow it. @default arrival order */
   readonly order?: readonly string[];
 }
@@ -50,6 +52,13 @@ export class ReportPrinter {
     this.reports.push(report);
     this.#clearProgress();
     if (this.#options.format === "ndjson") this.#io.stdout.write(`${JSON.stringify(report)}\n`);
+    if (this.#options.verbose === true) {
+      const attempts = `${report.attempts} attempt${report.attempts === 1 ? "" : "s"}`;
+      const why = report.code === undefined ? "" : ` (${report.code})`;
+      this.#io.stderr.write(
+        `VERBOSE: ${report.host} at ${report.address}: ${report.status}${why} after ${attempts}, ${report.durationMs} ms\n`,
+      );
+    }
     this.#showProgress();
   }
 

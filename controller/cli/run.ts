@@ -48,6 +48,7 @@ export async function printReports(
     total: targets.length,
     order: targets.map((target) => target.fqdn),
     progress: fleet.progress,
+    verbose: fleet.verbose,
     all: options.all ?? false,
   });
   for await (const report of reports) printer.add(report);

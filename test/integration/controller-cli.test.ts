@@ -126,10 +126,19 @@ void describe("wmsctl in-process against real agents", () => {
       "0",
       "--rerun-file",
       rerun,
+      "--verbose",
       "-o",
       "table",
     ]);
     assert.equal(run.status, 3, run.stderr);
+    assert.match(
+      run.stderr,
+      /VERBOSE: gone\.lab\.example\.com at 127\.0\.0\.1:\d+: unreachable \(UNAVAILABLE\) after 1 attempt, \d+ ms/,
+    );
+    assert.match(
+      run.stderr,
+      /VERBOSE: h1\.lab\.example\.com at 127\.0\.0\.1:\d+: ok after 1 attempt/,
+    );
     assert.match(run.stdout, /h1\.lab\.example\.com\s+ok\s+0\.1\.0\s+simulated/);
     assert.match(
       run.stderr,
