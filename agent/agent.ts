@@ -143,10 +143,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 1024 * 1024,
-    "grpc.enable_channelz": 0,
+    // channelz stays on: with it off, grpc-js 1.14 does not track sessions in the map that
+    // forceShutdown() destroys, so a forced shutdown would leave in-flight calls hanging.
   });
   server.addService(WmsSessionServiceService, handlers);
-  health.addToServer(withAuthorization(server, options.authorize));
+  const healthMount = mountHealth(server, options.authorize);
+  health.addToServer(healthMount.server);
   new ReflectionService(loadContract()).addToServer(server);
 
   try {
@@ -185,6 +187,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         health.setStatus(SESSION_SERVICE_NAME, "NOT_SERVING");
         logger.info({ from: state, to: "draining" }, "agent state");
         state = "draining";
+        healthMount.endWatches();
         const outcome = await drain(server, shutdownOptions.graceMs ?? graceMs);
         state = "stopped";
         logger.info({ outcome }, "agent stopped");
@@ -231,44 +234,67 @@ function loadContract() {
   });
 }
 
-/** What the health guard needs of a grpc-js call (unary or server-streaming). */
-interface GuardedCall {
+/** What the health guard needs of a grpc-js call (unary `Check` or streaming `Watch`). */
+interface HealthCall {
   getAuthContext(): AuthContext;
   getPeer(): string;
   emit(event: "error", error: unknown): boolean;
+  once(event: "close" | "finish" | "cancelled", listener: () => void): unknown;
+  end?: () => void;
+}
+
+/** The health service's server side, as the agent wraps it. */
+interface HealthMount {
+  /** The view of the server to pass to `HealthImplementation.addToServer`. */
+  readonly server: { addService(definition: ServiceDefinition, implementation: object): void };
+  /** Ends every open `Watch` stream (after the final `NOT_SERVING` was sent), so a drain can finish. */
+  endWatches(): void;
 }
 
 /**
- * A view of the server whose `addService` checks the authorizer before each call of the added
- * service (used for the health service, which is `reader` territory under mutual TLS).
+ * Mounts the health service with two additions: the authorizer runs before each call (health is
+ * `reader` territory under mutual TLS), and open `Watch` streams are tracked so that a shutdown
+ * can end them instead of waiting for the grace period (a watching monitor would otherwise hold
+ * every drain until it is forced).
  */
-function withAuthorization(server: Server, authorize: Authorizer | undefined) {
+function mountHealth(server: Server, authorize: Authorizer | undefined): HealthMount {
+  const watches = new Set<HealthCall>();
   return {
-    addService(definition: ServiceDefinition, implementation: Record<string, unknown>) {
-      if (authorize === undefined) {
-        server.addService(definition, implementation as never);
-        return;
-      }
-      const guarded: Record<string, unknown> = {};
-      for (const [name, handler] of Object.entries(implementation)) {
-        guarded[name] = (call: never, callback?: (error: unknown) => void) => {
-          const surface = call as GuardedCall;
-          try {
-            authorize({
-              rpc: "Health",
-              authContext: surface.getAuthContext(),
-              peer: surface.getPeer(),
-            });
-          } catch (error) {
-            const status = RpcError.from(error).toServiceError();
-            if (callback !== undefined) callback(status);
-            else surface.emit("error", status);
-            return;
-          }
-          (handler as (call: never, callback?: unknown) => void)(call, callback);
-        };
-      }
-      server.addService(definition, guarded as never);
+    endWatches() {
+      for (const call of watches) call.end?.();
+      watches.clear();
+    },
+    server: {
+      addService(definition, implementation) {
+        const guarded: Record<string, unknown> = {};
+        for (const [name, handler] of Object.entries(implementation)) {
+          // grpc-js matches implementations by method name or its camelCase `originalName`.
+          const streaming = Object.entries(definition).some(
+            ([method, def]) => (method === name || def.originalName === name) && def.responseStream,
+          );
+          guarded[name] = (call: HealthCall, callback?: (error: unknown) => void) => {
+            try {
+              authorize?.({
+                rpc: "Health",
+                authContext: call.getAuthContext(),
+                peer: call.getPeer(),
+              });
+            } catch (error) {
+              const status = RpcError.from(error).toServiceError();
+              if (callback !== undefined) callback(status);
+              else call.emit("error", status);
+              return;
+            }
+            if (streaming) {
+              watches.add(call);
+              call.once("cancelled", () => watches.delete(call));
+              call.once("finish", () => watches.delete(call));
+            }
+            (handler as (call: HealthCall, callback?: unknown) => void)(call, callback);
+          };
+        }
+        server.addService(definition, guarded as never);
+      },
     },
   };
 }

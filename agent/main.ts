@@ -136,7 +136,8 @@ export async function loadConfig(io: MainIo): Promise<ResolvedAgentConfig | numb
     }
     let content: unknown;
     try {
-      content = JSON.parse(text);
+      // Windows PowerShell 5.1 writes UTF-8 files with a byte order mark.
+      content = JSON.parse(text.replace(/^\uFEFF/, ""));
     } catch (error) {
       throw new ConfigError(`${filePath}: not valid JSON: ${(error as Error).message}`);
     }

@@ -212,7 +212,7 @@ export function resolveAgentConfig(
   if (tlsGiven.length > 0) {
     if (insecureLoopback) {
       throw new ConfigError(
-        `${tlsGiven[0]?.source ?? "--tls-cert"} and --insecure-loopback exclude each other: choose mutual TLS or insecure loopback`,
+        `${tlsGiven[0]?.source ?? "--tls-cert"} and ${insecureSetting?.source ?? "--insecure-loopback"} exclude each other: choose mutual TLS or insecure loopback`,
       );
     }
     if (tlsCert === undefined || tlsKey === undefined || tlsCa === undefined) {
@@ -229,7 +229,7 @@ export function resolveAgentConfig(
   const allow = parseAllow(allowSetting?.value ?? [], allowSetting?.source ?? "--allow");
   if (allow.size > 0 && insecureLoopback) {
     throw new ConfigError(
-      `${allowSetting?.source ?? "--allow"}: identities come from client certificates; --insecure-loopback has none`,
+      `${allowSetting?.source ?? "--allow"}: identities come from client certificates, and there are none with insecure loopback (${insecureSetting?.source ?? "--insecure-loopback"})`,
     );
   }
 
@@ -308,7 +308,9 @@ export function parseHostName(name: string, source: string): string {
   const valid =
     lower.length > 0 &&
     lower.length <= 253 &&
-    labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label));
+    labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label)) &&
+    // RFC 1123 2.1: a host name never has the form of a dotted number (#.#.#.#).
+    !labels.every((label) => /^\d+$/.test(label));
   if (!valid) {
     throw new ConfigError(
       `${source}: "${name}" is not a valid host name (RFC 1123: letters, digits and hyphens, labels of at most 63, 253 in all)`,

@@ -85,7 +85,7 @@ export function compilePattern(pattern: string): RegExp {
     else if (char === "?") source += ".";
     else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
-  return new RegExp(`^${source}$`, "iu");
+  return new RegExp(`^${source}$`, "isu");
 }
 
 /**

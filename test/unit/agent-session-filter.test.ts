@@ -146,16 +146,10 @@ void describe("compilePattern", () => {
     );
   });
 
-  void it(
-    "lets * match any character a user name can hold, line separators included",
-    {
-      todo: "compilePattern builds the regex with flags 'iu' but not 's': '.' skips U+2028/U+2029, so '*' misses such names",
-    },
-    () => {
-      assert.ok(compilePattern("a*b").test("a\u2028b"));
-      assert.ok(compilePattern("a?b").test("a\u2029b"));
-    },
-  );
+  void it("lets * match any character a user name can hold, line separators included", {}, () => {
+    assert.ok(compilePattern("a*b").test("a\u2028b"));
+    assert.ok(compilePattern("a?b").test("a\u2029b"));
+  });
 });
 
 void describe("durationToMs", () => {

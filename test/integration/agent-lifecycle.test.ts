@@ -1,0 +1,179 @@
+/**
+ * The agent's lifecycle (DESIGN section 5) seen through the standard health protocol: NOT_SERVING
+ * until the backend answers, SERVING while up, NOT_SERVING at the start of a shutdown; in-flight
+ * calls finish within the grace period, then the server is forced down.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { describe, it } from "node:test";
+import {
+  credentials,
+  loadPackageDefinition,
+  status as Status,
+  type Client,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { protoPath as healthProtoPath } from "grpc-health-check";
+import type { SessionBackend } from "../../agent/backend.js";
+import { createSimulatedBackend } from "../../agent/backends/simulated.js";
+import { gate, startHarness } from "../helpers/agent-harness.js";
+
+const healthPackage = loadPackageDefinition(
+  loadSync(healthProtoPath, { enums: String }),
+) as unknown as {
+  grpc: { health: { v1: { Health: ServiceClientConstructor } } };
+};
+
+interface HealthClient extends Client {
+  Check(
+    request: object,
+    callback: (error: ServiceError | null, response: { status: string }) => void,
+  ): void;
+  Watch(request: object): NodeJS.ReadableStream & { cancel(): void };
+}
+
+function healthClient(address: string): HealthClient {
+  const Health = healthPackage.grpc.health.v1.Health;
+  return new Health(address, credentials.createInsecure()) as unknown as HealthClient;
+}
+
+function check(client: HealthClient, service = ""): Promise<string> {
+  return new Promise((resolve, reject) =>
+    client.Check({ service }, (error, response) =>
+      error === null ? resolve(response.status) : reject(error),
+    ),
+  );
+}
+
+/**
+ * Reads a Watch stream without consuming it (a `for await` that stops early would destroy it):
+ * `until(status)` resolves with the statuses delivered since the last call, once `status` came.
+ */
+function watchReader(stream: NodeJS.ReadableStream) {
+  const pending: string[] = [];
+  let wake: (() => void) | undefined;
+  stream.on("data", (message: { status: string }) => {
+    pending.push(message.status);
+    wake?.();
+  });
+  // The test cancels the stream when done; any other error fails the test where it awaits.
+  stream.on("error", (error: ServiceError) => {
+    if (error.code !== Status.CANCELLED) pending.push(`error: ${error.message}`);
+    wake?.();
+  });
+  return {
+    async until(status: string): Promise<string[]> {
+      while (!pending.includes(status)) await new Promise<void>((resolve) => (wake = resolve));
+      return pending.splice(0, pending.indexOf(status) + 1);
+    },
+  };
+}
+
+/** A backend whose health and listing the test controls. */
+function controllableBackend() {
+  const inner = createSimulatedBackend({ env: {} });
+  let healthy = false;
+  let listGate: Promise<void> | undefined;
+  let entered: (() => void) | undefined;
+  const backend: SessionBackend = {
+    name: "simulated",
+    listSessions: async () => {
+      entered?.();
+      await listGate;
+      return inner.listSessions();
+    },
+    disconnectSession: (id, options) => inner.disconnectSession(id, options),
+    sessionOfProcess: (pid) => inner.sessionOfProcess(pid),
+    agentSessionId: () => inner.agentSessionId(),
+    isHealthy: () => Promise.resolve(healthy),
+    close: () => inner.close(),
+  };
+  return {
+    backend,
+    setHealthy: (value: boolean) => (healthy = value),
+    /** Holds every listSessions until `open()`; `entered` resolves when one is waiting. */
+    hold() {
+      const held = gate();
+      const arrived = gate();
+      listGate = held.promise;
+      entered = arrived.open;
+      return { open: held.open, entered: arrived.promise };
+    },
+  };
+}
+
+describe("agent lifecycle", () => {
+  it("is NOT_SERVING until the backend answers, then SERVING", async (t) => {
+    const control = controllableBackend();
+    const { address, agent } = await startHarness(t, {
+      backend: control.backend,
+      healthIntervalMs: 10,
+    });
+    const client = healthClient(address);
+    t.after(() => client.close());
+    assert.equal(agent.state(), "backend-unavailable");
+    assert.equal(await check(client), "NOT_SERVING");
+    assert.equal(await check(client, "wms.v1.WmsSessionService"), "NOT_SERVING");
+    const stream = client.Watch({ service: "wms.v1.WmsSessionService" });
+    const reader = watchReader(stream);
+    assert.deepEqual(await reader.until("NOT_SERVING"), ["NOT_SERVING"]);
+    control.setHealthy(true);
+    const seen = await reader.until("SERVING");
+    stream.cancel();
+    assert.equal(seen.at(-1), "SERVING");
+    assert.equal(agent.state(), "serving");
+  });
+
+  it("tells watchers NOT_SERVING at the start of a shutdown and still drains cleanly", async (t) => {
+    const { address, agent } = await startHarness(t);
+    const client = healthClient(address);
+    t.after(() => client.close());
+    const stream = client.Watch({ service: "" });
+    const reader = watchReader(stream);
+    assert.deepEqual(await reader.until("SERVING"), ["SERVING"]);
+    const ended = once(stream, "end");
+    const shutdown = agent.shutdown({ graceMs: 30_000 });
+    assert.deepEqual(await reader.until("NOT_SERVING"), ["NOT_SERVING"]);
+    await ended;
+    assert.equal(await shutdown, "drained");
+    assert.equal(agent.state(), "stopped");
+  });
+
+  it("lets an in-flight call finish during a shutdown and refuses new ones", async (t) => {
+    const control = controllableBackend();
+    control.setHealthy(true);
+    const { client, agent } = await startHarness(t, { backend: control.backend });
+    const held = control.hold();
+    const inFlight = client.listSessions();
+    await held.entered;
+    const shutdown = agent.shutdown({ graceMs: 30_000 });
+    assert.equal(agent.state(), "draining");
+    await assert.rejects(client.getAgentInfo(), (error: ServiceError) => {
+      assert.equal(Status[error.code], "UNAVAILABLE");
+      return true;
+    });
+    held.open();
+    assert.ok((await inFlight).sessions.length > 0);
+    assert.equal(await shutdown, "drained");
+  });
+
+  it("forces the server down when the grace period runs out", async (t) => {
+    const control = controllableBackend();
+    control.setHealthy(true);
+    const { client, agent } = await startHarness(t, { backend: control.backend });
+    const held = control.hold();
+    const inFlight = client.listSessions();
+    await held.entered;
+    assert.equal(await agent.shutdown({ graceMs: 50 }), "forced");
+    await assert.rejects(inFlight, (error: ServiceError) => {
+      assert.ok(
+        ["CANCELLED", "UNAVAILABLE", "INTERNAL"].includes(Status[error.code]),
+        Status[error.code],
+      );
+      return true;
+    });
+    held.open();
+  });
+});
