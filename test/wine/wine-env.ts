@@ -13,9 +13,12 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
   rmSync,
+  symlinkSync,
+  writeFileSync,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder. */
@@ -153,6 +156,54 @@ export async function bundleHarness(source: string = winePaths.harnessSource): P
     logLevel: "error",
   });
   return outfile;
+}
+
+/**
+ * Compiles the agent's sources file by file (as tsx would run them) into `.cache/wine/app/`, in
+ * the repository's layout beside a copy of `package.json`, with an entry that does what
+ * `bin/wms-agent.js` does. Packages resolve from `app/node_modules` (koffi for win32) and then
+ * from the repository's `node_modules` (plain JavaScript). Returns the entry.
+ */
+export async function buildAgentApp(): Promise<string> {
+  const { build } = await import("esbuild");
+  const app = join(cacheDir, "app");
+  rmSync(app, { recursive: true, force: true });
+  const sources = ["agent", "proto"].flatMap((folder) =>
+    readdirSync(join(repoRoot, folder), { recursive: true, encoding: "utf8" })
+      .filter((file) => /\.(ts|json|proto)$/.test(file))
+      .map((file) => join(repoRoot, folder, file)),
+  );
+  await build({
+    entryPoints: sources.filter((file) => file.endsWith(".ts")),
+    outdir: app,
+    outbase: repoRoot,
+    bundle: false,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "error",
+  });
+  for (const data of sources.filter((file) => !file.endsWith(".ts"))) {
+    mkdirSync(dirname(join(app, relative(repoRoot, data))), { recursive: true });
+    copyFileSync(data, join(app, relative(repoRoot, data)));
+  }
+  copyFileSync(join(repoRoot, "package.json"), join(app, "package.json"));
+  symlinkSync(join(winePaths.modules, "node_modules"), join(app, "node_modules"));
+  const entry = join(app, "wms-agent.mjs");
+  writeFileSync(
+    entry,
+    [
+      'import { main } from "./agent/main.js";',
+      "process.exitCode = await main({",
+      "  argv: process.argv.slice(2),",
+      "  env: process.env,",
+      "  stdout: process.stdout,",
+      "  stderr: process.stderr,",
+      "});",
+      "",
+    ].join("\n"),
+  );
+  return entry;
 }
 
 /** What one harness run wrote. */

@@ -1,0 +1,180 @@
+/**
+ * The whole `wms-agent --backend wts` inside Windows Node under Wine, over the test
+ * `wtsapi32.dll`, called from Linux by the real `wmsctl` over loopback: sessions with their
+ * protection, every disconnect outcome (a Win32 error included), agent info, the audit file,
+ * and a graceful stop on SIGINT. Skipped, with the reason, without Wine, MinGW-w64 or the cached
+ * Windows Node.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import type { HostReport } from "../../controller/cli/report.js";
+import { runWmsctl } from "../helpers/controller-cli.js";
+import {
+  buildAgentApp,
+  buildFakeWtsapi32,
+  cacheDir,
+  hasMingw,
+  windowsPath,
+  wineEnvironment,
+  wineTierMissing,
+} from "./wine-env.js";
+
+const missing = wineTierMissing() ?? (hasMingw() ? undefined : "gcc-mingw-w64 is not installed");
+
+/** Polls the agent's log until `pattern` matches or the agent exits; bounded, never timed. */
+async function waitForLog(
+  logFile: string,
+  pattern: RegExp,
+  child: ChildProcess,
+): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(readFileSync(logFile, "utf8"));
+    if (match !== null) return match;
+    if (child.exitCode !== null) break;
+    await delay(100);
+  }
+  assert.fail(
+    `the agent never logged ${pattern} (exit ${child.exitCode}):\n${readFileSync(logFile, "utf8")}`,
+  );
+}
+
+void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
+  if (missing !== undefined) {
+    void it("serves the test wtsapi32.dll's sessions over gRPC", (t) => {
+      if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
+      t.skip(`Wine tier skipped: ${missing}`);
+    });
+    return;
+  }
+
+  const runDir = join(cacheDir, "runs", "agent");
+  const logFile = join(runDir, "agent.log");
+  const auditFile = join(runDir, "audit.jsonl");
+  let agent: ChildProcess;
+  let exited: Promise<number | null>;
+  let flags: string[] = [];
+
+  before(async () => {
+    rmSync(runDir, { recursive: true, force: true });
+    mkdirSync(runDir, { recursive: true });
+    const entry = await buildAgentApp();
+    const nodeExe = buildFakeWtsapi32();
+    const log = openSync(logFile, "w");
+    try {
+      agent = spawn(
+        "wine",
+        [
+          nodeExe,
+          windowsPath(entry),
+          ...["--backend", "wts", "--insecure-loopback", "--listen", "127.0.0.1:0"],
+          ...["--host-fqdn", "localhost", "--audit-log", windowsPath(auditFile)],
+        ],
+        {
+          env: wineEnvironment({
+            WINEDLLOVERRIDES: "mscoree,mshtml=;wtsapi32=n",
+            WMSFLEET_FAKE_WTS_FAIL: "disconnect:6=7007",
+          }),
+          stdio: ["ignore", log, log],
+        },
+      );
+    } finally {
+      closeSync(log);
+    }
+    exited = new Promise((resolve) => agent.once("exit", (code) => resolve(code)));
+    const [, port] = await waitForLog(logFile, /"ports":\[(\d+)\]/, agent);
+    flags = ["--insecure-loopback", "-s", "localhost", `--resolve=localhost=127.0.0.1:${port}`];
+  });
+
+  after(async () => {
+    if (agent.exitCode === null && agent.signalCode === null) {
+      agent.kill("SIGKILL");
+      await exited;
+    }
+  });
+
+  async function wmsctl(...args: string[]): Promise<{ status: number; report: HostReport }> {
+    const run = await runWmsctl([...args, ...flags, "-o", "json"]);
+    const reports = JSON.parse(run.stdout) as HostReport[];
+    assert.equal(reports.length, 1, run.stderr);
+    return { status: run.status, report: reports[0] as HostReport };
+  }
+
+  void it("lists the DLL's sessions with the agent's protection decisions", async () => {
+    const { status, report } = await wmsctl("get");
+    assert.equal(status, 0);
+    assert.equal(report.status, "ok");
+    const sessions = report.sessions ?? [];
+    assert.deepEqual(
+      sessions.map((s) => s.sessionId),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 65536],
+    );
+    const byId = new Map(sessions.map((s) => [s.sessionId, s]));
+    assert.equal(byId.get(0)?.protection, "SERVICES_SESSION");
+    // Wine runs every process in session 1: the agent's own session.
+    assert.equal(byId.get(1)?.protection, "AGENT_SESSION");
+    assert.equal(byId.get(1)?.userName, "zoë");
+    assert.equal(byId.get(5)?.userName, "Józef");
+    assert.equal(byId.get(5)?.domainName, "ŁÓDŹ");
+    assert.equal(byId.get(65536)?.state, "LISTEN");
+    assert.equal(byId.get(4)?.protection, "NONE");
+  });
+
+  void it("disconnects through WTSDisconnectSession and reports every outcome", async () => {
+    const { status, report } = await wmsctl("disconnect", "4", "5", "65536", "77", "6", "1");
+    assert.equal(status, 1, "a FAILED session makes the run a failure");
+    const outcomes = Object.fromEntries(
+      (report.results ?? []).map((r) => [r.sessionId, [r.outcome, r.win32Error]]),
+    );
+    assert.deepEqual(outcomes, {
+      4: ["DISCONNECTED", 0],
+      5: ["ALREADY_DISCONNECTED", 0],
+      65536: ["NOT_DISCONNECTABLE", 0],
+      77: ["NOT_FOUND", 0],
+      6: ["FAILED", 7007],
+      1: ["PROTECTED", 0],
+    });
+    const again = await wmsctl("get", "4");
+    assert.equal(again.report.sessions?.[0]?.state, "DISCONNECTED");
+  });
+
+  void it("reports the wts backend and the agent's session", async () => {
+    const { status, report } = await wmsctl("health");
+    assert.equal(status, 0);
+    assert.equal(report.agent?.backend, "wts");
+    assert.equal(report.agent?.agentSessionId, 1);
+  });
+
+  void it("writes an audit record for the disconnect", () => {
+    assert.ok(existsSync(auditFile));
+    const records = readFileSync(auditFile, "utf8").trim().split("\n");
+    assert.equal(records.length, 1);
+    const record = JSON.parse(records[0] ?? "{}") as {
+      rpc?: string;
+      results?: { sessionId: number; win32Error: number }[];
+    };
+    assert.equal(record.rpc, "Disconnect");
+    assert.deepEqual(
+      record.results?.map((r) => [r.sessionId, r.win32Error]),
+      [
+        [4, 0],
+        [5, 0],
+        [65536, 0],
+        [77, 0],
+        [6, 7007],
+        [1, 0],
+      ],
+    );
+  });
+
+  void it("drains and exits 0 on SIGINT", async () => {
+    agent.kill("SIGINT");
+    assert.equal(await exited, 0);
+    assert.match(readFileSync(logFile, "utf8"), /"outcome":"drained","msg":"agent stopped"/);
+  });
+});
