@@ -51,7 +51,13 @@ export async function printReports(
     verbose: fleet.verbose,
     all: options.all ?? false,
   });
-  for await (const report of reports) printer.add(report);
+  try {
+    for await (const report of reports) printer.add(report);
+  } catch (error) {
+    // Ctrl-C: show what the hosts that did answer said before giving up.
+    if (io.signal.aborted) printer.finish();
+    throw error;
+  }
   printer.finish();
   if (fleet.rerunFile !== undefined) await printer.writeRerunFile(fleet.rerunFile);
   return exitStatus(printer.reports, options.all ?? false);

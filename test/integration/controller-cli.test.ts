@@ -252,3 +252,34 @@ void describe("wmsctl in-process against real agents", () => {
     assert.match(run.stdout, /^HOST\s+STATUS/);
   });
 });
+
+void describe("wmsctl interrupted", () => {
+  void it("prints the hosts that answered, then exits 130", async () => {
+    const interrupt = new AbortController();
+    const [fast, slow] = await startFleet([
+      { fqdn: "fast.lab.example.com" },
+      { fqdn: "slow.lab.example.com", onDisconnect: () => interrupt.abort(new Error("Ctrl-C")) },
+    ]);
+    slow?.backend.inject(3, { disconnectLatencyMs: 600_000 });
+    try {
+      const args = ["disconnect", "3", "--insecure-loopback", "-o", "json", "--throttle", "1"];
+      for (const host of [fast, slow]) {
+        args.push(
+          "-s",
+          host?.fqdn ?? "",
+          `--resolve=${host?.fqdn}=127.0.0.1:${host?.agent.ports[0]}`,
+        );
+      }
+      const run = await runWmsctl(args, { signal: interrupt.signal });
+      assert.equal(run.status, 130);
+      assert.match(run.stderr, /interrupted/);
+      const reports = JSON.parse(run.stdout) as HostReport[];
+      assert.deepEqual(
+        reports.map((r) => [r.host, r.status]),
+        [["fast.lab.example.com", "ok"]],
+      );
+    } finally {
+      await stopFleet([fast, slow].filter((h) => h !== undefined));
+    }
+  });
+});

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { credentials } from "@grpc/grpc-js";
-import { ChannelPool, channelOptionsFor, resolveTargets } from "../../controller/index.js";
+import {
+  ChannelPool,
+  channelOptionsFor,
+  isLocalTarget,
+  resolveTargets,
+} from "../../controller/index.js";
 
 void describe("ChannelPool", () => {
   const shared = credentials.createInsecure();
@@ -41,5 +46,18 @@ void describe("ChannelPool", () => {
     pool.close();
     assert.equal(pool.size, 0);
     assert.throws(() => pool.client(plain), /closed/);
+  });
+});
+
+void describe("isLocalTarget", () => {
+  void it("is true for loopback overrides and localhost", async () => {
+    const signal = new AbortController().signal;
+    const [loopback, local] = resolveTargets({
+      servers: ["h1.lab.example.com", "localhost"],
+      resolve: ["h1.lab.example.com=127.0.0.1:6000"],
+    });
+    assert.ok(loopback !== undefined && local !== undefined);
+    assert.equal(await isLocalTarget(loopback, signal), true);
+    assert.equal(await isLocalTarget(local, signal), true);
   });
 });
