@@ -14,6 +14,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -102,7 +103,9 @@ export function wineTierMissing(): string | undefined {
  */
 export function buildFakeWtsapi32(): string {
   mkdirSync(winePaths.fakeDir, { recursive: true });
+  // Built beside, then renamed over: a Wine process still running the old DLL keeps its copy.
   const dll = join(winePaths.fakeDir, "wtsapi32.dll");
+  const fresh = `${dll}.${process.pid}.tmp`;
   const compile = spawnSync(
     "x86_64-w64-mingw32-gcc",
     [
@@ -114,21 +117,25 @@ export function buildFakeWtsapi32(): string {
       "-shared",
       "-static-libgcc",
       "-o",
-      dll,
+      fresh,
       winePaths.fakeSource,
     ],
     { encoding: "utf8" },
   );
   if (compile.status !== 0) {
+    rmSync(fresh, { force: true });
     throw new Error(`building the test wtsapi32.dll failed:\n${compile.stderr}`);
   }
+  renameSync(fresh, dll);
   const nodeExe = join(winePaths.fakeDir, "node.exe");
   if (!existsSync(nodeExe)) {
+    const copy = `${nodeExe}.${process.pid}.tmp`;
     try {
-      linkSync(winePaths.nodeExe, nodeExe);
+      linkSync(winePaths.nodeExe, copy);
     } catch {
-      copyFileSync(winePaths.nodeExe, nodeExe);
+      copyFileSync(winePaths.nodeExe, copy);
     }
+    renameSync(copy, nodeExe);
   }
   return nodeExe;
 }
