@@ -89,6 +89,7 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
     return (call: ServerUnaryCall<Req, Res>, callback) => {
       const started = now();
       inFlight += 1;
+      options.logger.debug({ rpc, peer: call.getPeer() }, "rpc started");
       void handle(call).then(({ outcome, identity, results }) => {
         inFlight -= 1;
         const fields = {

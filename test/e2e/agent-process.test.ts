@@ -1,0 +1,269 @@
+/**
+ * `wms-agent` end to end as a spawned process: protection rule 3 with a real client process,
+ * SIGTERM during a slow disconnect, forced shutdown, and start-up refusals (exit 2).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { credentials } from "@grpc/grpc-js";
+import {
+  Outcome,
+  Protection,
+  SessionState,
+  WmsSessionServiceClient,
+  type SessionResult,
+} from "../../proto/gen/wms/v1/wms_session.js";
+import { promisifyClient } from "../helpers/agent-harness.js";
+import { runAgent, spawnAgent } from "../helpers/agent-process.js";
+
+const CALL_AGENT = fileURLToPath(new URL("../fixtures/e2e/call-agent.ts", import.meta.url));
+
+/** Runs the client script in its own process with `env`; resolves its parsed JSON output. */
+function callFromProcess(address: string, rpc: string, request: object, env: NodeJS.ProcessEnv) {
+  return new Promise<{ results: SessionResult[] }>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", CALL_AGENT, address, rpc, JSON.stringify(request)],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        if (error !== null) reject(new Error(`${error.message}\n${stdout}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as { results: SessionResult[] });
+      },
+    );
+  });
+}
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "wms-e2e-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function clientFor(t: { after(fn: () => void): void }, address: string) {
+  const raw = new WmsSessionServiceClient(address, credentials.createInsecure());
+  t.after(() => raw.close());
+  return promisifyClient(raw);
+}
+
+async function ipv6Available(): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(0, "::1", () => server.close(() => resolve(true)));
+  });
+}
+
+describe("wms-agent process", () => {
+  it("protects the session of a local calling process (rule 3)", async (t) => {
+    const agent = await spawnAgent(t, []);
+    const address = `127.0.0.1:${agent.port}`;
+    const response = await callFromProcess(
+      address,
+      "disconnectAll",
+      {},
+      { WMSFLEET_SIM_SESSION: "3" },
+    );
+    const byId = new Map(response.results.map((r) => [r.sessionId, r]));
+    assert.equal(byId.get(3)?.outcome, Outcome.PROTECTED);
+    assert.equal(byId.get(3)?.protection, Protection.CALLER_PROCESS);
+    assert.match(byId.get(3)?.message ?? "", /calling process/);
+    assert.equal(byId.get(2)?.outcome, Outcome.DISCONNECTED);
+    assert.equal(byId.get(0)?.protection, Protection.AGENT_SESSION);
+
+    const client = clientFor(t, address);
+    const listed = await client.listSessions({ sessionIds: [2, 3] });
+    assert.deepEqual(
+      listed.sessions.map((s) => [s.sessionId, SessionState[s.state]]),
+      [
+        [2, "DISCONNECTED"],
+        [3, "ACTIVE"],
+      ],
+    );
+    agent.child.kill("SIGTERM");
+    assert.equal(await agent.exited, 0);
+  });
+
+  it("protects the caller's session over IPv6 loopback too", async (t) => {
+    if (!(await ipv6Available())) {
+      t.skip("IPv6 loopback (::1) is not available on this machine");
+      return;
+    }
+    const agent = await spawnAgent(t, ["--listen", "[::1]:0"]);
+    const response = await callFromProcess(
+      `[::1]:${agent.port}`,
+      "disconnect",
+      { sessionIds: [4, 5], whatIf: true },
+      { WMSFLEET_SIM_SESSION: "4" },
+    );
+    assert.deepEqual(
+      response.results.map((r) => [r.sessionId, Outcome[r.outcome], Protection[r.protection]]),
+      [
+        [4, "PROTECTED", "CALLER_PROCESS"],
+        [5, "WOULD_DISCONNECT", "UNSPECIFIED"],
+      ],
+    );
+  });
+
+  it("finishes a slow disconnect in flight when SIGTERM arrives, then exits 0", async (t) => {
+    const dir = await tempDir(t);
+    const fixture = join(dir, "slow.json");
+    await writeFile(
+      fixture,
+      JSON.stringify({
+        sessions: [
+          { sessionId: 0, state: "DISCONNECTED", stationName: "Services" },
+          {
+            sessionId: 2,
+            state: "ACTIVE",
+            userName: "amelia",
+            stationName: "Station 1",
+            disconnectLatencyMs: 1500,
+          },
+        ],
+      }),
+    );
+    const agent = await spawnAgent(t, ["--sim-fixture", fixture, "--log-level", "debug"]);
+    const client = clientFor(t, `127.0.0.1:${agent.port}`);
+    const call = client.disconnect({ sessionIds: [2] });
+    await agent.waitForLine((line) => line.msg === "rpc started" && line["rpc"] === "Disconnect");
+    agent.child.kill("SIGTERM");
+    const response = await call;
+    assert.deepEqual(
+      response.results.map((r) => [r.sessionId, Outcome[r.outcome]]),
+      [[2, "DISCONNECTED"]],
+    );
+    assert.equal(await agent.exited, 0);
+    assert.ok(
+      agent.lines.some((line) => line.msg === "agent stopped" && line["outcome"] === "drained"),
+    );
+  });
+
+  it("forces the server down after the grace period and exits 1", async (t) => {
+    const dir = await tempDir(t);
+    const fixture = join(dir, "stuck.json");
+    await writeFile(
+      fixture,
+      JSON.stringify({
+        sessions: [{ sessionId: 2, state: "ACTIVE", disconnectLatencyMs: 600_000 }],
+      }),
+    );
+    const agent = await spawnAgent(t, [
+      "--sim-fixture",
+      fixture,
+      "--log-level",
+      "debug",
+      "--shutdown-grace",
+      "0.2",
+    ]);
+    const client = clientFor(t, `127.0.0.1:${agent.port}`);
+    const call = client.disconnect({ sessionIds: [2] });
+    await agent.waitForLine((line) => line.msg === "rpc started");
+    agent.child.kill("SIGTERM");
+    await assert.rejects(call);
+    assert.equal(await agent.exited, 1);
+    assert.ok(
+      agent.lines.some((line) => line.msg === "agent stopped" && line["outcome"] === "forced"),
+    );
+  });
+
+  it("exits 1 with a message when the port is taken", async (t) => {
+    const first = await spawnAgent(t, []);
+    const second = await runAgent([
+      "--insecure-loopback",
+      "--listen",
+      `127.0.0.1:${first.port}`,
+      "--log-level",
+      "silent",
+    ]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port}`));
+  });
+});
+
+describe("wms-agent start-up refusals: exit 2, a precise message, nothing bound", () => {
+  const cases: [string, string[], RegExp, NodeJS.ProcessEnv?][] = [
+    ["no transport", [], /no transport security configured.*--insecure-loopback/],
+    [
+      "a non-loopback address under --insecure-loopback",
+      ["--insecure-loopback", "--listen", "0.0.0.0:0"],
+      /loopback addresses only.*0\.0\.0\.0/,
+    ],
+    [
+      "a malformed --listen",
+      ["--insecure-loopback", "--listen", "127.0.0.1"],
+      /--listen: "127\.0\.0\.1" is not HOST:PORT/,
+    ],
+    [
+      "a port out of range",
+      ["--insecure-loopback", "--listen", "127.0.0.1:70000"],
+      /not HOST:PORT/,
+    ],
+    ["an unknown flag", ["--insecure-loopback", "--frobnicate"], /unknown option '--frobnicate'/],
+    ["a bad log level", ["--insecure-loopback", "--log-level", "loud"], /loud.*(choices|Allowed)/i],
+    [
+      "the wts backend off Windows",
+      ["--insecure-loopback", "--backend", "wts"],
+      /wts backend needs Windows.*--backend simulated/,
+    ],
+    [
+      "an unknown backend",
+      ["--insecure-loopback", "--backend", "hyperv"],
+      /"hyperv" is not a backend/,
+    ],
+    [
+      "a bad host name",
+      ["--insecure-loopback", "--host-fqdn", "bad_name.example.com"],
+      /--host-fqdn: "bad_name\.example\.com" is not a valid host name/,
+    ],
+    [
+      "a missing fixture file",
+      ["--insecure-loopback", "--sim-fixture", "/nonexistent/fixture.json"],
+      /\/nonexistent\/fixture\.json/,
+    ],
+    [
+      "a missing config file",
+      ["--config", "/nonexistent/agent.json"],
+      /\/nonexistent\/agent\.json: cannot read the config file/,
+    ],
+    [
+      "a bad variable",
+      ["--insecure-loopback"],
+      /WMSFLEET_SHUTDOWN_GRACE: "soon" is not a number of seconds/,
+      { WMSFLEET_SHUTDOWN_GRACE: "soon" },
+    ],
+    [
+      "TLS and insecure together",
+      ["--insecure-loopback", "--tls-cert", "a.pem"],
+      /exclude each other/,
+    ],
+  ];
+  for (const [name, args, message, env] of cases) {
+    it(`refuses ${name}`, async () => {
+      const result = await runAgent(args, env);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stdout, /agent listening/);
+    });
+  }
+
+  it("refuses a fixture with a bad field, naming the file and the field", async (t) => {
+    const dir = await tempDir(t);
+    const fixture = join(dir, "typo.json");
+    await writeFile(fixture, JSON.stringify({ sessions: [{ sessionId: 1, state: "ACTIV" }] }));
+    const result = await runAgent(["--insecure-loopback", "--sim-fixture", fixture]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /typo\.json: sessions\[0\]\.state: expected one of ACTIVE/);
+  });
+
+  it("prints help and exits 0", async () => {
+    const result = await runAgent(["--help"]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /--insecure-loopback/);
+    assert.match(result.stdout, /WMSFLEET_LISTEN/);
+  });
+});
