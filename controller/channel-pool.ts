@@ -29,6 +29,8 @@ export function channelOptionsFor(target: Target, options: ChannelPoolOptions): 
   return {
     ...options.channelOptions,
     "grpc.enable_channelz": 0,
+    // The controller owns retries (UNAVAILABLE only, within the host's deadline, counted in
+    // `attempts`); grpc-js's own would be invisible to the per-host report.
     "grpc.enable_retries": 0,
     "grpc.initial_reconnect_backoff_ms": options.initialReconnectBackoffMs ?? 250,
     "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 5000,
