@@ -45,6 +45,7 @@ const TCP_TABLE_OWNER_PID_ALL = 5;
 const NO_ERROR = 0;
 const ERROR_INVALID_PARAMETER = 87;
 const ERROR_INSUFFICIENT_BUFFER = 122;
+const TCP_TABLE_FIRST_BYTES = 64 * 1024;
 
 /** Size of `WTSINFOW` on x64: 8 DWORDs, 70 WCHARs, padding to 8, then 5 LARGE_INTEGERs. */
 export const WTSINFOW_SIZE = 216;
@@ -370,14 +371,18 @@ class WtsBackend implements SessionBackend {
     return length > 0 ? (this.api.koffi.decode(pointer, "char16_t", length) as string) : "";
   }
 
-  /** One `GetExtendedTcpTable` snapshot, grown until it fits (connections come and go). */
+  /**
+   * One `GetExtendedTcpTable` snapshot, grown until it fits (connections come and go). The first
+   * try already has room for hundreds of rows: sizing calls are not free (Wine, for one, walks
+   * every process's sockets on each call).
+   */
   #readTcpTable(family: typeof AF_INET | typeof AF_INET6): Buffer {
     const size: [number] = [0];
-    let table = Buffer.alloc(0);
+    let table = Buffer.alloc(TCP_TABLE_FIRST_BYTES);
     for (let attempt = 0; attempt < 8; attempt++) {
       size[0] = table.length;
       const status = this.api.GetExtendedTcpTable(
-        table.length === 0 ? null : table,
+        table,
         size,
         0,
         family,
