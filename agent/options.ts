@@ -117,7 +117,7 @@ export function settingsFromFile(content: unknown, path: string): AgentSettings 
       if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
         throw new ConfigError(`${path}: "allow" must be an array of "IDENTITY=ROLE" strings`);
       }
-      settings.allow = value as string[];
+      settings.allow = value;
     } else if (name === "insecureLoopback") {
       if (typeof value !== "boolean") {
         throw new ConfigError(`${path}: "insecureLoopback" must be true or false`);

@@ -36,7 +36,7 @@ function constructor(path: string, grpcObject: GrpcObject): ServiceClientConstru
 
 function call<T>(client: Client, method: string, request: object): Promise<T> {
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method];
+    const fn = (client as unknown as Record<string, (...args: unknown[]) => void>)[method];
     assert.ok(fn, `the client has no method ${method}`);
     fn.call(client, request, (error: Error | null, response: T) =>
       error === null ? resolve(response) : reject(error),

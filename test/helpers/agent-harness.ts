@@ -3,19 +3,19 @@
  * after the test. Used by the agent's integration tests.
  */
 import type { TestContext } from "node:test";
-import { credentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { credentials, type ServiceError } from "@grpc/grpc-js";
 import { startAgent, type Agent, type AgentOptions } from "../../agent/agent.js";
 import type { SessionBackend } from "../../agent/backend.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import {
+  DisconnectAllRequest,
+  DisconnectRequest,
+  ListSessionsRequest,
   WmsSessionServiceClient,
-  type DisconnectAllRequest,
   type DisconnectAllResponse,
-  type DisconnectRequest,
   type DisconnectResponse,
   type GetAgentInfoResponse,
-  type ListSessionsRequest,
   type ListSessionsResponse,
 } from "../../proto/gen/wms/v1/wms_session.js";
 
@@ -139,42 +139,30 @@ export function promisifyClient(raw: WmsSessionServiceClient): TestClient {
   return {
     raw,
     listSessions: (request = {}) =>
-      unary(raw, raw.listSessions, { sessionIds: [], expectedHost: "", ...request }),
-    disconnect: (request) =>
-      unary(raw, raw.disconnect, {
-        sessionIds: [],
-        whatIf: false,
-        noWait: false,
-        expectedHost: "",
-        ...request,
-      }),
+      unary(raw, "listSessions", ListSessionsRequest.fromPartial(request)),
+    disconnect: (request) => unary(raw, "disconnect", DisconnectRequest.fromPartial(request)),
     disconnectAll: (request = {}) =>
-      unary(raw, raw.disconnectAll, {
-        whatIf: false,
-        noWait: false,
-        filter: undefined,
-        expectedHost: "",
-        ...request,
-      }),
-    getAgentInfo: () => unary(raw, raw.getAgentInfo, {}),
+      unary(raw, "disconnectAll", DisconnectAllRequest.fromPartial(request)),
+    getAgentInfo: () => unary(raw, "getAgentInfo", {}),
   };
 }
 
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => unknown;
-
-function unary<Req, Res>(
-  client: Client,
-  method: UnaryMethod<Req, Res>,
-  request: Req,
+function unary<Res>(
+  client: WmsSessionServiceClient,
+  method: "listSessions" | "disconnect" | "disconnectAll" | "getAgentInfo",
+  request: object,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, request, (error, response) => {
+    const callback = (error: ServiceError | null, response: unknown) => {
       if (error !== null) reject(error);
-      else resolve(response);
-    });
+      else resolve(response as Res);
+    };
+    (
+      client[method] as (
+        request: object,
+        callback: (e: ServiceError | null, r: unknown) => void,
+      ) => void
+    ).call(client, request, callback);
   });
 }
 
