@@ -8,10 +8,22 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
+import { credentials, loadPackageDefinition } from "@grpc/grpc-js";
+import type { Client, ServiceError } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { protoPath as healthProtoPath } from "grpc-health-check";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 import {
@@ -56,6 +68,9 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
   const runDir = join(cacheDir, "runs", "agent");
   const logFile = join(runDir, "agent.log");
   const auditFile = join(runDir, "audit.jsonl");
+  // Failures the test DLL reads at each call, rewritten by the tests while the agent runs.
+  const failFile = join(runDir, "fail.txt");
+  let port = "";
   let agent: ChildProcess;
   let exited: Promise<number | null>;
   let flags: string[] = [];
@@ -79,6 +94,7 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
           env: wineEnvironment({
             WINEDLLOVERRIDES: "mscoree,mshtml=;wtsapi32=n",
             WMSFLEET_FAKE_WTS_FAIL: "disconnect:6=7007",
+            WMSFLEET_FAKE_WTS_FAIL_FILE: windowsPath(failFile),
           }),
           stdio: ["ignore", log, log],
         },
@@ -87,7 +103,7 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
       closeSync(log);
     }
     exited = new Promise((resolve) => agent.once("exit", (code) => resolve(code)));
-    const [, port] = await waitForLog(logFile, /"ports":\[(\d+)\]/, agent);
+    port = (await waitForLog(logFile, /"ports":\[(\d+)\]/, agent))[1] ?? "";
     flags = ["--insecure-loopback", "-s", "localhost", `--resolve=localhost=127.0.0.1:${port}`];
   });
 
@@ -171,6 +187,49 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
       ],
     );
   });
+
+  void it("answers UNAVAILABLE and turns NOT_SERVING while RDS is unreachable (1722)", async () => {
+    writeFileSync(failFile, "enumerate=1722");
+    const down = await wmsctl("get");
+    assert.equal(down.report.status, "failed");
+    assert.equal(down.report.code, "UNAVAILABLE");
+    assert.equal(await healthStatus(), "NOT_SERVING");
+    writeFileSync(failFile, "");
+    // The agent probes the backend on its own; wait (bounded) until it has seen it answer.
+    const deadline = Date.now() + 60_000;
+    let status = await healthStatus();
+    while (status !== "SERVING" && Date.now() < deadline) {
+      await delay(200);
+      status = await healthStatus();
+    }
+    assert.equal(status, "SERVING");
+    assert.equal((await wmsctl("get")).report.status, "ok");
+  });
+
+  /** `grpc.health.v1.Health/Check` for the whole server, as a load balancer would ask. */
+  async function healthStatus(): Promise<string> {
+    const definition = loadSync(healthProtoPath, { enums: String });
+    const Health = (
+      loadPackageDefinition(definition) as unknown as {
+        grpc: { health: { v1: { Health: new (address: string, creds: unknown) => Client } } };
+      }
+    ).grpc.health.v1.Health;
+    const client = new Health(`127.0.0.1:${port}`, credentials.createInsecure()) as Client & {
+      check(
+        request: { service: string },
+        callback: (error: ServiceError | null, response?: { status: string }) => void,
+      ): void;
+    };
+    try {
+      return await new Promise((resolve, reject) =>
+        client.check({ service: "" }, (error, response) =>
+          error === null ? resolve(response?.status ?? "") : reject(error),
+        ),
+      );
+    } finally {
+      client.close();
+    }
+  }
 
   void it("drains and exits 0 on SIGINT", async () => {
     agent.kill("SIGINT");

@@ -9,7 +9,8 @@
  * Failures are read from the environment variable WMSFLEET_FAKE_WTS_FAIL at each call, a comma
  * separated list of OPERATION[:SESSION]=CODE, e.g. "enumerate=1722", "disconnect:5=7007",
  * "query:3=2". OPERATION is enumerate, query or disconnect; without :SESSION it applies to every
- * session.
+ * session. The file named by WMSFLEET_FAKE_WTS_FAIL_FILE, read at each call too, adds entries in
+ * the same form, so that a test can change them while the process runs.
  *
  * Built by test/wine/wine-env.ts with x86_64-w64-mingw32-gcc; loaded in place of Wine's builtin
  * with WINEDLLOVERRIDES="wtsapi32=n" from the folder of node.exe.
@@ -88,15 +89,46 @@ static FakeSession *find_session(DWORD id)
     return NULL;
 }
 
-/* The failure configured for OPERATION on SESSION (any session when id is -1), or 0. */
+/* Appends the content of the file named by WMSFLEET_FAKE_WTS_FAIL_FILE, if any, to spec. */
+static void append_failure_file(char *spec, size_t size)
+{
+    char path[MAX_PATH];
+    DWORD n = GetEnvironmentVariableA("WMSFLEET_FAKE_WTS_FAIL_FILE", path, sizeof(path));
+    if (n == 0 || n >= sizeof(path))
+        return;
+    HANDLE file = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE |
+                              FILE_SHARE_DELETE, NULL, OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        return;
+    size_t used = strlen(spec);
+    if (used + 1 < size) {
+        spec[used++] = ',';
+        DWORD got = 0;
+        if (ReadFile(file, spec + used, (DWORD)(size - used - 1), &got, NULL))
+            spec[used + got] = '\0';
+        else
+            spec[used - 1] = '\0';
+    }
+    CloseHandle(file);
+}
+
+/*
+ * The failure configured for OPERATION on SESSION (any session when id is -1), or 0: from the
+ * environment variable, then from the file, which a test may rewrite while the process runs.
+ */
 static DWORD configured_failure(const char *operation, LONGLONG id)
 {
-    char spec[512];
+    char spec[512] = "";
     DWORD n = GetEnvironmentVariableA("WMSFLEET_FAKE_WTS_FAIL", spec, sizeof(spec));
-    if (n == 0 || n >= sizeof(spec))
+    if (n >= sizeof(spec))
+        spec[0] = '\0';
+    append_failure_file(spec, sizeof(spec));
+    if (spec[0] == '\0')
         return 0;
     size_t op_len = strlen(operation);
-    for (char *entry = strtok(spec, ","); entry != NULL; entry = strtok(NULL, ",")) {
+    char *state = NULL;
+    for (char *entry = strtok_r(spec, ",\r\n ", &state); entry != NULL;
+         entry = strtok_r(NULL, ",\r\n ", &state)) {
         if (strncmp(entry, operation, op_len) != 0)
             continue;
         char *rest = entry + op_len;
