@@ -5,12 +5,9 @@
 import { isIPv4, isIPv6 } from "node:net";
 import type { Logger } from "pino";
 import type { SessionBackend, TcpEndpoint } from "./backend.js";
+import { isLoopbackAddress, type PeerProcessResolver } from "./peer-process.js";
 
-/** Finds the process at the other end of a loopback connection. */
-export type PeerProcessResolver = (
-  peer: TcpEndpoint,
-  local: TcpEndpoint,
-) => Promise<number | undefined>;
+export { isLoopbackAddress, type PeerProcessResolver };
 
 /**
  * Parses grpc-js's `call.getPeer()` (`127.0.0.1:5000`, `::1:5000`, `::ffff:127.0.0.1:5000`, or
@@ -25,16 +22,6 @@ export function parsePeer(peer: string): TcpEndpoint | undefined {
   if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
   if (!isIPv4(address) && !isIPv6(address)) return undefined;
   return { address, port };
-}
-
-/** Whether an IP literal is a loopback address: 127.0.0.0/8, `::1` or IPv4-mapped 127/8. */
-export function isLoopbackAddress(address: string): boolean {
-  const lower = address.toLowerCase();
-  if (isIPv4(lower)) return lower.startsWith("127.");
-  if (!isIPv6(lower)) return false;
-  if (lower === "::1" || lower === "0:0:0:0:0:0:0:1") return true;
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped?.[1] !== undefined && mapped[1].startsWith("127.");
 }
 
 /** What the caller-session lookup needs. */

@@ -7,6 +7,7 @@ import { status as Status, type handleUnaryCall, type ServerUnaryCall } from "@g
 import type { Logger } from "pino";
 import type { SessionResult, WmsSessionServiceServer } from "../proto/gen/wms/v1/wms_session.js";
 import type { AuditSink, Authorizer, RpcName } from "./access.js";
+import { isLoopbackAddress, parsePeer } from "./caller-process.js";
 import { RpcError } from "./rpc-error.js";
 import { countOutcomes, type CallContext, type SessionService } from "./session-service.js";
 
@@ -54,6 +55,7 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
         identity = options.authorize?.({ rpc, authContext: call.getAuthContext(), peer });
         let callerSession: Promise<number | undefined> | undefined;
         const context: CallContext = {
+          peerIsLoopback: isLoopbackPeer(peer),
           callerProcessSession: () => (callerSession ??= options.callerSession(peer)),
         };
         const response = await handler(call.request, context);
@@ -130,4 +132,10 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
     ),
     getAgentInfo: unary("GetAgentInfo", () => service.getAgentInfo()),
   };
+}
+
+/** Whether grpc-js's peer string names a loopback address. */
+function isLoopbackPeer(peer: string): boolean {
+  const endpoint = parsePeer(peer);
+  return endpoint !== undefined && isLoopbackAddress(endpoint.address);
 }

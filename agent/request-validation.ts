@@ -47,16 +47,23 @@ export function checkSessionId(id: number, field: string): void {
 
 /**
  * Refuses a request meant for another machine: `expected_host`, when set, must be this agent's
- * host name (compared without case and without a trailing dot).
+ * host name (compared without case and without a trailing dot). `localhost` is also accepted from
+ * a loopback peer: a caller that reached the agent over loopback and meant "this machine" (the
+ * cmdlet's default `-Server`) is where it meant to be.
  */
-export function checkExpectedHost(expectedHost: string, hostFqdn: string): void {
+export function checkExpectedHost(
+  expectedHost: string,
+  hostFqdn: string,
+  peerIsLoopback = false,
+): void {
   if (expectedHost === "") return;
-  if (normalizeHostName(expectedHost) !== normalizeHostName(hostFqdn)) {
-    throw new RpcError(
-      Status.FAILED_PRECONDITION,
-      `expected_host is ${JSON.stringify(expectedHost)} but this agent is ${JSON.stringify(hostFqdn)}; nothing was changed`,
-    );
-  }
+  const expected = normalizeHostName(expectedHost);
+  if (expected === normalizeHostName(hostFqdn)) return;
+  if (peerIsLoopback && (expected === "localhost" || expected.endsWith(".localhost"))) return;
+  throw new RpcError(
+    Status.FAILED_PRECONDITION,
+    `expected_host is ${JSON.stringify(expectedHost)} but this agent is ${JSON.stringify(hostFqdn)}; nothing was changed`,
+  );
 }
 
 /** Lowercases a host name and drops one trailing dot. */

@@ -27,6 +27,8 @@ import { win32ErrorMeaning } from "./win32-errors.js";
 
 /** What a handler knows about the call beyond its request. */
 export interface CallContext {
+  /** The call came over a loopback address, so the caller runs on this host. */
+  readonly peerIsLoopback: boolean;
   /**
    * The session of the calling process when it runs on this host (protection rule 3), resolved
    * lazily by the transport: only requests that could change something pay for it.
@@ -142,7 +144,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   return {
     async listSessions(request, context) {
       const ids = validateSessionIds(request.sessionIds, { allowEmpty: true });
-      checkExpectedHost(request.expectedHost, hostFqdn);
+      checkExpectedHost(request.expectedHost, hostFqdn, context.peerIsLoopback);
       const wanted = ids.length === 0 ? undefined : new Set(ids);
       const sessions = (await listBackendSessions()).filter(
         (s) => wanted === undefined || wanted.has(s.sessionId),
@@ -156,7 +158,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       if (request.callerSessionId !== undefined) {
         checkSessionId(request.callerSessionId, "caller_session_id");
       }
-      checkExpectedHost(request.expectedHost, hostFqdn);
+      checkExpectedHost(request.expectedHost, hostFqdn, context.peerIsLoopback);
       const byId = new Map((await listBackendSessions()).map((s) => [s.sessionId, s]));
       const protection = await protectionContext(context, request.callerSessionId);
       const flags = { whatIf: request.whatIf, noWait: request.noWait };
@@ -171,7 +173,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       if (request.callerSessionId !== undefined) {
         checkSessionId(request.callerSessionId, "caller_session_id");
       }
-      checkExpectedHost(request.expectedHost, hostFqdn);
+      checkExpectedHost(request.expectedHost, hostFqdn, context.peerIsLoopback);
       const sessions = (await listBackendSessions()).filter((s) => filter.matches(s));
       const protection = await protectionContext(context, request.callerSessionId);
       const flags = { whatIf: request.whatIf, noWait: request.noWait };

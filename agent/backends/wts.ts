@@ -83,8 +83,24 @@ interface WtsApi {
   readonly GetExtendedTcpTable: NativeFunction;
 }
 
+type WtsTypes = Pick<WtsApi, "koffi" | "sessionInfoType" | "wtsInfoBytes">;
+
 const apis = new Map<string, Promise<WtsApi>>();
-let types: Pick<WtsApi, "koffi" | "sessionInfoType" | "wtsInfoBytes"> | undefined;
+let types: Promise<WtsTypes> | undefined;
+
+/** koffi and the named types, declared exactly once: koffi's type names are process-global. */
+function loadTypes(): Promise<WtsTypes> {
+  types ??= import("koffi").then(({ default: koffi }) => ({
+    koffi,
+    sessionInfoType: koffi.struct("WTS_SESSION_INFOW", {
+      SessionId: "uint32_t",
+      pWinStationName: "void *",
+      State: "int32_t",
+    }),
+    wtsInfoBytes: koffi.array("uint8_t", WTSINFOW_SIZE, "Typed"),
+  }));
+  return types;
+}
 
 function loadApi(wtsapi32: string): Promise<WtsApi> {
   let api = apis.get(wtsapi32);
@@ -98,25 +114,13 @@ function loadApi(wtsapi32: string): Promise<WtsApi> {
 }
 
 async function importApi(wtsapi32: string): Promise<WtsApi> {
-  if (types === undefined) {
-    const koffi = (await import("koffi")).default;
-    // Named koffi types are process-global: declare them exactly once.
-    types = {
-      koffi,
-      sessionInfoType: koffi.struct("WTS_SESSION_INFOW", {
-        SessionId: "uint32_t",
-        pWinStationName: "void *",
-        State: "int32_t",
-      }),
-      wtsInfoBytes: koffi.array("uint8_t", WTSINFOW_SIZE, "Typed"),
-    };
-  }
-  const { koffi } = types;
+  const loaded = await loadTypes();
+  const { koffi } = loaded;
   const wts = koffi.load(wtsapi32);
   const kernel32 = koffi.load("kernel32.dll");
   const iphlpapi = koffi.load("iphlpapi.dll");
   return {
-    ...types,
+    ...loaded,
     WTSEnumerateSessionsW: wts.func(
       "int __stdcall WTSEnumerateSessionsW(void *hServer, uint32_t Reserved, uint32_t Version, _Out_ void **ppSessionInfo, _Out_ uint32_t *pCount)",
     ),
@@ -176,28 +180,28 @@ class WtsBackend implements SessionBackend {
   }
 
   sessionOfProcess(pid: number): Promise<number | undefined> {
-    this.#assertOpen();
-    if (!Number.isInteger(pid) || pid < 0 || pid > 0xffffffff) {
-      return Promise.reject(new RangeError(`not a process id: ${pid}`));
-    }
-    const sessionId: [number] = [0];
-    if (this.api.ProcessIdToSessionId(pid, sessionId) !== 0) {
-      return Promise.resolve(sessionId[0]);
-    }
-    const lastError = this.#lastError();
-    // ERROR_INVALID_PARAMETER: no such process (it has exited).
-    if (lastError === ERROR_INVALID_PARAMETER) return Promise.resolve(undefined);
-    return Promise.reject(win32Error(`ProcessIdToSessionId(${pid})`, lastError));
+    return this.#settle(() => {
+      if (!Number.isInteger(pid) || pid < 0 || pid > 0xffffffff) {
+        throw new RangeError(`not a process id: ${pid}`);
+      }
+      const sessionId: [number] = [0];
+      if (this.api.ProcessIdToSessionId(pid, sessionId) !== 0) return sessionId[0];
+      const lastError = this.#lastError();
+      // ERROR_INVALID_PARAMETER: no such process (it has exited).
+      if (lastError === ERROR_INVALID_PARAMETER) return undefined;
+      throw win32Error(`ProcessIdToSessionId(${pid})`, lastError);
+    });
   }
 
   agentSessionId(): Promise<number> {
-    this.#assertOpen();
-    const pid = this.api.GetCurrentProcessId() as number;
-    const sessionId: [number] = [0];
-    if (this.api.ProcessIdToSessionId(pid, sessionId) === 0) {
-      return Promise.reject(win32Error(`ProcessIdToSessionId(${pid})`, this.#lastError()));
-    }
-    return Promise.resolve(sessionId[0]);
+    return this.#settle(() => {
+      const pid = this.api.GetCurrentProcessId() as number;
+      const sessionId: [number] = [0];
+      if (this.api.ProcessIdToSessionId(pid, sessionId) === 0) {
+        throw win32Error(`ProcessIdToSessionId(${pid})`, this.#lastError());
+      }
+      return sessionId[0];
+    });
   }
 
   async isHealthy(): Promise<boolean> {
@@ -212,23 +216,24 @@ class WtsBackend implements SessionBackend {
   }
 
   resolvePeerProcess(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
-    this.#assertOpen();
-    const clientAddress = canonicalAddress(peer.address);
-    const serverAddress = canonicalAddress(local.address);
-    // An IPv4-mapped address may be an IPv4 socket on the client side: look in both tables.
-    for (const family of [AF_INET, AF_INET6] as const) {
-      for (const row of parseTcpTable(this.#readTcpTable(family), family)) {
-        if (
-          row.localPort === peer.port &&
-          row.remotePort === local.port &&
-          canonicalAddress(row.localAddress) === clientAddress &&
-          canonicalAddress(row.remoteAddress) === serverAddress
-        ) {
-          return Promise.resolve(row.pid === 0 ? undefined : row.pid);
+    return this.#settle(() => {
+      const clientAddress = canonicalAddress(peer.address);
+      const serverAddress = canonicalAddress(local.address);
+      // An IPv4-mapped address may be an IPv4 socket on the client side: look in both tables.
+      for (const family of [AF_INET, AF_INET6] as const) {
+        for (const row of parseTcpTable(this.#readTcpTable(family), family)) {
+          if (
+            row.localPort === peer.port &&
+            row.remotePort === local.port &&
+            canonicalAddress(row.localAddress) === clientAddress &&
+            canonicalAddress(row.remoteAddress) === serverAddress
+          ) {
+            return row.pid === 0 ? undefined : row.pid;
+          }
         }
       }
-    }
-    return Promise.resolve(undefined);
+      return undefined;
+    });
   }
 
   close(): Promise<void> {
@@ -238,6 +243,16 @@ class WtsBackend implements SessionBackend {
 
   #assertOpen(): void {
     if (this.#closed) throw new Error("the wts backend is closed");
+  }
+
+  /** Runs a synchronous (local, fast) native step; its failure becomes a rejection. */
+  #settle<T>(step: () => T): Promise<T> {
+    try {
+      this.#assertOpen();
+      return Promise.resolve(step());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   #lastError(): number {

@@ -63,6 +63,12 @@ describe("ListSessions", () => {
     assert.equal(response.sessions.length, 13);
   });
 
+  it("accepts expected_host localhost from a loopback caller (the cmdlet's default -Server)", async (t) => {
+    const { client } = await startHarness(t);
+    const response = await client.listSessions({ expectedHost: "localhost" });
+    assert.equal(response.host, TEST_HOST);
+  });
+
   it("refuses a request meant for another host with FAILED_PRECONDITION", async (t) => {
     const { client } = await startHarness(t);
     await rejectsWith(

@@ -174,3 +174,18 @@ void describe("normalizeHostName", () => {
     assert.equal(normalizeHostName(""), "");
   });
 });
+
+describe("checkExpectedHost and localhost", () => {
+  it("accepts localhost only from a loopback peer", () => {
+    assert.doesNotThrow(() => checkExpectedHost("localhost", "mps01.lab.example.com", true));
+    assert.doesNotThrow(() => checkExpectedHost("LOCALHOST.", "mps01.lab.example.com", true));
+    assert.throws(
+      () => checkExpectedHost("localhost", "mps01.lab.example.com", false),
+      (error: RpcError) => error.code === Status.FAILED_PRECONDITION,
+    );
+    assert.throws(
+      () => checkExpectedHost("mps02.lab.example.com", "mps01.lab.example.com", true),
+      (error: RpcError) => error.code === Status.FAILED_PRECONDITION,
+    );
+  });
+});
