@@ -103,20 +103,23 @@ function windowsKoffi(): string {
 
 function winePrefix(): string {
   const env = wineEnvironment();
+  const registry = join(winePaths.prefix, "system.reg");
+  // wineboot and winecfg return before the server has written the registry: wait for it.
+  const settle = () => run("wineserver", ["-w"], { env });
   let done = "cached";
-  if (!existsSync(join(winePaths.prefix, "system.reg"))) {
+  if (!existsSync(registry)) {
     mkdirSync(winePaths.prefix, { recursive: true });
     run("wineboot", ["-i"], { env });
+    settle();
     done = "created";
   }
   // Node 20 refuses Windows older than 8.1 unless NODE_SKIP_PLATFORM_CHECK is set, and services
   // started by Wine's Service Control Manager do not get our environment: say Windows 10.
-  if (run("wine", ["winecfg", "-v"], { env }).trim() !== "win10") {
+  if (!readFileSync(registry, "utf8").includes('"ProductName"="Microsoft Windows 10"')) {
     run("wine", ["winecfg", "-v", "win10"], { env });
+    settle();
     done += ", set to Windows 10";
   }
-  // wineboot and winecfg return before the server has written the registry: wait for it.
-  if (done !== "cached") run("wineserver", ["-w"], { env });
   return done;
 }
 
