@@ -94,14 +94,20 @@ async function runHost<T>(
       failure = {
         host: target.fqdn,
         address,
-        status: classifyFailure(error.code, connected),
+        status: classifyFailure(error.code, connected, error.details),
         code: statusName(error.code),
         message: error.details,
         error,
         durationMs: elapsed(),
         attempts,
       };
-      if (error.code !== Status.UNAVAILABLE || attempts > options.retries || signal.aborted) {
+      // A refused agent certificate (`denied`) is the same on every attempt: not retried.
+      if (
+        error.code !== Status.UNAVAILABLE ||
+        failure.status === "denied" ||
+        attempts > options.retries ||
+        signal.aborted
+      ) {
         return failure;
       }
     }

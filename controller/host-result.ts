@@ -8,7 +8,8 @@ import { status as Status, type ServiceError } from "@grpc/grpc-js";
  * How a host fared:
  * - `ok`: the agent answered;
  * - `failed`: the agent answered with an error status (bad request, wrong host, backend down, …);
- * - `denied`: `UNAUTHENTICATED` or `PERMISSION_DENIED`;
+ * - `denied`: `UNAUTHENTICATED` or `PERMISSION_DENIED`, or the agent's certificate was refused
+ *   (not for the host's FQDN, not from the CA, expired); then nothing was sent;
  * - `unreachable`: no connection to the agent could be made (or it was lost and not regained);
  * - `timeout`: the per-host deadline ran out while the call was pending.
  */
@@ -94,11 +95,35 @@ export interface HostFailure extends HostResultBase {
 export type HostResult<T> = HostSuccess<T> | HostFailure;
 
 /**
+ * What Node's TLS client says when it refuses the agent's certificate: not for the FQDN dialled
+ * (`ERR_TLS_CERT_ALTNAME_INVALID`), not signed by the CA, expired or not yet valid, or not meant
+ * for a server. grpc-js reports these as `UNAVAILABLE` ("No connection established. Last error:
+ * …"); OpenSSL's wording, with both spellings of "self-signed".
+ */
+const REFUSED_CERTIFICATE =
+  /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match certificate|self[- ]signed certificate|unable to verify the first certificate|unable to get (?:local )?issuer certificate|certificate has expired|certificate is not yet valid|certificate signature failure|unsupported certificate purpose|invalid CA certificate|certificate revoked/i;
+
+/**
+ * Whether a failure is this controller refusing the agent's certificate: the call was never sent
+ * and retrying cannot help.
+ */
+export function isRefusedCertificate(details: string): boolean {
+  return REFUSED_CERTIFICATE.test(details);
+}
+
+/**
  * Classifies a failed call. `connected` says whether the channel had a live connection to the
  * agent when the call failed: an `UNAVAILABLE` without one means the agent was never reached (or
- * was lost), while with one it is the agent's own answer (e.g. its backend is down).
+ * was lost), while with one it is the agent's own answer (e.g. its backend is down). An
+ * `UNAVAILABLE` whose `details` show that the agent's certificate was refused (another name,
+ * another CA, expired) is `denied`: the host was reached but is not trusted, and nothing was sent.
  */
-export function classifyFailure(code: Status, connected: boolean): Exclude<HostStatus, "ok"> {
+export function classifyFailure(
+  code: Status,
+  connected: boolean,
+  details = "",
+): Exclude<HostStatus, "ok"> {
+  if (code === Status.UNAVAILABLE && isRefusedCertificate(details)) return "denied";
   switch (code) {
     case Status.DEADLINE_EXCEEDED:
       return "timeout";

@@ -14,6 +14,8 @@
  *   controller.close();
  * }
  * ```
+ *
+ * Certificates for a fleet (CA, agents, clients) come from `controller/pki/index.js`.
  */
 export { ChannelPool, channelOptionsFor, type ChannelPoolOptions } from "./channel-pool.js";
 export {
@@ -32,6 +34,16 @@ export {
   type LocalTargetTest,
   type ResolvedControllerOptions,
 } from "./controller-options.js";
+export {
+  CONFIG_FILES,
+  LOCAL_CONFIG_DIR_NAME,
+  describeConfigDir,
+  findConfigDir,
+  userConfigDir,
+  type ConfigDir,
+  type ConfigDirContext,
+  type ConfigDirSource,
+} from "./config-dir.js";
 export { backoffMs, fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
 export {
   TargetError,
@@ -45,6 +57,7 @@ export {
 export {
   HostCallError,
   classifyFailure,
+  isRefusedCertificate,
   isServiceError,
   statusName,
   type HostFailure,

@@ -3,13 +3,12 @@
  * turn into: the targets, the controller options and the output format. All input is checked
  * here, before anything is sent.
  */
-import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { Option, type Command } from "commander";
 import type { ControllerOptions } from "../controller-options.js";
 import { TargetError, isLoopbackIp } from "../host-name.js";
 import { readInventory, resolveTargets, type Target, type TargetSpec } from "../targets.js";
+import { channelCredentials, type CredentialFiles } from "./credentials.js";
 import type { CliIo } from "./io.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./printer.js";
 import { UsageError } from "./usage-error.js";
@@ -30,6 +29,7 @@ export interface FleetFlags {
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+  readonly configDir?: string;
   readonly progress?: boolean;
   readonly verbose?: boolean;
 }
@@ -47,6 +47,8 @@ export interface Fleet {
   readonly verbose: boolean;
   readonly rerunFile: string | undefined;
   readonly insecureLoopback: boolean;
+  /** The credential files used, each with where its name came from; none under `--insecure-loopback`. */
+  readonly credentialFiles: CredentialFiles | undefined;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -97,38 +99,11 @@ export function addFleetOptions(command: Command): Command {
     )
     .option("--ca <file>", "CA certificate (PEM) that signs agent certificates (env WMSCTL_CA)")
     .option("--cert <file>", "client certificate (PEM) (env WMSCTL_CERT)")
-    .option("--key <file>", "client private key (PEM) (env WMSCTL_KEY)");
-}
-
-async function readPem(path: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new UsageError(`${flag} ${path}: ${(error as Error).message}`);
-  }
-}
-
-async function channelCredentials(flags: FleetFlags, io: CliIo): Promise<ChannelCredentials> {
-  const ca = flags.ca ?? io.env["WMSCTL_CA"];
-  const cert = flags.cert ?? io.env["WMSCTL_CERT"];
-  const key = flags.key ?? io.env["WMSCTL_KEY"];
-  if (flags.insecureLoopback === true) {
-    if (ca !== undefined || cert !== undefined || key !== undefined) {
-      throw new UsageError("--insecure-loopback cannot be combined with --ca, --cert or --key");
-    }
-    return credentials.createInsecure();
-  }
-  if (ca === undefined || cert === undefined || key === undefined) {
-    throw new UsageError(
-      "no credentials: give --ca, --cert and --key (or WMSCTL_CA, WMSCTL_CERT, WMSCTL_KEY), " +
-        "or --insecure-loopback for agents on this machine",
+    .option("--key <file>", "client private key (PEM) (env WMSCTL_KEY)")
+    .option(
+      "--config-dir <dir>",
+      "where ca.pem, client.pem and client.key are when not given above (env WMSCTL_CONFIG_DIR; default: the nearest .wmsctl/ upwards, else the user's config dir)",
     );
-  }
-  return credentials.createSsl(
-    await readPem(ca, "--ca"),
-    await readPem(key, "--key"),
-    await readPem(cert, "--cert"),
-  );
 }
 
 /** The caller's session on this machine: `WMSFLEET_SIM_SESSION` off Windows. */
@@ -157,8 +132,9 @@ export async function prepareFleet(
     };
     const targets = resolveTargets(spec);
     const callerSession = callerSessionId(io);
+    const tls = await channelCredentials(flags, io);
     const controllerOptions: ControllerOptions = {
-      credentials: await channelCredentials(flags, io),
+      credentials: tls.credentials,
       throttle: parseCount(flags.throttle ?? "32", "--throttle", 1, 100_000),
       timeoutMs: parseSecondsAsMs(flags.timeout ?? "10", "--timeout"),
       retries: parseCount(flags.retries ?? "2", "--retries", 0, 100),
@@ -173,6 +149,7 @@ export async function prepareFleet(
       verbose: flags.verbose === true,
       rerunFile: flags.rerunFile,
       insecureLoopback: flags.insecureLoopback === true,
+      credentialFiles: tls.files,
     };
   } catch (error) {
     if (error instanceof TargetError) throw new UsageError(error.message);

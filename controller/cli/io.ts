@@ -5,6 +5,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { closeSync, openSync } from "node:fs";
+import { homedir } from "node:os";
 import { text } from "node:stream/consumers";
 
 /** Whether this process has a controlling terminal (`/dev/tty` opens). */
@@ -47,6 +48,10 @@ export interface CliIo {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly platform: NodeJS.Platform;
+  /** The working directory: where the search for a project's `.wmsctl/` starts. */
+  readonly cwd: string;
+  /** The user's home directory (for `~/.config/wmsctl`). */
+  readonly homeDir: string;
   readonly stdout: TextOutput;
   readonly stderr: TextOutput;
   /**
@@ -73,6 +78,8 @@ export function processIo(signal: AbortSignal): CliIo {
     argv: process.argv.slice(2),
     env: process.env,
     platform: process.platform,
+    cwd: process.cwd(),
+    homeDir: homedir(),
     stdout: process.stdout,
     stderr: process.stderr,
     stdinIsTTY: process.stdin.isTTY === true,

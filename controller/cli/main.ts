@@ -11,6 +11,7 @@ import { Command, CommanderError } from "commander";
 import { addDisconnectCommand } from "./commands/disconnect.js";
 import { addGetCommand } from "./commands/get.js";
 import { addHealthCommand } from "./commands/health.js";
+import { addPkiCommand } from "./commands/pki.js";
 import type { CliIo } from "./io.js";
 import { ExitStatus, UsageError } from "./usage-error.js";
 
@@ -37,12 +38,14 @@ export function buildProgram(io: CliIo, done: (status: number) => void): Command
         "  wmsctl disconnect 3 5 7 -s h1.lab.example.com --what-if\n" +
         "  wmsctl get --inventory lab.txt -o json | wmsctl disconnect --stdin --confirm\n" +
         "  wmsctl health --inventory lab.txt --rerun-file failed.txt\n" +
+        "  wmsctl pki init && wmsctl pki issue-agent h1.lab.example.com\n" +
         "\nExit status: 0 everything succeeded; 1 some session or host failed; 2 usage or input\n" +
         "error (nothing sent); 3 the only failures were unreachable or timed-out hosts.",
     );
   addGetCommand(program, io, done);
   addDisconnectCommand(program, io, done);
   addHealthCommand(program, io, done);
+  addPkiCommand(program, io, done);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => io.stdout.write(text),

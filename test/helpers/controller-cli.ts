@@ -25,7 +25,17 @@ export interface CliRunOptions {
   /** Whether stdout and stderr are terminals. @default false */
   readonly tty?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * The working directory, where the search for `.wmsctl/` starts. @default a path that does not
+   * exist, so that a checkout's development credentials never leak into a test
+   */
+  readonly cwd?: string;
+  /** @default a path that does not exist (no user config dir) */
+  readonly homeDir?: string;
 }
+
+/** A directory that is not there: no `.wmsctl/` above it, no config dir under it. */
+export const NO_CONFIG_PATH = "/nonexistent/wmsctl-test";
 
 /** Runs `wmsctl ARGS` in this process. */
 export async function runWmsctl(
@@ -41,6 +51,8 @@ export async function runWmsctl(
     argv: args,
     env: options.env ?? {},
     platform: "linux",
+    cwd: options.cwd ?? NO_CONFIG_PATH,
+    homeDir: options.homeDir ?? NO_CONFIG_PATH,
     stdout: { write: (text: string) => (stdout += text), isTTY: tty },
     stderr: { write: (text: string) => (stderr += text), isTTY: tty },
     stdinIsTTY: options.stdin === undefined,

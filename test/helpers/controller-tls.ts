@@ -1,15 +1,21 @@
 /**
- * Certificates made in the test with the `openssl` command: a private CA, an agent certificate
- * whose SAN is the agent's FQDN, and a client certificate. Tests that need them skip where
- * `openssl` is missing.
+ * Certificates for controller tests, made in memory by `controller/pki` (no `openssl`): a private
+ * CA, an agent certificate whose SAN is the agent's FQDN and a client certificate, written to a
+ * temporary directory for the tests that pass file names to `wmsctl`; and server credentials of an
+ * in-process agent that asks for client certificates.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-/** Whether the `openssl` command is there. */
-export const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
+import { ServerCredentials } from "@grpc/grpc-js";
+import {
+  createCertificateAuthority,
+  issueAgentCertificate,
+  issueClientCertificate,
+  writeIssued,
+  type CertificateAuthority,
+  type IssuedCertificate,
+} from "../../controller/pki/index.js";
 
 /** PEM files (paths) and their contents. */
 export interface TestPki {
@@ -24,64 +30,33 @@ export interface TestPki {
   readonly agentKey: Buffer;
   readonly clientCert: Buffer;
   readonly clientKey: Buffer;
+  /** The CA itself, to issue more certificates from. */
+  readonly authority: CertificateAuthority;
   remove(): Promise<void>;
 }
 
-function openssl(args: readonly string[], cwd: string): void {
-  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+/** The credentials of an agent with `agent`'s certificate that requires clients of `ca`. */
+export function agentServerCredentials(
+  ca: Pick<IssuedCertificate, "certPem">,
+  agent: Pick<IssuedCertificate, "certPem" | "keyPem">,
+): ServerCredentials {
+  return ServerCredentials.createSsl(
+    Buffer.from(ca.certPem),
+    [{ cert_chain: Buffer.from(agent.certPem), private_key: Buffer.from(agent.keyPem) }],
+    true,
+  );
 }
 
-/** Makes a CA and an agent certificate for `agentFqdn` (SAN), and a client certificate. */
+/** Makes a CA, an agent certificate for `agentFqdn` (SAN) and a client certificate `ops`. */
 export async function makeTestPki(agentFqdn: string): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), "wmsfleet-pki-"));
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(
-    [
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=wmsfleet test CA",
-    ],
-    dir,
-  );
-  const issue = async (name: string, subject: string, extensions: string) => {
-    await writeFile(join(dir, `${name}.ext`), extensions);
-    openssl(["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
-    openssl(
-      [
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-out",
-        `${name}.pem`,
-        "-extfile",
-        `${name}.ext`,
-      ],
-      dir,
-    );
-  };
-  await issue(
-    "agent",
-    `/CN=${agentFqdn}`,
-    `subjectAltName=DNS:${agentFqdn}\nextendedKeyUsage=serverAuth\n`,
-  );
-  await issue("client", "/CN=ops", "extendedKeyUsage=clientAuth\n");
+  const authority = await createCertificateAuthority({ commonName: "wmsfleet test CA", days: 1 });
+  const agent = await issueAgentCertificate(authority, agentFqdn, { days: 1 });
+  const client = await issueClientCertificate(authority, "ops", { days: 1 });
   const path = (file: string) => join(dir, file);
+  await writeIssued({ certPath: path("ca.pem"), keyPath: path("ca.key") }, authority, false);
+  await writeIssued({ certPath: path("agent.pem"), keyPath: path("agent.key") }, agent, false);
+  await writeIssued({ certPath: path("client.pem"), keyPath: path("client.key") }, client, false);
   return {
     dir,
     caPath: path("ca.pem"),
@@ -89,11 +64,12 @@ export async function makeTestPki(agentFqdn: string): Promise<TestPki> {
     agentKeyPath: path("agent.key"),
     clientCertPath: path("client.pem"),
     clientKeyPath: path("client.key"),
-    ca: await readFile(path("ca.pem")),
-    agentCert: await readFile(path("agent.pem")),
-    agentKey: await readFile(path("agent.key")),
-    clientCert: await readFile(path("client.pem")),
-    clientKey: await readFile(path("client.key")),
+    ca: Buffer.from(authority.certPem),
+    agentCert: Buffer.from(agent.certPem),
+    agentKey: Buffer.from(agent.keyPem),
+    clientCert: Buffer.from(client.certPem),
+    clientKey: Buffer.from(client.keyPem),
+    authority,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

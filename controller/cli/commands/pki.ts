@@ -1,0 +1,190 @@
+/**
+ * `wmsctl pki`: the private PKI of a fleet, no `openssl` needed. `init` makes the CA,
+ * `issue-agent FQDN...` an agent certificate per host (the FQDN as DNS SAN, serverAuth),
+ * `issue-client NAME` a client certificate whose CN is the identity an agent's
+ * `--allow NAME=ROLE` names (clientAuth). Files go to `--dir` (default: the config dir's `pki/`);
+ * keys are written 0600 and nothing is replaced without `--force`.
+ */
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { CONFIG_FILES } from "../../config-dir.js";
+import {
+  PkiError,
+  caFiles,
+  checkWritable,
+  createCertificateAuthority,
+  issueAgentCertificate,
+  issueClientCertificate,
+  loadCertificateAuthority,
+  pemFiles,
+  agentCertificateName,
+  clientCertificateName,
+  writeFileWithMode,
+  writeIssued,
+  CERT_FILE_MODE,
+  KEY_FILE_MODE,
+  type IssuedCertificate,
+  type PemFilePair,
+} from "../../pki/index.js";
+import { configDirOf } from "../credentials.js";
+import type { CliIo } from "../io.js";
+import { UsageError } from "../usage-error.js";
+import { parseCount } from "../values.js";
+import { userConfigDir } from "../../config-dir.js";
+
+/** The flags every `pki` command takes. */
+interface PkiFlags {
+  readonly dir?: string;
+  readonly configDir?: string;
+  readonly days?: string;
+  readonly force?: boolean;
+}
+
+/** The config directory to use or create: the one found, else the user's. */
+async function configDir(flags: PkiFlags, io: CliIo): Promise<string> {
+  return (await configDirOf(flags, io))?.path ?? userConfigDir(io);
+}
+
+async function pkiDir(flags: PkiFlags, io: CliIo): Promise<string> {
+  return flags.dir !== undefined
+    ? resolve(io.cwd, flags.dir)
+    : join(await configDir(flags, io), "pki");
+}
+
+function days(flags: PkiFlags): { days?: number } {
+  return flags.days === undefined ? {} : { days: parseCount(flags.days, "--days", 1, 36_500) };
+}
+
+function describe(issued: IssuedCertificate): string {
+  return `valid until ${issued.certificate.notAfter.toISOString().slice(0, 10)}`;
+}
+
+function printWritten(io: CliIo, files: PemFilePair, what: string): void {
+  io.stdout.write(`${files.certPath}  ${what}\n${files.keyPath}  private key (mode 0600)\n`);
+}
+
+/** Runs a pki action; a PkiError is a usage error (exit 2, nothing or nothing more written). */
+function action<A extends unknown[]>(
+  done: (status: number) => void,
+  work: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await work(...args);
+      done(0);
+    } catch (error) {
+      if (error instanceof PkiError) throw new UsageError(error.message);
+      throw error;
+    }
+  };
+}
+
+function common(command: Command, defaultDays: number): Command {
+  return command
+    .option("--dir <dir>", "the PKI directory (default: the config dir's pki/)")
+    .option("--config-dir <dir>", "the wmsctl config dir (env WMSCTL_CONFIG_DIR)")
+    .option("--days <n>", `days of validity (default ${defaultDays})`)
+    .option("--force", "replace files that exist");
+}
+
+/** Adds `pki init|issue-agent|issue-client` to the program. */
+export function addPkiCommand(program: Command, io: CliIo, done: (status: number) => void): void {
+  const pki = program
+    .command("pki")
+    .description("make a private CA and the agent and client certificates it signs")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  wmsctl pki init\n" +
+        "  wmsctl pki issue-agent h1.lab.example.com h2.lab.example.com\n" +
+        "  wmsctl pki issue-client alice --install     # and wms-agent --allow alice=operator",
+    );
+
+  common(pki.command("init").description("make the CA (ca.pem, ca.key)"), 3650)
+    .option("--name <cn>", "the CA's common name", "wmsfleet CA")
+    .action(
+      action(done, async (flags: PkiFlags & { name: string }) => {
+        const files = caFiles(await pkiDir(flags, io));
+        await checkWritable([files.keyPath, files.certPath], flags.force === true);
+        const ca = await createCertificateAuthority({ commonName: flags.name, ...days(flags) });
+        await writeIssued(files, ca, flags.force === true);
+        printWritten(io, files, `CA "${flags.name}", ${describe(ca)}`);
+      }),
+    );
+
+  common(
+    pki
+      .command("issue-agent")
+      .description("issue an agent certificate per FQDN (FQDN.pem, FQDN.key)")
+      .argument("<fqdn...>", "the agents' host names, as wmsctl -s names them"),
+    365,
+  ).action(
+    action(done, async (names: string[], flags: PkiFlags) => {
+      const fqdns = [...new Set(names.map(agentCertificateName))];
+      const dir = await pkiDir(flags, io);
+      const ca = await loadCertificateAuthority(caFiles(dir));
+      const targets = fqdns.map((fqdn) => pemFiles(dir, fqdn));
+      await checkWritable(
+        targets.flatMap((t) => [t.keyPath, t.certPath]),
+        flags.force === true,
+      );
+      for (const [index, fqdn] of fqdns.entries()) {
+        const issued = await issueAgentCertificate(ca, fqdn, days(flags));
+        const files = targets[index] as PemFilePair;
+        await writeIssued(files, issued, flags.force === true);
+        printWritten(io, files, `agent ${fqdn}, ${describe(issued)}`);
+      }
+      io.stdout.write(
+        `On each host: wms-agent --tls-cert FQDN.pem --tls-key FQDN.key --tls-ca ${join(dir, "ca.pem")}` +
+          " --allow NAME=operator\n",
+      );
+    }),
+  );
+
+  common(
+    pki
+      .command("issue-client")
+      .description("issue a client certificate whose CN is NAME (NAME.pem, NAME.key)")
+      .argument("<name>", "the identity agents know the client by (--allow NAME=ROLE)")
+      .option(
+        "--install",
+        "also copy it into the config dir as client.pem/client.key, with ca.pem",
+      ),
+    365,
+  ).action(
+    action(done, async (input: string, flags: PkiFlags & { install?: boolean }) => {
+      const name = clientCertificateName(input);
+      const dir = await pkiDir(flags, io);
+      const ca = await loadCertificateAuthority(caFiles(dir));
+      const files = pemFiles(dir, name);
+      const force = flags.force === true;
+      const install = flags.install === true ? await configDir(flags, io) : undefined;
+      const copies: [string, string, number][] =
+        install === undefined
+          ? []
+          : [
+              [join(install, CONFIG_FILES.key), "key", KEY_FILE_MODE],
+              [join(install, CONFIG_FILES.cert), "cert", CERT_FILE_MODE],
+              [join(install, CONFIG_FILES.ca), "ca", CERT_FILE_MODE],
+            ];
+      await checkWritable([files.keyPath, files.certPath, ...copies.map(([p]) => p)], force);
+      const issued = await issueClientCertificate(ca, name, days(flags));
+      await writeIssued(files, issued, force);
+      printWritten(io, files, `client ${name}, ${describe(issued)}`);
+      const pem = { key: issued.keyPem, cert: issued.certPem, ca: ca.certPem };
+      for (const [path, part, mode] of copies) {
+        await writeFileWithMode(path, pem[part as keyof typeof pem], mode, force);
+        io.stdout.write(`${path}  installed for wmsctl\n`);
+      }
+      io.stdout.write(`On each agent: --allow ${name}=operator (or ${name}=reader)\n`);
+    }),
+  );
+
+  for (const command of pki.commands) {
+    command.exitOverride().configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+    command.showHelpAfterError(`(run wmsctl pki ${command.name()} --help)`);
+  }
+}
