@@ -3,7 +3,8 @@
  * (`Authorizer`) and where mutating calls are recorded (`AuditSink`). With `--insecure-loopback`
  * no authorizer is set and every loopback caller is allowed.
  */
-import type { ServerUnaryCall } from "@grpc/grpc-js";
+import type { ServerUnaryCall, status as Status } from "@grpc/grpc-js";
+import { RpcError } from "./rpc-error.js";
 
 /** grpc-js's view of a call's transport security (not exported by name from grpc-js). */
 export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthContext"]>;
@@ -21,20 +22,53 @@ export interface CallSecurityInfo {
 
 /**
  * Decides whether a call may proceed. Returns the caller's identity (`undefined` when there is
- * none, e.g. `--insecure-loopback`) or throws an `RpcError` (`UNAUTHENTICATED`,
+ * none, e.g. `--insecure-loopback`) or throws an {@link AccessDeniedError} (`UNAUTHENTICATED`,
  * `PERMISSION_DENIED`) naming the identity and the RPC.
  */
 export type Authorizer = (call: CallSecurityInfo) => string | undefined;
 
+/**
+ * A refusal by an {@link Authorizer}. It carries the identity the caller presented, if any, so
+ * that the audit record of a refused `Disconnect` still says who tried.
+ */
+export class AccessDeniedError extends RpcError {
+  constructor(
+    code: Status.UNAUTHENTICATED | Status.PERMISSION_DENIED,
+    message: string,
+    /** The identity the caller's certificate names; `undefined` when it has none. */
+    readonly identity: string | undefined,
+  ) {
+    super(code, message);
+  }
+}
+
+/** One session's result as the audit log records it (enum values by name). */
+export interface AuditSessionResult {
+  readonly sessionId: number;
+  /** `DISCONNECTED`, `WOULD_DISCONNECT`, `PROTECTED`, ... */
+  readonly outcome: string;
+  readonly message: string;
+  /** 0 when none. */
+  readonly win32Error: number;
+  /** The protection rule behind a `PROTECTED` outcome. */
+  readonly protection?: string;
+  /** `DOMAIN\user` of the session as it was, when it had a user. */
+  readonly user?: string;
+}
+
 /** One record of a mutating call, written before its answer is sent. */
 export interface AuditRecord {
+  /** When the call was answered (ISO 8601, UTC). */
   readonly time: string;
-  readonly identity: string | undefined;
+  /** The caller's identity (certificate CN or SAN); `null` under `--insecure-loopback` or when none was presented. */
+  readonly identity: string | null;
+  /** The caller's address as grpc-js reports it (`ADDRESS:PORT`). */
   readonly peer: string;
   readonly rpc: RpcName;
+  /** The request in the proto3 JSON mapping (camelCase fields, defaults left out). */
   readonly request: unknown;
   /** The per-session results, when the call got that far. */
-  readonly results?: unknown;
+  readonly results?: readonly AuditSessionResult[];
   /** The gRPC status name and message, when the call failed as a whole. */
   readonly status?: { readonly code: string; readonly message: string };
 }

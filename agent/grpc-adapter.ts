@@ -5,8 +5,21 @@
  */
 import { status as Status, type handleUnaryCall, type ServerUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { SessionResult, WmsSessionServiceServer } from "../proto/gen/wms/v1/wms_session.js";
-import type { AuditSink, Authorizer, RpcName } from "./access.js";
+import {
+  DisconnectAllRequest,
+  DisconnectRequest,
+  Outcome,
+  Protection,
+  type SessionResult,
+  type WmsSessionServiceServer,
+} from "../proto/gen/wms/v1/wms_session.js";
+import {
+  AccessDeniedError,
+  type AuditSessionResult,
+  type AuditSink,
+  type Authorizer,
+  type RpcName,
+} from "./access.js";
 import { isLoopbackAddress, parsePeer } from "./caller-process.js";
 import { RpcError } from "./rpc-error.js";
 import { countOutcomes, type CallContext, type SessionService } from "./session-service.js";
@@ -32,17 +45,28 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
   const now = options.now ?? (() => performance.now());
   let inFlight = 0;
 
+  /**
+   * @param requestToJson the request's proto3 JSON form, for the audit record of a mutating RPC;
+   *   `undefined` for RPCs that change nothing and are not audited.
+   */
   function unary<Req, Res extends object>(
     rpc: RpcName,
     handler: (request: Req, context: CallContext) => Promise<Res>,
+    requestToJson?: (request: Req) => unknown,
   ): handleUnaryCall<Req, Res> {
-    const mutating = rpc === "Disconnect" || rpc === "DisconnectAll";
     async function handle(call: ServerUnaryCall<Req, Res>) {
       const peer = call.getPeer();
       let identity: string | undefined;
       let results: readonly SessionResult[] | undefined;
       let outcome: { response: Res } | { error: RpcError };
       try {
+        // Authorization first, so that every audit record says who called, refused calls included.
+        try {
+          identity = options.authorize?.({ rpc, authContext: call.getAuthContext(), peer });
+        } catch (denied) {
+          if (denied instanceof AccessDeniedError) identity = denied.identity;
+          throw denied;
+        }
         if (!options.accepting()) {
           throw new RpcError(Status.UNAVAILABLE, "wms-agent is shutting down; retry another time");
         }
@@ -52,7 +76,6 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
             `too many calls in flight (limit ${options.maxInFlightCalls}); retry later`,
           );
         }
-        identity = options.authorize?.({ rpc, authContext: call.getAuthContext(), peer });
         let callerSession: Promise<number | undefined> | undefined;
         const context: CallContext = {
           peerIsLoopback: isLoopbackPeer(peer),
@@ -69,16 +92,16 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
           options.logger.error({ err: caught, rpc, peer }, "internal error");
         }
       }
-      if (mutating && options.audit !== undefined) {
+      if (requestToJson !== undefined && options.audit !== undefined) {
         try {
           await options.audit.write({
             time: new Date().toISOString(),
-            identity,
+            identity: identity ?? null,
             peer,
             rpc,
-            request: call.request,
+            request: requestToJson(call.request),
             ...("response" in outcome
-              ? { results }
+              ? { results: (results ?? []).map(auditResult) }
               : { status: { code: Status[outcome.error.code], message: outcome.error.message } }),
           });
         } catch (auditError) {
@@ -126,9 +149,15 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
     listSessions: unary("ListSessions", (request, context) =>
       service.listSessions(request, context),
     ),
-    disconnect: unary("Disconnect", (request, context) => service.disconnect(request, context)),
-    disconnectAll: unary("DisconnectAll", (request, context) =>
-      service.disconnectAll(request, context),
+    disconnect: unary(
+      "Disconnect",
+      (request, context) => service.disconnect(request, context),
+      (request) => DisconnectRequest.toJSON(request),
+    ),
+    disconnectAll: unary(
+      "DisconnectAll",
+      (request, context) => service.disconnectAll(request, context),
+      (request) => DisconnectAllRequest.toJSON(request),
     ),
     getAgentInfo: unary("GetAgentInfo", () => service.getAgentInfo()),
   };
@@ -138,4 +167,25 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
 function isLoopbackPeer(peer: string): boolean {
   const endpoint = parsePeer(peer);
   return endpoint !== undefined && isLoopbackAddress(endpoint.address);
+}
+
+/** A session result as the audit log records it: enum values by name, the session's user. */
+function auditResult(result: SessionResult): AuditSessionResult {
+  const session = result.session;
+  const user =
+    session === undefined || session.userName === ""
+      ? undefined
+      : session.domainName === ""
+        ? session.userName
+        : `${session.domainName}\\${session.userName}`;
+  return {
+    sessionId: result.sessionId,
+    outcome: Outcome[result.outcome] ?? String(result.outcome),
+    message: result.message,
+    win32Error: result.win32Error,
+    ...(result.protection === Protection.UNSPECIFIED
+      ? {}
+      : { protection: Protection[result.protection] ?? String(result.protection) }),
+    ...(user === undefined ? {} : { user }),
+  };
 }

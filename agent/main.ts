@@ -1,7 +1,7 @@
 /**
  * `wms-agent`: the command line of the agent daemon. Parses flags, merges them with the
  * environment and a config file, builds the backend, starts the server and turns SIGINT/SIGTERM
- * into a graceful shutdown.
+ * into a graceful shutdown; SIGHUP reloads what can change at run time (see `config-reload.ts`).
  *
  * Exit status: 0 after a clean drain; 1 when the grace period ran out and calls were cut, or the
  * agent could not start (e.g. the port is taken); 2 for any bad flag, variable, file or value,
@@ -12,11 +12,12 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
-import type { AuditSink } from "./access.js";
 import { startAgent, type Agent } from "./agent.js";
-import { openFileAuditSink } from "./audit-file.js";
+import { openFileAuditSink, type FileAuditSink } from "./audit-file.js";
+import { createAccessPolicy } from "./authorization.js";
 import type { SessionBackend } from "./backend.js";
 import { isLoopbackAddress } from "./caller-process.js";
+import { createConfigReloader } from "./config-reload.js";
 import {
   ConfigError,
   ENVIRONMENT_VARIABLES,
@@ -27,6 +28,8 @@ import {
   type AgentSettings,
   type ResolvedAgentConfig,
 } from "./options.js";
+import { createTlsCredentials } from "./tls-credentials.js";
+import { loadTlsMaterial, type TlsMaterial } from "./tls.js";
 import { AGENT_VERSION } from "./version.js";
 
 /** The side effects of the command, injectable for tests. */
@@ -182,16 +185,13 @@ async function createLogger(config: ResolvedAgentConfig, io: MainIo): Promise<Lo
 export async function main(io: MainIo): Promise<number> {
   let config: ResolvedAgentConfig;
   let backend: SessionBackend | undefined;
-  let audit: (AuditSink & { close(): Promise<void> }) | undefined;
+  let audit: FileAuditSink | undefined;
+  let tls: TlsMaterial | undefined;
   try {
     const loaded = await loadConfig(io);
     if (typeof loaded === "number") return loaded;
     config = loaded;
-    if (config.tls !== undefined) {
-      throw new ConfigError(
-        "mutual TLS is not available in this build yet; run with --insecure-loopback (loopback only)",
-      );
-    }
+    if (config.tls !== undefined) tls = await loadTlsMaterial(config.tls);
     if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
     backend = await createBackend(config);
     if (config.auditLog !== undefined) {
@@ -208,6 +208,28 @@ export async function main(io: MainIo): Promise<number> {
   }
 
   const logger = await createLogger(config, io);
+  const credentials = tls === undefined ? undefined : createTlsCredentials(tls);
+  const policy = tls === undefined ? undefined : createAccessPolicy(config.allow);
+  if (tls !== undefined) {
+    logger.info(
+      {
+        certificate: tls.summary.subject,
+        subjectAltName: tls.summary.subjectAltName,
+        notAfter: tls.summary.notAfter,
+        fingerprint: tls.summary.fingerprint256,
+        clientCa: tls.summary.caSubjects,
+        allow: [...config.allow].map(([identity, role]) => `${identity}=${role}`),
+      },
+      "mutual TLS",
+    );
+    for (const warning of tls.warnings) logger.warn(warning);
+    if (config.allow.size === 0) {
+      logger.warn(
+        "no --allow entries: every call will be refused with PERMISSION_DENIED; add e.g. --allow ops=operator",
+      );
+    }
+  }
+  let graceMs = config.shutdownGraceMs;
   let agent: Agent;
   try {
     agent = await startAgent({
@@ -215,7 +237,9 @@ export async function main(io: MainIo): Promise<number> {
       backend,
       listen: [config.listen.text],
       logger,
-      graceMs: config.shutdownGraceMs,
+      graceMs,
+      ...(credentials === undefined ? {} : { credentials: credentials.credentials }),
+      ...(policy === undefined ? {} : { authorize: policy.authorize }),
       ...(audit === undefined ? {} : { audit }),
     });
   } catch (error) {
@@ -225,14 +249,33 @@ export async function main(io: MainIo): Promise<number> {
     return 1;
   }
 
+  const reloader = createConfigReloader(config, {
+    load: async () => {
+      const loaded = await loadConfig(io);
+      if (typeof loaded === "number") throw new ConfigError("the command line asks for no agent");
+      return loaded;
+    },
+    policy,
+    tls: credentials,
+    audit,
+    logger,
+    setGraceMs: (ms) => (graceMs = ms),
+  });
+  const reload = () => {
+    logger.info({ signal: "SIGHUP" }, "reloading the configuration");
+    void reloader.reload();
+  };
+  process.on("SIGHUP", reload);
+
   const outcome = await new Promise<"drained" | "forced">((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
-      void agent.shutdown().then(resolve);
+      logger.info({ signal, graceMs }, "shutting down");
+      void agent.shutdown({ graceMs }).then(resolve);
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  process.off("SIGHUP", reload);
   await audit?.close();
   logger.flush();
   return outcome === "drained" ? 0 : 1;

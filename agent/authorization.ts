@@ -1,0 +1,114 @@
+/**
+ * The agent's access policy under mutual TLS: the identities of `--allow IDENTITY=ROLE` and what
+ * each role may call (DESIGN section 5). `reader` may list sessions, read the agent's info and ask
+ * its health; `operator` may do everything. Any name a client certificate vouches for (subject CN,
+ * DNS, email or URI SAN) can carry a role; when several of them do, the strongest role counts.
+ *
+ * The allow-list can be replaced while the agent runs (SIGHUP); a call sees either the old list or
+ * the new one, never a mix.
+ */
+import { status as Status } from "@grpc/grpc-js";
+import { AccessDeniedError, type Authorizer, type CallSecurityInfo } from "./access.js";
+import type { Role } from "./options.js";
+import { peerIdentity } from "./peer-identity.js";
+
+/** What each role may call. */
+export const ROLE_RPCS: Readonly<Record<Role, ReadonlySet<CallSecurityInfo["rpc"]>>> = {
+  reader: new Set(["ListSessions", "GetAgentInfo", "Health"]),
+  operator: new Set(["ListSessions", "GetAgentInfo", "Health", "Disconnect", "DisconnectAll"]),
+};
+
+const ROLE_RANK: Readonly<Record<Role, number>> = { reader: 1, operator: 2 };
+
+/** The access policy of a running agent. */
+export interface AccessPolicy {
+  /** The authorizer to pass to `startAgent`. */
+  readonly authorize: Authorizer;
+  /** The allow-list in force. */
+  allowList(): ReadonlyMap<string, Role>;
+  /** Replaces the allow-list; calls from now on are judged by the new one. */
+  update(allow: ReadonlyMap<string, Role>): void;
+}
+
+/** The full name of an RPC, as error messages give it. */
+export function qualifiedRpcName(rpc: CallSecurityInfo["rpc"]): string {
+  return rpc === "Health" ? "grpc.health.v1.Health" : `wms.v1.WmsSessionService/${rpc}`;
+}
+
+/** Makes the policy for `allow` (identity → role; DNS SANs matched without regard to case). */
+export function createAccessPolicy(allow: ReadonlyMap<string, Role>): AccessPolicy {
+  let entries = index(allow);
+  return {
+    allowList: () => entries.exact,
+    update(next) {
+      entries = index(next);
+    },
+    authorize(call) {
+      const certificate = call.authContext.sslPeerCertificate;
+      if (certificate === undefined) {
+        // grpc-js gives no certificate unless the handshake verified one against --tls-ca.
+        throw new AccessDeniedError(
+          Status.UNAUTHENTICATED,
+          `no verified client certificate for ${qualifiedRpcName(call.rpc)}: this agent requires mutual TLS with a certificate issued by its CA`,
+          undefined,
+        );
+      }
+      const { names, dnsNames, subject } = peerIdentity(certificate);
+      const primary = names[0];
+      if (primary === undefined) {
+        throw new AccessDeniedError(
+          Status.PERMISSION_DENIED,
+          `the client certificate "${subject}" names no identity (no subject CN, no DNS, email or URI SAN); it may not call ${qualifiedRpcName(call.rpc)}`,
+          undefined,
+        );
+      }
+      let granted: { identity: string; role: Role } | undefined;
+      for (const name of names) {
+        const role =
+          entries.exact.get(name) ?? (dnsNames.has(name) ? entries.dns.get(name) : undefined);
+        if (
+          role !== undefined &&
+          (granted === undefined || ROLE_RANK[role] > ROLE_RANK[granted.role])
+        ) {
+          granted = { identity: name, role };
+        }
+      }
+      const others =
+        names.length > 1
+          ? ` (also ${names
+              .slice(1)
+              .map((n) => `"${n}"`)
+              .join(", ")})`
+          : "";
+      if (granted === undefined) {
+        throw new AccessDeniedError(
+          Status.PERMISSION_DENIED,
+          `identity "${primary}"${others} is not allowed to call ${qualifiedRpcName(call.rpc)} (no --allow entry)`,
+          primary,
+        );
+      }
+      if (!ROLE_RPCS[granted.role].has(call.rpc)) {
+        throw new AccessDeniedError(
+          Status.PERMISSION_DENIED,
+          `identity "${granted.identity}" may not call ${qualifiedRpcName(call.rpc)} (role ${granted.role})`,
+          granted.identity,
+        );
+      }
+      return granted.identity;
+    },
+  };
+}
+
+/** The allow-list, and its entries lowercased for matching DNS names (case-insensitive, RFC 4343). */
+function index(allow: ReadonlyMap<string, Role>): {
+  exact: ReadonlyMap<string, Role>;
+  dns: ReadonlyMap<string, Role>;
+} {
+  const dns = new Map<string, Role>();
+  for (const [identity, role] of allow) {
+    const lower = identity.toLowerCase();
+    const previous = dns.get(lower);
+    if (previous === undefined || ROLE_RANK[role] < ROLE_RANK[previous]) dns.set(lower, role);
+  }
+  return { exact: new Map(allow), dns };
+}

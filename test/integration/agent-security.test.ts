@@ -1,0 +1,493 @@
+/**
+ * The agent under mutual TLS (DESIGN section 5), with real certificates made in the test: who gets
+ * through the handshake, which identity may call what, the audit record of every mutating call
+ * (refused ones included, none lost under concurrency), and certificates and allow-list replaced
+ * while calls are open.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { describe, it, type TestContext } from "node:test";
+import {
+  credentials,
+  loadPackageDefinition,
+  status as Status,
+  type Client,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { protoPath as healthProtoPath } from "grpc-health-check";
+import type { AuditRecord, AuditSink } from "../../agent/access.js";
+import { startAgent, type Agent } from "../../agent/agent.js";
+import { openFileAuditSink } from "../../agent/audit-file.js";
+import { createAccessPolicy, type AccessPolicy } from "../../agent/authorization.js";
+import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
+import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
+import type { Role } from "../../agent/options.js";
+import {
+  createTlsCredentials,
+  type ReloadableTlsCredentials,
+} from "../../agent/tls-credentials.js";
+import { loadTlsMaterial } from "../../agent/tls.js";
+import { Outcome, WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
+import {
+  promisifyClient,
+  TEST_FIXTURE,
+  TEST_HOST,
+  type TestClient,
+} from "../helpers/agent-harness.js";
+import {
+  createTestCa,
+  pemFolder,
+  validityWindows,
+  type IssuedCertificate,
+  type TestCa,
+} from "../helpers/test-pki.js";
+
+const healthPackage = loadPackageDefinition(
+  loadSync(healthProtoPath, { enums: String }),
+) as unknown as {
+  grpc: { health: { v1: { Health: ServiceClientConstructor } } };
+};
+
+interface HealthClient extends Client {
+  Check(
+    request: object,
+    callback: (error: ServiceError | null, response: { status: string }) => void,
+  ): void;
+}
+
+/** An audit sink that keeps records in memory. */
+function memoryAudit(): AuditSink & { records: AuditRecord[] } {
+  const records: AuditRecord[] = [];
+  return {
+    records,
+    write(record) {
+      records.push(record);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A CA, the agent's certificate for TEST_HOST and 127.0.0.1, shared by the tests of this file. */
+const pki = (async () => {
+  const ca = await createTestCa("wmsfleet test CA");
+  const agentCert = await ca.issueServer([TEST_HOST], ["127.0.0.1"]);
+  return { ca, agentCert };
+})();
+
+/** Reach 127.0.0.1 but verify the agent as TEST_HOST, as wmsctl does behind --resolve. */
+const CHANNEL_OPTIONS = {
+  "grpc.ssl_target_name_override": TEST_HOST,
+  "grpc.default_authority": TEST_HOST,
+};
+
+interface SecureHarness {
+  readonly agent: Agent;
+  readonly backend: SimulatedBackend;
+  readonly address: string;
+  readonly policy: AccessPolicy;
+  readonly tls: ReloadableTlsCredentials;
+  readonly audit: ReturnType<typeof memoryAudit>;
+  /** A session client presenting `client` (or no certificate), trusting `trust` (default the test CA). */
+  client(client: IssuedCertificate | undefined, trust?: TestCa): TestClient;
+  /** A health client presenting `client`. */
+  health(client: IssuedCertificate): (service?: string) => Promise<string>;
+}
+
+/** Starts an agent under mutual TLS with `allow`; it and every client are closed after the test. */
+async function startSecureAgent(
+  t: TestContext,
+  allow: Record<string, Role>,
+  options: { audit?: AuditSink } = {},
+): Promise<SecureHarness> {
+  const { ca, agentCert } = await pki;
+  const folder = await pemFolder(t);
+  const material = await loadTlsMaterial({
+    cert: await folder.write("agent.pem", agentCert.cert),
+    key: await folder.write("agent.key", agentCert.key),
+    ca: await folder.write("ca.pem", ca.cert),
+  });
+  const tls = createTlsCredentials(material);
+  const policy = createAccessPolicy(new Map(Object.entries(allow)));
+  const audit = memoryAudit();
+  const backend = createSimulatedBackend({
+    fixture: parseSimFixture(TEST_FIXTURE, "TEST_FIXTURE"),
+    env: {},
+  });
+  const agent = await startAgent({
+    hostFqdn: TEST_HOST,
+    backend,
+    healthIntervalMs: 60_000,
+    credentials: tls.credentials,
+    authorize: policy.authorize,
+    audit: options.audit ?? audit,
+  });
+  const address = `127.0.0.1:${agent.ports[0]}`;
+  const clients: Client[] = [];
+  t.after(async () => {
+    for (const client of clients) client.close();
+    await agent.shutdown({ graceMs: 1000 });
+  });
+  const channelCredentials = (client: IssuedCertificate | undefined, trust: TestCa) =>
+    client === undefined
+      ? credentials.createSsl(Buffer.from(trust.cert))
+      : credentials.createSsl(
+          Buffer.from(trust.cert),
+          Buffer.from(client.key),
+          Buffer.from(client.cert),
+        );
+  return {
+    agent,
+    backend,
+    address,
+    policy,
+    tls,
+    audit,
+    client(client, trust = ca) {
+      const raw = new WmsSessionServiceClient(
+        address,
+        channelCredentials(client, trust),
+        CHANNEL_OPTIONS,
+      );
+      clients.push(raw);
+      return promisifyClient(raw);
+    },
+    health(client) {
+      const Health = healthPackage.grpc.health.v1.Health;
+      const raw = new Health(
+        address,
+        channelCredentials(client, ca),
+        CHANNEL_OPTIONS,
+      ) as unknown as HealthClient;
+      clients.push(raw);
+      return (service = "") =>
+        new Promise((resolve, reject) =>
+          raw.Check({ service }, (error, response) =>
+            error === null ? resolve(response.status) : reject(error),
+          ),
+        );
+    },
+  };
+}
+
+/** Asserts that a call failed with `code` and a message matching `message`. */
+async function rejectsWith(call: Promise<unknown>, code: Status, message?: RegExp): Promise<void> {
+  await assert.rejects(call, (error: ServiceError) => {
+    assert.equal(Status[error.code], Status[code], error.details);
+    if (message !== undefined) assert.match(error.details, message);
+    return true;
+  });
+}
+
+describe("mutual TLS handshake", () => {
+  it("refuses a client without a certificate (the client sees UNAVAILABLE)", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    await rejectsWith(agent.client(undefined).listSessions(), Status.UNAVAILABLE);
+    await rejectsWith(agent.client(undefined).disconnect({ sessionIds: [2] }), Status.UNAVAILABLE);
+    assert.deepEqual(agent.backend.disconnectCalls(), []);
+    assert.deepEqual(agent.audit.records, [], "nothing reached the service");
+  });
+
+  it("refuses a certificate from another CA, even with an allowed CN", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const rogue = await createTestCa("rogue CA");
+    const client = agent.client(await rogue.issueClient("ops"));
+    await rejectsWith(client.disconnect({ sessionIds: [2] }), Status.UNAVAILABLE);
+    assert.deepEqual(agent.backend.disconnectCalls(), []);
+    assert.deepEqual(agent.audit.records, []);
+  });
+
+  it("refuses an expired client certificate and one not valid yet", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const { ca } = await pki;
+    const expired = agent.client(await ca.issueClient("ops", validityWindows.expired));
+    await rejectsWith(expired.listSessions(), Status.UNAVAILABLE);
+    const early = agent.client(await ca.issueClient("ops", validityWindows.notYetValid));
+    await rejectsWith(early.listSessions(), Status.UNAVAILABLE);
+    assert.deepEqual(agent.audit.records, []);
+  });
+
+  it("refuses a client that does not trust the agent's CA (the agent is verified too)", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const { ca } = await pki;
+    const other = await createTestCa("another CA");
+    const client = agent.client(await ca.issueClient("ops"), other);
+    await rejectsWith(client.listSessions(), Status.UNAVAILABLE);
+  });
+});
+
+describe("roles", () => {
+  it("answers an unknown identity PERMISSION_DENIED, naming it and the RPC", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("stranger"));
+    await rejectsWith(
+      client.listSessions(),
+      Status.PERMISSION_DENIED,
+      /^identity "stranger" is not allowed to call wms\.v1\.WmsSessionService\/ListSessions \(no --allow entry\)$/,
+    );
+  });
+
+  it("lets a reader list sessions, read agent info and ask health", async (t) => {
+    const agent = await startSecureAgent(t, { "kiosk-7": "reader" });
+    const { ca } = await pki;
+    const reader = await ca.issueClient("kiosk-7");
+    const client = agent.client(reader);
+    assert.equal((await client.listSessions()).sessions.length, 13);
+    assert.equal((await client.getAgentInfo()).host, TEST_HOST);
+    assert.equal(await agent.health(reader)(), "SERVING");
+    assert.equal(await agent.health(reader)("wms.v1.WmsSessionService"), "SERVING");
+  });
+
+  it("refuses a reader's Disconnect and DisconnectAll, audits both, touches no session", async (t) => {
+    const agent = await startSecureAgent(t, { "kiosk-7": "reader" });
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("kiosk-7"));
+    await rejectsWith(
+      client.disconnect({ sessionIds: [2], expectedHost: TEST_HOST }),
+      Status.PERMISSION_DENIED,
+      /^identity "kiosk-7" may not call wms\.v1\.WmsSessionService\/Disconnect \(role reader\)$/,
+    );
+    await rejectsWith(
+      client.disconnectAll({ whatIf: true }),
+      Status.PERMISSION_DENIED,
+      /kiosk-7.*DisconnectAll \(role reader\)/,
+    );
+    assert.deepEqual(agent.backend.disconnectCalls(), []);
+    const listed = await client.listSessions({ sessionIds: [2] });
+    assert.equal(listed.sessions[0]?.userName, "amelia");
+    assert.deepEqual(
+      agent.audit.records.map((r) => [r.rpc, r.identity, r.status?.code, r.request, r.results]),
+      [
+        [
+          "Disconnect",
+          "kiosk-7",
+          "PERMISSION_DENIED",
+          { sessionIds: [2], expectedHost: TEST_HOST },
+          undefined,
+        ],
+        ["DisconnectAll", "kiosk-7", "PERMISSION_DENIED", { whatIf: true }, undefined],
+      ],
+    );
+    assert.match(agent.audit.records[0]?.peer ?? "", /^127\.0\.0\.1:\d+$/);
+    assert.match(agent.audit.records[0]?.status?.message ?? "", /role reader/);
+  });
+
+  it("lets an operator disconnect, and audits the results", async (t) => {
+    const agent = await startSecureAgent(t, { "kiosk-7": "reader", ops: "operator" });
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("ops"));
+    const response = await client.disconnect({ sessionIds: [2, 0], expectedHost: TEST_HOST });
+    assert.deepEqual(
+      response.results.map((r) => [r.sessionId, Outcome[r.outcome]]),
+      [
+        [2, "DISCONNECTED"],
+        [0, "PROTECTED"],
+      ],
+    );
+    assert.deepEqual(agent.backend.disconnectCalls(), [{ sessionId: 2, wait: true }]);
+    const [record] = agent.audit.records;
+    assert.equal(record?.identity, "ops");
+    assert.equal(record?.status, undefined);
+    assert.deepEqual(
+      record?.results?.map((r) => ({ ...r, message: typeof r.message })),
+      [
+        {
+          sessionId: 2,
+          outcome: "DISCONNECTED",
+          message: "string",
+          win32Error: 0,
+          user: "LAB\\amelia",
+        },
+        {
+          sessionId: 0,
+          outcome: "PROTECTED",
+          message: "string",
+          win32Error: 0,
+          protection: "SERVICES_SESSION",
+        },
+      ],
+    );
+  });
+
+  it("takes the identity from a SAN (email, URI, DNS in any case) and the strongest role", async (t) => {
+    const agent = await startSecureAgent(t, {
+      "laptop-17": "reader",
+      "ops@lab.example.com": "operator",
+      "spiffe://lab.example.com/monitor": "reader",
+      "Console.Lab.Example.com": "operator",
+    });
+    const { ca } = await pki;
+    const byEmail = agent.client(
+      await ca.issueClient("laptop-17", {
+        sans: [{ type: "email", value: "ops@lab.example.com" }],
+      }),
+    );
+    assert.equal((await byEmail.disconnect({ sessionIds: [3], whatIf: true })).results.length, 1);
+    const byUri = agent.client(
+      await ca.issueClient("monitor", {
+        sans: [{ type: "url", value: "spiffe://lab.example.com/monitor" }],
+      }),
+    );
+    assert.equal((await byUri.listSessions()).sessions.length, 13);
+    await rejectsWith(
+      byUri.disconnect({ sessionIds: [3] }),
+      Status.PERMISSION_DENIED,
+      /^identity "spiffe:\/\/lab\.example\.com\/monitor" may not call .*Disconnect \(role reader\)$/,
+    );
+    const byDns = agent.client(
+      await ca.issueClient("console", {
+        sans: [{ type: "dns", value: "CONSOLE.lab.example.com" }],
+      }),
+    );
+    assert.equal((await byDns.disconnect({ sessionIds: [4], whatIf: true })).results.length, 1);
+    const unknown = agent.client(
+      await ca.issueClient("kiosk-9", {
+        sans: [{ type: "email", value: "kiosk9@lab.example.com" }],
+      }),
+    );
+    await rejectsWith(
+      unknown.listSessions(),
+      Status.PERMISSION_DENIED,
+      /^identity "kiosk-9" \(also "kiosk9@lab\.example\.com"\) is not allowed/,
+    );
+    assert.deepEqual(
+      agent.audit.records.map((r) => [r.identity, r.status?.code ?? "OK"]),
+      [
+        ["ops@lab.example.com", "OK"],
+        ["spiffe://lab.example.com/monitor", "PERMISSION_DENIED"],
+        ["console.lab.example.com", "OK"],
+      ],
+    );
+  });
+});
+
+describe("audit", () => {
+  it("records what-if calls and calls refused by validation, one record each", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("ops"));
+    await client.disconnect({ sessionIds: [2], whatIf: true });
+    await rejectsWith(client.disconnect({ sessionIds: [] }), Status.INVALID_ARGUMENT);
+    await rejectsWith(
+      client.disconnectAll({ expectedHost: "mps02.lab.example.com" }),
+      Status.FAILED_PRECONDITION,
+    );
+    await client.listSessions();
+    assert.deepEqual(agent.backend.disconnectCalls(), []);
+    assert.deepEqual(
+      agent.audit.records.map((r) => [
+        r.rpc,
+        r.status?.code ?? "OK",
+        r.results?.map((s) => s.outcome),
+      ]),
+      [
+        ["Disconnect", "OK", ["WOULD_DISCONNECT"]],
+        ["Disconnect", "INVALID_ARGUMENT", undefined],
+        ["DisconnectAll", "FAILED_PRECONDITION", undefined],
+      ],
+    );
+  });
+
+  it("fails the call with UNAVAILABLE when the record cannot be written", async (t) => {
+    const failing: AuditSink = { write: () => Promise.reject(new Error("disk full")) };
+    const agent = await startSecureAgent(t, { ops: "operator" }, { audit: failing });
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("ops"));
+    await rejectsWith(
+      client.disconnect({ sessionIds: [2], whatIf: true }),
+      Status.UNAVAILABLE,
+      /audit record could not be written/,
+    );
+    assert.equal((await client.listSessions({ sessionIds: [2] })).sessions.length, 1);
+  });
+
+  it("writes one line per call to the file, none lost, when 200 calls run at once", async (t) => {
+    const folder = await pemFolder(t);
+    const path = `${folder.dir}/audit.jsonl`;
+    const sink = await openFileAuditSink(path);
+    t.after(() => sink.close());
+    const agent = await startSecureAgent(
+      t,
+      { ops: "operator", "kiosk-7": "reader" },
+      { audit: sink },
+    );
+    const { ca } = await pki;
+    const operator = agent.client(await ca.issueClient("ops"));
+    const reader = agent.client(await ca.issueClient("kiosk-7"));
+    const calls = Array.from({ length: 200 }, (_, i) => {
+      const sessionIds = [1 + (i % 12), 1000 + i];
+      if (i % 4 === 3)
+        return reader.disconnect({ sessionIds }).then(
+          () => "OK",
+          () => "DENIED",
+        );
+      if (i % 4 === 2) return operator.disconnectAll({ whatIf: true }).then(() => "OK");
+      return operator.disconnect({ sessionIds, whatIf: i % 4 === 1 }).then(() => "OK");
+    });
+    const answers = await Promise.all(calls);
+    assert.equal(answers.filter((a) => a === "DENIED").length, 50);
+
+    const lines = (await readFile(path, "utf8")).split("\n");
+    assert.equal(lines.pop(), "", "the file ends with a newline");
+    assert.equal(lines.length, 200);
+    const records = lines.map((line) => JSON.parse(line) as AuditRecord);
+    const byRequest = new Map<string, number>();
+    for (const record of records) {
+      assert.ok(!Number.isNaN(Date.parse(record.time)));
+      const ids = (record.request as { sessionIds?: number[] }).sessionIds;
+      const key = ids === undefined ? "all" : String(ids[1]);
+      byRequest.set(key, (byRequest.get(key) ?? 0) + 1);
+      if (record.identity === "kiosk-7") assert.equal(record.status?.code, "PERMISSION_DENIED");
+      else assert.equal(record.identity, "ops");
+    }
+    assert.equal(byRequest.get("all"), 50);
+    for (let i = 0; i < 200; i += 1) {
+      if (i % 4 !== 2) assert.equal(byRequest.get(String(1000 + i)), 1, `call ${i}`);
+    }
+  });
+});
+
+describe("changes while running", () => {
+  it("replaces certificates for new connections and keeps open ones working", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const { ca } = await pki;
+    const before = agent.client(await ca.issueClient("ops"));
+    assert.equal((await before.listSessions()).sessions.length, 13);
+
+    const next = await createTestCa("wmsfleet test CA 2");
+    const folder = await pemFolder(t);
+    const nextAgentCert = await next.issueServer([TEST_HOST], ["127.0.0.1"]);
+    agent.tls.update(
+      await loadTlsMaterial({
+        cert: await folder.write("agent.pem", nextAgentCert.cert),
+        key: await folder.write("agent.key", nextAgentCert.key),
+        ca: await folder.write("ca.pem", next.cert),
+      }),
+    );
+
+    // The open connection keeps the context it was made with.
+    assert.equal((await before.listSessions()).sessions.length, 13);
+    // New connections see the new agent certificate and CA.
+    const after = agent.client(await next.issueClient("ops"), next);
+    assert.equal((await after.disconnect({ sessionIds: [2], whatIf: true })).results.length, 1);
+    const stale = agent.client(await ca.issueClient("ops"));
+    await rejectsWith(stale.listSessions(), Status.UNAVAILABLE);
+  });
+
+  it("judges calls by a replaced allow-list at once, on open connections too", async (t) => {
+    const agent = await startSecureAgent(t, { ops: "operator" });
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("ops"));
+    assert.equal((await client.disconnect({ sessionIds: [2], whatIf: true })).results.length, 1);
+    agent.policy.update(new Map([["ops", "reader"]]));
+    await rejectsWith(
+      client.disconnect({ sessionIds: [2], whatIf: true }),
+      Status.PERMISSION_DENIED,
+      /role reader/,
+    );
+    agent.policy.update(new Map());
+    await rejectsWith(client.listSessions(), Status.PERMISSION_DENIED, /no --allow entry/);
+  });
+});
