@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname, win32 } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import {
   DEFAULT_SERVICE_NAME,
   explainScExit,
@@ -108,9 +108,12 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
     return 0;
   }
 
-  const service = new Command("service").description(
-    "install, remove, start, stop or query the agent as a Windows service (needs an elevated prompt)",
-  );
+  // Created through program.command() so that it inherits exitOverride() and configureOutput().
+  const service = program
+    .command("service")
+    .description(
+      "install, remove, start, stop or query the agent as a Windows service (needs an elevated prompt)",
+    );
   const nameOption = (command: Command) =>
     command.option("--name <name>", "service name", DEFAULT_SERVICE_NAME);
   const dryRunOption = (command: Command) =>
@@ -204,7 +207,45 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
     });
   }
 
-  return program.addCommand(service);
+  return program;
+}
+
+/** The arguments and streams of one `wms-agent service ...` run (part of the agent's `MainIo`). */
+export interface ServiceCliIo {
+  /** The arguments after `wms-agent`, starting with `service`. */
+  readonly argv: readonly string[];
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/**
+ * Runs `wms-agent service ...` and resolves its exit status: what the agent's entry point calls
+ * when its first argument is `service`. `runAgent` runs the agent itself (for `service run`).
+ */
+export async function runServiceCli(
+  io: ServiceCliIo,
+  runAgent: ServiceCommandDeps["runAgent"],
+  deps: Omit<ServiceCommandDeps, "runAgent" | "setExitCode"> = {},
+): Promise<number> {
+  let status = 0;
+  const program = new Command("wms-agent").exitOverride().configureOutput({
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+  });
+  registerServiceCommands(program, {
+    print: (line) => io.stdout.write(`${line}\n`),
+    printError: (line) => io.stderr.write(`${line}\n`),
+    ...deps,
+    runAgent,
+    setExitCode: (code) => (status = code),
+  });
+  try {
+    await program.parseAsync([...io.argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  return status;
 }
 
 function execSc(args: readonly string[]): Promise<ScResult> {

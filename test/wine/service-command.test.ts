@@ -15,7 +15,7 @@ import {
   uninstallCommands,
 } from "../../agent/service/sc-commands.js";
 import type { ScResult, ServiceCommandDeps } from "../../agent/service/service-command.js";
-import { registerServiceCommands } from "../../agent/service/service-command.js";
+import { registerServiceCommands, runServiceCli } from "../../agent/service/service-command.js";
 
 const spec = {
   name: "wms-agent",
@@ -225,5 +225,53 @@ void describe("wms-agent service", () => {
     await run("service", "run");
     assert.equal(seen.exit, 2);
     assert.match(seen.err.join("\n"), /not started by the SCM/);
+  });
+});
+
+void describe("runServiceCli (what the wms-agent entry point calls)", () => {
+  function io(...argv: string[]) {
+    const out = { stdout: "", stderr: "" };
+    return {
+      out,
+      io: {
+        argv,
+        stdout: { write: (text: string) => ((out.stdout += text), true) },
+        stderr: { write: (text: string) => ((out.stderr += text), true) },
+      } as unknown as Parameters<typeof runServiceCli>[0],
+    };
+  }
+  const noAgent = () => Promise.reject(new Error("no agent here"));
+
+  void it("prints the exact commands of a dry run and returns 0", async () => {
+    const run = io("service", "uninstall", "--dry-run", "--name", "wms-test");
+    assert.equal(await runServiceCli(run.io, noAgent), 0);
+    assert.equal(run.out.stdout, "sc.exe stop wms-test\nsc.exe delete wms-test\n");
+  });
+
+  void it("returns 0 for --help and 2 for an unknown subcommand, printing to its streams", async () => {
+    const help = io("service", "--help");
+    assert.equal(await runServiceCli(help.io, noAgent), 0);
+    assert.match(help.out.stdout, /install/);
+    const bad = io("service", "reinstall");
+    assert.equal(await runServiceCli(bad.io, noAgent), 2);
+    assert.match(bad.out.stderr, /unknown command/);
+  });
+
+  void it("runs the agent under `service run` and returns its status", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wms-service-"));
+    try {
+      const run = io("service", "run", "--log-file", join(dir, "agent.log"), "--", "--x");
+      const status = await runServiceCli(
+        run.io,
+        (argv) => Promise.resolve(argv.length === 1 && argv[0] === "--x" ? 0 : 9),
+        {
+          platform: "linux",
+          runAsService: (_name, body) => body({ stopSignal: new AbortController().signal }),
+        },
+      );
+      assert.equal(status, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
