@@ -1,0 +1,133 @@
+/**
+ * A bench agent host: one process running N real agents (`startAgent`, simulated classroom
+ * backend), each on 127.0.0.1:0 under mutual TLS, as N MultiPoint hosts would.
+ *
+ * Usage: `node --import tsx bench/agent-host.ts` with one JSON argument:
+ * `{ "names": ["agent-0001.bench.test", ...], "tls": { "ca", "cert", "key" } | null }`
+ * (PEM file paths; `null` runs the agents without TLS, on loopback).
+ *
+ * Prints one JSON line once every agent is serving: `{ "ready": true, "ports": [...], "startMs",
+ * "rssBytes" }`. Then reads commands, one a line, on standard input, answering one JSON line each:
+ * - `reset`: every session back to the fixture (so "real" DisconnectAll runs disconnect again);
+ * - `stats`: `{ rssBytes, cpuUserUs, cpuSystemUs, disconnectCalls }`.
+ * SIGTERM (or standard input closing) shuts every agent down and exits.
+ */
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { ServerCredentials } from "@grpc/grpc-js";
+import { startAgent, type Agent } from "../agent/agent.js";
+import { createSimulatedBackend, type SimulatedBackend } from "../agent/backends/simulated.js";
+import { defaultSimFixture } from "../agent/backends/sim-fixture.js";
+import { benchAuthorizer } from "./authorizer.js";
+
+/** The argument of an agent host. */
+export interface AgentHostConfig {
+  readonly names: readonly string[];
+  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null;
+  /** The client identity let in as operator (mutual TLS only). @default "bench-operator" */
+  readonly operator?: string;
+}
+
+/** The line an agent host prints once it is ready. */
+export interface AgentHostReady {
+  readonly ready: true;
+  readonly ports: number[];
+  readonly startMs: number;
+  readonly rssBytes: number;
+}
+
+function parseConfig(text: string | undefined): AgentHostConfig {
+  if (text === undefined) throw new TypeError("usage: agent-host.ts '<json config>'");
+  const config = JSON.parse(text) as AgentHostConfig;
+  if (!Array.isArray(config.names) || config.names.length === 0) {
+    throw new TypeError("agent-host: names must be a non-empty array");
+  }
+  return config;
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.argv[2]);
+  const started = performance.now();
+  const credentials =
+    config.tls === null
+      ? ServerCredentials.createInsecure()
+      : ServerCredentials.createSsl(
+          readFileSync(config.tls.ca),
+          [
+            {
+              cert_chain: readFileSync(config.tls.cert),
+              private_key: readFileSync(config.tls.key),
+            },
+          ],
+          true,
+        );
+  const authorize =
+    config.tls === null ? undefined : benchAuthorizer(config.operator ?? "bench-operator");
+  const fixture = defaultSimFixture();
+  const hosts: { agent: Agent; backend: SimulatedBackend }[] = [];
+  // Sequentially in small batches: binding 250 servers at once only adds contention.
+  const batch = 25;
+  for (let index = 0; index < config.names.length; index += batch) {
+    const names = config.names.slice(index, index + batch);
+    hosts.push(
+      ...(await Promise.all(
+        names.map(async (hostFqdn) => {
+          const backend = createSimulatedBackend({ fixture, env: {} });
+          const agent = await startAgent({
+            hostFqdn,
+            backend,
+            credentials,
+            ...(authorize === undefined ? {} : { authorize }),
+            listen: ["127.0.0.1:0"],
+            graceMs: 2000,
+            healthIntervalMs: 60_000,
+          });
+          return { agent, backend };
+        }),
+      )),
+    );
+  }
+  const ready: AgentHostReady = {
+    ready: true,
+    ports: hosts.map(({ agent }) => agent.ports[0] ?? 0),
+    startMs: Math.round(performance.now() - started),
+    rssBytes: process.memoryUsage().rss,
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(hosts.map(({ agent }) => agent.shutdown({ graceMs: 2000 })));
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    const command = line.trim();
+    if (command === "reset") {
+      for (const { backend } of hosts) {
+        for (const session of fixture.sessions) {
+          backend.removeSession(session.sessionId);
+          backend.addSession(session);
+        }
+      }
+      process.stdout.write(`${JSON.stringify({ reset: true })}\n`);
+    } else if (command === "stats") {
+      const cpu = process.cpuUsage();
+      const disconnectCalls = hosts.reduce((n, h) => n + h.backend.disconnectCalls().length, 0);
+      process.stdout.write(
+        `${JSON.stringify({ rssBytes: process.memoryUsage().rss, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, disconnectCalls })}\n`,
+      );
+    }
+  });
+  lines.once("close", () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`agent-host: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

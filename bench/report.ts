@@ -1,0 +1,184 @@
+/**
+ * The bench's results: their shape (written as `bench/results.json`), the targets of issue 6
+ * and the table printed at the end of `npm run bench`.
+ */
+import { round, type Summary } from "./stats.js";
+
+/** One fan-out measurement. */
+export interface FanoutRow {
+  readonly mode: "warm" | "cold";
+  readonly whatIf: boolean;
+  readonly n: number;
+  readonly wallMs: Summary;
+}
+
+/** Everything one bench run measured. */
+export interface BenchResults {
+  meta: {
+    startedAt: string;
+    finishedAt: string;
+    commit: string;
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+    transport: string;
+    agents: number;
+    processes: number;
+    runs: number;
+    coldRuns: number;
+    quick: boolean;
+  };
+  startup:
+    | {
+        transport: string;
+        toListeningMs: Summary;
+        toServingMs: Summary;
+        idleRssBytes: Summary;
+      }
+    | undefined;
+  throughput:
+    Record<string, { agent: Summary; bare: Summary; ratio: Summary; errors: number }> | undefined;
+  fanout:
+    | {
+        rows: FanoutRow[];
+        /** Controller CPU (user + system) per host of a warm what-if run, microseconds. */
+        cpuPerHostUs: Record<number, Summary>;
+        rssPerChannelBytes: number;
+        channels: number;
+        agentHostStartMs: number[];
+      }
+    | undefined;
+}
+
+/** One target of issue 6 and whether this run met it. */
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+function fanoutMedian(results: BenchResults, mode: "warm" | "cold", n: number) {
+  return results.fanout?.rows.find((r) => r.mode === mode && r.whatIf && r.n === n)?.wallMs.median;
+}
+
+/** The targets, checked against the results (`met` is undefined when not measured). */
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const bound = (target: string, value: number | undefined, limit: number, unit: string) => ({
+    target,
+    measured:
+      value === undefined || Number.isNaN(value) ? "not measured" : `${round(value)} ${unit}`,
+    met: value === undefined || Number.isNaN(value) ? undefined : value <= limit,
+  });
+  const ratios = Object.entries(results.throughput ?? {}).map(
+    ([rpc, t]) =>
+      ({
+        target: `${rpc} throughput >= 80% of bare grpc-js`,
+        measured: `${round(t.ratio.median * 100)} %`,
+        met: t.ratio.median >= 0.8,
+      }) satisfies TargetCheck,
+  );
+  return [
+    bound("warm fan-out to 1000, median <= 150 ms", fanoutMedian(results, "warm", 1000), 150, "ms"),
+    bound("cold wmsctl to 100 <= 500 ms", fanoutMedian(results, "cold", 100), 500, "ms"),
+    bound("cold wmsctl to 1000 <= 1500 ms", fanoutMedian(results, "cold", 1000), 1500, "ms"),
+    bound(
+      "controller RSS <= 120 KB per open channel",
+      results.fanout === undefined ? undefined : results.fanout.rssPerChannelBytes / 1024,
+      120,
+      "KB",
+    ),
+    ...ratios,
+  ];
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+const ms = (s: Summary) => [`${round(s.median)}`, `${round(s.min)}`, `${round(s.max)}`];
+
+/** Prints the results as tables. */
+export function printReport(results: BenchResults, out: NodeJS.WritableStream): void {
+  const { meta } = results;
+  out.write(
+    `\nwmsfleet bench — ${meta.startedAt} — commit ${meta.commit} — Node ${meta.node} — ${meta.cpus} × ${meta.cpuModel}\n` +
+      `transport: ${meta.transport}; load average at start ${meta.loadAverageAtStart.join(" ")}, at end ${meta.loadAverageAtEnd.join(" ")}\n\n`,
+  );
+  if (results.fanout !== undefined) {
+    out.write(
+      `Fan-out DisconnectAll (${meta.agents} agents in ${meta.processes} processes), wall ms\n`,
+    );
+    out.write(
+      `${table([
+        ["mode", "what-if", "N", "median", "min", "max", "runs"],
+        ...results.fanout.rows.map((r) => [
+          r.mode,
+          r.whatIf ? "yes" : "no",
+          String(r.n),
+          ...ms(r.wallMs),
+          String(r.wallMs.runs),
+        ]),
+      ])}\n\n`,
+    );
+    out.write(
+      `${table([
+        ["controller (warm what-if)", "value"],
+        ...Object.entries(results.fanout.cpuPerHostUs).map(([n, s]) => [
+          `CPU per host at N=${n}`,
+          `${round(s.median)} µs`,
+        ]),
+        [
+          `RSS per open channel (${results.fanout.channels} channels)`,
+          `${round(results.fanout.rssPerChannelBytes / 1024)} KB`,
+        ],
+      ])}\n\n`,
+    );
+  }
+  if (results.throughput !== undefined) {
+    out.write("One agent under concurrent load (64 calls in flight, 4 connections), calls/s\n");
+    out.write(
+      `${table([
+        ["rpc", "agent", "bare grpc-js", "ratio", "errors"],
+        ...Object.entries(results.throughput).map(([rpc, t]) => [
+          rpc,
+          String(Math.round(t.agent.median)),
+          String(Math.round(t.bare.median)),
+          `${round(t.ratio.median * 100)} %`,
+          String(t.errors),
+        ]),
+      ])}\n\n`,
+    );
+  }
+  if (results.startup !== undefined) {
+    const s = results.startup;
+    out.write(`Agent start-up (${s.transport}), ms: median/min/max\n`);
+    out.write(
+      `${table([
+        ["to listening", ms(s.toListeningMs).join(" / ")],
+        ["to SERVING", ms(s.toServingMs).join(" / ")],
+        ["idle RSS (MB)", `${round(s.idleRssBytes.median / 1048576)}`],
+      ])}\n\n`,
+    );
+  }
+  out.write("Targets\n");
+  out.write(
+    `${table([
+      ["target", "measured", "met"],
+      ...checkTargets(results).map((t) => [
+        t.target,
+        t.measured,
+        t.met === undefined ? "-" : t.met ? "yes" : "NO",
+      ]),
+    ])}\n`,
+  );
+}

@@ -1,0 +1,409 @@
+/**
+ * `npm run bench`: the real agent and the real controller over mutual TLS on this machine.
+ *
+ * 1. agent start-up to SERVING and idle RSS (`wms-agent` spawned);
+ * 2. one agent's throughput for ListSessions and Disconnect (what-if) against a bare grpc-js
+ *    server answering the same messages, measured alternately in the same run;
+ * 3. fan-out DisconnectAll (what-if and real) to N agents spread over a few agent-host
+ *    processes: warm (the controller library, channels up, in its own process: wall, CPU per
+ *    host, RSS per open channel) and cold (a new `wmsctl disconnect --all` process each run).
+ *
+ * Prints a table, writes `bench/results.json` and `bench/fanout.svg`; `--reference` also copies
+ * both to `bench/reference/`. Flags: `--agents 1000 --processes 4 --ns 10,100,1000 --runs 7
+ * --cold-runs 5 --load-seconds 3 --quick --insecure --reference`.
+ */
+import { spawn, fork } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { credentials as grpcCredentials, type ChannelCredentials } from "@grpc/grpc-js";
+import { DisconnectResponse, ListSessionsResponse } from "../proto/gen/wms/v1/wms_session.js";
+import { fanoutChart, type ChartSeries } from "./chart.js";
+import { benchName, startAgentHost, startBenchFleet, type BenchFleet } from "./fleet.js";
+import { callOnce, loadClient, loadRequest, runLoad, type LoadRpc } from "./load.js";
+import { makeBenchPki, writeBenchPki, type BenchPkiFiles } from "./pki.js";
+import { round, summarize, type Summary } from "./stats.js";
+import { measureStartup, type StartupSample } from "./startup.js";
+import type { WarmRunResult } from "./warm-controller.js";
+import { printReport, type BenchResults, type FanoutRow } from "./report.js";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const WMSCTL = here("../bin/wmsctl.js");
+
+const { values: flags } = parseArgs({
+  options: {
+    agents: { type: "string", default: "1000" },
+    processes: { type: "string", default: "4" },
+    ns: { type: "string", default: "10,100,1000" },
+    runs: { type: "string", default: "7" },
+    "cold-runs": { type: "string", default: "5" },
+    "startup-runs": { type: "string", default: "5" },
+    "load-seconds": { type: "string", default: "3" },
+    "load-rounds": { type: "string", default: "3" },
+    quick: { type: "boolean", default: false },
+    insecure: { type: "boolean", default: false },
+    reference: { type: "boolean", default: false },
+    out: { type: "string", default: here("./results.json") },
+    skip: { type: "string", default: "" },
+  },
+});
+
+const quick = flags.quick === true;
+const agents = quick ? Math.min(100, Number(flags.agents)) : Number(flags.agents);
+const ns = flags.ns
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0 && n <= agents);
+const runs = quick ? 3 : Number(flags.runs);
+const coldRuns = quick ? 2 : Number(flags["cold-runs"]);
+const startupRuns = quick ? 2 : Number(flags["startup-runs"]);
+const loadMs = (quick ? 1 : Number(flags["load-seconds"])) * 1000;
+const loadRounds = quick ? 1 : Number(flags["load-rounds"]);
+const skip = new Set(flags.skip.split(",").filter((s) => s !== ""));
+const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
+
+async function clientCredentials(files: BenchPkiFiles | undefined): Promise<ChannelCredentials> {
+  if (files === undefined) return grpcCredentials.createInsecure();
+  return grpcCredentials.createSsl(
+    await readFile(files.ca),
+    await readFile(files.clientKey),
+    await readFile(files.clientCert),
+  );
+}
+
+/** 1. Agent start-up. */
+async function benchStartup(files: BenchPkiFiles | undefined, operator: string) {
+  const samples: StartupSample[] = [];
+  let transport = files === undefined ? "insecure loopback" : "mutual TLS";
+  let useFiles = files;
+  for (let run = 0; run < startupRuns; run++) {
+    const sample = await measureStartup({ fqdn: benchName(0), files: useFiles, operator });
+    if (sample === undefined) {
+      log("this wms-agent build refuses --tls-*: start-up measured with --insecure-loopback");
+      transport = "insecure loopback (agent build without mutual TLS)";
+      useFiles = undefined;
+      run--;
+      continue;
+    }
+    samples.push(sample);
+  }
+  return {
+    transport,
+    toListeningMs: summarize(samples.map((s) => s.toListeningMs)),
+    toServingMs: summarize(samples.map((s) => s.toServingMs)),
+    idleRssBytes: summarize(samples.map((s) => s.idleRssBytes)),
+  };
+}
+
+/** 2. One agent against a bare grpc-js server answering the same messages. */
+async function benchThroughput(files: BenchPkiFiles | undefined, operator: string) {
+  const fqdn = benchName(0);
+  const tls =
+    files === undefined ? null : { ca: files.ca, cert: files.agentCert, key: files.agentKey };
+  const host = await startAgentHost({ names: [fqdn], tls, operator });
+  const credentials = await clientCredentials(files);
+  const agentAddress = `127.0.0.1:${host.ready.ports[0]}`;
+  const probe = loadClient({ address: agentAddress, fqdn, credentials });
+  const list = (await callOnce(probe, "listSessions", loadRequest("listSessions", fqdn))) as
+    ListSessionsResponse | undefined;
+  const disconnect = (await callOnce(probe, "disconnect", loadRequest("disconnect", fqdn))) as
+    DisconnectResponse | undefined;
+  probe.close();
+  if (list === undefined || disconnect === undefined) throw new Error("no answer to capture");
+  const bare = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      here("./bare-server.ts"),
+      JSON.stringify({
+        tls,
+        listSessions: Buffer.from(ListSessionsResponse.encode(list).finish()).toString("base64"),
+        disconnect: Buffer.from(DisconnectResponse.encode(disconnect).finish()).toString("base64"),
+      }),
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const barePort = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: bare.stdout }).once("line", (line) =>
+      resolve((JSON.parse(line) as { port: number }).port),
+    );
+    bare.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
+  });
+  const bareAddress = `127.0.0.1:${barePort}`;
+  const result: Record<string, { agent: Summary; bare: Summary; ratio: Summary; errors: number }> =
+    {};
+  try {
+    for (const rpc of ["listSessions", "disconnect"] as LoadRpc[]) {
+      const agentRates: number[] = [];
+      const bareRates: number[] = [];
+      let errors = 0;
+      for (let round = 0; round < loadRounds; round++) {
+        // Alternate, so that drift of the machine's load hits both sides alike.
+        for (const [address, rates] of [
+          [agentAddress, agentRates],
+          [bareAddress, bareRates],
+        ] as const) {
+          const measured = await runLoad({ address, fqdn, credentials, rpc, durationMs: loadMs });
+          errors += measured.errors;
+          if (measured.errors > 0) log(`${rpc} at ${address}: ${measured.firstError}`);
+          rates.push(measured.callsPerSecond);
+        }
+      }
+      result[rpc === "listSessions" ? "ListSessions" : "Disconnect (what-if)"] = {
+        agent: summarize(agentRates),
+        bare: summarize(bareRates),
+        ratio: summarize(agentRates.map((rate, i) => rate / (bareRates[i] ?? NaN))),
+        errors,
+      };
+      log(
+        `${rpc}: agent ${Math.round(summarize(agentRates).median)}/s, bare ${Math.round(summarize(bareRates).median)}/s`,
+      );
+    }
+  } finally {
+    bare.kill("SIGTERM");
+    host.child.kill("SIGTERM");
+  }
+  return result;
+}
+
+/** Runs `wmsctl disconnect --all` once and checks that every host answered `ok`. */
+async function coldRun(
+  fleet: BenchFleet,
+  inventory: string,
+  n: number,
+  whatIf: boolean,
+): Promise<number> {
+  const args = [
+    WMSCTL,
+    "disconnect",
+    "--all",
+    ...(whatIf ? ["--what-if"] : []),
+    "--inventory",
+    inventory,
+    "-o",
+    "json",
+    "--no-progress",
+    ...(fleet.files === undefined
+      ? ["--insecure-loopback"]
+      : ["--ca", fleet.files.ca, "--cert", fleet.files.clientCert, "--key", fleet.files.clientKey]),
+  ];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  const wallMs = performance.now() - started;
+  const hosts = JSON.parse(stdout || "[]") as { status: string }[];
+  const ok = hosts.filter((h) => h.status === "ok").length;
+  if (code !== 0 || ok !== n) {
+    throw new Error(`wmsctl exited ${code} with ${ok}/${n} hosts ok: ${stderr.slice(0, 500)}`);
+  }
+  return wallMs;
+}
+
+/** 3. Fan-out, warm then cold. */
+async function benchFanout(fleet: BenchFleet) {
+  const rows: FanoutRow[] = [];
+  const warm = fork(
+    here("./warm-controller.ts"),
+    [
+      JSON.stringify({
+        names: fleet.names,
+        ports: fleet.hosts.flatMap((h) => h.ready.ports),
+        tls:
+          fleet.files === undefined
+            ? null
+            : { ca: fleet.files.ca, cert: fleet.files.clientCert, key: fleet.files.clientKey },
+      }),
+    ],
+    {
+      execArgv: ["--import", "tsx", "--expose-gc"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    },
+  );
+  const replies: ((value: unknown) => void)[] = [];
+  const ready = new Promise((resolve) => replies.push(resolve));
+  warm.on("message", (message) => replies.shift()?.(message));
+  const ask = <T>(request: object) =>
+    new Promise<T>((resolve) => {
+      replies.push(resolve as (value: unknown) => void);
+      warm.send(request);
+    });
+  await ready;
+  const baseline = await ask<{ rssBytes: number }>({ kind: "baseline" });
+  let memory: { rssBytes: number; channels: number } | undefined;
+  const cpuPerHostUs: Record<number, Summary> = {};
+  for (const n of ns) {
+    for (const whatIf of [true, false]) {
+      const walls: number[] = [];
+      const cpu: number[] = [];
+      // The first run opens the channels that are not up yet: not counted.
+      for (let run = -1; run < runs; run++) {
+        if (!whatIf) await fleet.reset();
+        const result = await ask<WarmRunResult & { error?: string }>({ kind: "run", n, whatIf });
+        if (result.error !== undefined || result.ok !== n) {
+          throw new Error(`warm run to ${n}: ${result.error ?? JSON.stringify(result.statuses)}`);
+        }
+        if (run >= 0) {
+          walls.push(result.wallMs);
+          cpu.push(result.cpuUs / n);
+        }
+      }
+      rows.push({ mode: "warm", whatIf, n, wallMs: summarize(walls) });
+      if (whatIf) cpuPerHostUs[n] = summarize(cpu);
+      log(
+        `warm ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
+      );
+    }
+    if (n === Math.max(...ns)) {
+      const after = await ask<{ rssBytes: number }>({ kind: "memory" });
+      memory = { rssBytes: after.rssBytes - baseline.rssBytes, channels: n };
+    }
+  }
+  warm.send({ kind: "close" });
+  await new Promise((resolve) => warm.once("exit", resolve));
+
+  for (const n of ns) {
+    const inventory = await fleet.inventoryOf(n);
+    for (const whatIf of [true, false]) {
+      const walls: number[] = [];
+      for (let run = 0; run < coldRuns; run++) {
+        if (!whatIf) await fleet.reset();
+        walls.push(await coldRun(fleet, inventory, n, whatIf));
+      }
+      rows.push({ mode: "cold", whatIf, n, wallMs: summarize(walls) });
+      log(
+        `cold ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
+      );
+    }
+  }
+  return {
+    rows,
+    cpuPerHostUs,
+    rssPerChannelBytes: memory === undefined ? NaN : memory.rssBytes / memory.channels,
+    channels: memory?.channels ?? 0,
+  };
+}
+
+async function gitCommit(): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn("git", ["rev-parse", "--short", "HEAD"], { cwd: here("..") });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.once("close", () => resolve(out.trim()));
+    child.once("error", () => resolve(""));
+  });
+}
+
+async function main(): Promise<void> {
+  const tls = flags.insecure !== true;
+  const startedAt = new Date().toISOString();
+  const load = loadavg();
+  const names = Array.from({ length: agents }, (_, i) => benchName(i));
+  // One PKI for the parts measured outside the fleet (the fleet makes its own, for all names).
+  const pki = tls ? await makeBenchPki(names.slice(0, 1)) : undefined;
+  const pkiDir = await mkdtemp(join(tmpdir(), "wmsfleet-bench-pki-"));
+  const files = pki === undefined ? undefined : await writeBenchPki(pki, pkiDir);
+  const operator = pki?.clientIdentity ?? "bench-operator";
+
+  const results: BenchResults = {
+    meta: {
+      startedAt,
+      finishedAt: "",
+      commit: await gitCommit(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "",
+      loadAverageAtStart: load.map((v) => round(v, 2)),
+      loadAverageAtEnd: [],
+      transport: tls
+        ? "mutual TLS (P-256, one CA, one agent certificate naming every FQDN)"
+        : "insecure loopback",
+      agents,
+      processes: Number(flags.processes),
+      runs,
+      coldRuns,
+      quick,
+    },
+    startup: undefined,
+    throughput: undefined,
+    fanout: undefined,
+  };
+
+  if (!skip.has("startup")) {
+    log("agent start-up");
+    results.startup = await benchStartup(files, operator);
+  }
+  if (!skip.has("throughput")) {
+    log("agent throughput against bare grpc-js");
+    results.throughput = await benchThroughput(files, operator);
+  }
+  if (!skip.has("fanout")) {
+    log(`starting ${agents} agents in ${flags.processes} processes`);
+    const fleet = await startBenchFleet({ agents, processes: Number(flags.processes), tls });
+    log(`agents up (${fleet.hosts.map((h) => `${h.ready.startMs} ms`).join(", ")})`);
+    try {
+      results.fanout = {
+        ...(await benchFanout(fleet)),
+        agentHostStartMs: fleet.hosts.map((h) => h.ready.startMs),
+      };
+    } finally {
+      await fleet.stop();
+    }
+  }
+  await rm(pkiDir, { recursive: true, force: true });
+  results.meta.finishedAt = new Date().toISOString();
+  results.meta.loadAverageAtEnd = loadavg().map((v) => round(v, 2));
+
+  printReport(results, process.stdout);
+  await writeFile(flags.out, `${JSON.stringify(results, null, 2)}\n`);
+  const svgPath = flags.out.replace(/results\.json$/, "fanout.svg").replace(/\.json$/, ".svg");
+  if (results.fanout !== undefined) {
+    await writeFile(svgPath, chartOf(results.fanout.rows, results.meta.transport));
+  }
+  log(`wrote ${flags.out}${results.fanout === undefined ? "" : ` and ${svgPath}`}`);
+  if (flags.reference === true) {
+    const dir = here("./reference/");
+    await mkdir(dir, { recursive: true });
+    await copyFile(flags.out, `${dir}results.json`);
+    if (results.fanout !== undefined) await copyFile(svgPath, `${dir}fanout.svg`);
+    log(`copied to ${dir}`);
+  }
+}
+
+function chartOf(rows: readonly FanoutRow[], transport: string): string {
+  const line = (mode: "warm" | "cold", whatIf: boolean, color: string, dashed: boolean) => ({
+    label: `${mode} ${whatIf ? "what-if" : "real"}`,
+    color,
+    dashed,
+    points: rows
+      .filter((r) => r.mode === mode && r.whatIf === whatIf)
+      .map((r) => ({ n: r.n, median: r.wallMs.median, min: r.wallMs.min, max: r.wallMs.max })),
+  });
+  const series: ChartSeries[] = [
+    line("warm", true, "#1f77b4", false),
+    line("warm", false, "#1f77b4", true),
+    line("cold", true, "#ff7f0e", false),
+    line("cold", false, "#ff7f0e", true),
+  ];
+  return fanoutChart(
+    `DisconnectAll fan-out, ${transport.split(" (")[0]}: wall time (median, min–max)`,
+    series,
+    [
+      { label: "warm to 1000 ≤ 150 ms", n: 1000, ms: 150 },
+      { label: "cold to 100 ≤ 0.5 s", n: 100, ms: 500 },
+      { label: "cold to 1000 ≤ 1.5 s", n: 1000, ms: 1500 },
+    ],
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
