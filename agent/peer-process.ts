@@ -37,6 +37,44 @@ export type PeerProcessResolver = (
 export interface ProcfsPeerResolverOptions {
   /** Where procfs is mounted. @default "/proc" */
   readonly procRoot?: string;
+  /**
+   * How many connections' holders are remembered (oldest forgotten first).
+   * @default 4096 — a few hundred bytes each
+   */
+  readonly maxRememberedConnections?: number;
+}
+
+/** Where a socket was found: the process and the descriptor that holds it. */
+interface SocketHolder {
+  readonly pid: number;
+  /** `<procRoot>/<pid>/fd/<n>` */
+  readonly fdPath: string;
+  /** `socket:[<inode>]` */
+  readonly link: string;
+}
+
+/**
+ * Processes that held the sockets found last, most recent first, per procfs root: a client that
+ * opened one connection usually opens the next one too (a fan-out opens hundreds), so they are
+ * searched first. Shared by every resolver of this process (several agents in one process, as in
+ * tests and benchmarks); only the search order depends on it, never an answer.
+ */
+const recentHolders = new Map<string, number[]>();
+const MAX_RECENT_HOLDERS = 8;
+
+function noteHolder(procRoot: string, pid: number): void {
+  const list = (recentHolders.get(procRoot) ?? []).filter((p) => p !== pid);
+  list.unshift(pid);
+  recentHolders.set(procRoot, list.slice(0, MAX_RECENT_HOLDERS));
+}
+
+/** Whether the process still holds the socket at that descriptor. */
+async function stillHolds(holder: SocketHolder): Promise<boolean> {
+  try {
+    return (await readlink(holder.fdPath)) === holder.link;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -49,13 +87,24 @@ export interface ProcfsPeerResolverOptions {
  * is not on this host. Processes whose descriptors cannot be read (other users', without
  * privileges) are skipped, so an unprivileged agent finds only its own user's processes.
  *
- * The scan reads every process's descriptor table, in ascending pid order, and stops at the first
- * holder of the socket.
+ * The scan reads processes' descriptor tables and stops at the first holder of the socket: first
+ * the processes that held the sockets found last (a client that opened one connection usually
+ * opens the next one), then every process in ascending pid order; within a process, newest
+ * (highest) descriptors first. So of processes that share a socket, a fresh resolver finds the
+ * lowest pid.
+ *
+ * Each connection's holder is remembered. The next call on the same connection costs one
+ * `readlink`: if that descriptor of that process still links to the same socket inode, the socket
+ * is still open, so its 4-tuple cannot belong to any other connection and the answer stands. A
+ * closed connection whose port is reused by another process fails that check (its socket, and its
+ * inode, are gone) and is searched afresh.
  */
 export function createProcfsPeerResolver(
   options: ProcfsPeerResolverOptions = {},
 ): PeerProcessResolver {
   const procRoot = options.procRoot ?? "/proc";
+  const maxRemembered = options.maxRememberedConnections ?? 4096;
+  const remembered = new Map<string, SocketHolder>();
   return async (peer, local) => {
     if (!isLoopbackAddress(peer.address) || !isPort(peer.port) || !isPort(local.port)) {
       return undefined;
@@ -63,29 +112,54 @@ export function createProcfsPeerResolver(
     const peerKey = addressKey(peer.address);
     const localKey = isUnspecifiedAddress(local.address) ? undefined : addressKey(local.address);
     if (peerKey === undefined) return undefined;
-    const inodes = new Set<number>();
-    for (const table of ["tcp", "tcp6"]) {
-      let text: string;
-      try {
-        text = await readFile(`${procRoot}/net/${table}`, "latin1");
-      } catch {
-        continue; // tcp6 is absent when IPv6 is disabled
-      }
-      for (const entry of parseProcNetTcp(text)) {
-        if (
-          entry.state === TCP_ESTABLISHED &&
-          entry.inode !== 0 &&
-          entry.local.port === peer.port &&
-          entry.remote.port === local.port &&
-          addressKey(entry.local.address) === peerKey &&
-          (localKey === undefined || addressKey(entry.remote.address) === localKey)
-        ) {
-          inodes.add(entry.inode);
-        }
+    const connection = `${peerKey}.${peer.port}>${localKey ?? "*"}.${local.port}`;
+    const known = remembered.get(connection);
+    if (known !== undefined) {
+      if (await stillHolds(known)) return known.pid;
+      remembered.delete(connection);
+    }
+    const holder = await searchSocketHolder(procRoot, peer, local, peerKey, localKey);
+    if (holder === undefined) return undefined;
+    remembered.delete(connection);
+    remembered.set(connection, holder);
+    if (remembered.size > maxRemembered) {
+      remembered.delete(remembered.keys().next().value as string);
+    }
+    noteHolder(procRoot, holder.pid);
+    return holder.pid;
+  };
+}
+
+/** Reads the TCP tables for the connection's socket, then finds the process that holds it. */
+async function searchSocketHolder(
+  procRoot: string,
+  peer: TcpEndpoint,
+  local: TcpEndpoint,
+  peerKey: string,
+  localKey: string | undefined,
+): Promise<SocketHolder | undefined> {
+  const inodes = new Set<number>();
+  for (const table of ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = await readFile(`${procRoot}/net/${table}`, "latin1");
+    } catch {
+      continue; // tcp6 is absent when IPv6 is disabled
+    }
+    for (const entry of parseProcNetTcp(text)) {
+      if (
+        entry.state === TCP_ESTABLISHED &&
+        entry.inode !== 0 &&
+        entry.local.port === peer.port &&
+        entry.remote.port === local.port &&
+        addressKey(entry.local.address) === peerKey &&
+        (localKey === undefined || addressKey(entry.remote.address) === localKey)
+      ) {
+        inodes.add(entry.inode);
       }
     }
-    return inodes.size === 0 ? undefined : findSocketOwner(procRoot, inodes);
-  };
+  }
+  return inodes.size === 0 ? undefined : findSocketOwner(procRoot, inodes);
 }
 
 /**
@@ -152,8 +226,36 @@ export function sameAddress(a: string, b: string): boolean {
   return key !== undefined && key === addressKey(b);
 }
 
-async function findSocketOwner(procRoot: string, inodes: Set<number>): Promise<number | undefined> {
+async function findSocketOwner(
+  procRoot: string,
+  inodes: Set<number>,
+): Promise<SocketHolder | undefined> {
   const targets = new Set([...inodes].map((inode) => `socket:[${inode}]`));
+  const recent = recentHolders.get(procRoot) ?? [];
+  const searchIn = async (pid: number): Promise<SocketHolder | undefined> => {
+    let fds: string[];
+    try {
+      fds = await readdir(`${procRoot}/${pid}/fd`);
+    } catch {
+      return undefined; // gone, or another user's process
+    }
+    // Newest descriptors first: the socket of a call is usually among the last ones opened.
+    const numbers = fds.filter((fd) => /^\d+$/.test(fd)).sort((a, b) => Number(b) - Number(a));
+    for (const fd of numbers) {
+      const fdPath = `${procRoot}/${pid}/fd/${fd}`;
+      try {
+        const link = await readlink(fdPath);
+        if (targets.has(link)) return { pid, fdPath, link };
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return undefined;
+  };
+  for (const pid of recent) {
+    const found = await searchIn(pid);
+    if (found !== undefined) return found;
+  }
   let names: string[];
   try {
     names = await readdir(procRoot);
@@ -163,21 +265,11 @@ async function findSocketOwner(procRoot: string, inodes: Set<number>): Promise<n
   const pids = names
     .filter((name) => /^[1-9]\d*$/.test(name))
     .map(Number)
+    .filter((pid) => !recent.includes(pid))
     .sort((a, b) => a - b);
   for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = await readdir(`${procRoot}/${pid}/fd`);
-    } catch {
-      continue; // gone, or another user's process
-    }
-    for (const fd of fds) {
-      try {
-        if (targets.has(await readlink(`${procRoot}/${pid}/fd/${fd}`))) return pid;
-      } catch {
-        // closed meanwhile
-      }
-    }
+    const found = await searchIn(pid);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
