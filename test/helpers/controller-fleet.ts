@@ -5,6 +5,7 @@
  * HTTP/2.
  */
 import { createServer, type Server, type Socket } from "node:net";
+import type { ServerCredentials } from "@grpc/grpc-js";
 import type { Authorizer } from "../../agent/access.js";
 import { startAgent, type Agent } from "../../agent/agent.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
@@ -29,6 +30,8 @@ export interface FleetHostSpec {
   readonly listen?: readonly string[];
   /** Called when a disconnect reaches the backend, before the backend acts on it. */
   readonly onDisconnect?: (sessionId: number) => void;
+  /** @default insecure (the agent's default, for loopback) */
+  readonly credentials?: ServerCredentials;
 }
 
 /** The backend as the agent sees it: the simulated one, observed by `onDisconnect`. */
@@ -65,6 +68,7 @@ export async function startHost(spec: FleetHostSpec): Promise<FleetHost> {
     graceMs: 0,
     healthIntervalMs: 60_000,
     ...(spec.authorize === undefined ? {} : { authorize: spec.authorize }),
+    ...(spec.credentials === undefined ? {} : { credentials: spec.credentials }),
   });
   const port = agent.ports[0];
   if (port === undefined) throw new Error("agent bound no port");

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ServerCredentials, credentials } from "@grpc/grpc-js";
 import { startAgent, type Agent } from "../../agent/agent.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { createController, type HostResult } from "../../controller/index.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
-import { loopbackTarget } from "../helpers/controller-fleet.js";
-import { makeTestPki, type TestPki } from "../helpers/controller-tls.js";
+import { loopbackTarget, startHost } from "../helpers/controller-fleet.js";
+import { agentServerCredentials, makeTestPki, type TestPki } from "../helpers/controller-tls.js";
+import { issueAgentCertificate } from "../../controller/pki/index.js";
+import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 
 const FQDN = "tls.lab.example.com";
 
@@ -97,5 +102,79 @@ void describe("mutual TLS behind an address override", () => {
     ]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /--ca .*nope\.pem: ENOENT/);
+  });
+
+  void it("an agent whose certificate names another host is denied, and nothing is sent to it", async () => {
+    const disconnects: number[] = [];
+    const impostor = await startHost({
+      fqdn: "h1.lab.example.com",
+      credentials: agentServerCredentials(
+        pki.authority,
+        await issueAgentCertificate(pki.authority, "other.lab.example.com", { days: 1 }),
+      ),
+      onDisconnect: (id) => disconnects.push(id),
+    });
+    try {
+      const port = impostor.agent.ports[0] as number;
+      const run = await runWmsctl(
+        [
+          "disconnect",
+          "3",
+          "-s",
+          "h1.lab.example.com",
+          `--resolve=h1.lab.example.com=127.0.0.1:${port}`,
+          "-o",
+          "json",
+        ],
+        {
+          env: {
+            WMSCTL_CA: pki.caPath,
+            WMSCTL_CERT: pki.clientCertPath,
+            WMSCTL_KEY: pki.clientKeyPath,
+          },
+        },
+      );
+      assert.equal(run.status, 1, run.stderr);
+      const [report] = JSON.parse(run.stdout) as {
+        host: string;
+        status: string;
+        attempts: number;
+        code: string;
+        error: string;
+      }[];
+      assert.equal(report?.host, "h1.lab.example.com");
+      assert.equal(report.status, "denied");
+      assert.equal(report.attempts, 1);
+      assert.equal(report.code, "UNAVAILABLE");
+      assert.match(report.error, /is not in the cert's altnames: DNS:other\.lab\.example\.com/);
+      assert.match(run.stderr, /1 host: 1 denied/);
+      assert.deepEqual(disconnects, [], "no Disconnect reached the agent");
+      const sessions = await impostor.backend.listSessions();
+      assert.ok(
+        sessions.some(
+          (session) => session.sessionId === 3 && session.state === SessionState.ACTIVE,
+        ),
+      );
+    } finally {
+      await impostor.agent.shutdown({ graceMs: 0 });
+    }
+  });
+
+  void it("wmsctl reads ca.pem, client.pem and client.key from the project's .wmsctl/", async () => {
+    const project = await mkdtemp(join(tmpdir(), "wmsfleet-project-"));
+    try {
+      await mkdir(join(project, ".wmsctl"));
+      await mkdir(join(project, "src"));
+      await copyFile(pki.caPath, join(project, ".wmsctl", "ca.pem"));
+      await copyFile(pki.clientCertPath, join(project, ".wmsctl", "client.pem"));
+      await copyFile(pki.clientKeyPath, join(project, ".wmsctl", "client.key"));
+      const run = await runWmsctl(
+        ["health", "-s", FQDN, `--resolve=${FQDN}=127.0.0.1:${agent.ports[0]}`, "-o", "json"],
+        { cwd: join(project, "src") },
+      );
+      assert.equal(run.status, 0, run.stderr);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
   });
 });
