@@ -76,13 +76,13 @@ export interface WmsctlExit {
   readonly stderr: string;
 }
 
-/** Runs `bin/wmsctl.js ARGS` to completion. */
+/** Runs `bin/wmsctl.js ARGS` to completion (in the checkout, or in `cwd`). */
 export async function spawnWmsctl(
   args: readonly string[],
-  options: { stdin?: string; env?: Readonly<Record<string, string>> } = {},
+  options: { stdin?: string; env?: Readonly<Record<string, string>>; cwd?: string } = {},
 ): Promise<WmsctlExit> {
-  const child = spawn(process.execPath, ["bin/wmsctl.js", ...args], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [`${ROOT}bin/wmsctl.js`, ...args], {
+    cwd: options.cwd ?? ROOT,
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
   });
