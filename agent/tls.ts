@@ -27,11 +27,11 @@ export interface TlsFiles {
 /** The checked contents of {@link TlsFiles}, ready for the server credentials. */
 export interface TlsMaterial {
   readonly files: TlsFiles;
-  /** The agent certificate chain, as read (PEM). */
+  /** The agent certificate chain (PEM). */
   readonly certChain: Buffer;
   /** The private key, as read (PEM). */
   readonly privateKey: Buffer;
-  /** The trusted CA certificates, as read (PEM); never the public roots. */
+  /** The trusted CA certificates (PEM); never the public roots. */
   readonly ca: Buffer;
   /** A summary for the log. */
   readonly summary: TlsSummary;
@@ -103,7 +103,7 @@ export async function loadTlsMaterial(
       const expiresInDays = checkValidity(flag, path, certificate, now);
       if (expiresInDays < warnDays) {
         warnings.push(
-          `${LABELS[flag]} ${path}: ${describe(certificate)} expires in ${Math.max(0, Math.floor(expiresInDays))} days (${isoDate(certificate.validTo)}); issue a new one and send SIGHUP`,
+          `${LABELS[flag]} ${path}: ${describe(certificate)} expires ${expiresInDays < 1 ? "within a day" : `in ${Math.floor(expiresInDays)} days`} (${isoDate(certificate.validTo)}); issue a new one and send SIGHUP`,
         );
       }
     }
@@ -133,10 +133,12 @@ export async function loadTlsMaterial(
     );
   }
 
+  // The certificates as checked, one block a line: files joined with `cat` may lack the newline
+  // between two blocks, which Node's PEM reader would not see past.
   const material = {
-    certChain: Buffer.from(certText),
+    certChain: Buffer.from(pemOf(chain)),
     privateKey: Buffer.from(keyText),
-    ca: Buffer.from(caText),
+    ca: Buffer.from(pemOf(caCertificates)),
   };
   try {
     // What the server will do with them: a failure here would otherwise refuse every handshake.
@@ -261,6 +263,10 @@ function issuedByAny(leaf: X509Certificate, issuers: readonly X509Certificate[])
 
 function describe(certificate: X509Certificate): string {
   return `the certificate "${certificate.subject.replace(/\n/g, ", ")}"`;
+}
+
+function pemOf(certificates: readonly X509Certificate[]): string {
+  return certificates.map((certificate) => certificate.toString().trim()).join("\n") + "\n";
 }
 
 function isoDate(text: string): string {

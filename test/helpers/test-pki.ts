@@ -34,7 +34,7 @@ export interface IssuedCertificate {
 export interface IssueOptions {
   /** @default one hour ago */
   readonly notBefore?: Date;
-  /** @default one day from now */
+  /** @default a year from now */
   readonly notAfter?: Date;
 }
 
@@ -66,14 +66,19 @@ async function newKeys(): Promise<webcrypto.CryptoKeyPair> {
 
 async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = await crypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return `${x509.PemConverter.encode(der, "PRIVATE KEY")}\n`;
+}
+
+/** Now, to the second: certificates carry whole seconds. */
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000) * 1000;
 }
 
 function validity(options: IssueOptions): { notBefore: Date; notAfter: Date } {
-  const now = Date.now();
+  const now = nowSeconds();
   return {
     notBefore: options.notBefore ?? new Date(now - 60 * 60 * 1000),
-    notAfter: options.notAfter ?? new Date(now + DAY_MS),
+    notAfter: options.notAfter ?? new Date(now + 365 * DAY_MS),
   };
 }
 
@@ -136,12 +141,16 @@ export async function createTestCa(
         await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
-    return { cert: cert.toString("pem"), key: await keyPem(leafKeys.privateKey), ...leafDates };
+    return {
+      cert: `${cert.toString("pem")}\n`,
+      key: await keyPem(leafKeys.privateKey),
+      ...leafDates,
+    };
   }
 
   return {
     name,
-    cert: caCert.toString("pem"),
+    cert: `${caCert.toString("pem")}\n`,
     key: await keyPem(keys.privateKey),
     ...dates,
     issueServer: (names, addresses = [], issueOptions = {}) =>
@@ -167,12 +176,12 @@ export async function createTestCa(
 /** Dates around now, for expired and not-yet-valid certificates. */
 export const validityWindows = {
   expired: {
-    notBefore: new Date(Date.now() - 10 * DAY_MS),
-    notAfter: new Date(Date.now() - DAY_MS),
+    notBefore: new Date(nowSeconds() - 10 * DAY_MS),
+    notAfter: new Date(nowSeconds() - DAY_MS),
   },
   notYetValid: {
-    notBefore: new Date(Date.now() + DAY_MS),
-    notAfter: new Date(Date.now() + 10 * DAY_MS),
+    notBefore: new Date(nowSeconds() + DAY_MS),
+    notAfter: new Date(nowSeconds() + 10 * DAY_MS),
   },
 } as const;
 
