@@ -8,9 +8,11 @@
  * clients reach `127.0.0.1` through an IPv6 socket, so addresses are compared as IPv6, with
  * IPv4 addresses in their IPv4-mapped form (`::ffff:127.0.0.1`).
  */
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { readdirSync, readlinkSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { endianness } from "node:os";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { TcpEndpoint } from "./backend.js";
 
 /** One socket of `/proc/net/tcp` or `/proc/net/tcp6`. */
@@ -68,10 +70,13 @@ function noteHolder(procRoot: string, pid: number): void {
   recentHolders.set(procRoot, list.slice(0, MAX_RECENT_HOLDERS));
 }
 
-/** Whether the process still holds the socket at that descriptor. */
-async function stillHolds(holder: SocketHolder): Promise<boolean> {
+/**
+ * Whether the process still holds the socket at that descriptor. One `readlink` of procfs, made
+ * synchronously: a few microseconds, less than the thread-pool round trip of the async form.
+ */
+function stillHolds(holder: SocketHolder): boolean {
   try {
-    return (await readlink(holder.fdPath)) === holder.link;
+    return readlinkSync(holder.fdPath) === holder.link;
   } catch {
     return false;
   }
@@ -105,6 +110,7 @@ export function createProcfsPeerResolver(
   const procRoot = options.procRoot ?? "/proc";
   const maxRemembered = options.maxRememberedConnections ?? 4096;
   const remembered = new Map<string, SocketHolder>();
+  const searching = new Map<string, Promise<SocketHolder | undefined>>();
   return async (peer, local) => {
     if (!isLoopbackAddress(peer.address) || !isPort(peer.port) || !isPort(local.port)) {
       return undefined;
@@ -115,10 +121,23 @@ export function createProcfsPeerResolver(
     const connection = `${peerKey}.${peer.port}>${localKey ?? "*"}.${local.port}`;
     const known = remembered.get(connection);
     if (known !== undefined) {
-      if (await stillHolds(known)) return known.pid;
+      if (stillHolds(known)) return known.pid;
       remembered.delete(connection);
     }
-    const holder = await searchSocketHolder(procRoot, peer, local, peerKey, localKey);
+    // Calls that arrive together on a new connection share one search. Its answer is checked
+    // like a remembered one: it may describe a socket that closed since the search began.
+    let search = searching.get(connection);
+    const shared = search !== undefined;
+    if (search === undefined) {
+      search = searchSocketHolder(procRoot, peer, local, peerKey, localKey).finally(() =>
+        searching.delete(connection),
+      );
+      searching.set(connection, search);
+    }
+    let holder = await search;
+    if (shared && (holder === undefined || !stillHolds(holder))) {
+      holder = await searchSocketHolder(procRoot, peer, local, peerKey, localKey);
+    }
     if (holder === undefined) return undefined;
     remembered.delete(connection);
     remembered.set(connection, holder);
@@ -232,10 +251,12 @@ async function findSocketOwner(
 ): Promise<SocketHolder | undefined> {
   const targets = new Set([...inodes].map((inode) => `socket:[${inode}]`));
   const recent = recentHolders.get(procRoot) ?? [];
-  const searchIn = async (pid: number): Promise<SocketHolder | undefined> => {
+  // One process's table is read synchronously (procfs answers from memory: microseconds per
+  // descriptor, far less than a thread-pool round trip each), yielding between processes.
+  const searchIn = (pid: number): SocketHolder | undefined => {
     let fds: string[];
     try {
-      fds = await readdir(`${procRoot}/${pid}/fd`);
+      fds = readdirSync(`${procRoot}/${pid}/fd`);
     } catch {
       return undefined; // gone, or another user's process
     }
@@ -244,7 +265,7 @@ async function findSocketOwner(
     for (const fd of numbers) {
       const fdPath = `${procRoot}/${pid}/fd/${fd}`;
       try {
-        const link = await readlink(fdPath);
+        const link = readlinkSync(fdPath);
         if (targets.has(link)) return { pid, fdPath, link };
       } catch {
         // closed meanwhile
@@ -253,7 +274,7 @@ async function findSocketOwner(
     return undefined;
   };
   for (const pid of recent) {
-    const found = await searchIn(pid);
+    const found = searchIn(pid);
     if (found !== undefined) return found;
   }
   let names: string[];
@@ -268,7 +289,8 @@ async function findSocketOwner(
     .filter((pid) => !recent.includes(pid))
     .sort((a, b) => a - b);
   for (const pid of pids) {
-    const found = await searchIn(pid);
+    await yieldToEventLoop();
+    const found = searchIn(pid);
     if (found !== undefined) return found;
   }
   return undefined;
@@ -301,13 +323,34 @@ function isUnspecifiedAddress(address: string): boolean {
 
 /** A comparable key: the 16 bytes of the address in hex, IPv4 as IPv4-mapped IPv6. */
 function addressKey(address: string): string | undefined {
-  return addressBytes(address)
+  if (addressKeys.has(address)) return addressKeys.get(address);
+  const key = addressBytes(address)
     ?.map((byte) => byte.toString(16).padStart(2, "0"))
     .join("");
+  if (addressKeys.size >= MAX_PARSED_ADDRESSES) addressKeys.clear();
+  addressKeys.set(address, key);
+  return key;
 }
 
+const addressKeys = new Map<string, string | undefined>();
+
+/**
+ * Parsed addresses, by literal: every call from a loopback peer asks about the same few
+ * addresses, and parsing one costs more than the rest of the check.
+ */
+const parsedAddresses = new Map<string, readonly number[] | undefined>();
+const MAX_PARSED_ADDRESSES = 256;
+
 /** The 16 bytes of an IPv4 or IPv6 literal (IPv4 mapped into IPv6); `undefined` if invalid. */
-function addressBytes(literal: string): number[] | undefined {
+function addressBytes(literal: string): readonly number[] | undefined {
+  if (parsedAddresses.has(literal)) return parsedAddresses.get(literal);
+  const bytes = parseAddressBytes(literal);
+  if (parsedAddresses.size >= MAX_PARSED_ADDRESSES) parsedAddresses.clear();
+  parsedAddresses.set(literal, bytes === undefined ? undefined : Object.freeze(bytes));
+  return bytes;
+}
+
+function parseAddressBytes(literal: string): number[] | undefined {
   const address = literal.replace(/%.*$/, ""); // zone index: fe80::1%eth0
   const family = isIP(address);
   if (family === 4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...ipv4Bytes(address)];

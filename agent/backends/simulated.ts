@@ -9,7 +9,7 @@
  * `WMSFLEET_SIM_SESSION` variable of that real process (`/proc/<pid>/environ`), so protection of
  * the caller's session works end to end with real processes on Linux.
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   Win32Error,
@@ -238,17 +238,21 @@ class Simulated implements SimulatedBackend {
     return operation.promise;
   }
 
-  async sessionOfProcess(pid: number): Promise<number | undefined> {
-    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  sessionOfProcess(pid: number): Promise<number | undefined> {
+    if (!Number.isSafeInteger(pid) || pid <= 0) return Promise.resolve(undefined);
     let environ: string;
     try {
-      environ = await readFile(`${this.#procRoot}/${pid}/environ`, "latin1");
+      // Synchronous: procfs answers from memory in microseconds, and this runs on every call from
+      // a loopback peer (rule 3), where the thread-pool round trips of the async form dominate.
+      environ = readFileSync(`${this.#procRoot}/${pid}/environ`, "latin1");
     } catch {
-      return undefined;
+      return Promise.resolve(undefined);
     }
     const prefix = `${SIM_SESSION_ENV}=`;
     const entry = environ.split("\0").find((item) => item.startsWith(prefix));
-    return entry === undefined ? undefined : parseSessionId(entry.slice(prefix.length));
+    return Promise.resolve(
+      entry === undefined ? undefined : parseSessionId(entry.slice(prefix.length)),
+    );
   }
 
   agentSessionId(): Promise<number> {
