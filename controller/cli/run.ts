@@ -18,6 +18,13 @@ export async function withController<T>(
   work: (controller: Controller) => Promise<T>,
 ): Promise<T> {
   if (fleet.insecureLoopback) await checkLoopbackTargets(targets, io);
+  const files = fleet.credentialFiles;
+  if (fleet.verbose && files !== undefined) {
+    const describe = (file: { path: string; source: string }) => `${file.path} (${file.source})`;
+    io.stderr.write(
+      `wmsctl: mutual TLS: CA ${describe(files.ca)}, certificate ${describe(files.cert)}, key ${describe(files.key)}\n`,
+    );
+  }
   const controller = createController(fleet.controllerOptions);
   try {
     return await work(controller);

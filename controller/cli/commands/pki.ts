@@ -135,8 +135,8 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
         printWritten(io, files, `agent ${fqdn}, ${describe(issued)}`);
       }
       io.stdout.write(
-        `On each host: wms-agent --tls-cert FQDN.pem --tls-key FQDN.key --tls-ca ${join(dir, "ca.pem")}` +
-          " --allow NAME=operator\n",
+        `Copy FQDN.pem, FQDN.key and ${join(dir, "ca.pem")} to each host, then run there:\n` +
+          "  wms-agent --tls-cert FQDN.pem --tls-key FQDN.key --tls-ca ca.pem --allow NAME=operator\n",
       );
     }),
   );
