@@ -78,11 +78,10 @@ export async function loadTlsMaterial(
 ): Promise<TlsMaterial> {
   const now = options.now ?? new Date();
   const warnDays = options.expiryWarningDays ?? 30;
-  const [certText, keyText, caText] = await Promise.all([
-    readPemFile("cert", files.cert),
-    readPemFile("key", files.key),
-    readPemFile("ca", files.ca),
-  ]);
+  // One after the other, so that the first problem reported is always the same one.
+  const certText = await readPemFile("cert", files.cert);
+  const keyText = await readPemFile("key", files.key);
+  const caText = await readPemFile("ca", files.ca);
 
   const chain = parseCertificates("cert", files.cert, certText);
   const leaf = chain[0] as X509Certificate;
