@@ -77,7 +77,7 @@ function buildCommand(io: MainIo): Command {
     )
     .option(
       "--allow <identity=role>",
-      `let a client identity in as reader or operator; repeatable ${envHelp("allow")}, comma-separated`,
+      `give a client certificate's name (subject CN, or a DNS, email or URI SAN) the role reader (ListSessions, GetAgentInfo, health) or operator (everything); repeatable ${envHelp("allow")}, comma-separated`,
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option(
@@ -104,6 +104,7 @@ function buildCommand(io: MainIo): Command {
       "\nExamples:\n" +
         "  wms-agent --insecure-loopback                       # simulated classroom on localhost:50061\n" +
         "  wms-agent --tls-cert agent.pem --tls-key agent.key --tls-ca ca.pem --allow ops=operator\n" +
+        "\nSignals: SIGINT/SIGTERM drain in-flight calls, then stop. SIGHUP reloads the allow-list, the TLS files, the audit log (reopened), the log level and the grace period from the same flags, variables and config file; a bad reload changes nothing.\n" +
         "\nExit status: 0 stopped after draining; 1 calls were cut at the end of the grace period, or start-up failed; 2 bad configuration.",
     )
     .exitOverride()

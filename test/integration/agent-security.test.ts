@@ -221,11 +221,26 @@ describe("roles", () => {
   it("answers an unknown identity PERMISSION_DENIED, naming it and the RPC", async (t) => {
     const agent = await startSecureAgent(t, { ops: "operator" });
     const { ca } = await pki;
-    const client = agent.client(await ca.issueClient("stranger"));
+    const stranger = await ca.issueClient("stranger");
+    const client = agent.client(stranger);
     await rejectsWith(
       client.listSessions(),
       Status.PERMISSION_DENIED,
       /^identity "stranger" is not allowed to call wms\.v1\.WmsSessionService\/ListSessions \(no --allow entry\)$/,
+    );
+    await rejectsWith(
+      agent.health(stranger)(),
+      Status.PERMISSION_DENIED,
+      /^identity "stranger" is not allowed to call grpc\.health\.v1\.Health/,
+    );
+    await rejectsWith(
+      client.disconnectAll({ whatIf: true }),
+      Status.PERMISSION_DENIED,
+      /"stranger".*DisconnectAll/,
+    );
+    assert.deepEqual(
+      agent.audit.records.map((r) => [r.rpc, r.identity, r.status?.code]),
+      [["DisconnectAll", "stranger", "PERMISSION_DENIED"]],
     );
   });
 
