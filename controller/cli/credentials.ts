@@ -4,6 +4,7 @@
  * variable (`WMSCTL_CA`, `WMSCTL_CERT`, `WMSCTL_KEY`), else the config directory (`ca.pem`,
  * `client.pem`, `client.key`; see `config-dir.ts`). `--insecure-loopback` takes none.
  */
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import {
@@ -118,6 +119,28 @@ async function readCredential(file: CredentialFile, what: string): Promise<Buffe
 }
 
 /**
+ * Refuses a client certificate that is expired or not yet valid: agents would drop the TLS
+ * handshake, which the controller could only report as every host `unreachable`.
+ */
+function checkValidity(pem: Buffer, file: CredentialFile, now: Date): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch {
+    return; // not a certificate: createSsl says so, naming the files
+  }
+  const from = new Date(certificate.validFrom);
+  const to = new Date(certificate.validTo);
+  const subject = certificate.subject.replace(/\n/g, ", ");
+  if (now > to || now < from) {
+    throw new UsageError(
+      `client certificate ${file.path} (${file.source}, ${subject}) is valid from ${from.toISOString()} to ${to.toISOString()}, not now; ` +
+        "issue a new one (wmsctl pki issue-client NAME --force)",
+    );
+  }
+}
+
+/**
  * The channel credentials of a run: mutual TLS from the files, or insecure for
  * `--insecure-loopback`.
  * @throws UsageError naming a file that is missing or unreadable, or when there are none.
@@ -125,12 +148,14 @@ async function readCredential(file: CredentialFile, what: string): Promise<Buffe
 export async function channelCredentials(
   flags: CredentialFlags,
   io: CliIo,
+  now = new Date(),
 ): Promise<{ credentials: ChannelCredentials; files: CredentialFiles | undefined }> {
   const files = await findCredentialFiles(flags, io);
   if (files === undefined) return { credentials: credentials.createInsecure(), files };
   const ca = await readCredential(files.ca, "CA certificate");
   const cert = await readCredential(files.cert, "client certificate");
   const key = await readCredential(files.key, "client key");
+  checkValidity(cert, files.cert, now);
   try {
     return { credentials: credentials.createSsl(ca, key, cert), files };
   } catch (error) {

@@ -165,6 +165,27 @@ void describe("what-if line, classification and backoff", () => {
     assert.equal(classifyFailure(status.UNAVAILABLE, false), "unreachable");
     assert.equal(classifyFailure(status.UNAVAILABLE, true), "failed");
     assert.equal(classifyFailure(status.FAILED_PRECONDITION, true), "failed");
+    // The controller refusing the agent's certificate: reached, not trusted, nothing sent.
+    const lastError = "No connection established. Last error: Error";
+    for (const refusal of [
+      "[ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: h2.",
+      ": self-signed certificate in certificate chain",
+      ": self signed certificate",
+      ": unable to verify the first certificate",
+      ": certificate has expired",
+      ": certificate is not yet valid",
+      ": unsupported certificate purpose",
+    ]) {
+      assert.equal(
+        classifyFailure(status.UNAVAILABLE, false, lastError + refusal),
+        "denied",
+        refusal,
+      );
+    }
+    assert.equal(
+      classifyFailure(status.UNAVAILABLE, false, `${lastError}: connect ECONNREFUSED 127.0.0.1:9`),
+      "unreachable",
+    );
   });
 
   void it("backs off with full jitter under a growing, capped ceiling", () => {

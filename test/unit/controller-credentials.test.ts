@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { findCredentialFiles, type CredentialFlags } from "../../controller/cli/credentials.js";
 import type { CliIo } from "../../controller/cli/io.js";
 import { findConfigDir, userConfigDir } from "../../controller/index.js";
+import { createCertificateAuthority, issueClientCertificate } from "../../controller/pki/index.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 
 void describe("wmsctl credentials", () => {
@@ -135,5 +136,25 @@ void describe("wmsctl credentials", () => {
     });
     assert.equal(flag.status, 2);
     assert.match(flag.stderr, /--key .*nope\.key: ENOENT/);
+  });
+
+  void it("exit 2 for a client certificate that is expired or not yet valid", async () => {
+    const ca = await createCertificateAuthority({ days: 30 });
+    const dir = join(root, "expired");
+    await mkdir(dir);
+    const lastMonth = new Date(Date.now() - 20 * 86_400_000);
+    const expired = await issueClientCertificate(ca, "ops", { days: 1, now: lastMonth });
+    await writeFile(join(dir, "ca.pem"), ca.certPem);
+    await writeFile(join(dir, "client.pem"), expired.certPem);
+    await writeFile(join(dir, "client.key"), expired.keyPem);
+    const run = await runWmsctl(
+      ["health", "-s", "h1.lab.example.com", "--resolve=h1.lab.example.com=127.0.0.1:9"],
+      { env: { WMSCTL_CONFIG_DIR: dir } },
+    );
+    assert.equal(run.status, 2);
+    assert.match(
+      run.stderr,
+      /client certificate .*client\.pem \(WMSCTL_CONFIG_DIR .*, CN=ops\) is valid from .* not now; issue a new one/,
+    );
   });
 });
