@@ -4,9 +4,10 @@
  * (and the machine's name, `127.0.0.1`, `::1`), a client certificate `dev-operator`, and wmsctl's
  * credentials (`ca.pem`, `client.pem`, `client.key`) in the config directory — a checkout's
  * git-ignored `.wmsctl/`. Later starts reuse what is there and valid, and replace only what is
- * missing, expired, about to expire, or signed by another CA.
+ * missing, expired, about to expire, signed by another CA, or without its key.
  */
-import { readFile } from "node:fs/promises";
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -55,19 +56,25 @@ export interface DevelopmentPki {
   readonly written: readonly string[];
 }
 
-/** Whether `path` holds a certificate by `ca`, valid for a week more, for exactly `dnsNames`. */
+/**
+ * Whether `files` hold a certificate by `ca`, valid for a week more, for exactly `dnsNames` when
+ * given, and the key that belongs to it.
+ */
 async function usable(
-  path: string,
+  files: PemFilePair,
   ca: CertificateAuthority,
   now: Date,
   dnsNames?: readonly string[],
 ): Promise<boolean> {
   try {
-    const certificate = new x509.X509Certificate(await readFile(path, "utf8"));
+    const certificate = new x509.X509Certificate(await readFile(files.certPath, "utf8"));
     if (certificate.notAfter.getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
     if (!(await certificate.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }))) {
       return false;
     }
+    const key = createPublicKey(createPrivateKey(await readFile(files.keyPath, "utf8")));
+    const spki = key.export({ type: "spki", format: "der" });
+    if (!spki.equals(Buffer.from(certificate.publicKey.rawData))) return false;
     if (dnsNames === undefined) return true;
     const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
     const have = (san?.names.items ?? []).filter((n) => n.type === "dns").map((n) => n.value);
@@ -78,7 +85,7 @@ async function usable(
 }
 
 async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(
+  return access(path).then(
     () => true,
     () => false,
   );
@@ -117,11 +124,11 @@ export async function ensureDevelopmentPki(
   // A CA that is missing, unreadable, broken or about to expire is replaced (and with it, below,
   // everything it signed).
   let ca = await loadCertificateAuthority(files.ca).catch(() => undefined);
-  if (ca === undefined || !(await usable(files.ca.certPath, ca, now))) {
+  if (ca === undefined || !(await usable(files.ca, ca, now))) {
     ca = await createCertificateAuthority({ commonName: "wmsfleet development CA", now });
     await write(files.ca, ca);
   }
-  if (!(await usable(files.agent.certPath, ca, now, dnsNames))) {
+  if (!(await usable(files.agent, ca, now, dnsNames))) {
     const [first = "localhost", ...altNames] = dnsNames;
     await write(
       files.agent,
@@ -129,7 +136,7 @@ export async function ensureDevelopmentPki(
     );
   }
   let clientChanged = false;
-  if (!(await usable(files.client.certPath, ca, now))) {
+  if (!(await usable(files.client, ca, now))) {
     await write(files.client, await issueClientCertificate(ca, clientName, { now }));
     clientChanged = true;
   }

@@ -66,6 +66,8 @@ void describe("the development PKI (npm start)", () => {
     assert.deepEqual((await ensure()).written, []);
     await rm(join(configDir, "client.key"));
     assert.deepEqual(names((await ensure()).written), ["client.key"]);
+    await rm(join(configDir, "pki", "localhost.key"));
+    assert.deepEqual(names((await ensure()).written), ["pki/localhost.key", "pki/localhost.pem"]);
     await writeFile(join(configDir, "client.pem"), "replaced on purpose\n");
     assert.deepEqual((await ensure()).written, [], "wmsctl's own files are left alone");
     assert.equal(await readFile(join(configDir, "client.pem"), "utf8"), "replaced on purpose\n");
