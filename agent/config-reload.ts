@@ -16,7 +16,7 @@ import type { FileAuditSink } from "./audit-file.js";
 import type { AccessPolicy } from "./authorization.js";
 import type { ResolvedAgentConfig } from "./options.js";
 import type { ReloadableTlsCredentials } from "./tls-credentials.js";
-import { loadTlsMaterial, type TlsMaterial } from "./tls.js";
+import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./tls.js";
 
 /** What a reload acts on. */
 export interface ReloadTargets {
@@ -105,6 +105,9 @@ export function createConfigReloader(
     };
 
     for (const warning of material?.warnings ?? []) targets.logger.warn(warning);
+    const mismatch =
+      material === undefined ? undefined : hostNameWarning(material, current.hostFqdn);
+    if (mismatch !== undefined) targets.logger.warn(mismatch);
     if (needsRestart.length > 0) {
       targets.logger.warn(
         { needsRestart },

@@ -29,7 +29,7 @@ import {
   type ResolvedAgentConfig,
 } from "./options.js";
 import { createTlsCredentials } from "./tls-credentials.js";
-import { loadTlsMaterial, type TlsMaterial } from "./tls.js";
+import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./tls.js";
 import { AGENT_VERSION } from "./version.js";
 
 /** The side effects of the command, injectable for tests. */
@@ -224,6 +224,8 @@ export async function main(io: MainIo): Promise<number> {
       "mutual TLS",
     );
     for (const warning of tls.warnings) logger.warn(warning);
+    const mismatch = hostNameWarning(tls, config.hostFqdn);
+    if (mismatch !== undefined) logger.warn(mismatch);
     if (config.allow.size === 0) {
       logger.warn(
         "no --allow entries: every call will be refused with PERMISSION_DENIED; add e.g. --allow ops=operator",

@@ -161,6 +161,16 @@ export async function loadTlsMaterial(
   };
 }
 
+/**
+ * A warning when the agent certificate does not name `hostFqdn`: controllers verify the agent
+ * against the FQDN they dial, so they would refuse this agent.
+ */
+export function hostNameWarning(material: TlsMaterial, hostFqdn: string): string | undefined {
+  const leaf = new X509Certificate(material.certChain);
+  if (leaf.checkHost(hostFqdn) !== undefined) return undefined;
+  return `${LABELS.cert} ${material.files.cert}: ${describe(leaf)} does not name this host, ${hostFqdn} (${leaf.subjectAltName ?? "no subjectAltName"}); wmsctl -s ${hostFqdn} will refuse it: issue one with wmsctl pki issue-agent ${hostFqdn}`;
+}
+
 async function readPemFile(flag: keyof TlsFiles, path: string): Promise<string> {
   let bytes: Buffer;
   try {

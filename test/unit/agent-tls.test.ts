@@ -7,7 +7,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { ConfigError } from "../../agent/options.js";
-import { loadTlsMaterial, type TlsFiles } from "../../agent/tls.js";
+import { hostNameWarning, loadTlsMaterial, type TlsFiles } from "../../agent/tls.js";
 import {
   createTestCa,
   pemFolder,
@@ -173,6 +173,17 @@ describe("loadTlsMaterial", () => {
     await rejects(
       loadTlsMaterial(await files(folder, { cert: client.cert, key: client.key })),
       /is not a TLS server certificate \(its extendedKeyUsage lacks serverAuth/,
+    );
+  });
+
+  it("warns when the agent certificate does not name --host-fqdn", async (t) => {
+    const folder = await pemFolder(t);
+    const material = await loadTlsMaterial(await files(folder));
+    assert.equal(hostNameWarning(material, HOST), undefined);
+    assert.equal(hostNameWarning(material, HOST.toUpperCase()), undefined);
+    assert.match(
+      hostNameWarning(material, "mps02.lab.example.com") ?? "",
+      /does not name this host, mps02\.lab\.example\.com \(DNS:mps01\.lab\.example\.com, IP Address:127\.0\.0\.1\); wmsctl -s mps02\.lab\.example\.com will refuse it: issue one with wmsctl pki issue-agent mps02\.lab\.example\.com/,
     );
   });
 });
