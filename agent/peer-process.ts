@@ -8,12 +8,16 @@
  * clients reach `127.0.0.1` through an IPv6 socket, so addresses are compared as IPv6, with
  * IPv4 addresses in their IPv4-mapped form (`::ffff:127.0.0.1`).
  */
-import { readdirSync, readlinkSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { endianness } from "node:os";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { TcpEndpoint } from "./backend.js";
+import {
+  createSocketSearch,
+  stillHolds,
+  type SocketHolder,
+  type SocketSearch,
+} from "./procfs-socket-search.js";
 
 /** One socket of `/proc/net/tcp` or `/proc/net/tcp6`. */
 export interface ProcNetTcpEntry {
@@ -46,40 +50,32 @@ export interface ProcfsPeerResolverOptions {
   readonly maxRememberedConnections?: number;
 }
 
-/** Where a socket was found: the process and the descriptor that holds it. */
-interface SocketHolder {
-  readonly pid: number;
-  /** `<procRoot>/<pid>/fd/<n>` */
-  readonly fdPath: string;
-  /** `socket:[<inode>]` */
-  readonly link: string;
-}
-
 /**
- * Processes that held the sockets found last, most recent first, per procfs root: a client that
- * opened one connection usually opens the next one too (a fan-out opens hundreds), so they are
- * searched first. Shared by every resolver of this process (several agents in one process, as in
- * tests and benchmarks); only the search order depends on it, never an answer.
+ * One batched search per procfs root, shared by every resolver of this process (several agents
+ * in one process, as in tests and benchmarks, then read each descriptor table once per pass).
  */
-const recentHolders = new Map<string, number[]>();
-const MAX_RECENT_HOLDERS = 8;
+const searches = new Map<string, SocketSearch<ProcNetTcpEntry>>();
 
-function noteHolder(procRoot: string, pid: number): void {
-  const list = (recentHolders.get(procRoot) ?? []).filter((p) => p !== pid);
-  list.unshift(pid);
-  recentHolders.set(procRoot, list.slice(0, MAX_RECENT_HOLDERS));
-}
-
-/**
- * Whether the process still holds the socket at that descriptor. One `readlink` of procfs, made
- * synchronously: a few microseconds, less than the thread-pool round trip of the async form.
- */
-function stillHolds(holder: SocketHolder): boolean {
-  try {
-    return readlinkSync(holder.fdPath) === holder.link;
-  } catch {
-    return false;
+function searchOf(procRoot: string): SocketSearch<ProcNetTcpEntry> {
+  let search = searches.get(procRoot);
+  if (search === undefined) {
+    search = createSocketSearch(procRoot, () => readTcpTables(procRoot));
+    searches.set(procRoot, search);
   }
+  return search;
+}
+
+/** The entries of `net/tcp` and `net/tcp6` (absent when IPv6 is disabled). */
+async function readTcpTables(procRoot: string): Promise<ProcNetTcpEntry[]> {
+  const entries: ProcNetTcpEntry[] = [];
+  for (const table of ["tcp", "tcp6"]) {
+    try {
+      entries.push(...parseProcNetTcp(await readFile(`${procRoot}/net/${table}`, "latin1")));
+    } catch {
+      // tcp6 is absent when IPv6 is disabled
+    }
+  }
+  return entries;
 }
 
 /**
@@ -92,11 +88,10 @@ function stillHolds(holder: SocketHolder): boolean {
  * is not on this host. Processes whose descriptors cannot be read (other users', without
  * privileges) are skipped, so an unprivileged agent finds only its own user's processes.
  *
- * The scan reads processes' descriptor tables and stops at the first holder of the socket: first
- * the processes that held the sockets found last (a client that opened one connection usually
- * opens the next one), then every process in ascending pid order; within a process, newest
- * (highest) descriptors first. So of processes that share a socket, a fresh resolver finds the
- * lowest pid.
+ * The search (`procfs-socket-search.ts`) reads processes' descriptor tables and stops at the first
+ * holder of the socket, recent holders first, then in ascending pid order (so, of processes that
+ * share a socket, a fresh search finds the lowest pid); connections that arrive together are
+ * searched for in one pass.
  *
  * Each connection's holder is remembered. The next call on the same connection costs one
  * `readlink`: if that descriptor of that process still links to the same socket inode, the socket
@@ -119,6 +114,13 @@ export function createProcfsPeerResolver(
     const localKey = isUnspecifiedAddress(local.address) ? undefined : addressKey(local.address);
     if (peerKey === undefined) return undefined;
     const connection = `${peerKey}.${peer.port}>${localKey ?? "*"}.${local.port}`;
+    // The client's socket: its local end is the peer, its remote end the agent's side.
+    const isClientSocket = (entry: ProcNetTcpEntry) =>
+      entry.state === TCP_ESTABLISHED &&
+      entry.local.port === peer.port &&
+      entry.remote.port === local.port &&
+      addressKey(entry.local.address) === peerKey &&
+      (localKey === undefined || addressKey(entry.remote.address) === localKey);
     const known = remembered.get(connection);
     if (known !== undefined) {
       if (stillHolds(known)) return known.pid;
@@ -129,14 +131,14 @@ export function createProcfsPeerResolver(
     let search = searching.get(connection);
     const shared = search !== undefined;
     if (search === undefined) {
-      search = searchSocketHolder(procRoot, peer, local, peerKey, localKey).finally(() =>
+      search = searchOf(procRoot)(peer.port, isClientSocket).finally(() =>
         searching.delete(connection),
       );
       searching.set(connection, search);
     }
     let holder = await search;
     if (shared && (holder === undefined || !stillHolds(holder))) {
-      holder = await searchSocketHolder(procRoot, peer, local, peerKey, localKey);
+      holder = await searchOf(procRoot)(peer.port, isClientSocket);
     }
     if (holder === undefined) return undefined;
     remembered.delete(connection);
@@ -144,41 +146,8 @@ export function createProcfsPeerResolver(
     if (remembered.size > maxRemembered) {
       remembered.delete(remembered.keys().next().value as string);
     }
-    noteHolder(procRoot, holder.pid);
     return holder.pid;
   };
-}
-
-/** Reads the TCP tables for the connection's socket, then finds the process that holds it. */
-async function searchSocketHolder(
-  procRoot: string,
-  peer: TcpEndpoint,
-  local: TcpEndpoint,
-  peerKey: string,
-  localKey: string | undefined,
-): Promise<SocketHolder | undefined> {
-  const inodes = new Set<number>();
-  for (const table of ["tcp", "tcp6"]) {
-    let text: string;
-    try {
-      text = await readFile(`${procRoot}/net/${table}`, "latin1");
-    } catch {
-      continue; // tcp6 is absent when IPv6 is disabled
-    }
-    for (const entry of parseProcNetTcp(text)) {
-      if (
-        entry.state === TCP_ESTABLISHED &&
-        entry.inode !== 0 &&
-        entry.local.port === peer.port &&
-        entry.remote.port === local.port &&
-        addressKey(entry.local.address) === peerKey &&
-        (localKey === undefined || addressKey(entry.remote.address) === localKey)
-      ) {
-        inodes.add(entry.inode);
-      }
-    }
-  }
-  return inodes.size === 0 ? undefined : findSocketOwner(procRoot, inodes);
 }
 
 /**
@@ -243,57 +212,6 @@ export function isLoopbackAddress(address: string): boolean {
 export function sameAddress(a: string, b: string): boolean {
   const key = addressKey(a);
   return key !== undefined && key === addressKey(b);
-}
-
-async function findSocketOwner(
-  procRoot: string,
-  inodes: Set<number>,
-): Promise<SocketHolder | undefined> {
-  const targets = new Set([...inodes].map((inode) => `socket:[${inode}]`));
-  const recent = recentHolders.get(procRoot) ?? [];
-  // One process's table is read synchronously (procfs answers from memory: microseconds per
-  // descriptor, far less than a thread-pool round trip each), yielding between processes.
-  const searchIn = (pid: number): SocketHolder | undefined => {
-    let fds: string[];
-    try {
-      fds = readdirSync(`${procRoot}/${pid}/fd`);
-    } catch {
-      return undefined; // gone, or another user's process
-    }
-    // Newest descriptors first: the socket of a call is usually among the last ones opened.
-    const numbers = fds.filter((fd) => /^\d+$/.test(fd)).sort((a, b) => Number(b) - Number(a));
-    for (const fd of numbers) {
-      const fdPath = `${procRoot}/${pid}/fd/${fd}`;
-      try {
-        const link = readlinkSync(fdPath);
-        if (targets.has(link)) return { pid, fdPath, link };
-      } catch {
-        // closed meanwhile
-      }
-    }
-    return undefined;
-  };
-  for (const pid of recent) {
-    const found = searchIn(pid);
-    if (found !== undefined) return found;
-  }
-  let names: string[];
-  try {
-    names = await readdir(procRoot);
-  } catch {
-    return undefined;
-  }
-  const pids = names
-    .filter((name) => /^[1-9]\d*$/.test(name))
-    .map(Number)
-    .filter((pid) => !recent.includes(pid))
-    .sort((a, b) => a - b);
-  for (const pid of pids) {
-    await yieldToEventLoop();
-    const found = searchIn(pid);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }
 
 function decodeProcEndpoint(text: string, byteOrder: "LE" | "BE"): TcpEndpoint | undefined {

@@ -36,6 +36,8 @@ export interface BenchFleetOptions {
   readonly processes?: number;
   /** Mutual TLS (the default) or plain loopback. @default true */
   readonly tls?: boolean;
+  /** Extra Node flags for the agent hosts (e.g. `--cpu-prof`). @default [] */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** A running bench fleet. */
@@ -57,8 +59,12 @@ export interface BenchFleet {
 }
 
 /** Spawns one agent-host process and waits until its agents serve. */
-export function startAgentHost(config: AgentHostConfig): Promise<AgentHostProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", AGENT_HOST, JSON.stringify(config)], {
+export function startAgentHost(
+  config: AgentHostConfig,
+  nodeArgs: readonly string[] = [],
+): Promise<AgentHostProcess> {
+  const args = [...nodeArgs, "--import", "tsx", AGENT_HOST, JSON.stringify(config)];
+  const child = spawn(process.execPath, args, {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines: Interface = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -103,14 +109,17 @@ export async function startBenchFleet(options: BenchFleetOptions): Promise<Bench
     chunks
       .filter((chunk) => chunk.length > 0)
       .map((chunk) =>
-        startAgentHost({
-          names: chunk,
-          tls:
-            files === undefined
-              ? null
-              : { ca: files.ca, cert: files.agentCert, key: files.agentKey },
-          ...(pki === undefined ? {} : { operator: pki.clientIdentity }),
-        }),
+        startAgentHost(
+          {
+            names: chunk,
+            tls:
+              files === undefined
+                ? null
+                : { ca: files.ca, cert: files.agentCert, key: files.agentKey },
+            ...(pki === undefined ? {} : { operator: pki.clientIdentity }),
+          },
+          options.nodeArgs,
+        ),
       ),
   );
   const hosts = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
