@@ -15,6 +15,7 @@ import {
 } from "../proto/gen/wms/v1/wms_session.js";
 import {
   AccessDeniedError,
+  type AuditRecord,
   type AuditSessionResult,
   type AuditSink,
   type Authorizer,
@@ -44,6 +45,10 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
   const { service } = options;
   const now = options.now ?? (() => performance.now());
   let inFlight = 0;
+  // Set when an audit write fails, cleared by the next one that succeeds. While it is set,
+  // mutating calls are refused before they act: only the call that found the log broken can
+  // have acted without a record in the file (its record goes to the agent log instead).
+  let auditBroken = false;
 
   /**
    * @param requestToJson the request's proto3 JSON form, for the audit record of a mutating RPC;
@@ -76,6 +81,12 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
             `too many calls in flight (limit ${options.maxInFlightCalls}); retry later`,
           );
         }
+        if (requestToJson !== undefined && options.audit !== undefined && auditBroken) {
+          throw new RpcError(
+            Status.UNAVAILABLE,
+            "the audit log cannot be written (see the agent log), so nothing was done; retry once it is fixed",
+          );
+        }
         let callerSession: Promise<number | undefined> | undefined;
         const context: CallContext = {
           peerIsLoopback: isLoopbackPeer(peer),
@@ -93,19 +104,22 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
         }
       }
       if (requestToJson !== undefined && options.audit !== undefined) {
+        const record: AuditRecord = {
+          time: new Date().toISOString(),
+          identity: identity ?? null,
+          peer,
+          rpc,
+          request: requestToJson(call.request),
+          ...("response" in outcome
+            ? { results: (results ?? []).map(auditResult) }
+            : { status: { code: Status[outcome.error.code], message: outcome.error.message } }),
+        };
         try {
-          await options.audit.write({
-            time: new Date().toISOString(),
-            identity: identity ?? null,
-            peer,
-            rpc,
-            request: requestToJson(call.request),
-            ...("response" in outcome
-              ? { results: (results ?? []).map(auditResult) }
-              : { status: { code: Status[outcome.error.code], message: outcome.error.message } }),
-          });
+          await options.audit.write(record);
+          auditBroken = false;
         } catch (auditError) {
-          outcome = { error: auditFailure(auditError) };
+          auditBroken = true;
+          outcome = { error: auditFailure(auditError, record, "response" in outcome) };
         }
       }
       return { outcome, identity, results };
@@ -136,11 +150,17 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
     };
   }
 
-  function auditFailure(error: unknown): RpcError {
-    options.logger.error({ err: error }, "audit record could not be written; call failed");
+  function auditFailure(error: unknown, record: AuditRecord, answered: boolean): RpcError {
+    // The record goes to the agent log, so that what was done is recorded somewhere.
+    options.logger.error(
+      { err: error, auditRecord: record },
+      "audit record could not be written; call failed",
+    );
     return new RpcError(
       Status.UNAVAILABLE,
-      "the audit record could not be written, so the result is withheld; see the agent log",
+      answered
+        ? "the audit record could not be written, so the result is withheld; see the agent log"
+        : `the audit record could not be written; see the agent log (the call had failed: ${record.status?.message ?? "unknown"})`,
       { cause: error },
     );
   }

@@ -405,16 +405,48 @@ describe("audit", () => {
     );
   });
 
-  it("fails the call with UNAVAILABLE when the record cannot be written", async (t) => {
-    const failing: AuditSink = { write: () => Promise.reject(new Error("disk full")) };
-    const agent = await startSecureAgent(t, { ops: "operator" }, { audit: failing });
+  it("fails the call with UNAVAILABLE when the record cannot be written, and acts no more until it can", async (t) => {
+    let failures = 2;
+    const written: AuditRecord[] = [];
+    const flaky: AuditSink = {
+      write(record) {
+        if (failures > 0) {
+          failures -= 1;
+          return Promise.reject(new Error("ENOSPC: no space left on device"));
+        }
+        written.push(record);
+        return Promise.resolve();
+      },
+    };
+    const agent = await startSecureAgent(t, { ops: "operator" }, { audit: flaky });
     const { ca } = await pki;
     const client = agent.client(await ca.issueClient("ops"));
+    // The first call finds the log broken after acting: its result is withheld.
     await rejectsWith(
-      client.disconnect({ sessionIds: [2], whatIf: true }),
+      client.disconnect({ sessionIds: [2] }),
       Status.UNAVAILABLE,
-      /audit record could not be written/,
+      /audit record could not be written, so the result is withheld/,
     );
+    assert.deepEqual(agent.backend.disconnectCalls(), [{ sessionId: 2, wait: true }]);
+    // While it is broken, calls are refused before they act (their record is the probe).
+    await rejectsWith(
+      client.disconnect({ sessionIds: [3] }),
+      Status.UNAVAILABLE,
+      /audit record could not be written; .*\(the call had failed: the audit log cannot be written .*nothing was done/,
+    );
+    await rejectsWith(
+      client.disconnect({ sessionIds: [4] }),
+      Status.UNAVAILABLE,
+      /audit log cannot be written .*nothing was done/,
+    );
+    assert.deepEqual(agent.backend.disconnectCalls(), [{ sessionId: 2, wait: true }]);
+    assert.deepEqual(
+      written.map((r) => [r.request, r.status?.code]),
+      [[{ sessionIds: [4] }, "UNAVAILABLE"]],
+    );
+    // The log works again: calls act again.
+    const response = await client.disconnect({ sessionIds: [4] });
+    assert.equal(Outcome[response.results[0]?.outcome ?? 0], "DISCONNECTED");
     assert.equal((await client.listSessions({ sessionIds: [2] })).sessions.length, 1);
   });
 
