@@ -19,6 +19,7 @@ import { loadSync } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import type { AuditRecord, AuditSink } from "../../agent/access.js";
 import { startAgent, type Agent } from "../../agent/agent.js";
+import type { SessionBackend } from "../../agent/backend.js";
 import { openFileAuditSink } from "../../agent/audit-file.js";
 import { createAccessPolicy, type AccessPolicy } from "../../agent/authorization.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
@@ -31,6 +32,7 @@ import {
 import { loadTlsMaterial } from "../../agent/tls.js";
 import { Outcome, WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import {
+  gate,
   promisifyClient,
   TEST_FIXTURE,
   TEST_HOST,
@@ -99,7 +101,11 @@ interface SecureHarness {
 async function startSecureAgent(
   t: TestContext,
   allow: Record<string, Role>,
-  options: { audit?: AuditSink } = {},
+  options: {
+    audit?: AuditSink;
+    /** Wraps the simulated backend, e.g. to hold a disconnect. */
+    wrap?: (backend: SimulatedBackend) => SessionBackend;
+  } = {},
 ): Promise<SecureHarness> {
   const { ca, agentCert } = await pki;
   const folder = await pemFolder(t);
@@ -117,7 +123,7 @@ async function startSecureAgent(
   });
   const agent = await startAgent({
     hostFqdn: TEST_HOST,
-    backend,
+    backend: options.wrap?.(backend) ?? backend,
     healthIntervalMs: 60_000,
     credentials: tls.credentials,
     authorize: policy.authorize,
@@ -521,6 +527,63 @@ describe("changes while running", () => {
     assert.equal((await after.disconnect({ sessionIds: [2], whatIf: true })).results.length, 1);
     const stale = agent.client(await ca.issueClient("ops"));
     await rejectsWith(stale.listSessions(), Status.UNAVAILABLE);
+  });
+
+  it("lets a call in flight finish while certificates and allow-list are replaced", async (t) => {
+    const entered = gate();
+    const held = gate();
+    const agent = await startSecureAgent(
+      t,
+      { ops: "operator" },
+      {
+        wrap: (inner) => ({
+          name: inner.name,
+          listSessions: () => inner.listSessions(),
+          disconnectSession: async (id, options) => {
+            entered.open();
+            await held.promise;
+            return inner.disconnectSession(id, options);
+          },
+          sessionOfProcess: (pid) => inner.sessionOfProcess(pid),
+          agentSessionId: () => inner.agentSessionId(),
+          isHealthy: () => inner.isHealthy(),
+          close: () => inner.close(),
+        }),
+      },
+    );
+    const { ca } = await pki;
+    const client = agent.client(await ca.issueClient("ops"));
+    const call = client.disconnect({ sessionIds: [2] });
+    await entered.promise;
+
+    const next = await createTestCa("wmsfleet test CA 3");
+    const folder = await pemFolder(t);
+    const nextAgentCert = await next.issueServer([TEST_HOST]);
+    agent.tls.update(
+      await loadTlsMaterial({
+        cert: await folder.write("agent.pem", nextAgentCert.cert),
+        key: await folder.write("agent.key", nextAgentCert.key),
+        ca: await folder.write("ca.pem", next.cert),
+      }),
+    );
+    agent.policy.update(new Map([["ops", "reader"]]));
+    held.open();
+
+    const response = await call;
+    assert.deepEqual(
+      response.results.map((r) => [r.sessionId, Outcome[r.outcome]]),
+      [[2, "DISCONNECTED"]],
+    );
+    assert.deepEqual(
+      agent.audit.records.map((r) => [r.identity, r.status?.code ?? "OK"]),
+      [["ops", "OK"]],
+    );
+    // The next call on the same connection is judged by the new allow-list.
+    await rejectsWith(
+      client.disconnect({ sessionIds: [3] }),
+      Status.PERMISSION_DENIED,
+      /role reader/,
+    );
   });
 
   it("judges calls by a replaced allow-list at once, on open connections too", async (t) => {
