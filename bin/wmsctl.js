@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// wmsctl: runs the TypeScript sources through tsx, so `npm ci` is the only set-up.
-import { register } from "tsx/esm/api";
+// wmsctl: the bundle made at `npm ci` when it is fresh (see fresh-bundle.js), otherwise the
+// TypeScript sources through tsx, so `npm ci` is the only set-up.
+import { freshBundle } from "./fresh-bundle.js";
 
-register();
-await import("../controller/cli/entry.ts");
+const bundle = freshBundle("wmsctl");
+if (bundle !== undefined) {
+  await import(bundle);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../controller/cli/entry.ts");
+}
