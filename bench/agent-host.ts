@@ -18,7 +18,7 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import { startAgent, type Agent } from "../agent/agent.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../agent/backends/simulated.js";
 import { defaultSimFixture } from "../agent/backends/sim-fixture.js";
-import { benchAuthorizer } from "./authorizer.js";
+import { createAccessPolicy } from "../agent/authorization.js";
 
 /** The argument of an agent host. */
 export interface AgentHostConfig {
@@ -61,8 +61,11 @@ async function main(): Promise<void> {
           ],
           true,
         );
+  // The agent's own policy, as `--allow bench-operator=operator` makes it.
   const authorize =
-    config.tls === null ? undefined : benchAuthorizer(config.operator ?? "bench-operator");
+    config.tls === null
+      ? undefined
+      : createAccessPolicy(new Map([[config.operator ?? "bench-operator", "operator"]])).authorize;
   const fixture = defaultSimFixture();
   const hosts: { agent: Agent; backend: SimulatedBackend }[] = [];
   // Sequentially in small batches: binding 250 servers at once only adds contention.

@@ -48,7 +48,7 @@ type HealthConstructor = new (
 let healthConstructor: HealthConstructor | undefined;
 function healthClient(address: string, credentials: ChannelCredentials, fqdn: string) {
   healthConstructor ??= (
-    loadPackageDefinition(loadSync(healthProtoPath)) as unknown as {
+    loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
       grpc: { health: { v1: { Health: HealthConstructor } } };
     }
   ).grpc.health.v1.Health;
