@@ -90,6 +90,10 @@ void describe("wmsctl pki", () => {
     if (posix) assert.equal(await mode(join(dir, "h1.lab.example.com.key")), 0o600);
     assert.equal((await readdir(dir)).filter((name) => name.endsWith(".tmp")).length, 0);
 
+    const days = await pki(["issue-client", "ops", "--dir", dir, "--days", "0"]);
+    assert.equal(days.status, 2);
+    assert.match(days.stderr, /--days: "0" is not an integer in 1\.\.36500/);
+
     const client = await pki(["issue-client", "a=b", "--dir", dir]);
     assert.equal(client.status, 2);
     assert.match(client.stderr, /client name: "a=b" may hold only/);
