@@ -22,21 +22,15 @@ export interface SpawnedAgent {
 }
 
 /** Starts `wms-agent --insecure-loopback --listen 127.0.0.1:0 --host-fqdn FQDN [extra]`. */
-export async function spawnAgent(
-  fqdn: string,
-  extra: readonly string[] = [],
-): Promise<SpawnedAgent> {
+export function spawnAgent(fqdn: string, extra: readonly string[] = []): Promise<SpawnedAgent> {
+  return spawnAgentWith(fqdn, ["--insecure-loopback", ...extra]);
+}
+
+/** Starts `wms-agent --listen 127.0.0.1:0 --host-fqdn FQDN ARGS` (e.g. the `--tls-*` flags). */
+export async function spawnAgentWith(fqdn: string, args: readonly string[]): Promise<SpawnedAgent> {
   const child = spawn(
     process.execPath,
-    [
-      "bin/wms-agent.js",
-      "--insecure-loopback",
-      "--listen",
-      "127.0.0.1:0",
-      "--host-fqdn",
-      fqdn,
-      ...extra,
-    ],
+    ["bin/wms-agent.js", "--listen", "127.0.0.1:0", "--host-fqdn", fqdn, ...args],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
