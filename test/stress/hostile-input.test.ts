@@ -29,7 +29,7 @@ function frame(body: Uint8Array, declared = body.length): Buffer {
 interface RawAnswer {
   readonly httpStatus: number | undefined;
   /** `grpc-status` from the headers (trailers-only) or the trailers. */
-  readonly grpcStatus: number | undefined;
+  readonly grpcStatus: Status | undefined;
   /** The stream was reset instead (e.g. refused beyond the concurrency limit). */
   readonly rstCode: number | undefined;
 }
@@ -42,10 +42,10 @@ function rawCall(
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
     let httpStatus: number | undefined;
-    let grpcStatus: number | undefined;
+    let grpcStatus: Status | undefined;
     const read = (headers: IncomingHttpHeaders) => {
       const value = headers["grpc-status"];
-      if (value !== undefined) grpcStatus = Number(value);
+      if (value !== undefined) grpcStatus = Number(value) as Status;
     };
     const stream = session.request({
       ":method": "POST",
