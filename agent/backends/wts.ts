@@ -2,11 +2,12 @@
  * The production session backend: Remote Desktop Services through `wtsapi32.dll`, `kernel32.dll`
  * and `iphlpapi.dll`, called with the FFI library koffi (DESIGN section 4).
  *
- * This is the only file that imports koffi, and it does so dynamically inside
- * {@link createWtsBackend}, so that importing this module on Linux loads no native code. Calls
- * that go to the Remote Desktop Services RPC server (enumerate, query, disconnect) run on koffi's
- * worker threads so that a slow or hung `TermService` never blocks the event loop; calls that only
- * read local process or socket state run synchronously.
+ * This is the only file of the session backend that imports koffi, and it does so dynamically
+ * inside {@link createWtsBackend}, so that importing this module on Linux loads no native code.
+ * Calls that go to the Remote Desktop Services RPC server (enumerate, query, disconnect) and the
+ * TCP table copy run on koffi's worker threads, so that a slow or hung `TermService` never blocks
+ * the event loop; `ProcessIdToSessionId` and `GetCurrentProcessId` only read the process table and
+ * run synchronously.
  *
  * Failures are thrown as `Win32Error(GetLastError(), text)`; what each code means is decided in
  * `../win32-errors.ts` alone.
@@ -215,25 +216,24 @@ class WtsBackend implements SessionBackend {
     }
   }
 
-  resolvePeerProcess(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
-    return this.#settle(() => {
-      const clientAddress = canonicalAddress(peer.address);
-      const serverAddress = canonicalAddress(local.address);
-      // An IPv4-mapped address may be an IPv4 socket on the client side: look in both tables.
-      for (const family of [AF_INET, AF_INET6] as const) {
-        for (const row of parseTcpTable(this.#readTcpTable(family), family)) {
-          if (
-            row.localPort === peer.port &&
-            row.remotePort === local.port &&
-            canonicalAddress(row.localAddress) === clientAddress &&
-            canonicalAddress(row.remoteAddress) === serverAddress
-          ) {
-            return row.pid === 0 ? undefined : row.pid;
-          }
+  async resolvePeerProcess(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
+    this.#assertOpen();
+    const clientAddress = canonicalAddress(peer.address);
+    const serverAddress = canonicalAddress(local.address);
+    // An IPv4-mapped address may be an IPv4 socket on the client side: look in both tables.
+    for (const family of [AF_INET, AF_INET6] as const) {
+      for (const row of parseTcpTable(await this.#readTcpTable(family), family)) {
+        if (
+          row.localPort === peer.port &&
+          row.remotePort === local.port &&
+          canonicalAddress(row.localAddress) === clientAddress &&
+          canonicalAddress(row.remoteAddress) === serverAddress
+        ) {
+          return row.pid === 0 ? undefined : row.pid;
         }
       }
-      return undefined;
-    });
+    }
+    return undefined;
   }
 
   close(): Promise<void> {
@@ -387,23 +387,24 @@ class WtsBackend implements SessionBackend {
   }
 
   /**
-   * One `GetExtendedTcpTable` snapshot, grown until it fits (connections come and go). The first
-   * try already has room for hundreds of rows: sizing calls are not free (Wine, for one, walks
-   * every process's sockets on each call).
+   * One `GetExtendedTcpTable` snapshot, grown until it fits (connections come and go). On a koffi
+   * worker: the call copies the whole table, and Wine, for one, walks every process's sockets for
+   * it. The first try already has room for hundreds of rows, so there is no sizing call.
    */
-  #readTcpTable(family: typeof AF_INET | typeof AF_INET6): Buffer {
+  async #readTcpTable(family: typeof AF_INET | typeof AF_INET6): Promise<Buffer> {
     const size: [number] = [0];
     let table = Buffer.alloc(TCP_TABLE_FIRST_BYTES);
     for (let attempt = 0; attempt < 8; attempt++) {
       size[0] = table.length;
-      const status = this.api.GetExtendedTcpTable(
+      const { result: status } = await this.#callAsync(
+        this.api.GetExtendedTcpTable,
         table,
         size,
         0,
         family,
         TCP_TABLE_OWNER_PID_ALL,
         0,
-      ) as number;
+      );
       if (status === NO_ERROR) return table.subarray(0, size[0]);
       if (status !== ERROR_INSUFFICIENT_BUFFER) {
         throw win32Error(`GetExtendedTcpTable(${family})`, status);
