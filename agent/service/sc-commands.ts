@@ -34,6 +34,8 @@ export interface ServiceSpec {
   readonly scriptPath: string;
   /** Agent flags appended after `service run`, e.g. `--config C:\ProgramData\wmsfleet\agent.json`. */
   readonly agentArgs: readonly string[];
+  /** Where `service run` writes the agent's log. @default `%ProgramData%\wmsfleet\logs\agent.log` */
+  readonly logFile?: string | undefined;
 }
 
 /** The default service name. */
@@ -80,7 +82,8 @@ export function quoteWindowsArg(arg: string): string {
 /** The service's command line (`binPath=`): node, the script, `service run`, the agent's flags. */
 export function serviceCommandLine(spec: ServiceSpec): string {
   const run = [spec.nodePath, spec.scriptPath, "service", "run", "--name", spec.name];
-  return [...run, ...(spec.agentArgs.length > 0 ? ["--", ...spec.agentArgs] : [])]
+  const log = spec.logFile === undefined ? [] : ["--log-file", spec.logFile];
+  return [...run, ...log, ...(spec.agentArgs.length > 0 ? ["--", ...spec.agentArgs] : [])]
     .map(quoteWindowsArg)
     .join(" ");
 }

@@ -128,12 +128,22 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
         )
         .argument("[agentArgs...]", "flags the service passes to the agent, after --")
         .option("--display-name <text>", "name shown in services.msc", "wmsfleet agent")
+        .option(
+          "--log-file <file>",
+          "where the service writes the agent's log; default %ProgramData%\\wmsfleet\\logs\\agent.log",
+        )
         .option("--start", "start the service once it is installed"),
     ),
   ).action(
     async (
       agentArgs: string[],
-      options: { name: string; displayName: string; start?: true; dryRun?: true },
+      options: {
+        name: string;
+        displayName: string;
+        logFile?: string;
+        start?: true;
+        dryRun?: true;
+      },
     ) => {
       const spec = {
         name: options.name,
@@ -142,6 +152,7 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
         nodePath,
         scriptPath,
         agentArgs,
+        logFile: options.logFile,
       };
       const commands = [
         ...installCommands(spec),

@@ -47,6 +47,13 @@ void describe("sc.exe command lines", () => {
     );
   });
 
+  void it("passes a log file to `service run` before the agent's flags", () => {
+    assert.equal(
+      serviceCommandLine({ ...spec, agentArgs: ["--x"], logFile: "D:\\logs\\agent.log" }),
+      '"C:\\Program Files\\nodejs\\node.exe" C:\\wmsfleet\\bin\\wms-agent.js service run --name wms-agent --log-file D:\\logs\\agent.log -- --x',
+    );
+  });
+
   void it("installs as LocalSystem, automatic start, restart on failure and on error exits", () => {
     assert.deepEqual(
       installCommands(spec).map((command) => command.args),
