@@ -29,7 +29,7 @@ import { runWmsctl } from "../helpers/controller-cli.js";
 import {
   buildAgentApp,
   buildFakeWtsapi32,
-  cacheDir,
+  runsDir,
   hasMingw,
   windowsPath,
   wineEnvironment,
@@ -65,7 +65,7 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     return;
   }
 
-  const runDir = join(cacheDir, "runs", "agent");
+  const runDir = join(runsDir, "agent");
   const logFile = join(runDir, "agent.log");
   const auditFile = join(runDir, "audit.jsonl");
   // Failures the test DLL reads at each call, rewritten by the tests while the agent runs.
@@ -104,7 +104,15 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     }
     exited = new Promise((resolve) => agent.once("exit", (code) => resolve(code)));
     port = (await waitForLog(logFile, /"ports":\[(\d+)\]/, agent))[1] ?? "";
-    flags = ["--insecure-loopback", "-s", "localhost", `--resolve=localhost=127.0.0.1:${port}`];
+    // Wine is slow at times (each caller lookup walks every process's sockets): a wide deadline.
+    flags = [
+      "--insecure-loopback",
+      "--timeout",
+      "120",
+      "-s",
+      "localhost",
+      `--resolve=localhost=127.0.0.1:${port}`,
+    ];
   });
 
   after(async () => {

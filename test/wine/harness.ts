@@ -96,8 +96,10 @@ async function peerSteps(backend: SessionBackend, host: string, label: string): 
         backend.resolvePeerProcess?.(mapped, mappedLocal),
       );
     }
-    // The server's own socket is not the client: swapping the ends must not match it.
-    await step(`${label}SwappedPeerProcess`, () => backend.resolvePeerProcess?.(local, peer));
+    if (host === "127.0.0.1") {
+      // The server's own socket is not the client: swapping the ends must not match it.
+      await step(`${label}SwappedPeerProcess`, () => backend.resolvePeerProcess?.(local, peer));
+    }
   } finally {
     await closePair(pair);
   }
@@ -115,12 +117,13 @@ async function common(backend: SessionBackend): Promise<void> {
   await step("disconnectCurrentSession", () =>
     backend.disconnectSession(4294967295, { wait: false }),
   );
-  await peerSteps(backend, "127.0.0.1", "ipv4");
-  await peerSteps(backend, "::1", "ipv6");
 }
 
 async function builtin(backend: SessionBackend): Promise<void> {
   await common(backend);
+  // Once is enough: under Wine each GetExtendedTcpTable walks every process's sockets.
+  await peerSteps(backend, "127.0.0.1", "ipv4");
+  await peerSteps(backend, "::1", "ipv6");
   const own = await backend.agentSessionId();
   await step("disconnectOwnNoWait", () => backend.disconnectSession(own, { wait: false }));
   await step("disconnectMissingWait", () => backend.disconnectSession(4242, { wait: true }));

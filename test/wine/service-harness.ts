@@ -2,7 +2,7 @@
  * The Windows service commands for real, inside Windows Node under Wine (bundled by
  * `wine-env.ts`). Two roles, by argument:
  *
- * - `control OUTPUT MARKERS`: installs the service with `wms-agent service install --start` (real
+ * - `control OUTPUT MARKERS NAME`: installs the service with `wms-agent service install --start` (real
  *   `sc.exe`), waits for it to run, asks for its status, stops it, waits for it to stop, removes
  *   it, and writes what each step saw to OUTPUT;
  * - `service run ...`: what the Service Control Manager starts. A stand-in agent records that it
@@ -15,7 +15,6 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Command } from "commander";
 import { registerServiceCommands } from "../../agent/service/service-command.js";
 
-const SERVICE = "wmsfleet-test";
 const WINE_LACKS = ["failureflag", "qc", "qfailure"];
 const args = process.argv.slice(2);
 
@@ -59,7 +58,7 @@ async function until(check: () => Promise<boolean> | boolean, limitMs = 60_000):
   return false;
 }
 
-async function control(outFile: string, markers: string): Promise<void> {
+async function control(outFile: string, markers: string, SERVICE: string): Promise<void> {
   const result: Record<string, unknown> = {};
   const lines: string[] = [];
   let exitCode = -1;
@@ -130,7 +129,8 @@ async function control(outFile: string, markers: string): Promise<void> {
 }
 
 if (args[0] === "control") {
-  await control(args[1] ?? "", args[2] ?? "");
+  // The service's name comes from the test, so that concurrent runs never share one.
+  await control(args[1] ?? "", args[2] ?? "", args[3] ?? "wmsfleet-test");
 } else {
   const program = registerServiceCommands(new Command("wms-agent").exitOverride(), {
     runAgent: fakeAgent,

@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import {
   bundleHarness,
-  cacheDir,
+  runId,
   runHarness,
+  runsDir,
   windowsPath,
   wineTierMissing,
   winePaths,
@@ -53,12 +54,14 @@ void describe("wms-agent as a Windows service under Wine", () => {
   }
 
   let result: ControlOutput;
-  const markers = join(cacheDir, "runs", "service-markers");
+  const markers = join(runsDir, "service-markers");
   before(async () => {
     const harness = await bundleHarness(winePaths.serviceHarnessSource);
     rmSync(markers, { recursive: true, force: true });
     mkdirSync(markers, { recursive: true });
-    const run = runHarness(harness, "control", { args: [windowsPath(markers)] });
+    const run = runHarness(harness, "control", {
+      args: [windowsPath(markers), `wmsfleet-test-${runId}`],
+    });
     assert.ok(
       run.output !== undefined,
       `the harness wrote nothing (exit ${run.status}):\n${run.log}`,
@@ -69,7 +72,7 @@ void describe("wms-agent as a Windows service under Wine", () => {
 
   void it("registers the service with sc.exe", () => {
     assert.equal(result.clean, true);
-    assert.deepEqual(result.install, { exitCode: 0, lines: result.install.lines });
+    assert.equal(result.install.exitCode, 0, result.install.lines.join("\n"));
     // The one command Wine's sc.exe lacks (Windows' has it); the harness answered for it.
     assert.deepEqual(result.wineLacks, ["failureflag"]);
   });

