@@ -45,7 +45,7 @@ function rawCall(
     let grpcStatus: Status | undefined;
     const read = (headers: IncomingHttpHeaders) => {
       const value = headers["grpc-status"];
-      if (value !== undefined) grpcStatus = Number(value) as Status;
+      if (value !== undefined) grpcStatus = Number(value);
     };
     const stream = session.request({
       ":method": "POST",
