@@ -9,7 +9,8 @@
  * Prints one JSON line once every agent is serving: `{ "ready": true, "ports": [...], "startMs",
  * "rssBytes" }`. Then reads commands, one a line, on standard input, answering one JSON line each:
  * - `reset`: every session back to the fixture (so "real" DisconnectAll runs disconnect again);
- * - `stats`: `{ rssBytes, cpuUserUs, cpuSystemUs, disconnectCalls }`.
+ * - `stats`: `{ rssBytes, cpuUserUs, cpuSystemUs, disconnectCalls, handles }` (handles: active
+ *   resources, `process.getActiveResourcesInfo()`).
  * SIGTERM (or standard input closing) shuts every agent down and exits.
  */
 import { readFileSync } from "node:fs";
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage();
       const disconnectCalls = hosts.reduce((n, h) => n + h.backend.disconnectCalls().length, 0);
       process.stdout.write(
-        `${JSON.stringify({ rssBytes: process.memoryUsage().rss, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, disconnectCalls })}\n`,
+        `${JSON.stringify({ rssBytes: process.memoryUsage().rss, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, disconnectCalls, handles: process.getActiveResourcesInfo().length })}\n`,
       );
     }
   });
