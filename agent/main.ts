@@ -105,6 +105,7 @@ function buildCommand(io: MainIo): Command {
         "  wms-agent --insecure-loopback                       # simulated classroom on localhost:50061\n" +
         "  wms-agent --tls-cert agent.pem --tls-key agent.key --tls-ca ca.pem --allow ops=operator\n" +
         "\nSignals: SIGINT/SIGTERM drain in-flight calls, then stop. SIGHUP reloads the allow-list, the TLS files, the audit log (reopened), the log level and the grace period from the same flags, variables and config file; a bad reload changes nothing.\n" +
+        "\nOn Windows: wms-agent service install|uninstall|start|stop|status (see wms-agent service --help).\n" +
         "\nExit status: 0 stopped after draining; 1 calls were cut at the end of the grace period, or start-up failed; 2 bad configuration.",
     )
     .exitOverride()
@@ -184,6 +185,13 @@ async function createLogger(config: ResolvedAgentConfig, io: MainIo): Promise<Lo
 
 /** Runs the agent until a signal stops it; resolves to the exit status. */
 export async function main(io: MainIo): Promise<number> {
+  if (io.argv[0] === "service") {
+    // `wms-agent service install|uninstall|start|stop|status|run`: the Windows service (sc.exe).
+    const { runServiceCli } = await import("./service/service-command.js");
+    return runServiceCli(io, (argv, out) =>
+      main({ ...io, argv, stdout: out.stdout, stderr: out.stderr }),
+    );
+  }
   let config: ResolvedAgentConfig;
   let backend: SessionBackend | undefined;
   let audit: FileAuditSink | undefined;
