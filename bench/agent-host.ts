@@ -24,7 +24,13 @@ import { createAccessPolicy } from "../agent/authorization.js";
 /** The argument of an agent host. */
 export interface AgentHostConfig {
   readonly names: readonly string[];
-  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null;
+  readonly tls: {
+    readonly ca: string;
+    readonly cert: string;
+    readonly key: string;
+    /** A folder of `<name>.pem`/`<name>.key`: each agent its own certificate instead. */
+    readonly perAgentDir?: string;
+  } | null;
   /** The client identity let in as operator (mutual TLS only). @default "bench-operator" */
   readonly operator?: string;
 }
@@ -49,19 +55,23 @@ function parseConfig(text: string | undefined): AgentHostConfig {
 async function main(): Promise<void> {
   const config = parseConfig(process.argv[2]);
   const started = performance.now();
-  const credentials =
-    config.tls === null
-      ? ServerCredentials.createInsecure()
-      : ServerCredentials.createSsl(
-          readFileSync(config.tls.ca),
-          [
-            {
-              cert_chain: readFileSync(config.tls.cert),
-              private_key: readFileSync(config.tls.key),
-            },
-          ],
-          true,
-        );
+  const tls = config.tls;
+  const credentialsFor = (name: string) => {
+    if (tls === null) return ServerCredentials.createInsecure();
+    const base = tls.perAgentDir === undefined ? undefined : `${tls.perAgentDir}/${name}`;
+    return ServerCredentials.createSsl(
+      readFileSync(tls.ca),
+      [
+        {
+          cert_chain: readFileSync(base === undefined ? tls.cert : `${base}.pem`),
+          private_key: readFileSync(base === undefined ? tls.key : `${base}.key`),
+        },
+      ],
+      true,
+    );
+  };
+  // One credentials object for all agents when they share a certificate.
+  const shared = tls?.perAgentDir === undefined ? credentialsFor("") : undefined;
   // The agent's own policy, as `--allow bench-operator=operator` makes it.
   const authorize =
     config.tls === null
@@ -80,7 +90,7 @@ async function main(): Promise<void> {
           const agent = await startAgent({
             hostFqdn,
             backend,
-            credentials,
+            credentials: shared ?? credentialsFor(hostFqdn),
             ...(authorize === undefined ? {} : { authorize }),
             listen: ["127.0.0.1:0"],
             graceMs: 2000,

@@ -36,6 +36,11 @@ export interface BenchFleetOptions {
   readonly processes?: number;
   /** Mutual TLS (the default) or plain loopback. @default true */
   readonly tls?: boolean;
+  /**
+   * Each agent its own certificate naming only itself (as in production) instead of one
+   * certificate naming every agent. @default false
+   */
+  readonly certPerAgent?: boolean;
   /** Extra Node flags for the agent hosts (e.g. `--cpu-prof`). @default [] */
   readonly nodeArgs?: readonly string[];
 }
@@ -101,7 +106,7 @@ export async function startBenchFleet(options: BenchFleetOptions): Promise<Bench
   const names = Array.from({ length: options.agents }, (_, index) => benchName(index));
   const dir = await mkdtemp(join(tmpdir(), "wmsfleet-bench-"));
   const tls = options.tls ?? true;
-  const pki = tls ? await makeBenchPki(names) : undefined;
+  const pki = tls ? await makeBenchPki(names, undefined, options.certPerAgent === true) : undefined;
   const files = pki === undefined ? undefined : await writeBenchPki(pki, join(dir, "pki"));
   const per = Math.ceil(options.agents / processes);
   const chunks = Array.from({ length: processes }, (_, p) => names.slice(p * per, (p + 1) * per));
@@ -115,7 +120,12 @@ export async function startBenchFleet(options: BenchFleetOptions): Promise<Bench
             tls:
               files === undefined
                 ? null
-                : { ca: files.ca, cert: files.agentCert, key: files.agentKey },
+                : {
+                    ca: files.ca,
+                    cert: files.agentCert,
+                    key: files.agentKey,
+                    ...(files.perAgentDir === undefined ? {} : { perAgentDir: files.perAgentDir }),
+                  },
             ...(pki === undefined ? {} : { operator: pki.clientIdentity }),
           },
           options.nodeArgs,

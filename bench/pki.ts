@@ -24,6 +24,8 @@ export interface BenchPki {
   readonly clientKeyPem: string;
   /** The identity the client certificate carries (subject CN). */
   readonly clientIdentity: string;
+  /** One certificate per agent name (only when asked for). */
+  readonly perAgent: ReadonlyMap<string, { readonly certPem: string; readonly keyPem: string }>;
 }
 
 /** Paths of the same material written to disk, for processes given `--ca/--cert/--key`. */
@@ -33,6 +35,8 @@ export interface BenchPkiFiles {
   readonly agentKey: string;
   readonly clientCert: string;
   readonly clientKey: string;
+  /** `<dir>/agents/<name>.pem` and `.key`, when there are per-agent certificates. */
+  readonly perAgentDir: string | undefined;
 }
 
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
@@ -46,10 +50,14 @@ async function keyPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 
-/** Makes a CA, an agent certificate for `agentNames` (SANs) and an operator client certificate. */
+/**
+ * Makes a CA, an agent certificate for `agentNames` (SANs) and an operator client certificate;
+ * with `perAgent`, also one certificate per agent naming only that agent (as in production).
+ */
 export async function makeBenchPki(
   agentNames: readonly string[],
   clientIdentity = "bench-operator",
+  perAgent = false,
 ): Promise<BenchPki> {
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 24 * 3600_000);
@@ -93,13 +101,26 @@ export async function makeBenchPki(
   const agent = await issue(`CN=${firstName}`, [
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
     new x509.SubjectAlternativeNameExtension(
-      agentNames.map((name) => ({ type: "dns" as const, value: name })),
+      (perAgent ? [firstName] : agentNames).map((name) => ({ type: "dns" as const, value: name })),
     ),
   ]);
   const client = await issue(`CN=${clientIdentity}`, [
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
   ]);
+  const agents = new Map<string, { certPem: string; keyPem: string }>();
+  if (perAgent) {
+    for (const name of agentNames) {
+      agents.set(
+        name,
+        await issue(`CN=${name}`, [
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+          new x509.SubjectAlternativeNameExtension([{ type: "dns", value: name }]),
+        ]),
+      );
+    }
+  }
   return {
+    perAgent: agents,
     caPem: ca.toString("pem"),
     agentCertPem: agent.certPem,
     agentKeyPem: agent.keyPem,
@@ -118,11 +139,19 @@ export async function writeBenchPki(pki: BenchPki, dir: string): Promise<BenchPk
     agentKey: join(dir, "agent.key"),
     clientCert: join(dir, "client.pem"),
     clientKey: join(dir, "client.key"),
+    perAgentDir: pki.perAgent.size > 0 ? join(dir, "agents") : undefined,
   };
   await writeFile(files.ca, pki.caPem);
   await writeFile(files.agentCert, pki.agentCertPem);
   await writeFile(files.agentKey, pki.agentKeyPem, { mode: 0o600 });
   await writeFile(files.clientCert, pki.clientCertPem);
   await writeFile(files.clientKey, pki.clientKeyPem, { mode: 0o600 });
+  if (files.perAgentDir !== undefined) {
+    await mkdir(files.perAgentDir, { recursive: true });
+    for (const [name, pair] of pki.perAgent) {
+      await writeFile(join(files.perAgentDir, `${name}.pem`), pair.certPem);
+      await writeFile(join(files.perAgentDir, `${name}.key`), pair.keyPem, { mode: 0o600 });
+    }
+  }
   return files;
 }

@@ -207,8 +207,16 @@ async function coldRun(
   return wallMs;
 }
 
+/** What a fan-out phase measures. */
+interface FanoutPlan {
+  readonly ns: readonly number[];
+  readonly whatIfs: readonly boolean[];
+  readonly certificates: FanoutRow["certificates"];
+}
+
 /** 3. Fan-out, warm then cold. */
-async function benchFanout(fleet: BenchFleet) {
+async function benchFanout(fleet: BenchFleet, plan: FanoutPlan) {
+  const { ns, certificates } = plan;
   const rows: FanoutRow[] = [];
   const warm = fork(
     here("./warm-controller.ts"),
@@ -240,7 +248,7 @@ async function benchFanout(fleet: BenchFleet) {
   let memory: { rssBytes: number; channels: number } | undefined;
   const cpuPerHostUs: Record<number, Summary> = {};
   for (const n of ns) {
-    for (const whatIf of [true, false]) {
+    for (const whatIf of plan.whatIfs) {
       const walls: number[] = [];
       const cpu: number[] = [];
       // The first run opens the channels that are not up yet: not counted.
@@ -255,10 +263,10 @@ async function benchFanout(fleet: BenchFleet) {
           cpu.push(result.cpuUs / n);
         }
       }
-      rows.push({ mode: "warm", whatIf, n, wallMs: summarize(walls) });
+      rows.push({ mode: "warm", whatIf, n, certificates, wallMs: summarize(walls) });
       if (whatIf) cpuPerHostUs[n] = summarize(cpu);
       log(
-        `warm ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
+        `${certificates}: warm ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
       );
     }
     if (n === Math.max(...ns)) {
@@ -271,15 +279,16 @@ async function benchFanout(fleet: BenchFleet) {
 
   for (const n of ns) {
     const inventory = await fleet.inventoryOf(n);
-    for (const whatIf of [true, false]) {
+    await bundleCommands();
+    for (const whatIf of plan.whatIfs) {
       const walls: number[] = [];
       for (let run = 0; run < coldRuns; run++) {
         if (!whatIf) await fleet.reset();
         walls.push(await coldRun(fleet, inventory, n, whatIf));
       }
-      rows.push({ mode: "cold", whatIf, n, wallMs: summarize(walls) });
+      rows.push({ mode: "cold", whatIf, n, certificates, wallMs: summarize(walls) });
       log(
-        `cold ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
+        `${certificates}: cold ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
       );
     }
   }
@@ -289,6 +298,17 @@ async function benchFanout(fleet: BenchFleet) {
     rssPerChannelBytes: memory === undefined ? NaN : memory.rssBytes / memory.channels,
     channels: memory?.channels ?? 0,
   };
+}
+
+/**
+ * Rebuilds dist/ (as `npm ci` does) so that the cold runs measure the bundled start-up of the
+ * sources as they are now: in a checkout being edited, bin/wmsctl.js would otherwise fall back to
+ * tsx for a stale bundle.
+ */
+async function bundleCommands(): Promise<void> {
+  const child = spawn(process.execPath, [here("../scripts/bundle.js")], { stdio: "ignore" });
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  if (code !== 0) log("scripts/bundle.js failed: cold runs go through tsx");
 }
 
 async function gitCommit(): Promise<string> {
@@ -334,6 +354,7 @@ async function main(): Promise<void> {
     startup: undefined,
     throughput: undefined,
     fanout: undefined,
+    fanoutPerAgentCertificates: undefined,
   };
 
   if (!skip.has("startup")) {
@@ -350,9 +371,33 @@ async function main(): Promise<void> {
     log(`agents up (${fleet.hosts.map((h) => `${h.ready.startMs} ms`).join(", ")})`);
     try {
       results.fanout = {
-        ...(await benchFanout(fleet)),
+        ...(await benchFanout(fleet, {
+          ns,
+          whatIfs: [true, false],
+          certificates: tls ? "shared" : "none",
+        })),
         agentHostStartMs: fleet.hosts.map((h) => h.ready.startMs),
       };
+    } finally {
+      await fleet.stop();
+    }
+  }
+  if (!skip.has("per-agent") && tls) {
+    // As deployed: each agent its own certificate naming only itself. The shared certificate
+    // above names all 1,000 agents; every handshake sends, parses and keeps all of its SANs.
+    log(`starting ${agents} agents with a certificate each`);
+    const fleet = await startBenchFleet({
+      agents,
+      processes: Number(flags.processes),
+      tls,
+      certPerAgent: true,
+    });
+    try {
+      results.fanoutPerAgentCertificates = await benchFanout(fleet, {
+        ns: ns.filter((n) => n >= 100),
+        whatIfs: [true],
+        certificates: "per-agent",
+      });
     } finally {
       await fleet.stop();
     }
@@ -365,7 +410,13 @@ async function main(): Promise<void> {
   await writeFile(flags.out, `${JSON.stringify(results, null, 2)}\n`);
   const svgPath = flags.out.replace(/results\.json$/, "fanout.svg").replace(/\.json$/, ".svg");
   if (results.fanout !== undefined) {
-    await writeFile(svgPath, chartOf(results.fanout.rows, results.meta.transport));
+    await writeFile(
+      svgPath,
+      chartOf(
+        [...results.fanout.rows, ...(results.fanoutPerAgentCertificates?.rows ?? [])],
+        results.meta.transport,
+      ),
+    );
   }
   log(`wrote ${flags.out}${results.fanout === undefined ? "" : ` and ${svgPath}`}`);
   if (flags.reference === true) {
@@ -378,20 +429,29 @@ async function main(): Promise<void> {
 }
 
 function chartOf(rows: readonly FanoutRow[], transport: string): string {
-  const line = (mode: "warm" | "cold", whatIf: boolean, color: string, dashed: boolean) => ({
-    label: `${mode} ${whatIf ? "what-if" : "real"}`,
+  const line = (
+    mode: "warm" | "cold",
+    whatIf: boolean,
+    certificates: FanoutRow["certificates"],
+    color: string,
+    dashed: boolean,
+  ) => ({
+    label: `${mode} ${whatIf ? "what-if" : "real"}${certificates === "per-agent" ? ", cert. per agent" : ""}`,
     color,
     dashed,
     points: rows
-      .filter((r) => r.mode === mode && r.whatIf === whatIf)
+      .filter((r) => r.mode === mode && r.whatIf === whatIf && r.certificates === certificates)
       .map((r) => ({ n: r.n, median: r.wallMs.median, min: r.wallMs.min, max: r.wallMs.max })),
   });
+  const shared = rows[0]?.certificates ?? "shared";
   const series: ChartSeries[] = [
-    line("warm", true, "#1f77b4", false),
-    line("warm", false, "#1f77b4", true),
-    line("cold", true, "#ff7f0e", false),
-    line("cold", false, "#ff7f0e", true),
-  ];
+    line("warm", true, shared, "#1f77b4", false),
+    line("warm", false, shared, "#1f77b4", true),
+    line("cold", true, shared, "#ff7f0e", false),
+    line("cold", false, shared, "#ff7f0e", true),
+    line("warm", true, "per-agent", "#2ca02c", false),
+    line("cold", true, "per-agent", "#9467bd", false),
+  ].filter((s) => s.points.length > 0);
   return fanoutChart(
     `DisconnectAll fan-out, ${transport.split(" (")[0]}: wall time (median, min–max)`,
     series,

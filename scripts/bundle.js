@@ -44,27 +44,56 @@ const keepModuleUrls = {
 };
 
 /**
- * What each command bundles. wmsctl takes its dependencies in (one file to load is most of its
- * start-up); the agent leaves out those that find files beside themselves at run time (.proto
- * files, koffi's native module, pino's worker files) and starts once per boot anyway.
+ * Dependencies taken into the bundles: those known to load from a bundle (no `__dirname`, no
+ * files found beside themselves, no native modules). Any other dependency, including one added
+ * later, stays in node_modules and is imported from there, so a new dependency can make start-up
+ * slower but never breaks a bundle.
  */
-const entries = {
-  wmsctl: { entry: join(root, "controller/cli/entry.ts"), external: [] },
-  "wms-agent": {
-    entry: join(root, "agent/main.ts"),
-    external: [
-      "@grpc/proto-loader",
-      "@grpc/reflection",
-      "grpc-health-check",
-      "koffi",
-      "pino",
-      "pino-pretty",
-    ],
+const BUNDLED_PACKAGES = [
+  "@grpc/grpc-js",
+  "@js-sdsl/ordered-map",
+  "@bufbuild/protobuf",
+  "commander",
+  "p-limit",
+  "yocto-queue",
+  "@inquirer/",
+  "@peculiar/",
+  "reflect-metadata",
+  "tsyringe",
+  "tslib",
+  "pvtsutils",
+  "pvutils",
+  "asn1js",
+  "@noble/",
+];
+
+/** Leaves every bare import out of the bundle unless its package is listed. */
+const externalUnlessListed = {
+  name: "external-unless-listed",
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:")) return { path: args.path, external: true };
+      const listed = BUNDLED_PACKAGES.some((name) =>
+        name.endsWith("/")
+          ? args.path.startsWith(name)
+          : args.path === name || args.path.startsWith(`${name}/`),
+      );
+      return listed ? undefined : { path: args.path, external: true };
+    });
   },
 };
 
+/**
+ * The commands: wmsctl (its start-up is most of a one-shot run) and the agent (once per boot,
+ * bundled all the same so that both start the same way).
+ */
+const entries = {
+  wmsctl: join(root, "controller/cli/entry.ts"),
+  "wms-agent": join(root, "agent/main.ts"),
+};
+
 await mkdir(dist, { recursive: true });
-for (const [name, { entry, external }] of Object.entries(entries)) {
+for (const [name, entry] of Object.entries(entries)) {
   // Sources changed after this instant make the bundle stale (bin/fresh-bundle.js checks).
   const started = new Date();
   const outfile = join(dist, `${name}.mjs`);
@@ -72,7 +101,6 @@ for (const [name, { entry, external }] of Object.entries(entries)) {
     entryPoints: [entry],
     outfile,
     bundle: true,
-    external,
     platform: "node",
     format: "esm",
     // CommonJS dependencies inside an ES module bundle call require().
@@ -83,7 +111,7 @@ for (const [name, { entry, external }] of Object.entries(entries)) {
     sourcemap: "linked",
     metafile: true,
     logLevel: "warning",
-    plugins: [keepModuleUrls],
+    plugins: [externalUnlessListed, keepModuleUrls],
   });
   const inputs = Object.keys(result.metafile.inputs)
     .map((input) => relative(root, join(root, input)).split("\\").join("/"))
