@@ -6,6 +6,7 @@
  */
 import { connectivityState, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
+import { healthClientOn, type HealthClient } from "./health-check.js";
 import { formatHostPort } from "./host-name.js";
 import type { Target } from "./targets.js";
 
@@ -40,10 +41,17 @@ export function channelOptionsFor(target: Target, options: ChannelPoolOptions): 
   };
 }
 
-/** Clients by host, created on first use and closed together. */
+/** A target's clients: by name and address (a host dialled elsewhere gets another channel). */
+const keyOf = (target: Target) => `${target.fqdn} ${formatHostPort(target.address)}`;
+
+/**
+ * Clients by host, created on first use and closed together. A host's `grpc.health.v1.Health`
+ * client rides on the channel of its `WmsSessionService` client.
+ */
 export class ChannelPool {
   readonly #options: ChannelPoolOptions;
   readonly #clients = new Map<string, WmsSessionServiceClient>();
+  readonly #healthClients = new Map<string, HealthClient>();
   #closed = false;
 
   constructor(options: ChannelPoolOptions) {
@@ -57,7 +65,7 @@ export class ChannelPool {
    */
   client(target: Target): WmsSessionServiceClient {
     if (this.#closed) throw new Error("the controller is closed");
-    const key = `${target.fqdn} ${formatHostPort(target.address)}`;
+    const key = keyOf(target);
     let client = this.#clients.get(key);
     if (client === undefined) {
       client = new WmsSessionServiceClient(
@@ -70,6 +78,22 @@ export class ChannelPool {
     return client;
   }
 
+  /**
+   * The `grpc.health.v1.Health` client of a target, on the same channel (and so the same
+   * connection, credentials and options) as {@link client}.
+   * @throws Error after {@link close}.
+   */
+  healthClient(target: Target): HealthClient {
+    const channel = this.client(target).getChannel();
+    const key = keyOf(target);
+    let health = this.#healthClients.get(key);
+    if (health === undefined) {
+      health = healthClientOn(channel, this.#options.credentials);
+      this.#healthClients.set(key, health);
+    }
+    return health;
+  }
+
   /** How many channels are open. */
   get size(): number {
     return this.#clients.size;
@@ -78,8 +102,10 @@ export class ChannelPool {
   /** Closes every channel; in-flight calls end with `CANCELLED`. Idempotent. */
   close(): void {
     this.#closed = true;
+    // Health clients share these channels: closing the session clients closes them too.
     for (const client of this.#clients.values()) client.close();
     this.#clients.clear();
+    this.#healthClients.clear();
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * The controller: `WmsSessionService` over many hosts. Each method returns an async iterable of
- * one {@link HostResult} per target, yielded as hosts answer; `expected_host` is the target's FQDN
- * on every request, and `caller_session_id` the caller's session where the target is this machine.
+ * The controller: `WmsSessionService` and the standard health check over many hosts. Each method
+ * returns an async iterable of one {@link HostResult} per target, yielded as hosts answer;
+ * `expected_host` is the target's FQDN on every request, and `caller_session_id` the caller's
+ * session where the target is this machine.
  */
 import { Metadata, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
 import type {
@@ -18,7 +19,8 @@ import {
   type ResolvedControllerOptions,
 } from "./controller-options.js";
 import { fanOut, type AttemptContext } from "./fan-out.js";
-import type { HostResult } from "./host-result.js";
+import { NotServingError, SESSION_SERVICE_HEALTH_NAME, type AgentHealth } from "./health-check.js";
+import { HostCallError, type HostResult } from "./host-result.js";
 import type { Target } from "./targets.js";
 
 /** Options every controller call takes. */
@@ -45,6 +47,21 @@ export interface DisconnectAllOptions extends DisconnectOptions {
 export interface ListSessionsOptions extends CallOptions {
   /** Only these sessions (per target when a function). @default all */
   readonly sessionIds?: readonly number[] | ((target: Target) => readonly number[]);
+}
+
+/** Options of {@link Controller.checkHealth}. */
+export interface CheckHealthOptions extends CallOptions {
+  /**
+   * The service whose health is asked; `""` is the agent as a whole.
+   * @default "wms.v1.WmsSessionService"
+   */
+  readonly service?: string;
+  /**
+   * Also call `GetAgentInfo` on each serving host, on the same channel and within the same
+   * deadline, so that one result per host says both whether it serves and what it is.
+   * @default false
+   */
+  readonly agentInfo?: boolean;
 }
 
 /** The session ids of a disconnect: the same for every target, or chosen per target. */
@@ -74,6 +91,15 @@ export interface Controller {
     targets: readonly Target[],
     options?: CallOptions,
   ): AsyncIterable<HostResult<GetAgentInfoResponse>>;
+  /**
+   * `grpc.health.v1.Health/Check` on every target. A host is `ok` only when the agent answers
+   * `SERVING`; any other answer is a `failed` host whose error is a {@link NotServingError}
+   * (never retried: it is what the agent says now).
+   */
+  checkHealth(
+    targets: readonly Target[],
+    options?: CheckHealthOptions,
+  ): AsyncIterable<HostResult<AgentHealth>>;
   /** Closes every channel; calls still in flight end with `CANCELLED`. */
   close(): void;
 }
@@ -190,6 +216,35 @@ export function createController(options: ControllerOptions): Controller {
         targets,
         "GetAgentInfo",
         (context) => unary(context.client.getAgentInfo.bind(context.client), {}, context),
+        pool,
+        resolved,
+        callOptions.signal,
+      );
+    },
+    checkHealth(targets, callOptions = {}) {
+      const service = callOptions.service ?? SESSION_SERVICE_HEALTH_NAME;
+      return fanOut(
+        targets,
+        "Health/Check",
+        async (context): Promise<AgentHealth> => {
+          const host = context.target.fqdn;
+          const health = pool.healthClient(context.target);
+          const { status } = await unary(health.check.bind(health), { service }, context);
+          if (callOptions.agentInfo !== true) {
+            if (status !== "SERVING") throw new NotServingError(host, service, status);
+            return { service, status };
+          }
+          const info = unary(context.client.getAgentInfo.bind(context.client), {}, context);
+          if (status !== "SERVING") {
+            // Best effort: what a failing agent is helps, but its health is the answer.
+            const agentInfo = await info.catch(() => undefined);
+            throw new NotServingError(host, service, status, agentInfo);
+          }
+          const agentInfo = await info.catch((error: unknown) => {
+            throw HostCallError.from(error, host, "GetAgentInfo");
+          });
+          return { service, status, agentInfo };
+        },
         pool,
         resolved,
         callOptions.signal,

@@ -90,7 +90,8 @@ async function runHost<T>(
       };
     } catch (caught) {
       const error = HostCallError.from(caught, target.fqdn, rpc);
-      const connected = error.code !== Status.UNAVAILABLE || answeredByAgent(error, client);
+      const connected =
+        error.final || error.code !== Status.UNAVAILABLE || answeredByAgent(error, client);
       failure = {
         host: target.fqdn,
         address,
@@ -101,9 +102,11 @@ async function runHost<T>(
         durationMs: elapsed(),
         attempts,
       };
-      // A refused agent certificate (`denied`) is the same on every attempt: not retried.
+      // A refused agent certificate (`denied`) is the same on every attempt, and a final answer
+      // (health `NOT_SERVING`) is what the agent says now: neither is retried.
       if (
         error.code !== Status.UNAVAILABLE ||
+        error.final ||
         failure.status === "denied" ||
         attempts > options.retries ||
         signal.aborted

@@ -15,8 +15,20 @@ import { status as Status, type ServiceError } from "@grpc/grpc-js";
  */
 export type HostStatus = "ok" | "failed" | "denied" | "unreachable" | "timeout";
 
-/** The RPCs the controller calls, as they appear in error messages. */
-export type RpcName = "ListSessions" | "Disconnect" | "DisconnectAll" | "GetAgentInfo";
+/**
+ * The RPCs the controller calls: the methods of `WmsSessionService`, and `Health/Check` of the
+ * standard health service.
+ */
+export type RpcName =
+  "ListSessions" | "Disconnect" | "DisconnectAll" | "GetAgentInfo" | "Health/Check";
+
+/**
+ * An RPC as error messages name it: `WmsSessionService/Disconnect`,
+ * `grpc.health.v1.Health/Check`.
+ */
+export function rpcLabel(rpc: RpcName): string {
+  return rpc === "Health/Check" ? "grpc.health.v1.Health/Check" : `WmsSessionService/${rpc}`;
+}
 
 /** The gRPC status names, by code (`Status[14]` is `"UNAVAILABLE"`). */
 export function statusName(code: number): string {
@@ -25,18 +37,21 @@ export function statusName(code: number): string {
 
 /**
  * A failed call: `h1.lab.example.com WmsSessionService/Disconnect UNAVAILABLE: …`.
- * `code` is the gRPC status code of the last attempt.
+ * `code` is the gRPC status code of the last attempt. `final` says the agent's answer is the
+ * failure itself (a health check `NOT_SERVING`): the host was reached, and a retry would not help.
  */
 export class HostCallError extends Error {
-  override readonly name = "HostCallError";
+  override readonly name: string = "HostCallError";
+  readonly final: boolean;
   constructor(
     readonly host: string,
     readonly rpc: RpcName,
     readonly code: Status,
     readonly details: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; final?: boolean },
   ) {
-    super(`${host} WmsSessionService/${rpc} ${statusName(code)}: ${details}`, options);
+    super(`${host} ${rpcLabel(rpc)} ${statusName(code)}: ${details}`, options);
+    this.final = options?.final ?? false;
   }
 
   /**

@@ -21,6 +21,7 @@ export { ChannelPool, channelOptionsFor, type ChannelPoolOptions } from "./chann
 export {
   createController,
   type CallOptions,
+  type CheckHealthOptions,
   type Controller,
   type DisconnectAllOptions,
   type DisconnectOptions,
@@ -55,10 +56,22 @@ export {
   type HostPort,
 } from "./host-name.js";
 export {
+  NOT_SERVING_MESSAGE,
+  NotServingError,
+  SESSION_SERVICE_HEALTH_NAME,
+  healthClientOn,
+  type AgentHealth,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type HealthClient,
+  type ServingStatus,
+} from "./health-check.js";
+export {
   HostCallError,
   classifyFailure,
   isRefusedCertificate,
   isServiceError,
+  rpcLabel,
   statusName,
   type HostFailure,
   type HostResult,

@@ -10,6 +10,7 @@ import {
   type Session,
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
+import { NotServingError, type AgentHealth } from "../health-check.js";
 import type { HostResult, HostStatus } from "../host-result.js";
 import { ExitStatus } from "./usage-error.js";
 
@@ -55,6 +56,11 @@ export interface HostReport {
   /** Requested session ids the host does not have (`get` with ids). */
   readonly missing?: number[];
   readonly results?: ResultView[];
+  /**
+   * `health`: what the agent's `grpc.health.v1.Health/Check` said of `wms.v1.WmsSessionService`
+   * (`SERVING`, `NOT_SERVING`), when it answered one.
+   */
+  readonly health?: string;
   readonly agent?: {
     readonly version: string;
     readonly backend: string;
@@ -114,12 +120,30 @@ export function hostReport<T>(result: HostResult<T>, body: (response: T) => obje
 }
 
 /** The `agent` part of a `health` report. */
-export function agentView(info: GetAgentInfoResponse): HostReport["agent"] {
+export function agentView(info: GetAgentInfoResponse): NonNullable<HostReport["agent"]> {
   return {
     version: info.version,
     backend: info.backend,
     agentSessionId: info.agentSessionId,
     startTime: info.startTime?.toISOString() ?? null,
+  };
+}
+
+/**
+ * A `health` report: the serving status and the agent's description; when the agent answered
+ * anything but `SERVING`, both beside the error (the description if the agent still gave it).
+ */
+export function healthReport(result: HostResult<AgentHealth>): HostReport {
+  const report = hostReport(result, (response) => ({
+    health: response.status,
+    ...(response.agentInfo === undefined ? {} : { agent: agentView(response.agentInfo) }),
+  }));
+  if (result.status === "ok" || !(result.error instanceof NotServingError)) return report;
+  const { servingStatus, agentInfo } = result.error;
+  return {
+    ...report,
+    health: servingStatus,
+    ...(agentInfo === undefined ? {} : { agent: agentView(agentInfo) }),
   };
 }
 

@@ -99,6 +99,7 @@ export function healthTable(reports: readonly HostReport[]): string {
   const rows = reports.map((report) => [
     report.host,
     report.status,
+    report.health ?? "",
     report.agent?.version ?? "",
     report.agent?.backend ?? "",
     report.agent === undefined ? "" : String(report.agent.agentSessionId),
@@ -106,7 +107,7 @@ export function healthTable(reports: readonly HostReport[]): string {
     `${report.durationMs}ms`,
   ]);
   return formatTable(
-    ["HOST", "STATUS", "VERSION", "BACKEND", "AGENT SESSION", "STARTED", "TIME"],
+    ["HOST", "STATUS", "HEALTH", "VERSION", "BACKEND", "AGENT SESSION", "STARTED", "TIME"],
     rows,
   );
 }

@@ -139,10 +139,10 @@ void describe("wmsctl in-process against real agents", () => {
       run.stderr,
       /VERBOSE: h1\.lab\.example\.com at 127\.0\.0\.1:\d+: ok after 1 attempt/,
     );
-    assert.match(run.stdout, /h1\.lab\.example\.com\s+ok\s+0\.1\.0\s+simulated/);
+    assert.match(run.stdout, /h1\.lab\.example\.com\s+ok\s+SERVING\s+0\.1\.0\s+simulated/);
     assert.match(
       run.stderr,
-      /gone\.lab\.example\.com: unreachable: gone\.lab\.example\.com WmsSessionService\/GetAgentInfo UNAVAILABLE/,
+      /gone\.lab\.example\.com: unreachable: gone\.lab\.example\.com grpc\.health\.v1\.Health\/Check UNAVAILABLE/,
     );
     const lines = (await readFile(rerun, "utf8"))
       .split("\n")
