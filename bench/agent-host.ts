@@ -11,9 +11,12 @@
  * - `reset`: every session back to the fixture (so "real" DisconnectAll runs disconnect again);
  * - `stats`: `{ rssBytes, cpuUserUs, cpuSystemUs, disconnectCalls, handles }` (handles: active
  *   resources, `process.getActiveResourcesInfo()`).
+ * - `profile-start`, then `profile-stop FILE`: a CPU profile of the process in between.
  * SIGTERM (or standard input closing) shuts every agent down and exits.
  */
 import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { startAgent, type Agent } from "../agent/agent.js";
@@ -119,9 +122,27 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
 
+  let profiler: Session | undefined;
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {
     const command = line.trim();
+    if (command === "profile-start") {
+      profiler = new Session();
+      profiler.connect();
+      void profiler
+        .post("Profiler.enable")
+        .then(() => profiler?.post("Profiler.start"))
+        .then(() => process.stdout.write(`${JSON.stringify({ profiling: true })}\n`));
+      return;
+    }
+    if (command.startsWith("profile-stop ")) {
+      const path = command.slice("profile-stop ".length);
+      void profiler
+        ?.post("Profiler.stop")
+        .then(({ profile }) => writeFile(path, JSON.stringify(profile)))
+        .then(() => process.stdout.write(`${JSON.stringify({ profile: path })}\n`));
+      return;
+    }
     if (command === "reset") {
       for (const { backend } of hosts) {
         for (const session of fixture.sessions) {

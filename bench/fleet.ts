@@ -26,7 +26,7 @@ export interface AgentHostProcess {
   readonly child: ChildProcess;
   readonly ready: AgentHostReady;
   /** Sends a command line and resolves with its JSON answer. */
-  command(line: "reset" | "stats"): Promise<Record<string, unknown>>;
+  command(line: string): Promise<Record<string, unknown>>;
 }
 
 /** Options of {@link startBenchFleet}. */
