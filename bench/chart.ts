@@ -4,6 +4,8 @@
  * no chart library for four lines.
  */
 
+import type { FanoutRow } from "./report.js";
+
 /** One point of a series. */
 export interface ChartPoint {
   readonly n: number;
@@ -27,9 +29,9 @@ export interface ChartTarget {
   readonly ms: number;
 }
 
-const WIDTH = 720;
+const WIDTH = 800;
 const HEIGHT = 440;
-const MARGIN = { left: 70, right: 210, top: 40, bottom: 50 };
+const MARGIN = { left: 70, right: 290, top: 40, bottom: 50 };
 
 function escapeXml(text: string): string {
   return text.replace(
@@ -122,4 +124,40 @@ export function fanoutChart(
   });
   out.push("</svg>");
   return `${out.join("\n")}\n`;
+}
+
+/** The chart of the bench's fan-out rows (warm and cold, what-if and real, both certificate set-ups). */
+export function fanoutChartOf(rows: readonly FanoutRow[], transport: string): string {
+  const line = (
+    mode: "warm" | "cold",
+    whatIf: boolean,
+    certificates: FanoutRow["certificates"],
+    color: string,
+    dashed: boolean,
+  ) => ({
+    label: `${mode} ${whatIf ? "what-if" : "real"}${certificates === "per-agent" ? ", cert. per agent" : ""}`,
+    color,
+    dashed,
+    points: rows
+      .filter((r) => r.mode === mode && r.whatIf === whatIf && r.certificates === certificates)
+      .map((r) => ({ n: r.n, median: r.wallMs.median, min: r.wallMs.min, max: r.wallMs.max })),
+  });
+  const shared = rows[0]?.certificates ?? "shared";
+  const series: ChartSeries[] = [
+    line("warm", true, shared, "#1f77b4", false),
+    line("warm", false, shared, "#1f77b4", true),
+    line("cold", true, shared, "#ff7f0e", false),
+    line("cold", false, shared, "#ff7f0e", true),
+    line("warm", true, "per-agent", "#2ca02c", false),
+    line("cold", true, "per-agent", "#9467bd", false),
+  ].filter((s) => s.points.length > 0);
+  return fanoutChart(
+    `DisconnectAll fan-out, ${transport.split(" (")[0]}: wall time (median, min–max)`,
+    series,
+    [
+      { label: "warm to 1000 ≤ 150 ms", n: 1000, ms: 150 },
+      { label: "cold to 100 ≤ 0.5 s", n: 100, ms: 500 },
+      { label: "cold to 1000 ≤ 1.5 s", n: 1000, ms: 1500 },
+    ],
+  );
 }

@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { credentials as grpcCredentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { DisconnectResponse, ListSessionsResponse } from "../proto/gen/wms/v1/wms_session.js";
-import { fanoutChart, type ChartSeries } from "./chart.js";
+import { fanoutChartOf } from "./chart.js";
 import { benchName, startAgentHost, startBenchFleet, type BenchFleet } from "./fleet.js";
 import { callOnce, loadClient, loadRequest, runLoad, type LoadRpc } from "./load.js";
 import { makeBenchPki, writeBenchPki, type BenchPkiFiles } from "./pki.js";
@@ -412,7 +412,7 @@ async function main(): Promise<void> {
   if (results.fanout !== undefined) {
     await writeFile(
       svgPath,
-      chartOf(
+      fanoutChartOf(
         [...results.fanout.rows, ...(results.fanoutPerAgentCertificates?.rows ?? [])],
         results.meta.transport,
       ),
@@ -426,41 +426,6 @@ async function main(): Promise<void> {
     if (results.fanout !== undefined) await copyFile(svgPath, `${dir}fanout.svg`);
     log(`copied to ${dir}`);
   }
-}
-
-function chartOf(rows: readonly FanoutRow[], transport: string): string {
-  const line = (
-    mode: "warm" | "cold",
-    whatIf: boolean,
-    certificates: FanoutRow["certificates"],
-    color: string,
-    dashed: boolean,
-  ) => ({
-    label: `${mode} ${whatIf ? "what-if" : "real"}${certificates === "per-agent" ? ", cert. per agent" : ""}`,
-    color,
-    dashed,
-    points: rows
-      .filter((r) => r.mode === mode && r.whatIf === whatIf && r.certificates === certificates)
-      .map((r) => ({ n: r.n, median: r.wallMs.median, min: r.wallMs.min, max: r.wallMs.max })),
-  });
-  const shared = rows[0]?.certificates ?? "shared";
-  const series: ChartSeries[] = [
-    line("warm", true, shared, "#1f77b4", false),
-    line("warm", false, shared, "#1f77b4", true),
-    line("cold", true, shared, "#ff7f0e", false),
-    line("cold", false, shared, "#ff7f0e", true),
-    line("warm", true, "per-agent", "#2ca02c", false),
-    line("cold", true, "per-agent", "#9467bd", false),
-  ].filter((s) => s.points.length > 0);
-  return fanoutChart(
-    `DisconnectAll fan-out, ${transport.split(" (")[0]}: wall time (median, min–max)`,
-    series,
-    [
-      { label: "warm to 1000 ≤ 150 ms", n: 1000, ms: 150 },
-      { label: "cold to 100 ≤ 0.5 s", n: 100, ms: 500 },
-      { label: "cold to 1000 ≤ 1.5 s", n: 1000, ms: 1500 },
-    ],
-  );
 }
 
 main().catch((error: unknown) => {
