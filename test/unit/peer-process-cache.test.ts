@@ -86,6 +86,31 @@ void describe("createProcfsPeerResolver: remembered connections", () => {
     },
   );
 
+  void it(
+    "answers connections searched for together, each with its own holder",
+    onlyIfLittleEndian,
+    async (t) => {
+      const root = await fakeProc(t);
+      const line = (port: number, inode: number) =>
+        `   ${port}: 0100007F:${port.toString(16).toUpperCase().padStart(4, "0")} 0100007F:A9A3 01 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 2 0 20 0 0 10 -1\n`;
+      const ports = [41001, 41002, 41003, 41004];
+      await writeFile(
+        join(root, "net", "tcp"),
+        HEADER + ports.map((port, i) => line(port, 900 + i)).join(""),
+      );
+      await holds(root, 10, 3, "socket:[900]");
+      await holds(root, 20, 3, "socket:[901]");
+      await holds(root, 20, 4, "socket:[902]");
+      // 903 is in the table but no readable process holds it.
+      const resolve = createProcfsPeerResolver({ procRoot: root });
+      const found = await Promise.all(ports.map((port) => resolve({ ...peer, port }, local)));
+      assert.deepEqual(found, [10, 20, 20, undefined]);
+      // The same calls again, also together, on the same connections.
+      const again = await Promise.all(ports.map((port) => resolve({ ...peer, port }, local)));
+      assert.deepEqual(again, [10, 20, 20, undefined]);
+    },
+  );
+
   void it("forgets the oldest connections beyond its bound", onlyIfLittleEndian, async (t) => {
     const root = await fakeProc(t);
     const line = (port: number, inode: number) =>
