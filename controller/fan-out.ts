@@ -3,6 +3,7 @@
  * and `UNAVAILABLE`-only retries with jittered backoff, results yielded as hosts finish. A slow
  * or dead host holds only its own slot of the pool, never the others' results.
  */
+import { setMaxListeners } from "node:events";
 import { status as Status } from "@grpc/grpc-js";
 import pLimit from "p-limit";
 import type { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
@@ -149,6 +150,8 @@ export async function* fanOut<T>(
 ): AsyncGenerator<HostResult<T>, void, undefined> {
   signal?.throwIfAborted();
   const run = new AbortController();
+  // Every host in flight listens to this signal; --throttle may be far above the default of 10.
+  setMaxListeners(0, run.signal);
   const onAbort = () => run.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   const limit = pLimit(options.throttle);
