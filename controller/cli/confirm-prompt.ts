@@ -13,7 +13,7 @@
 import { openSync } from "node:fs";
 import { ReadStream } from "node:tty";
 import expand from "@inquirer/expand";
-import type { ConfirmAnswer, ConfirmQuestion } from "./io.js";
+import type { ConfirmAnswer, ConfirmQuestion } from "./confirm-question.js";
 
 /** The choices, in PowerShell's order, keyed as PowerShell keys them. */
 export const CONFIRM_CHOICES: readonly {

@@ -7,6 +7,7 @@ import { lookup } from "node:dns/promises";
 import { closeSync, openSync } from "node:fs";
 import { homedir } from "node:os";
 import { text } from "node:stream/consumers";
+import type { ConfirmAnswer, ConfirmQuestion } from "./confirm-question.js";
 
 /** Whether this process has a controlling terminal (`/dev/tty` opens). */
 function canOpenTerminal(): boolean {
@@ -25,16 +26,7 @@ export interface TextOutput {
   readonly isTTY?: boolean;
 }
 
-/** The answers of the `--confirm` prompt, as PowerShell offers them. */
-export type ConfirmAnswer = "yes" | "yes-to-all" | "no" | "no-to-all";
-
-/** What the `--confirm` prompt shows for one change. */
-export interface ConfirmQuestion {
-  /** The operation, e.g. `Disconnect`. */
-  readonly operation: string;
-  /** The target, e.g. `session 5 (alice, Station 3) on h1.lab.example.com`. */
-  readonly target: string;
-}
+export type { ConfirmAnswer, ConfirmQuestion };
 
 /** Asks the operator about one change. */
 export type ConfirmPrompt = (
