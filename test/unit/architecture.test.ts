@@ -1,0 +1,40 @@
+/**
+ * The layout rule of STYLE.md: `agent/` and `controller/` never import each other; what both
+ * need lives in `proto/gen`. Checked on the sources' import specifiers.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+function sources(folder: string): string[] {
+  return readdirSync(join(root, folder), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => join(root, folder, file));
+}
+
+/** Every relative import of a file, resolved to a path inside the repository. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)];
+  return specifiers.map((match) => relative(root, resolve(dirname(file), match[1] ?? "")));
+}
+
+for (const [folder, forbidden] of [
+  ["agent", "controller"],
+  ["controller", "agent"],
+] as const) {
+  it(`${folder}/ never imports ${forbidden}/`, () => {
+    const files = sources(folder);
+    assert.ok(files.length > 5, `found the ${folder} sources`);
+    const offending = files.flatMap((file) =>
+      importsOf(file)
+        .filter((target) => target.startsWith(`${forbidden}/`))
+        .map((target) => `${relative(root, file)} imports ${target}`),
+    );
+    assert.deepEqual(offending, []);
+  });
+}
