@@ -19,6 +19,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-
 import { pino, type Logger } from "pino";
 import { WmsSessionServiceService } from "../proto/gen/wms/v1/wms_session.js";
 import type { AuditSink, AuthContext, Authorizer } from "./access.js";
+import { connectionAuthContext } from "./auth-context-cache.js";
 import type { SessionBackend } from "./backend.js";
 import { createSimulatedBackend } from "./backends/simulated.js";
 import { createCallerSessionLookup, type PeerProcessResolver } from "./caller-process.js";
@@ -276,7 +277,7 @@ function mountHealth(server: Server, authorize: Authorizer | undefined): HealthM
             try {
               authorize?.({
                 rpc: "Health",
-                authContext: call.getAuthContext(),
+                authContext: connectionAuthContext(call),
                 peer: call.getPeer(),
               });
             } catch (error) {

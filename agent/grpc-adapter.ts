@@ -21,6 +21,7 @@ import {
   type Authorizer,
   type RpcName,
 } from "./access.js";
+import { connectionAuthContext } from "./auth-context-cache.js";
 import { isLoopbackAddress, parsePeer } from "./caller-process.js";
 import { RpcError } from "./rpc-error.js";
 import { countOutcomes, type CallContext, type SessionService } from "./session-service.js";
@@ -67,7 +68,7 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
       try {
         // Authorization first, so that every audit record says who called, refused calls included.
         try {
-          identity = options.authorize?.({ rpc, authContext: call.getAuthContext(), peer });
+          identity = options.authorize?.({ rpc, authContext: connectionAuthContext(call), peer });
         } catch (denied) {
           if (denied instanceof AccessDeniedError) identity = denied.identity;
           throw denied;

@@ -205,7 +205,8 @@ export function isLoopbackAddress(address: string): boolean {
   const bytes = addressBytes(address);
   if (bytes === undefined) return false;
   if (isMappedIpv4(bytes)) return bytes[12] === 127;
-  return bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
+  for (let index = 0; index < 15; index++) if (bytes[index] !== 0) return false;
+  return bytes[15] === 1;
 }
 
 /** Whether two IPv4 or IPv6 literals name the same address (`127.0.0.1` = `::ffff:127.0.0.1`). */
@@ -299,7 +300,9 @@ function ipv4Bytes(address: string): number[] {
 }
 
 function isMappedIpv4(bytes: readonly number[]): boolean {
-  return bytes.slice(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  // A loop, not `slice().every()`: this runs several times per call from a loopback peer.
+  for (let index = 0; index < 10; index++) if (bytes[index] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 /** RFC 5952 text: lowercase, the longest run of two or more zero words as `::`, mapped IPv4 dotted. */
