@@ -4,6 +4,10 @@
  * `service run`, called from Linux by `wmsctl`, stopped with `wms-agent service stop` (it drains,
  * and the SCM sees a clean STOPPED) and removed. Wine's own wtsapi32 serves no sessions. Skipped,
  * with the reason, without Wine and the cached Windows Node.
+ *
+ * The Wine session is held open throughout ({@link holdWineSession}): Wine ends a service with
+ * the last ordinary Windows process, here `service start` itself, and a later `wine` command
+ * would boot a new session whose SCM starts the service (`start= auto`) afresh.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -15,12 +19,14 @@ import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 import {
   buildAgentApp,
+  holdWineSession,
   runId,
   runWindowsNode,
   runsDir,
   windowsPath,
   wineEnvironment,
   wineTierMissing,
+  type WineSession,
 } from "./wine-env.js";
 
 // Its own name, so that two test runs in one checkout never touch each other's service.
@@ -66,6 +72,7 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
   const logFile = join(runDir, "agent.log");
   let entry = "";
   let port = "";
+  let session: WineSession | undefined;
   const wmsAgent = (...args: string[]) =>
     runWindowsNode([windowsPath(entry), ...args], { logName: `agent-service-${args[1] ?? ""}` });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
@@ -74,10 +81,12 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
     entry = await buildAgentApp();
+    session = await holdWineSession();
   });
 
-  after(() => {
+  after(async () => {
     if (scQuery().status === 0) wmsAgent("service", "uninstall", "--name", SERVICE);
+    await session?.release();
   });
 
   void it("installs it with `service install` and starts it with `service start`", async () => {
@@ -128,6 +137,8 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
       return /STATE\s+:\s+1\s+STOPPED/.test(output) ? output : undefined;
     }, "the service STOPPED");
     assert.match(stopped, /WIN32_EXIT_CODE\s+:\s+0\s/);
+    // The instance that drained is the one started above, not a second one.
+    assert.equal(log().match(/"msg":"agent listening"/g)?.length, 1, log());
   });
 
   void it("removes it with `service uninstall`", () => {

@@ -4,7 +4,7 @@
  * harness inside Windows Node. Everything fetched lives under `.cache/wine/` (git-ignored);
  * `setup.ts` fetches it, the tests only use it.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   copyFileSync,
@@ -289,6 +289,50 @@ export function runWindowsNode(
     closeSync(log);
   }
   return { status, log: readFileSync(logFile, "utf8") };
+}
+
+/** An open Wine session of the prefix, see {@link holdWineSession}. */
+export interface WineSession {
+  /** Lets the session end (once nothing else runs in it); resolves when the holder has exited. */
+  release(): Promise<void>;
+}
+
+/**
+ * Keeps the prefix's Wine session open until `release()`. Wine ends a session (wineserver,
+ * services.exe and every service it started) a moment after its last ordinary Windows process
+ * exits: a service process is one of Wine's "system" processes (sechost's
+ * `StartServiceCtrlDispatcherW` makes it one), which keep nothing alive and exit with the
+ * session. So a service started with `sc.exe start`, once that command has returned, runs only
+ * as long as another Windows process does. The holder is a `cmd.exe` waiting for its standard
+ * input to end: released by closing it, and gone with this process if the test dies first.
+ * Resolves once the holder runs (it said so on its standard output).
+ */
+export function holdWineSession(): Promise<WineSession> {
+  const holder = spawn("wine", ["cmd", "/c", "echo holding& set /p _="], {
+    env: wineEnvironment(),
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  const exited = new Promise<void>((resolve) => holder.once("close", () => resolve()));
+  return new Promise<WineSession>((resolve, reject) => {
+    let said = "";
+    holder.once("error", reject);
+    void exited.then(() =>
+      reject(new Error(`the Wine session holder exited first (${holder.exitCode})`)),
+    );
+    holder.stdout.setEncoding("utf8");
+    holder.stdout.on("data", (chunk: string) => {
+      said += chunk;
+      if (!said.includes("holding")) return;
+      holder.stdout.removeAllListeners("data");
+      holder.stdout.resume();
+      resolve({
+        release: () => {
+          holder.stdin.end();
+          return exited;
+        },
+      });
+    });
+  });
 }
 
 /** A Linux path as Windows programs under Wine see it (drive `Z:` is `/` in every prefix). */
