@@ -17,7 +17,10 @@ type Koffi = typeof koffiModule;
 
 /** What the agent gets from the SCM while it runs as a service. */
 export interface ServiceRun {
-  /** Aborted when the SCM asks the service to stop (stop, or the machine shutting down). */
+  /**
+   * Aborted when the SCM asks the service to stop (stop, or the machine shutting down). A
+   * `paramchange` control reaches the agent as SIGHUP (`process.emit`): the configuration reload.
+   */
   readonly stopSignal: AbortSignal;
 }
 
@@ -29,9 +32,11 @@ const SERVICE_STOP_PENDING = 3;
 const SERVICE_RUNNING = 4;
 const SERVICE_ACCEPT_STOP = 0x1;
 const SERVICE_ACCEPT_SHUTDOWN = 0x4;
+const SERVICE_ACCEPT_PARAMCHANGE = 0x8;
 const SERVICE_CONTROL_STOP = 1;
 const SERVICE_CONTROL_INTERROGATE = 4;
 const SERVICE_CONTROL_SHUTDOWN = 5;
+const SERVICE_CONTROL_PARAMCHANGE = 6;
 const NO_ERROR = 0;
 const ERROR_CALL_NOT_IMPLEMENTED = 120;
 const ERROR_SERVICE_SPECIFIC_ERROR = 1066;
@@ -65,7 +70,9 @@ export async function runAsService(
       dwServiceType: SERVICE_WIN32_OWN_PROCESS,
       dwCurrentState: state,
       dwControlsAccepted:
-        state === SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0,
+        state === SERVICE_RUNNING
+          ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PARAMCHANGE
+          : 0,
       dwWin32ExitCode: exitCode === 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR,
       dwServiceSpecificExitCode: exitCode,
       dwCheckPoint: state === SERVICE_RUNNING || state === SERVICE_STOPPED ? 0 : ++checkPoint,
@@ -75,15 +82,18 @@ export async function runAsService(
   };
 
   const handler = koffi.register((control: number): number => {
-    switch (control) {
-      case SERVICE_CONTROL_STOP:
-      case SERVICE_CONTROL_SHUTDOWN:
+    switch (serviceControlAction(control)) {
+      case "stop":
         setStatus(SERVICE_STOP_PENDING, 0, STOP_WAIT_HINT_MS);
         stop.abort(new Error(control === SERVICE_CONTROL_STOP ? "service stop" : "shutdown"));
         return NO_ERROR;
-      case SERVICE_CONTROL_INTERROGATE:
+      case "reload":
+        // `sc.exe control NAME paramchange`: Windows has no SIGHUP, this is the same request.
+        process.emit("SIGHUP", "SIGHUP");
         return NO_ERROR;
-      default:
+      case "interrogate":
+        return NO_ERROR;
+      case "unsupported":
         return ERROR_CALL_NOT_IMPLEMENTED;
     }
   }, koffi.pointer(api.HandlerProto));
@@ -138,6 +148,27 @@ export async function runAsService(
   } finally {
     koffi.unregister(serviceMain);
     koffi.unregister(handler);
+  }
+}
+
+/** What the agent does with a control code from the SCM. */
+export type ServiceControlAction = "stop" | "reload" | "interrogate" | "unsupported";
+
+/**
+ * Maps a `HandlerEx` control code to the agent's action: stop and shutdown drain and stop,
+ * `paramchange` reloads the configuration (as SIGHUP does on Unix), interrogate only reports.
+ */
+export function serviceControlAction(control: number): ServiceControlAction {
+  switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+      return "stop";
+    case SERVICE_CONTROL_PARAMCHANGE:
+      return "reload";
+    case SERVICE_CONTROL_INTERROGATE:
+      return "interrogate";
+    default:
+      return "unsupported";
   }
 }
 

@@ -1,0 +1,17 @@
+/**
+ * What the agent does with each control code the Service Control Manager sends (the codes of
+ * winsvc.h): stop and shutdown drain, paramchange reloads as SIGHUP does, interrogate reports.
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { serviceControlAction } from "../../agent/service/service-control-manager.js";
+
+it("maps the SCM's control codes to the agent's actions", () => {
+  assert.equal(serviceControlAction(1), "stop"); // SERVICE_CONTROL_STOP
+  assert.equal(serviceControlAction(5), "stop"); // SERVICE_CONTROL_SHUTDOWN
+  assert.equal(serviceControlAction(6), "reload"); // SERVICE_CONTROL_PARAMCHANGE
+  assert.equal(serviceControlAction(4), "interrogate"); // SERVICE_CONTROL_INTERROGATE
+  assert.equal(serviceControlAction(2), "unsupported"); // SERVICE_CONTROL_PAUSE
+  assert.equal(serviceControlAction(3), "unsupported"); // SERVICE_CONTROL_CONTINUE
+  assert.equal(serviceControlAction(0x0f), "unsupported"); // SERVICE_CONTROL_PRESHUTDOWN
+});
