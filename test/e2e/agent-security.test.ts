@@ -5,15 +5,13 @@
  * everything when the new configuration is broken.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { before, describe, it, type TestContext } from "node:test";
 import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import { promisifyClient, type TestClient } from "../helpers/agent-harness.js";
-import { AGENT_BIN, runAgent, type LogLine } from "../helpers/agent-process.js";
+import { runAgent, spawnAgent, type AgentProcess, type LogLine } from "../helpers/agent-process.js";
 import {
   createTestCa,
   pemFolder,
@@ -52,64 +50,9 @@ function tlsArgs(files: { cert: string; key: string; ca: string }): string[] {
   return ["--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca", files.ca];
 }
 
-/** A spawned agent under mutual TLS, its log lines, killed after the test if still running. */
-interface SecureAgentProcess {
-  readonly port: number;
-  readonly lines: LogLine[];
-  waitForLine(predicate: (line: LogLine) => boolean): Promise<LogLine>;
-  signal(signal: NodeJS.Signals): void;
-  readonly exited: Promise<number | null>;
-}
-
-async function spawnSecureAgent(
-  t: TestContext,
-  args: readonly string[],
-): Promise<SecureAgentProcess> {
-  const child = spawn(
-    process.execPath,
-    [AGENT_BIN, "--listen", "127.0.0.1:0", "--host-fqdn", HOST, ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const lines: LogLine[] = [];
-  const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
-  let stderr = "";
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  createInterface({ input: child.stdout }).on("line", (text) => {
-    let line: LogLine;
-    try {
-      line = JSON.parse(text) as LogLine;
-    } catch {
-      line = { msg: text };
-    }
-    lines.push(line);
-    for (const waiter of [...waiters]) {
-      if (waiter.predicate(line)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
-  const waitForLine = (predicate: (line: LogLine) => boolean) => {
-    const seen = lines.find(predicate);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return Promise.race([
-      new Promise<LogLine>((resolve) => waiters.push({ predicate, resolve })),
-      exited.then((code): never => {
-        throw new Error(`wms-agent exited with ${code}: ${stderr}`);
-      }),
-    ]);
-  };
-  const listening = await waitForLine((line) => line.msg === "agent listening");
-  const port = (listening["ports"] as number[])[0];
-  if (port === undefined) throw new Error("wms-agent logged no port");
-  return { port, lines, waitForLine, signal: (s) => child.kill(s), exited };
+/** A spawned agent under mutual TLS (the TLS flags are in `args`). */
+function spawnSecureAgent(t: TestContext, args: readonly string[]): Promise<AgentProcess> {
+  return spawnAgent(t, ["--host-fqdn", HOST, ...args], {}, { insecureLoopback: false });
 }
 
 /** A client of `port` presenting `client`, trusting `ca`, verifying the agent as HOST. */
@@ -137,9 +80,9 @@ async function rejectsWith(call: Promise<unknown>, code: Status, message?: RegEx
 }
 
 /** Resolves with the next "configuration reloaded" or "reload failed" line after SIGHUP. */
-async function reload(agent: SecureAgentProcess): Promise<LogLine> {
+async function reload(agent: AgentProcess): Promise<LogLine> {
   const seen = agent.lines.length;
-  agent.signal("SIGHUP");
+  agent.child.kill("SIGHUP");
   return agent.waitForLine(
     (line) =>
       agent.lines.indexOf(line) >= seen &&
@@ -295,7 +238,7 @@ describe("wms-agent under mutual TLS, reloaded with SIGHUP", () => {
         ["kiosk-7", "OK"],
       ],
     );
-    agent.signal("SIGTERM");
+    agent.child.kill("SIGTERM");
     assert.equal(await agent.exited, 0);
   });
 
@@ -361,7 +304,7 @@ describe("wms-agent under mutual TLS, reloaded with SIGHUP", () => {
     const fresh = await readFile(audit, "utf8");
     assert.equal(rotated.trim().split("\n").length, 1);
     assert.equal(fresh.trim().split("\n").length, 2);
-    agent.signal("SIGTERM");
+    agent.child.kill("SIGTERM");
     assert.equal(await agent.exited, 0);
   });
 });

@@ -27,19 +27,21 @@ export interface AgentProcess {
 }
 
 /**
- * Spawns `wms-agent --insecure-loopback --listen 127.0.0.1:0 ...args` and waits until it
- * listens. The process is killed after the test if it is still running.
+ * Spawns `wms-agent --insecure-loopback --listen 127.0.0.1:0 ...args` (without
+ * `--insecure-loopback` when `insecureLoopback` is false: the args then carry the TLS flags) and
+ * waits until it listens. The process is killed after the test if it is still running.
  */
 export async function spawnAgent(
   t: TestContext,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  { insecureLoopback = true }: { insecureLoopback?: boolean } = {},
 ): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
     [
       AGENT_BIN,
-      "--insecure-loopback",
+      ...(insecureLoopback ? ["--insecure-loopback"] : []),
       "--listen",
       "127.0.0.1:0",
       "--host-fqdn",
@@ -76,17 +78,18 @@ export async function spawnAgent(
       await exited;
     }
   });
+  /** A line that never comes because the agent exited is an error naming its exit status. */
   const waitForLine = (predicate: (line: LogLine) => boolean) => {
     const seen = lines.find(predicate);
     if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise<LogLine>((resolve) => waiters.push({ predicate, resolve }));
+    return Promise.race([
+      new Promise<LogLine>((resolve) => waiters.push({ predicate, resolve })),
+      exited.then((code): never => {
+        throw new Error(`wms-agent exited with ${code}: ${stderr}`);
+      }),
+    ]);
   };
-  const listening = await Promise.race([
-    waitForLine((line) => line.msg === "agent listening"),
-    exited.then((code) => {
-      throw new Error(`wms-agent exited with ${code} before listening: ${stderr}`);
-    }),
-  ]);
+  const listening = await waitForLine((line) => line.msg === "agent listening");
   const port = (listening["ports"] as number[])[0];
   if (port === undefined) throw new Error("wms-agent logged no port");
   return { child, port, lines, waitForLine, exited, stderr: () => stderr };

@@ -6,45 +6,14 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
-import {
-  credentials,
-  loadPackageDefinition,
-  status as Status,
-  type Client,
-  type ServiceClientConstructor,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
+import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
 import type { SessionBackend } from "../../agent/backend.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { gate, startHarness } from "../helpers/agent-harness.js";
+import { checkHealth, healthClient, type HealthClient } from "../helpers/health-client.js";
 
-const healthPackage = loadPackageDefinition(
-  loadSync(healthProtoPath, { enums: String }),
-) as unknown as {
-  grpc: { health: { v1: { Health: ServiceClientConstructor } } };
-};
-
-interface HealthClient extends Client {
-  Check(
-    request: object,
-    callback: (error: ServiceError | null, response: { status: string }) => void,
-  ): void;
-  Watch(request: object): NodeJS.ReadableStream & { cancel(): void };
-}
-
-function healthClient(address: string): HealthClient {
-  const Health = healthPackage.grpc.health.v1.Health;
-  return new Health(address, credentials.createInsecure()) as unknown as HealthClient;
-}
-
-function check(client: HealthClient, service = ""): Promise<string> {
-  return new Promise((resolve, reject) =>
-    client.Check({ service }, (error, response) =>
-      error === null ? resolve(response.status) : reject(error),
-    ),
-  );
+function healthClientOf(address: string): HealthClient {
+  return healthClient(address, credentials.createInsecure());
 }
 
 /**
@@ -111,11 +80,11 @@ describe("agent lifecycle", () => {
       backend: control.backend,
       healthIntervalMs: 10,
     });
-    const client = healthClient(address);
+    const client = healthClientOf(address);
     t.after(() => client.close());
     assert.equal(agent.state(), "backend-unavailable");
-    assert.equal(await check(client), "NOT_SERVING");
-    assert.equal(await check(client, "wms.v1.WmsSessionService"), "NOT_SERVING");
+    assert.equal(await checkHealth(client), "NOT_SERVING");
+    assert.equal(await checkHealth(client, "wms.v1.WmsSessionService"), "NOT_SERVING");
     const stream = client.Watch({ service: "wms.v1.WmsSessionService" });
     const reader = watchReader(stream);
     assert.deepEqual(await reader.until("NOT_SERVING"), ["NOT_SERVING"]);
@@ -128,7 +97,7 @@ describe("agent lifecycle", () => {
 
   it("tells watchers NOT_SERVING at the start of a shutdown and still drains cleanly", async (t) => {
     const { address, agent } = await startHarness(t);
-    const client = healthClient(address);
+    const client = healthClientOf(address);
     t.after(() => client.close());
     const stream = client.Watch({ service: "" });
     const reader = watchReader(stream);

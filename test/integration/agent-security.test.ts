@@ -7,16 +7,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it, type TestContext } from "node:test";
-import {
-  credentials,
-  loadPackageDefinition,
-  status as Status,
-  type Client,
-  type ServiceClientConstructor,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
+import { credentials, status as Status, type Client, type ServiceError } from "@grpc/grpc-js";
 import type { AuditRecord, AuditSink } from "../../agent/access.js";
 import { startAgent, type Agent } from "../../agent/agent.js";
 import type { SessionBackend } from "../../agent/backend.js";
@@ -38,6 +29,7 @@ import {
   TEST_HOST,
   type TestClient,
 } from "../helpers/agent-harness.js";
+import { checkHealth, healthClient } from "../helpers/health-client.js";
 import {
   createTestCa,
   pemFolder,
@@ -45,19 +37,6 @@ import {
   type IssuedCertificate,
   type TestCa,
 } from "../helpers/test-pki.js";
-
-const healthPackage = loadPackageDefinition(
-  loadSync(healthProtoPath, { enums: String }),
-) as unknown as {
-  grpc: { health: { v1: { Health: ServiceClientConstructor } } };
-};
-
-interface HealthClient extends Client {
-  Check(
-    request: object,
-    callback: (error: ServiceError | null, response: { status: string }) => void,
-  ): void;
-}
 
 /** An audit sink that keeps records in memory. */
 function memoryAudit(): AuditSink & { records: AuditRecord[] } {
@@ -160,19 +139,9 @@ async function startSecureAgent(
       return promisifyClient(raw);
     },
     health(client) {
-      const Health = healthPackage.grpc.health.v1.Health;
-      const raw = new Health(
-        address,
-        channelCredentials(client, ca),
-        CHANNEL_OPTIONS,
-      ) as unknown as HealthClient;
+      const raw = healthClient(address, channelCredentials(client, ca), CHANNEL_OPTIONS);
       clients.push(raw);
-      return (service = "") =>
-        new Promise((resolve, reject) =>
-          raw.Check({ service }, (error, response) =>
-            error === null ? resolve(response.status) : reject(error),
-          ),
-        );
+      return (service = "") => checkHealth(raw, service);
     },
   };
 }
