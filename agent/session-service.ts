@@ -77,6 +77,13 @@ const NOT_DISCONNECTABLE: ReadonlyMap<SessionState, string> = new Map([
 export function createSessionService(options: SessionServiceOptions): SessionService {
   const { backend, hostFqdn } = options;
   const limit = pLimit(options.maxParallelDisconnects ?? 8);
+  // A process never changes session, so the agent's own is asked for once (a failure is retried).
+  let agentSession: Promise<number> | undefined;
+  const ownSessionId = (): Promise<number> =>
+    (agentSession ??= backend.agentSessionId().catch((error: unknown) => {
+      agentSession = undefined;
+      throw error;
+    }));
 
   async function listBackendSessions(): Promise<BackendSession[]> {
     try {
@@ -95,7 +102,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     requestCallerSessionId: number | undefined,
   ): Promise<ProtectionContext> {
     const [agentSessionId, callerProcessSessionId] = await Promise.all([
-      backend.agentSessionId(),
+      ownSessionId(),
       context.callerProcessSession(),
     ]);
     return { agentSessionId, callerProcessSessionId, requestCallerSessionId };
@@ -188,7 +195,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
         host: hostFqdn,
         version: options.version,
         backend: backend.name,
-        agentSessionId: await backend.agentSessionId(),
+        agentSessionId: await ownSessionId(),
         startTime: options.startTime,
       };
     },
