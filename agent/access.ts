@@ -12,9 +12,15 @@ export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthC
 /** The RPCs of `wms.v1.WmsSessionService`, as named in logs, audit records and errors. */
 export type RpcName = "ListSessions" | "Disconnect" | "DisconnectAll" | "GetAgentInfo";
 
+/**
+ * The other services the agent serves: the health service, and server reflection in its two
+ * protocol versions (grpcurl asks `v1` and falls back to `v1alpha`).
+ */
+export type ServiceRpcName = "Health" | "ReflectionV1" | "ReflectionV1Alpha";
+
 /** What an authorizer sees of a call. */
 export interface CallSecurityInfo {
-  readonly rpc: RpcName | "Health";
+  readonly rpc: RpcName | ServiceRpcName;
   /** grpc-js's view of the TLS connection (peer certificate when mutual TLS is used). */
   readonly authContext: AuthContext;
   readonly peer: string;

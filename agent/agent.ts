@@ -150,7 +150,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   server.addService(WmsSessionServiceService, handlers);
   const healthMount = mountHealth(server, options.authorize);
   health.addToServer(healthMount.server);
-  new ReflectionService(loadContract()).addToServer(server);
+  new ReflectionService(loadContract()).addToServer(mountReflection(server, options.authorize));
 
   try {
     for (const address of listen) {
@@ -233,6 +233,50 @@ function loadContract() {
     defaults: true,
     oneofs: true,
   });
+}
+
+/** What the reflection guard needs of a grpc-js call (the bidi stream `ServerReflectionInfo`). */
+interface ReflectionCall {
+  getAuthContext(): AuthContext;
+  getPeer(): string;
+  emit(event: "error", error: unknown): boolean;
+}
+
+/**
+ * The view of the server that `ReflectionService.addToServer` gets: each reflection stream is
+ * authorized (`reader` territory under mutual TLS) before the reflection handler sees it, so a
+ * refused caller is answered with the status alone, before any of its requests is read. Without
+ * an authorizer (`--insecure-loopback`) the services are mounted as they are.
+ */
+function mountReflection(
+  server: Server,
+  authorize: Authorizer | undefined,
+): { addService(definition: ServiceDefinition, implementation: object): void } {
+  return {
+    addService(definition, implementation) {
+      if (authorize === undefined) {
+        server.addService(definition, implementation as never);
+        return;
+      }
+      // The path says which protocol version this is: /grpc.reflection.v1alpha.ServerReflection/...
+      const rpc = Object.values(definition).some((method) => method.path.includes(".v1alpha."))
+        ? "ReflectionV1Alpha"
+        : "ReflectionV1";
+      const guarded: Record<string, unknown> = {};
+      for (const [name, handler] of Object.entries(implementation)) {
+        guarded[name] = (call: ReflectionCall) => {
+          try {
+            authorize({ rpc, authContext: connectionAuthContext(call), peer: call.getPeer() });
+          } catch (error) {
+            call.emit("error", RpcError.from(error).toServiceError());
+            return;
+          }
+          (handler as (call: ReflectionCall) => void)(call);
+        };
+      }
+      server.addService(definition, guarded as never);
+    },
+  };
 }
 
 /** What the health guard needs of a grpc-js call (unary `Check` or streaming `Watch`). */

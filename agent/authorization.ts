@@ -1,8 +1,9 @@
 /**
  * The agent's access policy under mutual TLS: the identities of `--allow IDENTITY=ROLE` and what
- * each role may call (DESIGN section 5). `reader` may list sessions, read the agent's info and ask
- * its health; `operator` may do everything. Any name a client certificate vouches for (subject CN,
- * DNS, email or URI SAN) can carry a role; when several of them do, the strongest role counts.
+ * each role may call (DESIGN section 5). `reader` may list sessions, read the agent's info, ask
+ * its health and use server reflection; `operator` may do everything. Any name a client
+ * certificate vouches for (subject CN, DNS, email or URI SAN) can carry a role; when several of
+ * them do, the strongest role counts.
  *
  * The allow-list can be replaced while the agent runs (SIGHUP); a call sees either the old list or
  * the new one, never a mix.
@@ -14,8 +15,16 @@ import { peerIdentity } from "./peer-identity.js";
 
 /** What each role may call. */
 export const ROLE_RPCS: Readonly<Record<Role, ReadonlySet<CallSecurityInfo["rpc"]>>> = {
-  reader: new Set(["ListSessions", "GetAgentInfo", "Health"]),
-  operator: new Set(["ListSessions", "GetAgentInfo", "Health", "Disconnect", "DisconnectAll"]),
+  reader: new Set(["ListSessions", "GetAgentInfo", "Health", "ReflectionV1", "ReflectionV1Alpha"]),
+  operator: new Set([
+    "ListSessions",
+    "GetAgentInfo",
+    "Health",
+    "ReflectionV1",
+    "ReflectionV1Alpha",
+    "Disconnect",
+    "DisconnectAll",
+  ]),
 };
 
 const ROLE_RANK: Readonly<Record<Role, number>> = { reader: 1, operator: 2 };
@@ -30,9 +39,20 @@ export interface AccessPolicy {
   update(allow: ReadonlyMap<string, Role>): void;
 }
 
+/** The full name of each RPC, as error messages give it. */
+const QUALIFIED_RPC_NAMES: Readonly<Record<CallSecurityInfo["rpc"], string>> = {
+  ListSessions: "wms.v1.WmsSessionService/ListSessions",
+  GetAgentInfo: "wms.v1.WmsSessionService/GetAgentInfo",
+  Disconnect: "wms.v1.WmsSessionService/Disconnect",
+  DisconnectAll: "wms.v1.WmsSessionService/DisconnectAll",
+  Health: "grpc.health.v1.Health",
+  ReflectionV1: "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  ReflectionV1Alpha: "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+};
+
 /** The full name of an RPC, as error messages give it. */
 export function qualifiedRpcName(rpc: CallSecurityInfo["rpc"]): string {
-  return rpc === "Health" ? "grpc.health.v1.Health" : `wms.v1.WmsSessionService/${rpc}`;
+  return QUALIFIED_RPC_NAMES[rpc];
 }
 
 /** Makes the policy for `allow` (identity → role; DNS SANs matched without regard to case). */
