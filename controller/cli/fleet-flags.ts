@@ -8,6 +8,7 @@ import { Option, type Command } from "commander";
 import type { ControllerOptions } from "../controller-options.js";
 import { TargetError, isLoopbackIp } from "../host-name.js";
 import { readInventory, resolveTargets, type Target, type TargetSpec } from "../targets.js";
+import { currentWindowsSessionId } from "../windows-session.js";
 import { channelCredentials, type CredentialFiles } from "./credentials.js";
 import type { CliIo } from "./io.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./printer.js";
@@ -106,9 +107,36 @@ export function addFleetOptions(command: Command): Command {
     );
 }
 
-/** The caller's session on this machine: `WMSFLEET_SIM_SESSION` off Windows. */
-function callerSessionId(io: CliIo): number | undefined {
-  if (io.platform === "win32") return undefined; // ProcessIdToSessionId: not in this build
+/** Reads this process's Windows session; {@link currentWindowsSessionId} is the real one. */
+export type WindowsSessionLookup = () => Promise<number>;
+
+/**
+ * The caller's session on this machine, sent as `caller_session_id` to targets that are this
+ * machine (DESIGN section 3, rule 4). On Windows it is `ProcessIdToSessionId` of wmsctl itself;
+ * elsewhere the simulated backend's convention, `WMSFLEET_SIM_SESSION` (none when unset).
+ *
+ * When Windows cannot say (koffi or kernel32 does not load, the call fails), wmsctl warns on
+ * standard error and goes on without it rather than refusing every command, remote ones too:
+ * rule 4 only adds to rule 3, by which an agent on this machine protects the session of its
+ * loopback caller by itself.
+ * @throws UsageError when `WMSFLEET_SIM_SESSION` is not a session id.
+ */
+export async function callerSessionId(
+  io: CliIo,
+  windowsSession: WindowsSessionLookup = currentWindowsSessionId,
+): Promise<number | undefined> {
+  if (io.platform === "win32") {
+    try {
+      return await windowsSession();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      io.stderr.write(
+        `wmsctl: warning: cannot tell this process's Windows session (${reason}); ` +
+          "caller_session_id is not sent, the agent still protects its loopback caller's session\n",
+      );
+      return undefined;
+    }
+  }
   const value = io.env["WMSFLEET_SIM_SESSION"];
   return value === undefined || value === ""
     ? undefined
@@ -131,7 +159,7 @@ export async function prepareFleet(
       defaultPort: parseCount(flags.port ?? "50061", "--port", 1, 65535),
     };
     const targets = resolveTargets(spec);
-    const callerSession = callerSessionId(io);
+    const callerSession = await callerSessionId(io);
     const tls = await channelCredentials(flags, io);
     const controllerOptions: ControllerOptions = {
       credentials: tls.credentials,
