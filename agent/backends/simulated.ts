@@ -9,7 +9,6 @@
  * `WMSFLEET_SIM_SESSION` variable of that real process (`/proc/<pid>/environ`), so protection of
  * the caller's session works end to end with real processes on Linux.
  */
-import { readFileSync } from "node:fs";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   Win32Error,
@@ -18,6 +17,7 @@ import {
   type SessionBackend,
 } from "../backend.js";
 import { Win32 } from "../win32-errors.js";
+import { EnvironSessions } from "./environ-sessions.js";
 import { defaultSimFixture, type SimFixture, type SimSession } from "./sim-fixture.js";
 
 /** The environment variable that names a process's simulated session. */
@@ -150,7 +150,7 @@ interface Delay {
 class Simulated implements SimulatedBackend {
   readonly name = "simulated";
   readonly #now: () => number;
-  readonly #procRoot: string;
+  readonly #environSessions: EnvironSessions;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #fixtureAgentSessionId: number | undefined;
   readonly #sessions = new Map<number, LiveSession>();
@@ -165,7 +165,11 @@ class Simulated implements SimulatedBackend {
   constructor(options: SimulatedBackendOptions) {
     const fixture = options.fixture ?? defaultSimFixture();
     this.#now = options.now ?? Date.now;
-    this.#procRoot = options.procRoot ?? "/proc";
+    this.#environSessions = new EnvironSessions({
+      ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
+      variable: SIM_SESSION_ENV,
+      parse: parseSessionId,
+    });
     this.#env = options.env ?? process.env;
     if (fixture.agentSessionId !== undefined) {
       checkSessionId(fixture.agentSessionId, "fixture.agentSessionId");
@@ -239,20 +243,9 @@ class Simulated implements SimulatedBackend {
   }
 
   sessionOfProcess(pid: number): Promise<number | undefined> {
-    if (!Number.isSafeInteger(pid) || pid <= 0) return Promise.resolve(undefined);
-    let environ: string;
-    try {
-      // Synchronous: procfs answers from memory in microseconds, and this runs on every call from
-      // a loopback peer (rule 3), where the thread-pool round trips of the async form dominate.
-      environ = readFileSync(`${this.#procRoot}/${pid}/environ`, "latin1");
-    } catch {
-      return Promise.resolve(undefined);
-    }
-    const prefix = `${SIM_SESSION_ENV}=`;
-    const entry = environ.split("\0").find((item) => item.startsWith(prefix));
-    return Promise.resolve(
-      entry === undefined ? undefined : parseSessionId(entry.slice(prefix.length)),
-    );
+    // Synchronous: procfs answers from memory in microseconds, and this runs on every call from a
+    // loopback peer (rule 3), where the thread-pool round trips of the async form dominate.
+    return Promise.resolve(this.#environSessions.sessionOf(pid));
   }
 
   agentSessionId(): Promise<number> {
@@ -267,6 +260,7 @@ class Simulated implements SimulatedBackend {
 
   close(): Promise<void> {
     this.#closed = true;
+    this.#environSessions.close();
     const closed = (): Win32Error =>
       new Win32Error(Win32.RPC_S_SERVER_UNAVAILABLE, "the simulated backend was closed");
     for (const operation of this.#operations.values()) {
