@@ -31,7 +31,10 @@ export interface LoadOptions {
 
 /** What a load run measured. */
 export interface LoadResult {
+  /** Calls answered after the warm-up. */
   readonly calls: number;
+  /** Calls answered in all, warm-up included (what the server's CPU was spent on). */
+  readonly answered: number;
   readonly errors: number;
   readonly callsPerSecond: number;
   readonly firstError: string | undefined;
@@ -80,6 +83,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const warmupEnd = performance.now() + (options.warmupMs ?? 300);
   const end = warmupEnd + options.durationMs;
   let calls = 0;
+  let answered = 0;
   let errors = 0;
   let firstError: string | undefined;
   let countFrom: number | undefined;
@@ -90,6 +94,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       if (now >= end) return;
       try {
         await callOnce(client, options.rpc, request);
+        answered++;
         if (now >= warmupEnd) calls++;
       } catch (error) {
         errors++;
@@ -109,5 +114,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all([counting, ...Array.from({ length: concurrency }, (_, i) => worker(i))]);
   const seconds = (performance.now() - (countFrom ?? warmupEnd)) / 1000;
   for (const client of clients) client.close();
-  return { calls, errors, callsPerSecond: calls / seconds, firstError };
+  return { calls, answered, errors, callsPerSecond: calls / seconds, firstError };
 }

@@ -14,6 +14,30 @@ export interface FanoutRow {
   readonly wallMs: Summary;
 }
 
+/** One agent against the bare grpc-js server, for one RPC. */
+export interface ThroughputResult {
+  /** Calls a second (median of the rounds). */
+  agent: Summary;
+  bare: Summary;
+  /** agent / bare calls a second, per round. */
+  ratio: Summary;
+  /** The server process's CPU (user + system) per answered call, microseconds. */
+  agentCpuUsPerCall: Summary;
+  bareCpuUsPerCall: Summary;
+  /** bare / agent CPU per call, per round: the agent's throughput per core against bare's. */
+  cpuRatio: Summary;
+  errors: number;
+}
+
+/** The floor of one certificate layout: a bare grpc-js client and bare grpc-js servers. */
+export interface FloorResult {
+  certificates: FanoutRow["certificates"];
+  /** What-if only: warm and cold per N. */
+  rows: FanoutRow[];
+  /** The bare client's CPU per host, warm, microseconds. */
+  cpuPerHostUs: Record<number, Summary>;
+}
+
 /** Everything one bench run measured. */
 export interface BenchResults {
   meta: {
@@ -40,8 +64,7 @@ export interface BenchResults {
         idleRssBytes: Summary;
       }
     | undefined;
-  throughput:
-    Record<string, { agent: Summary; bare: Summary; ratio: Summary; errors: number }> | undefined;
+  throughput: Record<string, ThroughputResult> | undefined;
   fanout:
     | {
         rows: FanoutRow[];
@@ -52,6 +75,8 @@ export interface BenchResults {
         agentHostStartMs: number[];
       }
     | undefined;
+  /** The floor of the stack, per certificate layout (see `bare-fanout.ts`). */
+  floor: FloorResult[] | undefined;
   /** The same fan-out (what-if, N >= 100) with a certificate per agent, as deployed. */
   fanoutPerAgentCertificates:
     | {
@@ -68,6 +93,8 @@ export interface TargetCheck {
   readonly target: string;
   readonly measured: string;
   readonly met: boolean | undefined;
+  /** The same figure for the bare grpc-js floor in this run, where there is one. */
+  readonly floor?: string;
 }
 
 function fanoutMedian(
@@ -86,15 +113,21 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       value === undefined || Number.isNaN(value) ? "not measured" : `${round(value)} ${unit}`,
     met: value === undefined || Number.isNaN(value) ? undefined : value <= limit,
   });
-  const ratios = Object.entries(results.throughput ?? {}).map(
-    ([rpc, t]) =>
-      ({
-        target: `${rpc} throughput >= 80% of bare grpc-js`,
-        measured: `${round(t.ratio.median * 100)} %`,
-        met: t.ratio.median >= 0.8,
-      }) satisfies TargetCheck,
-  );
+  const ratios = Object.entries(results.throughput ?? {}).flatMap(([rpc, t]) => [
+    {
+      target: `${rpc} throughput >= 80% of bare grpc-js (calls/s)`,
+      measured: `${round(t.ratio.median * 100)} %`,
+      met: t.ratio.median >= 0.8,
+    } satisfies TargetCheck,
+    {
+      target: `${rpc} throughput per core >= 80% of bare grpc-js (CPU a call)`,
+      measured: `${round(t.cpuRatio.median * 100)} %`,
+      met: t.cpuRatio.median >= 0.8,
+    } satisfies TargetCheck,
+  ]);
   const perAgent = results.fanoutPerAgentCertificates;
+  const floorOf = (certificates: FanoutRow["certificates"]) =>
+    results.floor?.find((f) => f.certificates === certificates)?.rows;
   const both = (
     target: string,
     value: (
@@ -102,25 +135,56 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     ) => number | undefined,
     limit: number,
     unit: string,
-  ) => [
-    bound(`${target} (one certificate for all agents)`, value(results.fanout), limit, unit),
-    ...(perAgent === undefined
-      ? []
-      : [bound(`${target} (a certificate per agent)`, value(perAgent), limit, unit)]),
-  ];
+    floorValue?: (rows: readonly FanoutRow[] | undefined) => number | undefined,
+  ) => {
+    const withFloor = (check: TargetCheck, certificates: FanoutRow["certificates"]) => {
+      const measured = floorValue?.(floorOf(certificates));
+      return measured === undefined || Number.isNaN(measured)
+        ? check
+        : { ...check, floor: `${round(measured)} ${unit}` };
+    };
+    const shared = results.fanout?.rows[0]?.certificates ?? "shared";
+    return [
+      withFloor(
+        bound(
+          `${target} (${shared === "none" ? "no TLS" : "one certificate for all agents"})`,
+          value(results.fanout),
+          limit,
+          unit,
+        ),
+        shared,
+      ),
+      ...(perAgent === undefined
+        ? []
+        : [
+            withFloor(
+              bound(`${target} (a certificate per agent)`, value(perAgent), limit, unit),
+              "per-agent",
+            ),
+          ]),
+    ];
+  };
+  const fanoutAt =
+    (mode: "warm" | "cold", n: number) =>
+    (f: { readonly rows: readonly FanoutRow[] } | undefined) =>
+      fanoutMedian(f?.rows, mode, n);
+  const floorAt = (mode: "warm" | "cold", n: number) => (rows: readonly FanoutRow[] | undefined) =>
+    fanoutMedian(rows, mode, n);
   return [
     ...both(
       "warm fan-out to 1000, median <= 150 ms",
-      (f) => fanoutMedian(f?.rows, "warm", 1000),
+      fanoutAt("warm", 1000),
       150,
       "ms",
+      floorAt("warm", 1000),
     ),
-    ...both("cold wmsctl to 100 <= 500 ms", (f) => fanoutMedian(f?.rows, "cold", 100), 500, "ms"),
+    ...both("cold wmsctl to 100 <= 500 ms", fanoutAt("cold", 100), 500, "ms", floorAt("cold", 100)),
     ...both(
       "cold wmsctl to 1000 <= 1500 ms",
-      (f) => fanoutMedian(f?.rows, "cold", 1000),
+      fanoutAt("cold", 1000),
       1500,
       "ms",
+      floorAt("cold", 1000),
     ),
     ...both(
       "controller RSS <= 120 KB per open channel",
@@ -203,16 +267,46 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
     );
   }
   if (results.throughput !== undefined) {
-    out.write("One agent under concurrent load (64 calls in flight, 4 connections), calls/s\n");
+    out.write(
+      "One agent under concurrent load (64 calls in flight, 4 connections): calls/s, and the server's CPU per call\n",
+    );
     out.write(
       `${table([
-        ["rpc", "agent", "bare grpc-js", "ratio", "errors"],
+        [
+          "rpc",
+          "agent",
+          "bare grpc-js",
+          "ratio",
+          "agent µs/call",
+          "bare µs/call",
+          "ratio",
+          "errors",
+        ],
         ...Object.entries(results.throughput).map(([rpc, t]) => [
           rpc,
           String(Math.round(t.agent.median)),
           String(Math.round(t.bare.median)),
           `${round(t.ratio.median * 100)} %`,
+          String(Math.round(t.agentCpuUsPerCall.median)),
+          String(Math.round(t.bareCpuUsPerCall.median)),
+          `${round(t.cpuRatio.median * 100)} %`,
           String(t.errors),
+        ]),
+      ])}\n\n`,
+    );
+  }
+  for (const floor of results.floor ?? []) {
+    out.write(
+      `The floor: a bare grpc-js client to bare grpc-js servers, DisconnectAll what-if (${floor.certificates === "none" ? "no TLS" : floor.certificates === "shared" ? "one certificate for all" : "a certificate per agent"}), wall ms\n`,
+    );
+    out.write(
+      `${table([
+        ["mode", "N", "median", "min", "max", "runs"],
+        ...floor.rows.map((r) => [r.mode, String(r.n), ...ms(r.wallMs), String(r.wallMs.runs)]),
+        [],
+        ...Object.entries(floor.cpuPerHostUs).map(([n, c]) => [
+          `client CPU per host at N=${n}`,
+          `${round(c.median)} µs`,
         ]),
       ])}\n\n`,
     );
@@ -231,11 +325,12 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
   out.write("Targets\n");
   out.write(
     `${table([
-      ["target", "measured", "met"],
+      ["target", "measured", "met", "grpc-js floor"],
       ...checkTargets(results).map((t) => [
         t.target,
         t.measured,
         t.met === undefined ? "-" : t.met ? "yes" : "NO",
+        t.floor ?? "",
       ]),
     ])}\n`,
   );

@@ -6,11 +6,13 @@
  *    server answering the same messages, measured alternately in the same run;
  * 3. fan-out DisconnectAll (what-if and real) to N agents spread over a few agent-host
  *    processes: warm (the controller library, channels up, in its own process: wall, CPU per
- *    host, RSS per open channel) and cold (a new `wmsctl disconnect --all` process each run).
+ *    host, RSS per open channel) and cold (a new `wmsctl disconnect --all` process each run);
+ * 4. the floor: the same fan-out by a bare grpc-js client to bare grpc-js servers laid out as
+ *    the fleet, warm and cold: what the stack itself costs on this machine.
  *
  * Prints a table, writes `bench/results.json` and `bench/fanout.svg`; `--reference` also copies
  * both to `bench/reference/`. Flags: `--agents 1000 --processes 4 --ns 10,100,1000 --runs 7
- * --cold-runs 5 --load-seconds 3 --quick --insecure --reference`.
+ * --cold-runs 5 --load-seconds 3 --quick --insecure --reference --skip startup,throughput,fanout,per-agent,floor`.
  */
 import { spawn, fork } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -20,7 +22,14 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { credentials as grpcCredentials, type ChannelCredentials } from "@grpc/grpc-js";
-import { DisconnectResponse, ListSessionsResponse } from "../proto/gen/wms/v1/wms_session.js";
+import { createController, resolveTargets } from "../controller/index.js";
+import {
+  DisconnectAllResponse,
+  DisconnectResponse,
+  ListSessionsResponse,
+} from "../proto/gen/wms/v1/wms_session.js";
+import type { BareFanoutConfig } from "./bare-fanout.js";
+import type { BareServerConfig } from "./bare-server.js";
 import { fanoutChartOf } from "./chart.js";
 import { benchName, startAgentHost, startBenchFleet, type BenchFleet } from "./fleet.js";
 import { callOnce, loadClient, loadRequest, runLoad, type LoadRpc } from "./load.js";
@@ -113,61 +122,86 @@ async function benchThroughput(files: BenchPkiFiles | undefined, operator: strin
     DisconnectResponse | undefined;
   probe.close();
   if (list === undefined || disconnect === undefined) throw new Error("no answer to capture");
-  const bare = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      here("./bare-server.ts"),
-      JSON.stringify({
-        tls,
-        listSessions: Buffer.from(ListSessionsResponse.encode(list).finish()).toString("base64"),
-        disconnect: Buffer.from(DisconnectResponse.encode(disconnect).finish()).toString("base64"),
-      }),
-    ],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
-  const barePort = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: bare.stdout }).once("line", (line) =>
-      resolve((JSON.parse(line) as { port: number }).port),
-    );
-    bare.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
+  const bare = spawnBareServer({
+    tls,
+    listSessions: Buffer.from(ListSessionsResponse.encode(list).finish()).toString("base64"),
+    disconnect: Buffer.from(DisconnectResponse.encode(disconnect).finish()).toString("base64"),
   });
-  const bareAddress = `127.0.0.1:${barePort}`;
-  const result: Record<string, { agent: Summary; bare: Summary; ratio: Summary; errors: number }> =
-    {};
+  const bareAddress = `127.0.0.1:${(await bare.ready).port ?? 0}`;
+  const cpuUs = async (server: "agent" | "bare") => {
+    const stats = server === "agent" ? await host.command("stats") : await bare.command("stats");
+    return server === "agent"
+      ? Number(stats["cpuUserUs"]) + Number(stats["cpuSystemUs"])
+      : Number(stats["cpuUs"]);
+  };
+  const result: NonNullable<BenchResults["throughput"]> = {};
   try {
     for (const rpc of ["listSessions", "disconnect"] as LoadRpc[]) {
-      const agentRates: number[] = [];
-      const bareRates: number[] = [];
+      const rates = { agent: [] as number[], bare: [] as number[] };
+      const cpuPerCall = { agent: [] as number[], bare: [] as number[] };
       let errors = 0;
       for (let round = 0; round < loadRounds; round++) {
         // Alternate, so that drift of the machine's load hits both sides alike.
-        for (const [address, rates] of [
-          [agentAddress, agentRates],
-          [bareAddress, bareRates],
+        for (const [server, address] of [
+          ["agent", agentAddress],
+          ["bare", bareAddress],
         ] as const) {
+          const before = await cpuUs(server);
           const measured = await runLoad({ address, fqdn, credentials, rpc, durationMs: loadMs });
+          cpuPerCall[server].push(((await cpuUs(server)) - before) / measured.answered);
           errors += measured.errors;
           if (measured.errors > 0) log(`${rpc} at ${address}: ${measured.firstError}`);
-          rates.push(measured.callsPerSecond);
+          rates[server].push(measured.callsPerSecond);
         }
       }
+      const ratio = (a: number[], b: number[]) => summarize(a.map((v, i) => v / (b[i] ?? NaN)));
       result[rpc === "listSessions" ? "ListSessions" : "Disconnect (what-if)"] = {
-        agent: summarize(agentRates),
-        bare: summarize(bareRates),
-        ratio: summarize(agentRates.map((rate, i) => rate / (bareRates[i] ?? NaN))),
+        agent: summarize(rates.agent),
+        bare: summarize(rates.bare),
+        ratio: ratio(rates.agent, rates.bare),
+        agentCpuUsPerCall: summarize(cpuPerCall.agent),
+        bareCpuUsPerCall: summarize(cpuPerCall.bare),
+        cpuRatio: ratio(cpuPerCall.bare, cpuPerCall.agent),
         errors,
       };
       log(
-        `${rpc}: agent ${Math.round(summarize(agentRates).median)}/s, bare ${Math.round(summarize(bareRates).median)}/s`,
+        `${rpc}: agent ${Math.round(summarize(rates.agent).median)}/s (${Math.round(summarize(cpuPerCall.agent).median)} µs CPU a call), ` +
+          `bare ${Math.round(summarize(rates.bare).median)}/s (${Math.round(summarize(cpuPerCall.bare).median)} µs)`,
       );
     }
   } finally {
-    bare.kill("SIGTERM");
+    bare.stop();
     host.child.kill("SIGTERM");
   }
   return result;
+}
+
+/** A `bare-server.ts` process: its first line, then commands on standard input. */
+function spawnBareServer(config: BareServerConfig) {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", here("./bare-server.ts"), JSON.stringify(config)],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  const waiting: ((value: Record<string, unknown>) => void)[] = [];
+  const ready = new Promise<{ port?: number; ports?: number[] }>((resolve, reject) => {
+    waiting.push(resolve);
+    child.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
+  });
+  createInterface({ input: child.stdout }).on("line", (line) =>
+    waiting.shift()?.(JSON.parse(line) as Record<string, unknown>),
+  );
+  return {
+    ready,
+    command: (line: string) =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        waiting.push(resolve);
+        child.stdin.write(`${line}\n`);
+      }),
+    stop: () => child.kill("SIGTERM"),
+  };
 }
 
 /** Runs `wmsctl disconnect --all` once and checks that every host answered `ok`. */
@@ -300,6 +334,129 @@ async function benchFanout(fleet: BenchFleet, plan: FanoutPlan) {
   };
 }
 
+/** A real agent's answer to a what-if `DisconnectAll`, protobuf, base64: what bare servers send. */
+async function captureDisconnectAll(files: BenchPkiFiles | undefined, operator: string) {
+  const fqdn = benchName(0);
+  const tls =
+    files === undefined ? null : { ca: files.ca, cert: files.agentCert, key: files.agentKey };
+  const host = await startAgentHost({ names: [fqdn], tls, operator });
+  const controller = createController({ credentials: await clientCredentials(files) });
+  try {
+    const targets = resolveTargets({
+      servers: [fqdn],
+      resolve: [`${fqdn}=127.0.0.1:${host.ready.ports[0]}`],
+    });
+    for await (const result of controller.disconnectAll(targets, { whatIf: true })) {
+      if (result.status !== "ok") throw new Error(`capture: ${result.status} ${result.message}`);
+      return Buffer.from(DisconnectAllResponse.encode(result.response).finish()).toString("base64");
+    }
+    throw new Error("capture: no answer");
+  } finally {
+    controller.close();
+    host.child.kill("SIGTERM");
+  }
+}
+
+/** `bench/bare-fanout.ts` bundled as wmsctl is, so that a cold run starts the same way. */
+async function bundleBareFanout(): Promise<string> {
+  const outfile = here("../dist/bench-bare-fanout.mjs");
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [here("./bare-fanout.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    banner: {
+      js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
+    },
+    target: "node20",
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+/**
+ * 4. The floor of the stack: a bare grpc-js client (`bare-fanout.ts`) calling `DisconnectAll`
+ * on bare grpc-js servers (`bare-server.ts`, a real agent's captured answer), with the fleet's
+ * layout: as many servers, processes and certificates, the same throttle; warm and cold.
+ */
+async function benchFloor(
+  plan: Omit<FanoutPlan, "whatIfs">,
+  response: string,
+  bundle: string,
+): Promise<NonNullable<BenchResults["floor"]>[number]> {
+  const { ns, certificates } = plan;
+  const names = Array.from({ length: agents }, (_, i) => benchName(i));
+  const dir = await mkdtemp(join(tmpdir(), "wmsfleet-bench-floor-"));
+  const pki =
+    certificates === "none"
+      ? undefined
+      : await makeBenchPki(names, undefined, certificates === "per-agent");
+  const files = pki === undefined ? undefined : await writeBenchPki(pki, dir);
+  const processes = Math.max(1, Math.min(Number(flags.processes), agents));
+  const per = Math.ceil(agents / processes);
+  const servers = Array.from({ length: processes }, (_, p) =>
+    spawnBareServer({
+      tls:
+        files === undefined ? null : { ca: files.ca, cert: files.agentCert, key: files.agentKey },
+      listSessions: "",
+      disconnect: "",
+      disconnectAll: response,
+      names: names.slice(p * per, (p + 1) * per),
+      ...(files?.perAgentDir === undefined ? {} : { perAgentDir: files.perAgentDir }),
+    }),
+  );
+  const rows: FanoutRow[] = [];
+  const cpuPerHostUs: Record<number, Summary> = {};
+  try {
+    const ports = (await Promise.all(servers.map((s) => s.ready))).flatMap((r) => r.ports ?? []);
+    const client = async (mode: "cold" | "warm", n: number) => {
+      const config: BareFanoutConfig = {
+        mode,
+        names: names.slice(0, n),
+        ports: ports.slice(0, n),
+        tls:
+          files === undefined
+            ? null
+            : { ca: files.ca, cert: files.clientCert, key: files.clientKey },
+        throttle: 32,
+        runs,
+      };
+      const started = performance.now();
+      const child = spawn(process.execPath, [bundle, JSON.stringify(config)], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      if (code !== 0)
+        throw new Error(`bare fan-out to ${n} exited ${code}: ${stderr.slice(0, 500)}`);
+      return { wallMs: performance.now() - started, stdout };
+    };
+    for (const n of ns) {
+      const warm = JSON.parse((await client("warm", n)).stdout) as {
+        wallMs: number[];
+        cpuUsPerHost: number[];
+      };
+      rows.push({ mode: "warm", whatIf: true, n, certificates, wallMs: summarize(warm.wallMs) });
+      cpuPerHostUs[n] = summarize(warm.cpuUsPerHost);
+      const cold: number[] = [];
+      for (let run = 0; run < coldRuns; run++) cold.push((await client("cold", n)).wallMs);
+      rows.push({ mode: "cold", whatIf: true, n, certificates, wallMs: summarize(cold) });
+      log(
+        `floor (${certificates}) N=${n}: warm median ${round(summarize(warm.wallMs).median)} ms, cold ${round(summarize(cold).median)} ms`,
+      );
+    }
+  } finally {
+    for (const server of servers) server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { certificates, rows, cpuPerHostUs };
+}
+
 /**
  * Rebuilds dist/ (as `npm ci` does) so that the cold runs measure the bundled start-up of the
  * sources as they are now: in a checkout being edited, bin/wmsctl.js would otherwise fall back to
@@ -355,6 +512,7 @@ async function main(): Promise<void> {
     throughput: undefined,
     fanout: undefined,
     fanoutPerAgentCertificates: undefined,
+    floor: undefined,
   };
 
   if (!skip.has("startup")) {
@@ -400,6 +558,22 @@ async function main(): Promise<void> {
       });
     } finally {
       await fleet.stop();
+    }
+  }
+  if (!skip.has("floor")) {
+    log("the floor: a bare grpc-js client against bare grpc-js servers");
+    const response = await captureDisconnectAll(files, operator);
+    const bundle = await bundleBareFanout();
+    const layouts: FanoutRow["certificates"][] = !tls
+      ? ["none"]
+      : [
+          ...(skip.has("fanout") ? [] : (["shared"] as const)),
+          ...(skip.has("per-agent") && !skip.has("fanout") ? [] : (["per-agent"] as const)),
+        ];
+    results.floor = [];
+    for (const certificates of layouts) {
+      const floorNs = certificates === "per-agent" ? ns.filter((n) => n >= 100) : ns;
+      results.floor.push(await benchFloor({ ns: floorNs, certificates }, response, bundle));
     }
   }
   await rm(pkiDir, { recursive: true, force: true });
