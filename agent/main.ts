@@ -6,6 +6,9 @@
  * Exit status: 0 after a clean drain; 1 when the grace period ran out and calls were cut, or the
  * agent could not start (e.g. the port is taken); 2 for any bad flag, variable, file or value,
  * before anything is bound.
+ *
+ * A closed standard output or error (`wms-agent --help | head -1`, a log reader that went away) is
+ * not an error: see {@link outliveClosedPipe}.
  */
 import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
@@ -183,8 +186,34 @@ async function createLogger(config: ResolvedAgentConfig, io: MainIo): Promise<Lo
   return pino({ level: config.logLevel, base: { pid: process.pid } }, io.stdout);
 }
 
+/** Streams whose closed pipe is already taken care of (`main` runs again for `service run`). */
+const guardedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * Makes `EPIPE` on `stream` (its reader went away) harmless instead of an unhandled `'error'`
+ * event that kills the process with a stack trace. Node.js ignores SIGPIPE, so the conventional
+ * quiet death of `ls | head` is not available; what is left is to stop writing, which the stream
+ * does by itself once it is destroyed (later writes are dropped without another `'error'`).
+ *
+ * The command then goes on and exits with the status it would have had: 0 for `--help`. For the
+ * daemon nothing changes at all, deliberately: an agent whose log pipe closed (its supervisor's
+ * log collector restarted, `wms-agent | head`) keeps serving with its logs lost rather than
+ * crashing in the middle of a Disconnect, which would cut calls without a drain and could lose the
+ * audit line of a disconnect already made. The audit trail does not depend on standard output:
+ * `--audit-log` is its own file. Any other error is rethrown, as it was before.
+ */
+function outliveClosedPipe(stream: NodeJS.WritableStream): void {
+  if (guardedStreams.has(stream)) return;
+  guardedStreams.add(stream);
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 /** Runs the agent until a signal stops it; resolves to the exit status. */
 export async function main(io: MainIo): Promise<number> {
+  outliveClosedPipe(io.stdout);
+  outliveClosedPipe(io.stderr);
   if (io.argv[0] === "service") {
     // `wms-agent service install|uninstall|start|stop|status|run`: the Windows service (sc.exe).
     const { runServiceCli } = await import("./service/service-command.js");
@@ -217,6 +246,13 @@ export async function main(io: MainIo): Promise<number> {
   }
 
   const logger = await createLogger(config, io);
+  // Said on standard error, so that an operator looking for the logs learns where they went.
+  const noteLogLost = (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") {
+      io.stderr.write("wms-agent: standard output closed (EPIPE); logs are lost, still serving\n");
+    }
+  };
+  io.stdout.once("error", noteLogLost);
   const credentials = tls === undefined ? undefined : createTlsCredentials(tls);
   const policy = tls === undefined ? undefined : createAccessPolicy(config.allow);
   if (tls !== undefined) {
@@ -287,6 +323,7 @@ export async function main(io: MainIo): Promise<number> {
     process.once("SIGTERM", stop);
   });
   process.off("SIGHUP", reload);
+  io.stdout.off("error", noteLogLost);
   await audit?.close();
   logger.flush();
   return outcome === "drained" ? 0 : 1;
