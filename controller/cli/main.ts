@@ -8,15 +8,13 @@
  * interrupted.
  */
 import { Command, CommanderError } from "commander";
+import { WMSCTL_VERSION } from "../version.js";
 import { addDisconnectCommand } from "./commands/disconnect.js";
 import { addGetCommand } from "./commands/get.js";
 import { addHealthCommand } from "./commands/health.js";
 import { addPkiCommand } from "./commands/pki.js";
 import type { CliIo } from "./io.js";
 import { ExitStatus, UsageError } from "./usage-error.js";
-
-/** The wmsctl version (the package's). */
-export const WMSCTL_VERSION = "0.1.0";
 
 /** Builds the program; `done` receives each command's exit status. */
 export function buildProgram(io: CliIo, done: (status: number) => void): Command {

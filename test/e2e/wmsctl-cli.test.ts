@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { closedPort } from "../helpers/controller-fleet.js";
@@ -15,6 +16,14 @@ void describe("wmsctl end to end, spawned, against spawned wms-agent processes",
   });
   after(async () => {
     await Promise.all([a.stop(), b.stop()]);
+  });
+
+  void it("--version is package.json's version", async () => {
+    const { version } = JSON.parse(
+      await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
+    const run = await spawnWmsctl(["--version"]);
+    assert.deepEqual([run.status, run.stdout], [0, `${version}\n`], run.stderr);
   });
 
   void it("get in each output format (exit 0)", async () => {
