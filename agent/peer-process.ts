@@ -59,18 +59,25 @@ const searches = new Map<string, SocketSearch<ProcNetTcpEntry>>();
 function searchOf(procRoot: string): SocketSearch<ProcNetTcpEntry> {
   let search = searches.get(procRoot);
   if (search === undefined) {
-    search = createSocketSearch(procRoot, () => readTcpTables(procRoot));
+    search = createSocketSearch(procRoot, (localPorts) => readTcpTables(procRoot, localPorts));
     searches.set(procRoot, search);
   }
   return search;
 }
 
-/** The entries of `net/tcp` and `net/tcp6` (absent when IPv6 is disabled). */
-async function readTcpTables(procRoot: string): Promise<ProcNetTcpEntry[]> {
+/**
+ * The entries of `net/tcp` and `net/tcp6` (absent when IPv6 is disabled) whose local port is one
+ * of `localPorts`.
+ */
+async function readTcpTables(
+  procRoot: string,
+  localPorts: ReadonlySet<number>,
+): Promise<ProcNetTcpEntry[]> {
   const entries: ProcNetTcpEntry[] = [];
   for (const table of ["tcp", "tcp6"]) {
     try {
-      entries.push(...parseProcNetTcp(await readFile(`${procRoot}/net/${table}`, "latin1")));
+      const text = await readFile(`${procRoot}/net/${table}`, "latin1");
+      entries.push(...parseProcNetTcp(text, endianness(), localPorts));
     } catch {
       // tcp6 is absent when IPv6 is disabled
     }
@@ -89,9 +96,9 @@ async function readTcpTables(procRoot: string): Promise<ProcNetTcpEntry[]> {
  * privileges) are skipped, so an unprivileged agent finds only its own user's processes.
  *
  * The search (`procfs-socket-search.ts`) reads processes' descriptor tables and stops at the first
- * holder of the socket, recent holders first, then in ascending pid order (so, of processes that
- * share a socket, a fresh search finds the lowest pid); connections that arrive together are
- * searched for in one pass.
+ * holder of the socket, recent holders first, then newest (highest pid) first (so, of processes
+ * that share a socket, a fresh search finds the highest pid); connections that arrive together
+ * are searched for in one pass.
  *
  * Each connection's holder is remembered. The next call on the same connection costs one
  * `readlink`: if that descriptor of that process still links to the same socket inode, the socket
@@ -154,13 +161,18 @@ export function createProcfsPeerResolver(
  * Parses the text of `/proc/net/tcp` or `/proc/net/tcp6`. The header and malformed lines are
  * skipped.
  * @param byteOrder - the byte order of the address words. @default this machine's
+ * @param localPorts - only the entries with one of these local ports (a machine with thousands of
+ *   sockets has tables of thousands of lines, read on each search pass: the others are skipped
+ *   before they are parsed). @default every entry
  */
 export function parseProcNetTcp(
   text: string,
   byteOrder: "LE" | "BE" = endianness(),
+  localPorts?: ReadonlySet<number>,
 ): ProcNetTcpEntry[] {
   const entries: ProcNetTcpEntry[] = [];
   for (const line of text.split("\n")) {
+    if (localPorts !== undefined && !localPorts.has(localPortOfLine(line))) continue;
     // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
     const fields = line.trim().split(/\s+/);
     if (fields.length < 10 || !/^\d+:$/.test(fields[0] ?? "")) continue;
@@ -174,6 +186,16 @@ export function parseProcNetTcp(
     entries.push({ local, remote, state, uid, inode });
   }
   return entries;
+}
+
+/**
+ * The local port of a table line, read without parsing the rest (`NaN` when there is none): the
+ * four hex digits after the second colon (`   0: 0100007F:9C40 ...`).
+ */
+function localPortOfLine(line: string): number {
+  const second = line.indexOf(":", line.indexOf(":") + 1);
+  if (second < 0 || line.charCodeAt(second + 5) !== 32) return NaN;
+  return parseInt(line.slice(second + 1, second + 5), 16);
 }
 
 /**

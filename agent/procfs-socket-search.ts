@@ -10,9 +10,13 @@
  * at most once for all of them, stopping as soon as every socket of the batch is found.
  *
  * Order of a pass: first the processes that held the sockets found last (a client that opened one
- * connection usually opens the next one), then every other process in ascending pid order; within
- * a process, newest (highest) descriptors first. So, of processes that share a socket, a fresh
- * search finds the lowest pid.
+ * connection usually opens the next one), then every other process, newest (highest pid) first;
+ * within a process, newest (highest) descriptors first. A one-shot client such as `wmsctl` is
+ * usually the newest process on the machine, while the long-running ones (the agents themselves,
+ * with a descriptor for every connection they serve) have low pids: in ascending order a cold
+ * fan-out read every agent's descriptor table before reaching its caller, once a pass. So, of
+ * processes that share a socket (a parent and the child it forked), a fresh search finds the
+ * highest pid.
  */
 import { readdirSync, readlinkSync } from "node:fs";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
@@ -63,11 +67,13 @@ export function stillHolds(holder: SocketHolder): boolean {
 
 /**
  * Creates a batched searcher over one procfs root.
- * @param readTables - reads and parses the TCP tables (`net/tcp`, `net/tcp6`), once per pass.
+ * @param readTables - reads and parses the TCP tables (`net/tcp`, `net/tcp6`), once per pass;
+ *   it may leave out every entry whose local port is not one of `localPorts` (the ports looked
+ *   for in this pass).
  */
 export function createSocketSearch<E extends SocketEntry>(
   procRoot: string,
-  readTables: () => Promise<E[]>,
+  readTables: (localPorts: ReadonlySet<number>) => Promise<E[]>,
 ): SocketSearch<E> {
   let queue: Request<E>[] = [];
   let running = false;
@@ -108,7 +114,7 @@ export function createSocketSearch<E extends SocketEntry>(
   const pass = async (batch: Request<E>[]) => {
     let entries: E[];
     try {
-      entries = await readTables();
+      entries = await readTables(new Set(batch.map((request) => request.localPort)));
     } catch {
       entries = [];
     }
@@ -155,7 +161,7 @@ export function createSocketSearch<E extends SocketEntry>(
           .filter((name) => /^[1-9]\d*$/.test(name))
           .map(Number)
           .filter((pid) => !first.includes(pid))
-          .sort((a, b) => a - b);
+          .sort((a, b) => b - a);
         for (const pid of pids) {
           await yieldToEventLoop();
           searchIn(pid, wanted, found);

@@ -107,6 +107,23 @@ void describe("parseProcNetTcp", () => {
     assert.deepEqual(entries[2]?.remote, { address: "::1", port: 36633 });
   });
 
+  void it("keeps only the wanted local ports when asked, IPv4 and IPv6 alike", () => {
+    for (const text of [TCP, TCP6]) {
+      const all = parseProcNetTcp(text, "LE");
+      const ports = new Set(all.map((entry) => entry.local.port));
+      assert.ok(ports.size > 1, "the fixture has several local ports");
+      for (const port of ports) {
+        assert.deepEqual(
+          parseProcNetTcp(text, "LE", new Set([port])),
+          all.filter((entry) => entry.local.port === port),
+          `port ${port}`,
+        );
+      }
+      assert.deepEqual(parseProcNetTcp(text, "LE", new Set([1])), []);
+      assert.deepEqual(parseProcNetTcp(text, "LE", new Set(ports)), all);
+    }
+  });
+
   void it("skips malformed lines", () => {
     const text = [
       "   0: 0100007F 0100007F:A9A3 01 00000000:00000000 00:00000000 00000000 0 0 5970 2",
@@ -203,7 +220,7 @@ void describe("createProcfsPeerResolver with a fake procfs", () => {
   );
 
   void it(
-    "returns the lowest pid when processes share the socket",
+    "returns the newest (highest) pid when processes share the socket",
     onlyIfLittleEndian,
     async (t) => {
       const procRoot = await fakeProc(t, {
@@ -211,7 +228,7 @@ void describe("createProcfsPeerResolver with a fake procfs", () => {
         sockets: { 900: ["socket:[5970]"], 12: ["socket:[5970]"], 1000: ["socket:[5970]"] },
       });
       const resolve = createProcfsPeerResolver({ procRoot });
-      assert.equal(await resolve({ address: "127.0.0.1", port: 40864 }, local), 12);
+      assert.equal(await resolve({ address: "127.0.0.1", port: 40864 }, local), 1000);
     },
   );
 
