@@ -9,7 +9,8 @@
  * Usage (bundled by the bench, like wmsctl, so that a cold run starts the same way):
  * `node bare-fanout.mjs '<json>'` with {@link BareFanoutConfig}. `cold`: connect, one fan-out,
  * exit 0 when every host answered (the bench times the whole process). `warm`: one fan-out to
- * open the channels, then `runs` timed ones; prints `{ wallMs: [...], cpuUsPerHost: [...] }`.
+ * open the channels, then `runs` timed ones; prints `{ wallMs: [...], cpuUsPerHost: [...],
+ * rssPerChannelBytes }` (RSS after a GC against before any channel existed; with `--expose-gc`).
  */
 import { readFileSync } from "node:fs";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
@@ -38,6 +39,13 @@ const channelCredentials =
         readFileSync(config.tls.key),
         readFileSync(config.tls.cert),
       );
+const gc = (globalThis as { gc?: () => void }).gc;
+const rssAfterGc = () => {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().rss;
+};
+const baselineRss = config.mode === "warm" ? rssAfterGc() : 0;
 const clients = config.names.map(
   (name, index) =>
     new Client(`127.0.0.1:${config.ports[index]}`, channelCredentials, {
@@ -93,7 +101,9 @@ async function main(): Promise<void> {
       const used = process.cpuUsage(cpu);
       cpuUsPerHost.push((used.user + used.system) / clients.length);
     }
-    process.stdout.write(`${JSON.stringify({ wallMs, cpuUsPerHost })}\n`);
+    const rssPerChannelBytes =
+      gc === undefined ? NaN : (rssAfterGc() - baselineRss) / clients.length;
+    process.stdout.write(`${JSON.stringify({ wallMs, cpuUsPerHost, rssPerChannelBytes })}\n`);
   }
   for (const client of clients) client.close();
 }

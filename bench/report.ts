@@ -36,6 +36,9 @@ export interface FloorResult {
   rows: FanoutRow[];
   /** The bare client's CPU per host, warm, microseconds. */
   cpuPerHostUs: Record<number, Summary>;
+  /** The bare client's RSS per open channel at the largest N (after a GC). */
+  rssPerChannelBytes: number;
+  channels: number;
 }
 
 /** Everything one bench run measured. */
@@ -191,6 +194,10 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       (f) => (f === undefined ? undefined : f.rssPerChannelBytes / 1024),
       120,
       "KB",
+      (rows) => {
+        const floor = results.floor?.find((f) => f.rows === rows);
+        return floor === undefined ? undefined : floor.rssPerChannelBytes / 1024;
+      },
     ),
     ...ratios,
   ];
@@ -308,6 +315,10 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
           `client CPU per host at N=${n}`,
           `${round(c.median)} µs`,
         ]),
+        [
+          `client RSS per open channel (${floor.channels})`,
+          `${round(floor.rssPerChannelBytes / 1024)} KB`,
+        ],
       ])}\n\n`,
     );
   }

@@ -409,6 +409,7 @@ async function benchFloor(
   );
   const rows: FanoutRow[] = [];
   const cpuPerHostUs: Record<number, Summary> = {};
+  let rssPerChannelBytes = NaN;
   try {
     const ports = (await Promise.all(servers.map((s) => s.ready))).flatMap((r) => r.ports ?? []);
     const client = async (mode: "cold" | "warm", n: number) => {
@@ -424,7 +425,7 @@ async function benchFloor(
         runs,
       };
       const started = performance.now();
-      const child = spawn(process.execPath, [bundle, JSON.stringify(config)], {
+      const child = spawn(process.execPath, ["--expose-gc", bundle, JSON.stringify(config)], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";
@@ -440,9 +441,11 @@ async function benchFloor(
       const warm = JSON.parse((await client("warm", n)).stdout) as {
         wallMs: number[];
         cpuUsPerHost: number[];
+        rssPerChannelBytes: number;
       };
       rows.push({ mode: "warm", whatIf: true, n, certificates, wallMs: summarize(warm.wallMs) });
       cpuPerHostUs[n] = summarize(warm.cpuUsPerHost);
+      if (n === Math.max(...ns)) rssPerChannelBytes = warm.rssPerChannelBytes;
       const cold: number[] = [];
       for (let run = 0; run < coldRuns; run++) cold.push((await client("cold", n)).wallMs);
       rows.push({ mode: "cold", whatIf: true, n, certificates, wallMs: summarize(cold) });
@@ -454,7 +457,7 @@ async function benchFloor(
     for (const server of servers) server.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  return { certificates, rows, cpuPerHostUs };
+  return { certificates, rows, cpuPerHostUs, rssPerChannelBytes, channels: Math.max(...ns) };
 }
 
 /**
