@@ -9,11 +9,23 @@ import { isLoopbackAddress, type PeerProcessResolver } from "./peer-process.js";
 
 export { isLoopbackAddress, type PeerProcessResolver };
 
+/** Recent answers of {@link parsePeer}: a connection's calls all carry the same peer string. */
+const parsedPeers = new Map<string, TcpEndpoint | undefined>();
+const MAX_PARSED_PEERS = 1024;
+
 /**
  * Parses grpc-js's `call.getPeer()` (`127.0.0.1:5000`, `::1:5000`, `::ffff:127.0.0.1:5000`, or
  * `[::1]:5000`) into an endpoint; `undefined` for anything else (e.g. `unknown`).
  */
 export function parsePeer(peer: string): TcpEndpoint | undefined {
+  if (parsedPeers.has(peer)) return parsedPeers.get(peer);
+  const endpoint = parsePeerText(peer);
+  if (parsedPeers.size >= MAX_PARSED_PEERS) parsedPeers.clear();
+  parsedPeers.set(peer, endpoint);
+  return endpoint;
+}
+
+function parsePeerText(peer: string): TcpEndpoint | undefined {
   const colon = peer.lastIndexOf(":");
   if (colon <= 0) return undefined;
   let address = peer.slice(0, colon);

@@ -60,8 +60,7 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
     handler: (request: Req, context: CallContext) => Promise<Res>,
     requestToJson?: (request: Req) => unknown,
   ): handleUnaryCall<Req, Res> {
-    async function handle(call: ServerUnaryCall<Req, Res>) {
-      const peer = call.getPeer();
+    async function handle(call: ServerUnaryCall<Req, Res>, peer: string) {
       let identity: string | undefined;
       let results: readonly SessionResult[] | undefined;
       let outcome: { response: Res } | { error: RpcError };
@@ -128,13 +127,17 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
 
     return (call: ServerUnaryCall<Req, Res>, callback) => {
       const started = now();
+      // grpc-js formats the peer afresh on every getPeer(): once a call is enough.
+      const peer = call.getPeer();
       inFlight += 1;
-      options.logger.debug({ rpc, peer: call.getPeer() }, "rpc started");
-      void handle(call).then(({ outcome, identity, results }) => {
+      if (options.logger.isLevelEnabled("debug")) {
+        options.logger.debug({ rpc, peer }, "rpc started");
+      }
+      void handle(call, peer).then(({ outcome, identity, results }) => {
         inFlight -= 1;
         const fields = {
           rpc,
-          peer: call.getPeer(),
+          peer,
           identity,
           durationMs: Math.round((now() - started) * 1000) / 1000,
           code: "error" in outcome ? Status[outcome.error.code] : "OK",

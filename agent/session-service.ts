@@ -108,12 +108,17 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     return { agentSessionId, callerProcessSessionId, requestCallerSessionId };
   }
 
-  async function act(
+  /**
+   * What happens to one session. Only a real disconnect waits, for the backend, through the
+   * agent-wide limit; every other outcome (not found, protected, what-if, ...) is answered at once
+   * without a promise or a queue slot of its own.
+   */
+  function act(
     sessionId: number,
     session: BackendSession | undefined,
     protection: ProtectionContext,
     flags: { whatIf: boolean; noWait: boolean },
-  ): Promise<SessionResult> {
+  ): SessionResult | Promise<SessionResult> {
     const result = (outcome: Outcome, message: string, extra: Partial<SessionResult> = {}) => ({
       sessionId,
       outcome,
@@ -134,18 +139,19 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     const refusal = NOT_DISCONNECTABLE.get(session.state);
     if (refusal !== undefined) return result(Outcome.NOT_DISCONNECTABLE, refusal);
     if (flags.whatIf) return result(Outcome.WOULD_DISCONNECT, "what if: would disconnect");
-    try {
-      await backend.disconnectSession(sessionId, { wait: !flags.noWait });
-      return result(
-        Outcome.DISCONNECTED,
-        flags.noWait ? "disconnect started (no_wait)" : "disconnected",
-      );
-    } catch (error) {
-      if (!(error instanceof Win32Error)) throw error;
-      const meaning = win32ErrorMeaning(error.code);
-      if (meaning.backendUnavailable) options.onBackendUnavailable?.(error);
-      return result(meaning.outcome, meaning.message, { win32Error: error.code });
-    }
+    return limit(() => backend.disconnectSession(sessionId, { wait: !flags.noWait })).then(
+      () =>
+        result(
+          Outcome.DISCONNECTED,
+          flags.noWait ? "disconnect started (no_wait)" : "disconnected",
+        ),
+      (error: unknown) => {
+        if (!(error instanceof Win32Error)) throw error;
+        const meaning = win32ErrorMeaning(error.code);
+        if (meaning.backendUnavailable) options.onBackendUnavailable?.(error);
+        return result(meaning.outcome, meaning.message, { win32Error: error.code });
+      },
+    );
   }
 
   return {
@@ -169,9 +175,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       const byId = new Map((await listBackendSessions()).map((s) => [s.sessionId, s]));
       const protection = await protectionContext(context, request.callerSessionId);
       const flags = { whatIf: request.whatIf, noWait: request.noWait };
-      const results = await Promise.all(
-        ids.map((id) => limit(() => act(id, byId.get(id), protection, flags))),
-      );
+      const results = await settled(ids.map((id) => act(id, byId.get(id), protection, flags)));
       return { host: hostFqdn, results };
     },
 
@@ -184,9 +188,7 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       const sessions = (await listBackendSessions()).filter((s) => filter.matches(s));
       const protection = await protectionContext(context, request.callerSessionId);
       const flags = { whatIf: request.whatIf, noWait: request.noWait };
-      const results = await Promise.all(
-        sessions.map((s) => limit(() => act(s.sessionId, s, protection, flags))),
-      );
+      const results = await settled(sessions.map((s) => act(s.sessionId, s, protection, flags)));
       return { host: hostFqdn, results };
     },
 
@@ -200,6 +202,14 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
       };
     },
   };
+}
+
+/** The results in order, once those still under way (real disconnects) have settled. */
+function settled(
+  results: readonly (SessionResult | Promise<SessionResult>)[],
+): SessionResult[] | Promise<SessionResult[]> {
+  if (!results.some((result) => result instanceof Promise)) return results as SessionResult[];
+  return Promise.all(results.map((result) => Promise.resolve(result)));
 }
 
 /** The wire form of a backend session, with the rule that protects it. */
