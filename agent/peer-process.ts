@@ -118,9 +118,15 @@ export function createProcfsPeerResolver(
       return undefined;
     }
     const peerKey = addressKey(peer.address);
-    const localKey = isUnspecifiedAddress(local.address) ? undefined : addressKey(local.address);
+    const givenKey = addressKey(local.address);
+    const localKey = givenKey === undefined || isUnspecifiedKey(givenKey) ? undefined : givenKey;
     if (peerKey === undefined) return undefined;
     const connection = `${peerKey}.${peer.port}>${localKey ?? "*"}.${local.port}`;
+    const known = remembered.get(connection);
+    if (known !== undefined) {
+      if (stillHolds(known)) return known.pid;
+      remembered.delete(connection);
+    }
     // The client's socket: its local end is the peer, its remote end the agent's side.
     const isClientSocket = (entry: ProcNetTcpEntry) =>
       entry.state === TCP_ESTABLISHED &&
@@ -128,11 +134,6 @@ export function createProcfsPeerResolver(
       entry.remote.port === local.port &&
       addressKey(entry.local.address) === peerKey &&
       (localKey === undefined || addressKey(entry.remote.address) === localKey);
-    const known = remembered.get(connection);
-    if (known !== undefined) {
-      if (stillHolds(known)) return known.pid;
-      remembered.delete(connection);
-    }
     // Calls that arrive together on a new connection share one search. Its answer is checked
     // like a remembered one: it may describe a socket that closed since the search began.
     let search = searching.get(connection);
@@ -253,15 +254,6 @@ function isPort(port: number): boolean {
   return Number.isInteger(port) && port > 0 && port <= 65535;
 }
 
-function isUnspecifiedAddress(address: string): boolean {
-  const bytes = addressBytes(address);
-  return (
-    bytes !== undefined &&
-    (bytes.every((byte) => byte === 0) ||
-      (isMappedIpv4(bytes) && bytes.slice(12).every((b) => b === 0)))
-  );
-}
-
 /** A comparable key: the 16 bytes of the address in hex, IPv4 as IPv4-mapped IPv6. */
 function addressKey(address: string): string | undefined {
   if (addressKeys.has(address)) return addressKeys.get(address);
@@ -271,6 +263,11 @@ function addressKey(address: string): string | undefined {
   if (addressKeys.size >= MAX_PARSED_ADDRESSES) addressKeys.clear();
   addressKeys.set(address, key);
   return key;
+}
+
+/** Whether an address key is that of `::` or `0.0.0.0` (a wildcard listener). */
+function isUnspecifiedKey(key: string): boolean {
+  return /^0{32}$/.test(key) || key === "00000000000000000000ffff00000000";
 }
 
 const addressKeys = new Map<string, string | undefined>();

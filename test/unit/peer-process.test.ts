@@ -204,6 +204,15 @@ void describe("createProcfsPeerResolver with a fake procfs", () => {
         await resolve({ address: "127.0.0.1", port: 40864 }, { address: "127.0.0.1", port: 43427 }),
         4242,
       );
+      // Any wildcard listener address matches by port alone.
+      for (const wildcard of ["0.0.0.0", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0"]) {
+        const fresh = createProcfsPeerResolver({ procRoot });
+        assert.equal(
+          await fresh({ address: "127.0.0.1", port: 40864 }, { address: wildcard, port: 43427 }),
+          4242,
+          wildcard,
+        );
+      }
     },
   );
 
