@@ -6,7 +6,7 @@
  */
 import { connectivityState, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
-import { healthClientOn, type HealthClient } from "./health-check.js";
+import type { HealthClient } from "./health-check.js";
 import { formatHostPort } from "./host-name.js";
 import type { Target } from "./targets.js";
 
@@ -80,10 +80,12 @@ export class ChannelPool {
 
   /**
    * The `grpc.health.v1.Health` client of a target, on the same channel (and so the same
-   * connection, credentials and options) as {@link client}.
-   * @throws Error after {@link close}.
+   * connection, credentials and options) as {@link client}. Asynchronous because the first one
+   * loads grpc-health-check, which only health checks need.
+   * @throws Error after {@link close} (the promise rejects).
    */
-  healthClient(target: Target): HealthClient {
+  async healthClient(target: Target): Promise<HealthClient> {
+    const { healthClientOn } = await import("./health-client.js");
     const channel = this.client(target).getChannel();
     const key = keyOf(target);
     let health = this.#healthClients.get(key);

@@ -228,7 +228,7 @@ export function createController(options: ControllerOptions): Controller {
         "Health/Check",
         async (context): Promise<AgentHealth> => {
           const host = context.target.fqdn;
-          const health = pool.healthClient(context.target);
+          const health = await pool.healthClient(context.target);
           const { status } = await unary(health.check.bind(health), { service }, context);
           if (callOptions.agentInfo !== true) {
             if (status !== "SERVING") throw new NotServingError(host, service, status);

@@ -1,19 +1,18 @@
 /**
  * The client side of the standard gRPC health protocol (`grpc.health.v1.Health`), which every
- * agent serves through the npm package grpc-health-check. The client is built from that
- * package's own service definition (loaded from its `health.proto`), so no wire type is written
- * by hand here; it rides on the channel of the host's `WmsSessionService` client.
+ * agent serves through the npm package grpc-health-check: its messages, the client's shape and
+ * what a host that is not serving means. The client itself is made in `health-client.ts`, the
+ * only module that loads grpc-health-check (which compiles its `health.proto` as it loads), so
+ * that what imports this one for its types and errors, such as every `wmsctl` command, starts
+ * without it.
  */
 import {
-  makeGenericClientConstructor,
   status as Status,
-  type ChannelCredentials,
   type Client,
   type ClientUnaryCall,
   type Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { service as healthService } from "grpc-health-check";
 import type { GetAgentInfoResponse } from "../proto/gen/wms/v1/wms_session.js";
 import { HostCallError } from "./host-result.js";
 
@@ -54,23 +53,6 @@ export interface HealthClient extends Client {
     options: { deadline: Date },
     callback: (error: ServiceError | null, response: HealthCheckResponse) => void,
   ): ClientUnaryCall;
-}
-
-/** The `grpc.health.v1.Health` client class, from grpc-health-check's service definition. */
-const HealthClientConstructor = makeGenericClientConstructor(healthService, "Health");
-
-/**
- * A Health client on an existing channel (`channelOverride`): it shares that channel's
- * connection, and closing the channel's owner closes it too. Never close it on its own.
- */
-export function healthClientOn(
-  channel: ReturnType<Client["getChannel"]>,
-  credentials: ChannelCredentials,
-): HealthClient {
-  // With a channel override grpc-js uses neither the address nor the credentials.
-  return new HealthClientConstructor(channel.getTarget(), credentials, {
-    channelOverride: channel,
-  }) as unknown as HealthClient;
 }
 
 /** What an agent that is not serving means, in the words `wmsctl health` prints. */

@@ -59,13 +59,13 @@ export {
   NOT_SERVING_MESSAGE,
   NotServingError,
   SESSION_SERVICE_HEALTH_NAME,
-  healthClientOn,
   type AgentHealth,
   type HealthCheckRequest,
   type HealthCheckResponse,
   type HealthClient,
   type ServingStatus,
 } from "./health-check.js";
+export { healthClientOn } from "./health-client.js";
 export {
   HostCallError,
   classifyFailure,

@@ -224,17 +224,17 @@ void describe("health: grpc.health.v1.Health/Check of each host, with GetAgentIn
 });
 
 void describe("ChannelPool.healthClient", () => {
-  void it("rides on the channel of the host's session client", () => {
+  void it("rides on the channel of the host's session client", async () => {
     const pool = new ChannelPool({ credentials: credentials.createInsecure() });
     try {
       const target = loopbackTarget(UP, 9);
-      const health = pool.healthClient(target);
+      const health = await pool.healthClient(target);
       assert.equal(health.getChannel(), pool.client(target).getChannel());
-      assert.equal(pool.healthClient(target), health);
+      assert.equal(await pool.healthClient(target), health);
       assert.equal(pool.size, 1);
     } finally {
       pool.close();
     }
-    assert.throws(() => pool.healthClient(loopbackTarget(UP, 9)), /closed/);
+    await assert.rejects(pool.healthClient(loopbackTarget(UP, 9)), /closed/);
   });
 });

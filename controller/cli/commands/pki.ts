@@ -7,30 +7,21 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { CONFIG_FILES } from "../../config-dir.js";
-import {
-  PkiError,
-  caFiles,
-  checkWritable,
-  createCertificateAuthority,
-  issueAgentCertificate,
-  issueClientCertificate,
-  loadCertificateAuthority,
-  pemFiles,
-  agentCertificateName,
-  clientCertificateName,
-  writeFileWithMode,
-  writeIssued,
-  CERT_FILE_MODE,
-  KEY_FILE_MODE,
-  type IssuedCertificate,
-  type PemFilePair,
-} from "../../pki/index.js";
+import { CONFIG_FILES, userConfigDir } from "../../config-dir.js";
+import type { IssuedCertificate, PemFilePair } from "../../pki/index.js";
+import { PkiError } from "../../pki/pki-error.js";
+import { agentCertificateName, clientCertificateName } from "../../pki/pki-names.js";
 import { configDirOf } from "../credentials.js";
 import type { CliIo } from "../io.js";
 import { UsageError } from "../usage-error.js";
 import { parseCount } from "../values.js";
-import { userConfigDir } from "../../config-dir.js";
+
+/**
+ * The certificate and file code of `controller/pki`, loaded when a `pki` command runs: it is
+ * built on `@peculiar/x509` (with `reflect-metadata`), whose loading would otherwise be most of
+ * the start-up of every `wmsctl` command.
+ */
+const loadPki = () => import("../../pki/index.js");
 
 /** The flags every `pki` command takes. */
 interface PkiFlags {
@@ -104,6 +95,7 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
     .option("--name <cn>", "the CA's common name", "wmsfleet CA")
     .action(
       action(done, async (flags: PkiFlags & { name: string }) => {
+        const { caFiles, checkWritable, createCertificateAuthority, writeIssued } = await loadPki();
         const files = caFiles(await pkiDir(flags, io));
         await checkWritable([files.keyPath, files.certPath], flags.force === true);
         const ca = await createCertificateAuthority({ commonName: flags.name, ...days(flags) });
@@ -121,6 +113,14 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
   ).action(
     action(done, async (names: string[], flags: PkiFlags) => {
       const fqdns = [...new Set(names.map(agentCertificateName))];
+      const {
+        caFiles,
+        checkWritable,
+        issueAgentCertificate,
+        loadCertificateAuthority,
+        pemFiles,
+        writeIssued,
+      } = await loadPki();
       const dir = await pkiDir(flags, io);
       const ca = await loadCertificateAuthority(caFiles(dir));
       const targets = fqdns.map((fqdn) => pemFiles(dir, fqdn));
@@ -154,6 +154,17 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
   ).action(
     action(done, async (input: string, flags: PkiFlags & { install?: boolean }) => {
       const name = clientCertificateName(input);
+      const {
+        CERT_FILE_MODE,
+        KEY_FILE_MODE,
+        caFiles,
+        checkWritable,
+        issueClientCertificate,
+        loadCertificateAuthority,
+        pemFiles,
+        writeFileWithMode,
+        writeIssued,
+      } = await loadPki();
       const dir = await pkiDir(flags, io);
       const ca = await loadCertificateAuthority(caFiles(dir));
       const files = pemFiles(dir, name);
