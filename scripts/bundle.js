@@ -2,14 +2,20 @@
 // Bundles the two commands into dist/ (git-ignored) so that they start without compiling
 // TypeScript at every run: dist/wmsctl.mjs and dist/wms-agent.mjs, each with a list of the
 // project sources it was built from (bin/*.js fall back to tsx when any of them is newer).
+// wmsctl's dynamic imports (the pki code and @peculiar/x509, the confirm prompt and inquirer,
+// the health client) become chunks beside it, dist/wmsctl.*-HASH.mjs, loaded only by the
+// commands that need them.
 // Runs at `npm ci` / `npm install` (the `prepare` script); without esbuild (e.g. `npm ci
 // --omit=dev`) it does nothing and the commands keep running through tsx.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+// `--outdir DIR` writes the bundles elsewhere than dist/ (tests build into a temporary folder).
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const dist = join(root, "dist");
+const { outdir } = parseArgs({ options: { outdir: { type: "string" } } }).values;
+const dist = outdir === undefined ? join(root, "dist") : resolve(outdir);
 
 let esbuild;
 try {
@@ -85,22 +91,35 @@ const externalUnlessListed = {
 
 /**
  * The commands: wmsctl (its start-up is most of a one-shot run) and the agent (once per boot,
- * bundled all the same so that both start the same way).
+ * bundled all the same so that both start the same way). `splitting` makes each dynamic import
+ * a chunk of its own, imported when it runs. Without it the code stays inside the one file, which
+ * Node.js reads and compiles at every start-up, and the imports of the packages left out of the
+ * bundle (grpc-health-check, inquirer's) move to its top, so they load at start-up after all.
+ * The chunks stay in the bundle's own folder, never a subfolder: the `import.meta.url` that
+ * keep-module-urls writes is relative to that folder.
  */
 const entries = {
-  wmsctl: join(root, "controller/cli/entry.ts"),
-  "wms-agent": join(root, "agent/main.ts"),
+  wmsctl: { entry: join(root, "controller/cli/entry.ts"), splitting: true },
+  "wms-agent": { entry: join(root, "agent/main.ts"), splitting: false },
 };
 
+/** The chunks of bundle `name`: `NAME.WHAT-HASH.mjs` (`chunkNames`) and their source maps. */
+const isChunkOf = (name, file) =>
+  file.startsWith(`${name}.`) && /-[0-9A-Z]{8}\.mjs(\.map)?$/.test(file);
+
 await mkdir(dist, { recursive: true });
-for (const [name, entry] of Object.entries(entries)) {
+for (const [name, { entry, splitting }] of Object.entries(entries)) {
   // Sources changed after this instant make the bundle stale (bin/fresh-bundle.js checks).
   const started = new Date();
-  const outfile = join(dist, `${name}.mjs`);
   const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { [name]: entry },
+    outdir: dist,
+    outExtension: { ".js": ".mjs" },
+    splitting,
+    chunkNames: `${name}.[name]-[hash]`,
     bundle: true,
+    // Paths in the metafile are relative to this.
+    absWorkingDir: root,
     platform: "node",
     format: "esm",
     // CommonJS dependencies inside an ES module bundle call require().
@@ -113,16 +132,26 @@ for (const [name, entry] of Object.entries(entries)) {
     logLevel: "warning",
     plugins: [externalUnlessListed, keepModuleUrls],
   });
+  // The sources of every output, chunks included: a chunk is as stale as the entry.
   const inputs = Object.keys(result.metafile.inputs)
     .map((input) => relative(root, join(root, input)).split("\\").join("/"))
     .filter((input) => !input.startsWith("node_modules/"));
+  const outputs = Object.keys(result.metafile.outputs)
+    .map((output) => relative(dist, join(root, output)).split("\\").join("/"))
+    .filter((output) => output.endsWith(".mjs"));
   await writeFile(
     join(dist, `${name}.inputs.json`),
-    `${JSON.stringify({ started: started.toISOString(), inputs }, null, 2)}\n`,
+    `${JSON.stringify({ started: started.toISOString(), inputs, outputs }, null, 2)}\n`,
   );
+  // Chunks of earlier builds (their names hash their contents) would pile up.
+  for (const file of await readdir(dist)) {
+    if (isChunkOf(name, file) && !outputs.includes(file.replace(/\.map$/, ""))) {
+      await rm(join(dist, file), { force: true });
+    }
+  }
 }
 console.error(
   `bundle: ${Object.keys(entries)
-    .map((n) => `dist/${n}.mjs`)
+    .map((n) => relative(process.cwd(), join(dist, `${n}.mjs`)))
     .join(", ")}`,
 );
