@@ -74,6 +74,8 @@ export interface BenchResults {
         /** Controller CPU (user + system) per host of a warm what-if run, microseconds. */
         cpuPerHostUs: Record<number, Summary>;
         rssPerChannelBytes: number;
+        /** What one more open channel costs: the RSS slope between the two largest N. */
+        rssMarginalPerChannelBytes: number;
         channels: number;
         agentHostStartMs: number[];
       }
@@ -86,6 +88,7 @@ export interface BenchResults {
         rows: FanoutRow[];
         cpuPerHostUs: Record<number, Summary>;
         rssPerChannelBytes: number;
+        rssMarginalPerChannelBytes: number;
         channels: number;
       }
     | undefined;
@@ -199,6 +202,12 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
         return floor === undefined ? undefined : floor.rssPerChannelBytes / 1024;
       },
     ),
+    ...both(
+      "controller RSS <= 120 KB per additional open channel (slope)",
+      (f) => (f === undefined ? undefined : f.rssMarginalPerChannelBytes / 1024),
+      120,
+      "KB",
+    ),
     ...ratios,
   ];
 }
@@ -251,6 +260,10 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
           `RSS per open channel (${results.fanout.channels} channels)`,
           `${round(results.fanout.rssPerChannelBytes / 1024)} KB`,
         ],
+        [
+          "RSS per additional open channel (slope)",
+          `${round(results.fanout.rssMarginalPerChannelBytes / 1024)} KB`,
+        ],
       ])}\n\n`,
     );
   }
@@ -269,6 +282,10 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
         [
           `controller RSS per open channel (${perAgent.channels})`,
           `${round(perAgent.rssPerChannelBytes / 1024)} KB`,
+        ],
+        [
+          "controller RSS per additional open channel (slope)",
+          `${round(perAgent.rssMarginalPerChannelBytes / 1024)} KB`,
         ],
       ])}\n\n`,
     );

@@ -280,6 +280,10 @@ async function benchFanout(fleet: BenchFleet, plan: FanoutPlan) {
   await ready;
   const baseline = await ask<{ rssBytes: number }>({ kind: "baseline" });
   let memory: { rssBytes: number; channels: number } | undefined;
+  // RSS after each N's runs, over the baseline: the slope between the two largest N is what one
+  // more open channel costs, without the process's own growth (JIT code, a young generation
+  // grown by the runs) that the figure against the baseline spreads over the channels.
+  const rssByChannels: Record<number, number> = {};
   const cpuPerHostUs: Record<number, Summary> = {};
   for (const n of ns) {
     for (const whatIf of plan.whatIfs) {
@@ -303,10 +307,10 @@ async function benchFanout(fleet: BenchFleet, plan: FanoutPlan) {
         `${certificates}: warm ${whatIf ? "what-if" : "real"} N=${n}: median ${round(summarize(walls).median)} ms`,
       );
     }
-    if (n === Math.max(...ns)) {
-      const after = await ask<{ rssBytes: number }>({ kind: "memory" });
+    const after = await ask<{ rssBytes: number }>({ kind: "memory" });
+    rssByChannels[n] = after.rssBytes - baseline.rssBytes;
+    if (n === Math.max(...ns))
       memory = { rssBytes: after.rssBytes - baseline.rssBytes, channels: n };
-    }
   }
   warm.send({ kind: "close" });
   await new Promise((resolve) => warm.once("exit", resolve));
@@ -330,6 +334,7 @@ async function benchFanout(fleet: BenchFleet, plan: FanoutPlan) {
     rows,
     cpuPerHostUs,
     rssPerChannelBytes: memory === undefined ? NaN : memory.rssBytes / memory.channels,
+    rssMarginalPerChannelBytes: marginal(rssByChannels),
     channels: memory?.channels ?? 0,
   };
 }
@@ -460,6 +465,15 @@ async function benchFloor(
   return { certificates, rows, cpuPerHostUs, rssPerChannelBytes, channels: Math.max(...ns) };
 }
 
+/** The slope of RSS against open channels between the two largest N; NaN with fewer than two. */
+function marginal(rssByChannels: Record<number, number>): number {
+  const [last, previous] = Object.keys(rssByChannels)
+    .map(Number)
+    .sort((a, b) => b - a);
+  if (last === undefined || previous === undefined) return NaN;
+  return ((rssByChannels[last] ?? NaN) - (rssByChannels[previous] ?? NaN)) / (last - previous);
+}
+
 /**
  * Rebuilds dist/ (as `npm ci` does) so that the cold runs measure the bundled start-up of the
  * sources as they are now: in a checkout being edited, bin/wmsctl.js would otherwise fall back to
@@ -502,9 +516,7 @@ async function main(): Promise<void> {
       cpuModel: cpus()[0]?.model ?? "",
       loadAverageAtStart: load.map((v) => round(v, 2)),
       loadAverageAtEnd: [],
-      transport: tls
-        ? "mutual TLS (P-256, one CA, one agent certificate naming every FQDN)"
-        : "insecure loopback",
+      transport: tls ? "mutual TLS (P-256, one CA)" : "insecure loopback",
       agents,
       processes: Number(flags.processes),
       runs,
