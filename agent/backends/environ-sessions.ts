@@ -12,6 +12,11 @@
  *
  * That probe means something only on procfs; under any other `procRoot` (a test's fake tree of
  * plain files) every lookup reads the file, as before.
+ *
+ * The descriptors are held per process, not per backend ({@link acquireEnvironSessions}): a
+ * process running many agents (tests, the bench: hundreds) would otherwise hold a descriptor per
+ * agent for every client process it has seen, and a descriptor of a client that exited is only
+ * closed when its pid is asked again or crowded out.
  */
 import { closeSync, openSync, readFileSync, readSync, statfsSync } from "node:fs";
 
@@ -19,7 +24,7 @@ import { closeSync, openSync, readFileSync, readSync, statfsSync } from "node:fs
 const PROC_SUPER_MAGIC = 0x9fa0;
 
 /** How many processes' descriptors are kept at most (least recently asked dropped first). */
-export const DEFAULT_ENVIRON_CACHE_SIZE = 256;
+export const DEFAULT_ENVIRON_CACHE_SIZE = 64;
 
 interface Entry {
   readonly fd: number;
@@ -163,4 +168,42 @@ function closeQuietly(fd: number): void {
   } catch {
     // Already gone: nothing held.
   }
+}
+
+interface Shared {
+  readonly sessions: EnvironSessions;
+  users: number;
+}
+
+const shared = new Map<string, Shared>();
+
+/**
+ * The process-wide {@link EnvironSessions} of one procfs root and variable, for one more user;
+ * `release` when done (the last release closes its descriptors).
+ */
+export function acquireEnvironSessions(options: EnvironSessionsOptions): {
+  readonly sessions: EnvironSessions;
+  readonly release: () => void;
+} {
+  const key = `${options.procRoot ?? "/proc"}\0${options.variable}`;
+  let entry = shared.get(key);
+  if (entry === undefined) {
+    entry = { sessions: new EnvironSessions(options), users: 0 };
+    shared.set(key, entry);
+  }
+  entry.users += 1;
+  const acquired = entry;
+  let released = false;
+  return {
+    sessions: acquired.sessions,
+    release() {
+      if (released) return;
+      released = true;
+      acquired.users -= 1;
+      if (acquired.users === 0) {
+        acquired.sessions.close();
+        if (shared.get(key) === acquired) shared.delete(key);
+      }
+    },
+  };
 }

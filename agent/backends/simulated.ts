@@ -17,7 +17,7 @@ import {
   type SessionBackend,
 } from "../backend.js";
 import { Win32 } from "../win32-errors.js";
-import { EnvironSessions } from "./environ-sessions.js";
+import { acquireEnvironSessions, type EnvironSessions } from "./environ-sessions.js";
 import { defaultSimFixture, type SimFixture, type SimSession } from "./sim-fixture.js";
 
 /** The environment variable that names a process's simulated session. */
@@ -151,6 +151,7 @@ class Simulated implements SimulatedBackend {
   readonly name = "simulated";
   readonly #now: () => number;
   readonly #environSessions: EnvironSessions;
+  readonly #releaseEnvironSessions: () => void;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #fixtureAgentSessionId: number | undefined;
   readonly #sessions = new Map<number, LiveSession>();
@@ -165,11 +166,6 @@ class Simulated implements SimulatedBackend {
   constructor(options: SimulatedBackendOptions) {
     const fixture = options.fixture ?? defaultSimFixture();
     this.#now = options.now ?? Date.now;
-    this.#environSessions = new EnvironSessions({
-      ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
-      variable: SIM_SESSION_ENV,
-      parse: parseSessionId,
-    });
     this.#env = options.env ?? process.env;
     if (fixture.agentSessionId !== undefined) {
       checkSessionId(fixture.agentSessionId, "fixture.agentSessionId");
@@ -177,6 +173,14 @@ class Simulated implements SimulatedBackend {
     this.#fixtureAgentSessionId = fixture.agentSessionId;
     this.#listLatencyMs = checkLatency(fixture.listLatencyMs ?? 0, "fixture.listLatencyMs");
     for (const session of fixture.sessions) this.addSession(session);
+    // Last: nothing above may throw once a share of the descriptor cache is held.
+    const environ = acquireEnvironSessions({
+      ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
+      variable: SIM_SESSION_ENV,
+      parse: parseSessionId,
+    });
+    this.#environSessions = environ.sessions;
+    this.#releaseEnvironSessions = environ.release;
   }
 
   async listSessions(): Promise<BackendSession[]> {
@@ -260,7 +264,7 @@ class Simulated implements SimulatedBackend {
 
   close(): Promise<void> {
     this.#closed = true;
-    this.#environSessions.close();
+    this.#releaseEnvironSessions();
     const closed = (): Win32Error =>
       new Win32Error(Win32.RPC_S_SERVER_UNAVAILABLE, "the simulated backend was closed");
     for (const operation of this.#operations.values()) {

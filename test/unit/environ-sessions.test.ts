@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
-import { EnvironSessions } from "../../agent/backends/environ-sessions.js";
+import { createSimulatedBackend } from "../../agent/backends/simulated.js";
+import { acquireEnvironSessions, EnvironSessions } from "../../agent/backends/environ-sessions.js";
 
 const VARIABLE = "WMSFLEET_SIM_SESSION";
 const parse = (text: string) => (/^\d+$/.test(text) ? Number(text) : undefined);
@@ -114,4 +115,26 @@ void describe("EnvironSessions", () => {
     }
     assert.equal(sessions.size, 0);
   });
+
+  void it(
+    "is shared by the backends of a process: one descriptor per client process, closed with the last backend",
+    linuxOnly,
+    async (t) => {
+      const { ready, pid } = execingProcess(t, "6", "6");
+      await ready();
+      const before = await openDescriptors();
+      const backends = Array.from({ length: 50 }, () => createSimulatedBackend({ env: {} }));
+      for (const backend of backends) assert.equal(await backend.sessionOfProcess(pid), 6);
+      assert.equal(await openDescriptors(), before + 1, "one descriptor for 50 backends");
+      for (const backend of backends.slice(1)) await backend.close();
+      assert.equal(await openDescriptors(), before + 1, "held while one backend is open");
+      await backends[0]?.close();
+      assert.equal(await openDescriptors(), before, "the last close releases it");
+      // A new user starts afresh.
+      const again = acquireEnvironSessions({ variable: VARIABLE, parse });
+      t.after(() => again.release());
+      assert.equal(again.sessions.sessionOf(pid), 6);
+      assert.equal(again.sessions.size, 1);
+    },
+  );
 });
