@@ -103,9 +103,12 @@ export class EnvironSessions {
     }
     this.#entries.set(pid, { fd, session });
     for (const [oldest, entry] of this.#entries) {
-      if (this.#entries.size <= this.#capacity) break;
+      // Over capacity, the least recently asked goes; otherwise it goes only if its process is
+      // gone (a one-shot client exited): so descriptors of dead processes do not pile up.
+      if (this.#entries.size <= this.#capacity && this.#stillSameImage(entry.fd)) break;
       this.#entries.delete(oldest);
       closeQuietly(entry.fd);
+      if (oldest === pid) break;
     }
     return session;
   }

@@ -70,6 +70,27 @@ void describe("EnvironSessions", () => {
     assert.equal(sessions.size, 0, "the dead process's descriptor is closed");
   });
 
+  void it(
+    "lets go of exited processes' descriptors when it takes a new one",
+    linuxOnly,
+    async (t) => {
+      const sessions = new EnvironSessions({ variable: VARIABLE, parse });
+      t.after(() => sessions.close());
+      const processes = ["21", "22", "23"].map((session) => execingProcess(t, session, session));
+      for (const p of processes) await p.ready();
+      const [first, second, third] = processes;
+      assert.ok(first !== undefined && second !== undefined && third !== undefined);
+      assert.equal(sessions.sessionOf(first.pid), 21);
+      assert.equal(sessions.sessionOf(second.pid), 22);
+      assert.equal(sessions.size, 2);
+      await stopProcess(first.child, first.exited);
+      await stopProcess(second.child, second.exited);
+      // Never asked for again, the two would be held until crowded out; the next newcomer sweeps.
+      assert.equal(sessions.sessionOf(third.pid), 23);
+      assert.equal(sessions.size, 1);
+    },
+  );
+
   void it("holds at most `capacity` descriptors, and none after close", linuxOnly, async (t) => {
     const sessions = new EnvironSessions({ variable: VARIABLE, parse, capacity: 2 });
     const processes = ["11", "12", "13"].map((session) => execingProcess(t, session, session));
