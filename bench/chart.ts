@@ -126,8 +126,16 @@ export function fanoutChart(
   return `${out.join("\n")}\n`;
 }
 
-/** The chart of the bench's fan-out rows (warm and cold, what-if and real, both certificate set-ups). */
-export function fanoutChartOf(rows: readonly FanoutRow[], transport: string): string {
+/**
+ * The chart of the bench's fan-out rows (warm and cold, what-if and real, both certificate
+ * set-ups), with the floor of the stack (a bare grpc-js client to bare grpc-js servers, a
+ * certificate per agent) as grey lines when given.
+ */
+export function fanoutChartOf(
+  rows: readonly FanoutRow[],
+  transport: string,
+  floor: readonly FanoutRow[] = [],
+): string {
   const line = (
     mode: "warm" | "cold",
     whatIf: boolean,
@@ -150,6 +158,14 @@ export function fanoutChartOf(rows: readonly FanoutRow[], transport: string): st
     line("cold", false, shared, "#ff7f0e", true),
     line("warm", true, "per-agent", "#2ca02c", false),
     line("cold", true, "per-agent", "#9467bd", false),
+    ...(["warm", "cold"] as const).map((mode) => ({
+      label: `floor: bare grpc-js ${mode}, cert. per agent`,
+      color: mode === "warm" ? "#7f7f7f" : "#b0b0b0",
+      dashed: true,
+      points: floor
+        .filter((r) => r.mode === mode && r.certificates === "per-agent")
+        .map((r) => ({ n: r.n, median: r.wallMs.median, min: r.wallMs.min, max: r.wallMs.max })),
+    })),
   ].filter((s) => s.points.length > 0);
   return fanoutChart(
     `DisconnectAll fan-out, ${transport.split(" (")[0]}: wall time (median, min–max)`,

@@ -604,6 +604,7 @@ async function main(): Promise<void> {
       fanoutChartOf(
         [...results.fanout.rows, ...(results.fanoutPerAgentCertificates?.rows ?? [])],
         results.meta.transport,
+        (results.floor ?? []).flatMap((floor) => floor.rows),
       ),
     );
   }
