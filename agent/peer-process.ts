@@ -18,6 +18,7 @@ import {
   type SocketHolder,
   type SocketSearch,
 } from "./procfs-socket-search.js";
+import { sockDiagLookup, type ExactSocketLookup } from "./sock-diag.js";
 
 /** One socket of `/proc/net/tcp` or `/proc/net/tcp6`. */
 export interface ProcNetTcpEntry {
@@ -48,6 +49,12 @@ export interface ProcfsPeerResolverOptions {
    * @default 4096 — a few hundred bytes each
    */
   readonly maxRememberedConnections?: number;
+  /**
+   * Finds a socket by its exact 4-tuple without reading the TCP tables; `null` for none.
+   * @default netlink (`sock-diag.ts`) when `procRoot` is `/proc`; none under another root (a
+   *   test's tree, whose sockets the kernel does not know)
+   */
+  readonly exactLookup?: ExactSocketLookup | null;
 }
 
 /**
@@ -112,6 +119,14 @@ export function createProcfsPeerResolver(
   const procRoot = options.procRoot ?? "/proc";
   const maxRemembered = options.maxRememberedConnections ?? 4096;
   const remembered = new Map<string, SocketHolder>();
+  let exactLookup: Promise<ExactSocketLookup | undefined> | undefined;
+  const exactLookupOnce = () =>
+    (exactLookup ??=
+      options.exactLookup !== undefined
+        ? Promise.resolve(options.exactLookup ?? undefined)
+        : procRoot === "/proc"
+          ? sockDiagLookup()
+          : Promise.resolve(undefined));
   const searching = new Map<string, Promise<SocketHolder | undefined>>();
   return async (peer, local) => {
     if (!isLoopbackAddress(peer.address) || !isPort(peer.port) || !isPort(local.port)) {
@@ -134,19 +149,34 @@ export function createProcfsPeerResolver(
       entry.remote.port === local.port &&
       addressKey(entry.local.address) === peerKey &&
       (localKey === undefined || addressKey(entry.remote.address) === localKey);
+    // The client's socket by its 4-tuple, asked of the kernel: the agent's end is the address the
+    // agent listens on, or for a wildcard listener the peer's own (a loopback client reaches the
+    // address it connects from); when that is not it, the search reads the TCP tables.
+    const lookup = await exactLookupOnce();
+    const exact =
+      lookup === undefined
+        ? undefined
+        : (): ProcNetTcpEntry | undefined => {
+            const remote = {
+              address: localKey === undefined ? peer.address : local.address,
+              port: local.port,
+            };
+            const found = lookup(peer, remote);
+            return found === undefined ? undefined : { local: peer, remote, ...found };
+          };
     // Calls that arrive together on a new connection share one search. Its answer is checked
     // like a remembered one: it may describe a socket that closed since the search began.
     let search = searching.get(connection);
     const shared = search !== undefined;
     if (search === undefined) {
-      search = searchOf(procRoot)(peer.port, isClientSocket).finally(() =>
+      search = searchOf(procRoot)(peer.port, isClientSocket, exact).finally(() =>
         searching.delete(connection),
       );
       searching.set(connection, search);
     }
     let holder = await search;
     if (shared && (holder === undefined || !stillHolds(holder))) {
-      holder = await searchOf(procRoot)(peer.port, isClientSocket);
+      holder = await searchOf(procRoot)(peer.port, isClientSocket, exact);
     }
     if (holder === undefined) return undefined;
     remembered.delete(connection);

@@ -9,6 +9,9 @@
  * runs wait for the next pass, and one pass reads the TCP tables once and each descriptor table
  * at most once for all of them, stopping as soon as every socket of the batch is found.
  *
+ * The TCP tables list every socket of the machine; when an exact lookup by 4-tuple is at hand
+ * (`sock-diag.ts`, netlink), a pass whose requests it all answers skips them.
+ *
  * Order of a pass: first the processes that held the sockets found last (a client that opened one
  * connection usually opens the next one), then every other process, newest (highest pid) first;
  * within a process, newest (highest) descriptors first. A one-shot client such as `wmsctl` is
@@ -38,16 +41,20 @@ export interface SocketEntry {
 
 /**
  * A searcher: give it the local port of the wanted socket and a predicate over TCP table entries
- * with that port, get the holder of the matching socket.
+ * with that port, get the holder of the matching socket. `exact`, when given, may answer the
+ * wanted socket's entry directly (`sock-diag.ts`): a pass whose every request is answered that
+ * way does not read the TCP tables.
  */
 export type SocketSearch<E extends SocketEntry> = (
   localPort: number,
   isWanted: (entry: E) => boolean,
+  exact?: () => E | undefined,
 ) => Promise<SocketHolder | undefined>;
 
 interface Request<E> {
   readonly localPort: number;
   readonly isWanted: (entry: E) => boolean;
+  readonly exact: (() => E | undefined) | undefined;
   readonly resolve: (holder: SocketHolder | undefined) => void;
 }
 
@@ -112,11 +119,16 @@ export function createSocketSearch<E extends SocketEntry>(
   };
 
   const pass = async (batch: Request<E>[]) => {
+    const exact = batch.map((request) => request.exact?.());
     let entries: E[];
-    try {
-      entries = await readTables(new Set(batch.map((request) => request.localPort)));
-    } catch {
-      entries = [];
+    if (exact.every((entry) => entry !== undefined)) {
+      entries = exact;
+    } else {
+      try {
+        entries = await readTables(new Set(batch.map((request) => request.localPort)));
+      } catch {
+        entries = [];
+      }
     }
     // The links to look for, and who waits for each.
     const byPort = new Map<number, E[]>();
@@ -185,9 +197,9 @@ export function createSocketSearch<E extends SocketEntry>(
     }
   };
 
-  return (localPort, isWanted) =>
+  return (localPort, isWanted, exact) =>
     new Promise((resolve) => {
-      queue.push({ localPort, isWanted, resolve });
+      queue.push({ localPort, isWanted, exact, resolve });
       // Requests that arrive in the same turn of the event loop join the same pass.
       if (!running) {
         running = true;

@@ -13,7 +13,9 @@ import {
   parseProcNetTcp,
   sameAddress,
   TCP_ESTABLISHED,
+  type ProcfsPeerResolverOptions,
 } from "../../agent/peer-process.js";
+import { sockDiagLookup, type ExactSocketLookup } from "../../agent/sock-diag.js";
 
 // Captured from a Linux host: a dual-stack server on port 43427 (A9A3) and a client that reached
 // it through 127.0.0.1 from port 40864 (9FA0). The client's socket is in tcp, the server's in tcp6.
@@ -303,7 +305,8 @@ void describe(
   () => {
     // The child connects, says so, and keeps the connection open until it is killed.
     const CHILD = [
-      "const socket = require('node:net').connect(Number(process.argv[2]), process.argv[1]);",
+      "const [host, port, localAddress] = process.argv.slice(1);",
+      "const socket = require('node:net').connect({ host, port: Number(port), ...(localAddress ? { localAddress } : {}) });",
       "socket.on('connect', () => console.log('ready'));",
       "socket.on('error', (error) => { console.error(error.message); process.exit(1); });",
     ].join("\n");
@@ -318,6 +321,7 @@ void describe(
       t: TestContext,
       listenHost: string,
       connectHost: string,
+      localAddress?: string,
     ): Promise<Connected> {
       const server = createServer();
       const sockets = new Set<Socket>();
@@ -332,9 +336,19 @@ void describe(
       });
       const accepted = once(server, "connection") as Promise<[Socket]>;
       const { port } = server.address() as AddressInfo;
-      const child = spawn(process.execPath, ["-e", CHILD, connectHost, String(port)], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          "-e",
+          CHILD,
+          connectHost,
+          String(port),
+          ...(localAddress === undefined ? [] : [localAddress]),
+        ],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       const exited = once(child, "exit");
       t.after(async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill();
@@ -357,40 +371,75 @@ void describe(
       return { address: socket.remoteAddress, port: socket.remotePort };
     }
 
-    void it("resolves a child process connected over IPv4", async (t) => {
-      const { child, server, accepted } = await connectChild(t, "127.0.0.1", "127.0.0.1");
-      const resolve = createProcfsPeerResolver();
-      const local = server.address() as AddressInfo;
-      assert.equal(await resolve(peerOf(accepted), local), child.pid);
-      // The other end of the same connection is this test's own socket.
-      assert.equal(await resolve(local, peerOf(accepted)), process.pid);
-    });
-
-    void it("resolves a child process connected over IPv6 ::1", async (t) => {
-      const probe = createServer();
-      const ipv6 = await new Promise<boolean>((resolve) => {
-        probe.once("error", () => resolve(false));
-        probe.listen(0, "::1", () => probe.close(() => resolve(true)));
+    const modes: [string, ProcfsPeerResolverOptions][] = [
+      ["netlink first", {}],
+      ["TCP tables only", { exactLookup: null }],
+    ];
+    for (const [mode, options] of modes) {
+      void it(`${mode}: resolves a child process connected over IPv4`, async (t) => {
+        const { child, server, accepted } = await connectChild(t, "127.0.0.1", "127.0.0.1");
+        const resolve = createProcfsPeerResolver(options);
+        const local = server.address() as AddressInfo;
+        assert.equal(await resolve(peerOf(accepted), local), child.pid);
+        // The other end of the same connection is this test's own socket.
+        assert.equal(await resolve(local, peerOf(accepted)), process.pid);
       });
-      if (!ipv6) {
-        t.skip("this machine has no IPv6 loopback (::1)");
-        return;
-      }
-      const { child, server, accepted } = await connectChild(t, "::1", "::1");
-      assert.equal(accepted.remoteAddress, "::1");
-      const local = server.address() as AddressInfo;
-      assert.equal(await createProcfsPeerResolver()(peerOf(accepted), local), child.pid);
-    });
 
-    void it("resolves an IPv4 client of a dual-stack server, seen as ::ffff:127.0.0.1", async (t) => {
-      const { child, server, accepted } = await connectChild(t, "::", "127.0.0.1");
-      assert.equal(accepted.remoteAddress, "::ffff:127.0.0.1");
-      const resolve = createProcfsPeerResolver();
-      const listening = server.address() as AddressInfo;
-      assert.equal(listening.address, "::");
-      assert.equal(await resolve(peerOf(accepted), listening), child.pid);
-      const exact = { address: accepted.localAddress ?? "", port: accepted.localPort ?? 0 };
-      assert.equal(await resolve(peerOf(accepted), exact), child.pid);
+      void it(`${mode}: resolves a child process connected over IPv6 ::1`, async (t) => {
+        const probe = createServer();
+        const ipv6 = await new Promise<boolean>((resolve) => {
+          probe.once("error", () => resolve(false));
+          probe.listen(0, "::1", () => probe.close(() => resolve(true)));
+        });
+        if (!ipv6) {
+          t.skip("this machine has no IPv6 loopback (::1)");
+          return;
+        }
+        const { child, server, accepted } = await connectChild(t, "::1", "::1");
+        assert.equal(accepted.remoteAddress, "::1");
+        const local = server.address() as AddressInfo;
+        assert.equal(await createProcfsPeerResolver(options)(peerOf(accepted), local), child.pid);
+      });
+
+      void it(`${mode}: resolves an IPv4 client of a dual-stack server, seen as ::ffff:127.0.0.1`, async (t) => {
+        const { child, server, accepted } = await connectChild(t, "::", "127.0.0.1");
+        assert.equal(accepted.remoteAddress, "::ffff:127.0.0.1");
+        const resolve = createProcfsPeerResolver(options);
+        const listening = server.address() as AddressInfo;
+        assert.equal(listening.address, "::");
+        assert.equal(await resolve(peerOf(accepted), listening), child.pid);
+        const exact = { address: accepted.localAddress ?? "", port: accepted.localPort ?? 0 };
+        assert.equal(await resolve(peerOf(accepted), exact), child.pid);
+      });
+    }
+
+    void it("falls back to the TCP tables when the client is not at the address the kernel is asked for", async (t) => {
+      // Bound to 127.0.0.2, connected to 127.0.0.1: the exact lookup tries 127.0.0.2 at both ends.
+      const { child, server, accepted } = await connectChild(
+        t,
+        "127.0.0.1",
+        "127.0.0.1",
+        "127.0.0.2",
+      );
+      assert.equal(accepted.remoteAddress, "127.0.0.2");
+      const real = await sockDiagLookup();
+      let answered = 0;
+      const counting: ExactSocketLookup = (local, remote) => {
+        const found = real?.(local, remote);
+        if (found !== undefined) answered++;
+        return found;
+      };
+      const resolve = createProcfsPeerResolver({ exactLookup: counting });
+      const wildcard = { address: "::", port: (server.address() as AddressInfo).port };
+      assert.equal(await resolve(peerOf(accepted), wildcard), child.pid);
+      assert.equal(answered, 0, "the kernel knew no such 4-tuple");
+      // Told the agent's own address, the kernel finds it.
+      const exact = { address: "127.0.0.1", port: wildcard.port };
+      assert.equal(
+        await createProcfsPeerResolver({ exactLookup: counting })(peerOf(accepted), exact),
+        child.pid,
+      );
+      assert.equal(answered, real === undefined ? 0 : 1);
     });
   },
 );

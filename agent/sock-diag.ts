@@ -1,0 +1,180 @@
+/**
+ * One TCP socket's inode by its exact 4-tuple, asked of the Linux kernel over netlink
+ * (`NETLINK_SOCK_DIAG`, `SOCK_DIAG_BY_FAMILY` without `NLM_F_DUMP`): the fast path of protection
+ * rule 3's search on Linux (`peer-process.ts`).
+ *
+ * `/proc/net/tcp` answers the same question by printing every TCP socket of the machine, and the
+ * search read it once per pass: on a host with thousands of sockets (the bench runs 1,000 agents
+ * on one machine) that is milliseconds of kernel time per pass, in every agent process, paid by
+ * the first call of every new loopback connection. The kernel finds one socket by its 4-tuple in
+ * its hash table in microseconds. The table stays the fallback: when netlink cannot be opened
+ * (not Linux, a sandbox without it, koffi missing) or the exact lookup finds nothing (the client
+ * connected to another local address than the one tried), the search reads it as before.
+ *
+ * Node.js cannot open a netlink socket, so this calls libc's `socket`, `send` and `recv` through
+ * koffi, the FFI library the `wts` backend uses on Windows (a second file that loads it, on
+ * Linux; no koffi types are declared, so nothing clashes with the backend's process-global type
+ * names). The request is handled by the kernel inside `send`, so the answer is already queued
+ * when `recv` runs with `MSG_DONTWAIT`: nothing here can block the event loop.
+ */
+import type koffiModule from "koffi";
+import { isIPv4 } from "node:net";
+import type { TcpEndpoint } from "./backend.js";
+
+type Koffi = typeof koffiModule;
+type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;
+
+/** What the kernel says of one socket. */
+export interface DiagSocket {
+  readonly inode: number;
+  readonly uid: number;
+  /** The kernel's TCP state (1 is ESTABLISHED). */
+  readonly state: number;
+}
+
+/**
+ * The socket whose local end is `local` and remote end `remote`, both with literal addresses;
+ * `undefined` when there is none or the kernel could not be asked.
+ */
+export type ExactSocketLookup = (local: TcpEndpoint, remote: TcpEndpoint) => DiagSocket | undefined;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const AF_NETLINK = 16;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_SOCK_DIAG = 4;
+const SOCK_DIAG_BY_FAMILY = 20;
+const NLMSG_ERROR = 2;
+const NLM_F_REQUEST = 1;
+const MSG_DONTWAIT = 0x40;
+const IPPROTO_TCP = 6;
+const NLMSG_HEADER = 16;
+/** `struct inet_diag_req_v2`: family, protocol, ext, pad, states, then `inet_diag_sockid`. */
+const REQUEST_BODY = 56;
+/** In `struct inet_diag_msg`: the state byte, the uid and the inode. */
+const MSG_STATE = 1;
+const MSG_UID = 64;
+const MSG_INODE = 68;
+const MSG_BODY = 72;
+
+interface Libc {
+  readonly socket: NativeFunction;
+  readonly send: NativeFunction;
+  readonly recv: NativeFunction;
+}
+
+/**
+ * The address as the 16 bytes of `inet_diag_sockid` (network order; IPv4 in the first four), and
+ * its family; `undefined` for anything but a literal address.
+ */
+function addressBytes(address: string): { family: number; bytes: Buffer } | undefined {
+  const bytes = Buffer.alloc(16);
+  if (isIPv4(address)) {
+    const parts = address.split(".").map(Number);
+    for (const [index, part] of parts.entries()) bytes[index] = part;
+    return { family: AF_INET, bytes };
+  }
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) {
+    // The kernel looks an IPv4-mapped pair up among IPv4 connections, where a dual-stack
+    // client's connection to an IPv4 listener is: asking as IPv4 finds both kinds.
+    return addressBytes(mapped[1]);
+  }
+  const words = expandIpv6(address);
+  if (words === undefined) return undefined;
+  for (const [index, word] of words.entries()) bytes.writeUInt16BE(word, index * 2);
+  return { family: AF_INET6, bytes };
+}
+
+/** The eight 16-bit words of an IPv6 literal (no zone, no embedded IPv4), or `undefined`. */
+function expandIpv6(address: string): number[] | undefined {
+  if (!/^[0-9a-f:]+$/i.test(address)) return undefined;
+  const halves = address.split("::");
+  if (halves.length > 2) return undefined;
+  const parse = (part: string | undefined) =>
+    part === undefined || part === "" ? [] : part.split(":").map((word) => parseInt(word, 16));
+  const head = parse(halves[0]);
+  const tail = parse(halves[1]);
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const words = [...head, ...Array<number>(halves.length === 1 ? 0 : missing).fill(0), ...tail];
+  return words.every((word) => Number.isInteger(word) && word >= 0 && word <= 0xffff)
+    ? words
+    : undefined;
+}
+
+/** A lookup over an open netlink socket. */
+function lookupOver(libc: Libc, fd: number): ExactSocketLookup {
+  const request = Buffer.alloc(NLMSG_HEADER + REQUEST_BODY);
+  const reply = Buffer.alloc(8192);
+  let sequence = 0;
+  return (local, remote) => {
+    const source = addressBytes(local.address);
+    const destination = addressBytes(remote.address);
+    if (source === undefined || destination?.family !== source.family) return undefined;
+    sequence = (sequence + 1) >>> 0;
+    request.fill(0);
+    request.writeUInt32LE(request.length, 0);
+    request.writeUInt16LE(SOCK_DIAG_BY_FAMILY, 4);
+    request.writeUInt16LE(NLM_F_REQUEST, 6);
+    request.writeUInt32LE(sequence, 8);
+    const body = NLMSG_HEADER;
+    request[body] = source.family;
+    request[body + 1] = IPPROTO_TCP;
+    request.writeUInt32LE(0xffffffff, body + 4); // every state
+    const id = body + 8;
+    request.writeUInt16BE(local.port, id);
+    request.writeUInt16BE(remote.port, id + 2);
+    source.bytes.copy(request, id + 4);
+    destination.bytes.copy(request, id + 20);
+    request.writeUInt32LE(0xffffffff, id + 40); // INET_DIAG_NOCOOKIE
+    request.writeUInt32LE(0xffffffff, id + 44);
+    if (Number(libc.send(fd, request, request.length, 0)) !== request.length) return undefined;
+    // The answer to this request; anything older still queued (an exchange cut short) is dropped.
+    let length = -1;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      length = Number(libc.recv(fd, reply, reply.length, MSG_DONTWAIT));
+      if (length < NLMSG_HEADER || reply.readUInt32LE(8) === sequence) break;
+    }
+    if (length < NLMSG_HEADER || reply.readUInt32LE(8) !== sequence) return undefined;
+    // NLMSG_ERROR: ENOENT, no such socket (or any other refusal): nothing known.
+    if (reply.readUInt16LE(4) === NLMSG_ERROR) return undefined;
+    if (reply.readUInt16LE(4) !== SOCK_DIAG_BY_FAMILY || length < NLMSG_HEADER + MSG_BODY) {
+      return undefined;
+    }
+    return {
+      state: reply[NLMSG_HEADER + MSG_STATE] ?? 0,
+      uid: reply.readUInt32LE(NLMSG_HEADER + MSG_UID),
+      inode: reply.readUInt32LE(NLMSG_HEADER + MSG_INODE),
+    };
+  };
+}
+
+let opened: Promise<ExactSocketLookup | undefined> | undefined;
+
+/**
+ * The process's exact lookup, opened on first use; `undefined` off Linux or when netlink or koffi
+ * is not available (then every search reads `/proc/net/tcp`).
+ */
+export function sockDiagLookup(): Promise<ExactSocketLookup | undefined> {
+  opened ??= open();
+  return opened;
+}
+
+async function open(): Promise<ExactSocketLookup | undefined> {
+  if (process.platform !== "linux") return undefined;
+  try {
+    const { default: koffi } = await import("koffi");
+    const c = koffi.load("libc.so.6");
+    const libc: Libc = {
+      socket: c.func("int socket(int domain, int type, int protocol)"),
+      send: c.func("intptr_t send(int fd, const void *buf, size_t len, int flags)"),
+      recv: c.func("intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)"),
+    };
+    const fd = libc.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG) as number;
+    return fd < 0 ? undefined : lookupOver(libc, fd);
+  } catch {
+    return undefined;
+  }
+}
