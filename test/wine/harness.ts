@@ -7,43 +7,14 @@
  * failures are chosen through `WMSFLEET_FAKE_WTS_FAIL` and whose allocation counters are read
  * through its `FakeWtsStats` export (the only reason this test file loads koffi itself).
  */
-import { writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import koffi from "koffi";
 import type { SessionBackend } from "../../agent/backend.js";
 import { createWtsBackend } from "../../agent/backends/wts.js";
+import { harnessSteps } from "./harness-steps.js";
 
-/** The outcome of one step: its value, or the error it threw. */
-type Step =
-  | { readonly value: unknown }
-  | { readonly error: { name: string; code?: number; message: string } };
-
-const [scenario = "", outFile = ""] = process.argv.slice(2);
-const steps: Record<string, Step> = {};
-
-async function step(name: string, run: () => unknown): Promise<void> {
-  try {
-    steps[name] = { value: plain(await run()) };
-  } catch (error) {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    const code = (failure as { code?: unknown }).code;
-    steps[name] = {
-      error: {
-        name: failure.name,
-        message: failure.message,
-        ...(typeof code === "number" ? { code } : {}),
-      },
-    };
-  }
-}
-
-/** Dates as ISO strings, `undefined` as null: what JSON can carry. */
-function plain(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (_key, item: unknown) => (item === undefined ? null : item)),
-  );
-}
+const { scenario, steps, step, write } = harnessSteps();
 
 function setFailure(spec: string | undefined): void {
   if (spec === undefined) delete process.env["WMSFLEET_FAKE_WTS_FAIL"];
@@ -220,23 +191,18 @@ async function fake(backend: SessionBackend): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const started = Date.now();
   let backend: SessionBackend | undefined;
   try {
     backend = await createWtsBackend();
     if (scenario === "builtin") await builtin(backend);
     else if (scenario === "fake") await fake(backend);
     else throw new Error(`unknown scenario ${scenario}`);
-    write({ scenario, steps, elapsedMs: Date.now() - started });
+    write();
   } catch (error) {
-    write({ scenario, steps, fatal: error instanceof Error ? error.stack : String(error) });
+    write(error instanceof Error ? error.stack : String(error));
   } finally {
     await backend?.close();
   }
-}
-
-function write(result: unknown): void {
-  writeFileSync(outFile, JSON.stringify(result, null, 2));
 }
 
 await main();

@@ -10,36 +10,14 @@
  *   (ntdll, declared here): no process id involved, so a wrong `GetCurrentProcessId` in the
  *   module under test would show.
  */
-import { writeFileSync } from "node:fs";
 import koffi from "koffi";
 import { createWtsBackend } from "../../agent/backends/wts.js";
 import { callerSessionId } from "../../controller/cli/fleet-flags.js";
 import type { CliIo } from "../../controller/cli/io.js";
 import { currentWindowsSessionId, windowsSessionIdOf } from "../../controller/windows-session.js";
+import { harnessSteps } from "./harness-steps.js";
 
-type Step =
-  | { readonly value: unknown }
-  | { readonly error: { name: string; win32Error?: number; message: string } };
-
-const [scenario = "", outFile = ""] = process.argv.slice(2);
-const steps: Record<string, Step> = {};
-
-async function step(name: string, run: () => unknown): Promise<void> {
-  try {
-    const value = await run();
-    steps[name] = { value: value === undefined ? null : value };
-  } catch (error) {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    const code = (failure as { win32Error?: unknown }).win32Error;
-    steps[name] = {
-      error: {
-        name: failure.name,
-        message: failure.message,
-        ...(typeof code === "number" ? { win32Error: code } : {}),
-      },
-    };
-  }
-}
+const { scenario, step, write } = harnessSteps();
 
 /** `NtQueryInformationProcess(GetCurrentProcess(), ProcessSessionInformation, ...)`. */
 function ntSessionId(): number {
@@ -86,8 +64,7 @@ async function main(): Promise<void> {
 try {
   if (scenario !== "session") throw new Error(`unknown scenario ${scenario}`);
   await main();
-  writeFileSync(outFile, JSON.stringify({ scenario, steps }, null, 2));
+  write();
 } catch (error) {
-  const fatal = error instanceof Error ? error.stack : String(error);
-  writeFileSync(outFile, JSON.stringify({ scenario, steps, fatal }, null, 2));
+  write(error instanceof Error ? error.stack : String(error));
 }

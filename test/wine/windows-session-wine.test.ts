@@ -10,75 +10,8 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { join } from "node:path";
-import type { HarnessRun } from "./wine-env.js";
-import {
-  removeStaleRuns,
-  repoRoot,
-  runHarness,
-  runId,
-  wineTierMissing,
-  winePaths,
-} from "./wine-env.js";
-
-interface StepError {
-  readonly name: string;
-  readonly win32Error?: number;
-  readonly message: string;
-}
-type Step = { readonly value: unknown } | { readonly error: StepError };
-interface HarnessOutput {
-  readonly steps: Record<string, Step>;
-  readonly fatal?: string;
-}
-
-function output(run: HarnessRun): HarnessOutput {
-  assert.ok(
-    run.output !== undefined,
-    `the harness wrote nothing (exit ${run.status}):\n${run.log}`,
-  );
-  const result = run.output as HarnessOutput;
-  assert.equal(result.fatal, undefined, `the harness failed:\n${result.fatal}\n${run.log}`);
-  assert.equal(run.status, 0, `Windows Node exited with ${run.status}:\n${run.log}`);
-  return result;
-}
-
-function value(result: HarnessOutput, name: string): unknown {
-  const step = result.steps[name];
-  assert.ok(step !== undefined, `no step ${name}`);
-  assert.ok("value" in step, `${name} threw ${JSON.stringify(step)}`);
-  return step.value;
-}
-
-function failure(result: HarnessOutput, name: string): StepError {
-  const step = result.steps[name];
-  assert.ok(step !== undefined, `no step ${name}`);
-  assert.ok("error" in step, `${name} did not throw: ${JSON.stringify(step)}`);
-  return step.error;
-}
-
-/**
- * Bundles the harness beside koffi's Windows package, as `bundleHarness` does, but with every
- * package left outside the bundle: wmsctl's modules pull in `grpc-health-check`, which reads its
- * `.proto` files relative to its own folder. Windows Node then finds koffi in that folder's
- * `node_modules` (the Windows binary) and the plain-JavaScript packages further up, in the
- * repository's `node_modules`.
- */
-async function bundleSessionHarness(): Promise<string> {
-  removeStaleRuns();
-  const { build } = await import("esbuild");
-  const outfile = join(winePaths.modules, `windows-session-harness-${runId}.mjs`);
-  await build({
-    entryPoints: [join(repoRoot, "test", "wine", "windows-session-harness.ts")],
-    outfile,
-    bundle: true,
-    packages: "external",
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "error",
-  });
-  return outfile;
-}
+import { failure, output, value, type HarnessOutput } from "./harness-output.js";
+import { bundleHarness, repoRoot, runHarness, wineTierMissing } from "./wine-env.js";
 
 const missing = wineTierMissing();
 
@@ -94,7 +27,9 @@ void describe("wmsctl's Windows session under Wine", () => {
 
   let result: HarnessOutput;
   before(async () => {
-    const harness = await bundleSessionHarness();
+    const harness = await bundleHarness(
+      join(repoRoot, "test", "wine", "windows-session-harness.ts"),
+    );
     result = output(runHarness(harness, "session"));
   });
 

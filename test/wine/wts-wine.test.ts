@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { Outcome, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { win32ErrorMeaning } from "../../agent/win32-errors.js";
-import type { HarnessRun } from "./wine-env.js";
+import { failure, output, value, type HarnessOutput } from "./harness-output.js";
 import {
   buildFakeWtsapi32,
   bundleHarness,
@@ -16,43 +16,6 @@ import {
   runHarness,
   wineTierMissing,
 } from "./wine-env.js";
-
-interface StepError {
-  readonly name: string;
-  readonly code?: number;
-  readonly message: string;
-}
-type Step = { readonly value: unknown } | { readonly error: StepError };
-interface HarnessOutput {
-  readonly scenario: string;
-  readonly steps: Record<string, Step>;
-  readonly fatal?: string;
-}
-
-function output(run: HarnessRun): HarnessOutput {
-  assert.ok(
-    run.output !== undefined,
-    `the harness wrote nothing (exit ${run.status}):\n${run.log}`,
-  );
-  const result = run.output as HarnessOutput;
-  assert.equal(result.fatal, undefined, `the harness failed:\n${result.fatal}\n${run.log}`);
-  assert.equal(run.status, 0, `Windows Node exited with ${run.status}:\n${run.log}`);
-  return result;
-}
-
-function value(result: HarnessOutput, name: string): unknown {
-  const step = result.steps[name];
-  assert.ok(step !== undefined, `no step ${name}`);
-  assert.ok("value" in step, `${name} threw ${JSON.stringify(step)}`);
-  return step.value;
-}
-
-function failure(result: HarnessOutput, name: string): StepError {
-  const step = result.steps[name];
-  assert.ok(step !== undefined, `no step ${name}`);
-  assert.ok("error" in step, `${name} did not throw: ${JSON.stringify(step)}`);
-  return step.error;
-}
 
 /** The process and session checks both scenarios share. */
 function assertProcessFacts(result: HarnessOutput): void {
