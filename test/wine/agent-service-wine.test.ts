@@ -20,13 +20,14 @@ import { runWmsctl } from "../helpers/controller-cli.js";
 import {
   buildAgentApp,
   holdWineSession,
+  reportMissingTier,
   runId,
-  runWindowsNode,
   runsDir,
+  runWindowsNode,
+  type WineSession,
   windowsPath,
   wineEnvironment,
   wineTierMissing,
-  type WineSession,
 } from "./wine-env.js";
 
 // Its own name, so that two test runs in one checkout never touch each other's service.
@@ -60,13 +61,7 @@ async function until<T>(check: () => T | undefined, what: string): Promise<T> {
 }
 
 void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () => {
-  if (missing !== undefined) {
-    void it("runs the agent as a service", (t) => {
-      if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
-      t.skip(`Wine tier skipped: ${missing}`);
-    });
-    return;
-  }
+  if (reportMissingTier(missing, "runs the agent as a service")) return;
 
   const runDir = join(runsDir, "agent-service");
   const logFile = join(runDir, "agent.log");

@@ -29,8 +29,9 @@ import { runWmsctl } from "../helpers/controller-cli.js";
 import {
   buildAgentApp,
   buildFakeWtsapi32,
-  runsDir,
   hasMingw,
+  reportMissingTier,
+  runsDir,
   windowsPath,
   wineEnvironment,
   wineTierMissing,
@@ -57,13 +58,7 @@ async function waitForLog(
 }
 
 void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
-  if (missing !== undefined) {
-    void it("serves the test wtsapi32.dll's sessions over gRPC", (t) => {
-      if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
-      t.skip(`Wine tier skipped: ${missing}`);
-    });
-    return;
-  }
+  if (reportMissingTier(missing, "serves the test wtsapi32.dll's sessions over gRPC")) return;
 
   const runDir = join(runsDir, "agent");
   const logFile = join(runDir, "agent.log");

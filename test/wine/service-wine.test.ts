@@ -10,12 +10,13 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import {
   bundleHarness,
-  runId,
+  reportMissingTier,
   runHarness,
+  runId,
   runsDir,
   windowsPath,
-  wineTierMissing,
   winePaths,
+  wineTierMissing,
 } from "./wine-env.js";
 
 interface WmsAgentRun {
@@ -45,13 +46,7 @@ interface ControlOutput {
 const missing = wineTierMissing();
 
 void describe("wms-agent as a Windows service under Wine", () => {
-  if (missing !== undefined) {
-    void it("installs, starts, stops and removes the service", (t) => {
-      if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
-      t.skip(`Wine tier skipped: ${missing}`);
-    });
-    return;
-  }
+  if (reportMissingTier(missing, "installs, starts, stops and removes the service")) return;
 
   let result: ControlOutput;
   const markers = join(runsDir, "service-markers");

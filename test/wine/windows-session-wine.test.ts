@@ -11,19 +11,18 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { join } from "node:path";
 import { failure, output, value, type HarnessOutput } from "./harness-output.js";
-import { bundleHarness, repoRoot, runHarness, wineTierMissing } from "./wine-env.js";
+import {
+  bundleHarness,
+  repoRoot,
+  reportMissingTier,
+  runHarness,
+  wineTierMissing,
+} from "./wine-env.js";
 
 const missing = wineTierMissing();
 
 void describe("wmsctl's Windows session under Wine", () => {
-  if (missing !== undefined) {
-    void it("reads ProcessIdToSessionId inside Windows Node", (t) => {
-      // `npm run test:wine` asks for this tier: there, a missing piece is a failure.
-      if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
-      t.skip(`Wine tier skipped: ${missing}`);
-    });
-    return;
-  }
+  if (reportMissingTier(missing, "reads ProcessIdToSessionId inside Windows Node")) return;
 
   let result: HarnessOutput;
   before(async () => {

@@ -4,6 +4,7 @@
  * harness inside Windows Node. Everything fetched lives under `.cache/wine/` (git-ignored);
  * `setup.ts` fetches it, the tests only use it.
  */
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
@@ -20,6 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder. */
@@ -103,6 +105,21 @@ export function wineTierMissing(): string | undefined {
     return `the Wine prefix is not in .cache/wine (${setup})`;
   }
   return undefined;
+}
+
+/**
+ * What a Wine-tier suite does when `missing` says why the tier cannot run here: declares one test,
+ * `title`, that is skipped with the reason, or fails when the tier was asked for
+ * (`WMSFLEET_WINE_REQUIRED=1`: `npm run test:wine` and CI), and returns `true` so that the suite
+ * declares nothing else. Returns `false` when nothing is missing.
+ */
+export function reportMissingTier(missing: string | undefined, title: string): boolean {
+  if (missing === undefined) return false;
+  void it(title, (t) => {
+    if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
+    t.skip(`Wine tier skipped: ${missing}`);
+  });
+  return true;
 }
 
 /**

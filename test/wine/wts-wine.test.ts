@@ -13,6 +13,7 @@ import {
   buildFakeWtsapi32,
   bundleHarness,
   hasMingw,
+  reportMissingTier,
   runHarness,
   wineTierMissing,
 } from "./wine-env.js";
@@ -115,14 +116,7 @@ function session(
 const missing = wineTierMissing();
 
 void describe("wts backend under Wine", () => {
-  if (missing !== undefined) {
-    void it("runs the wts backend inside Windows Node", (t) => {
-      // `npm run test:wine` asks for this tier: there, a missing piece is a failure.
-      if (process.env["WMSFLEET_WINE_REQUIRED"] === "1") assert.fail(`Wine tier: ${missing}`);
-      t.skip(`Wine tier skipped: ${missing}`);
-    });
-    return;
-  }
+  if (reportMissingTier(missing, "runs the wts backend inside Windows Node")) return;
 
   let harness = "";
   before(async () => {
