@@ -152,12 +152,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     const shared = results.fanout?.rows[0]?.certificates ?? "shared";
     return [
       withFloor(
-        bound(
-          `${target} (${shared === "none" ? "no TLS" : "one certificate for all agents"})`,
-          value(results.fanout),
-          limit,
-          unit,
-        ),
+        bound(`${target} (${certificatesLabel(shared)})`, value(results.fanout), limit, unit),
         shared,
       ),
       ...(perAgent === undefined
@@ -224,6 +219,37 @@ function table(rows: readonly (readonly string[])[]): string {
     .join("\n");
 }
 
+/** How the agents' certificates were laid out, in words. */
+function certificatesLabel(certificates: FanoutRow["certificates"]): string {
+  return certificates === "none"
+    ? "no TLS"
+    : certificates === "shared"
+      ? "one certificate for all agents"
+      : "a certificate per agent";
+}
+
+/**
+ * Fan-out rows without the what-if column (all what-if), then the client's CPU per host and its
+ * memory figures (bytes, printed in KB).
+ */
+function modeTable(
+  rows: readonly FanoutRow[],
+  cpuPerHostUs: Record<number, Summary>,
+  client: "controller" | "client",
+  memory: readonly (readonly [label: string, bytes: number])[],
+): string {
+  return `${table([
+    ["mode", "N", "median", "min", "max", "runs"],
+    ...rows.map((r) => [r.mode, String(r.n), ...ms(r.wallMs), String(r.wallMs.runs)]),
+    [],
+    ...Object.entries(cpuPerHostUs).map(([n, c]) => [
+      `${client} CPU per host at N=${n}`,
+      `${round(c.median)} µs`,
+    ]),
+    ...memory.map(([label, bytes]) => [`${client} ${label}`, `${round(bytes / 1024)} KB`]),
+  ])}\n\n`;
+}
+
 const ms = (s: Summary) => [`${round(s.median)}`, `${round(s.min)}`, `${round(s.max)}`];
 
 /** Prints the results as tables. */
@@ -271,23 +297,10 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
   if (perAgent !== undefined) {
     out.write("Fan-out DisconnectAll what-if, a certificate per agent (as deployed), wall ms\n");
     out.write(
-      `${table([
-        ["mode", "N", "median", "min", "max", "runs"],
-        ...perAgent.rows.map((r) => [r.mode, String(r.n), ...ms(r.wallMs), String(r.wallMs.runs)]),
-        [],
-        ...Object.entries(perAgent.cpuPerHostUs).map(([n, s]) => [
-          `controller CPU per host at N=${n}`,
-          `${round(s.median)} µs`,
-        ]),
-        [
-          `controller RSS per open channel (${perAgent.channels})`,
-          `${round(perAgent.rssPerChannelBytes / 1024)} KB`,
-        ],
-        [
-          "controller RSS per additional open channel (slope)",
-          `${round(perAgent.rssMarginalPerChannelBytes / 1024)} KB`,
-        ],
-      ])}\n\n`,
+      modeTable(perAgent.rows, perAgent.cpuPerHostUs, "controller", [
+        [`RSS per open channel (${perAgent.channels})`, perAgent.rssPerChannelBytes],
+        ["RSS per additional open channel (slope)", perAgent.rssMarginalPerChannelBytes],
+      ]),
     );
   }
   if (results.throughput !== undefined) {
@@ -321,24 +334,15 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
   }
   for (const floor of results.floor ?? []) {
     out.write(
-      `The floor: a bare grpc-js client to bare grpc-js servers, DisconnectAll what-if (${floor.certificates === "none" ? "no TLS" : floor.certificates === "shared" ? "one certificate for all" : "a certificate per agent"}), wall ms\n`,
+      `The floor: a bare grpc-js client to bare grpc-js servers, DisconnectAll what-if (${certificatesLabel(floor.certificates)}), wall ms\n`,
     );
     out.write(
-      `${table([
-        ["mode", "N", "median", "min", "max", "runs"],
-        ...floor.rows.map((r) => [r.mode, String(r.n), ...ms(r.wallMs), String(r.wallMs.runs)]),
-        [],
-        ...Object.entries(floor.cpuPerHostUs).map(([n, c]) => [
-          `client CPU per host at N=${n}`,
-          `${round(c.median)} µs`,
-        ]),
-        [
-          `client RSS per open channel (${floor.channels})`,
-          `${round(floor.rssPerChannelBytes / 1024)} KB`,
-        ],
-      ])}\n\n`,
+      modeTable(floor.rows, floor.cpuPerHostUs, "client", [
+        [`RSS per open channel (${floor.channels})`, floor.rssPerChannelBytes],
+      ]),
     );
   }
+
   if (results.startup !== undefined) {
     const s = results.startup;
     out.write(`Agent start-up (${s.transport}), ms: median/min/max\n`);
