@@ -12,10 +12,10 @@
  * open the channels, then `runs` timed ones; prints `{ wallMs: [...], cpuUsPerHost: [...],
  * rssPerChannelBytes }` (RSS after a GC against before any channel existed; with `--expose-gc`).
  */
-import { readFileSync } from "node:fs";
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, Metadata, type ServiceError } from "@grpc/grpc-js";
 import pLimit from "p-limit";
 import { DisconnectAllRequest, DisconnectAllResponse } from "../proto/gen/wms/v1/wms_session.js";
+import { clientCredentials, type ClientTlsFiles } from "./client-tls.js";
 
 /** The argument of the bare fan-out client. */
 export interface BareFanoutConfig {
@@ -23,7 +23,7 @@ export interface BareFanoutConfig {
   /** `FQDN`s and the loopback ports they are dialled at. */
   readonly names: readonly string[];
   readonly ports: readonly number[];
-  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null;
+  readonly tls: ClientTlsFiles | null;
   readonly throttle: number;
   /** Timed runs in `warm` mode. */
   readonly runs: number;
@@ -31,14 +31,7 @@ export interface BareFanoutConfig {
 
 const METHOD = "/wms.v1.WmsSessionService/DisconnectAll";
 const config = JSON.parse(process.argv[2] ?? "null") as BareFanoutConfig;
-const channelCredentials =
-  config.tls === null
-    ? credentials.createInsecure()
-    : credentials.createSsl(
-        readFileSync(config.tls.ca),
-        readFileSync(config.tls.key),
-        readFileSync(config.tls.cert),
-      );
+const channelCredentials = clientCredentials(config.tls);
 const gc = (globalThis as { gc?: () => void }).gc;
 const rssAfterGc = () => {
   gc?.();

@@ -15,13 +15,12 @@
  * --cold-runs 5 --load-seconds 3 --quick --insecure --reference --skip startup,throughput,fanout,per-agent,floor`.
  */
 import { spawn, fork } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { credentials as grpcCredentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { createController, resolveTargets } from "../controller/index.js";
 import {
   DisconnectAllResponse,
@@ -30,6 +29,7 @@ import {
 } from "../proto/gen/wms/v1/wms_session.js";
 import type { BareFanoutConfig } from "./bare-fanout.js";
 import type { BareServerConfig } from "./bare-server.js";
+import { clientCredentials, clientTlsFiles } from "./client-tls.js";
 import { fanoutChartOf } from "./chart.js";
 import { benchName, startAgentHost, startBenchFleet, type BenchFleet } from "./fleet.js";
 import { callOnce, loadClient, loadRequest, runLoad, type LoadRpc } from "./load.js";
@@ -74,15 +74,6 @@ const loadRounds = quick ? 1 : Number(flags["load-rounds"]);
 const skip = new Set(flags.skip.split(",").filter((s) => s !== ""));
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
-async function clientCredentials(files: BenchPkiFiles | undefined): Promise<ChannelCredentials> {
-  if (files === undefined) return grpcCredentials.createInsecure();
-  return grpcCredentials.createSsl(
-    await readFile(files.ca),
-    await readFile(files.clientKey),
-    await readFile(files.clientCert),
-  );
-}
-
 /** 1. Agent start-up. */
 async function benchStartup(files: BenchPkiFiles | undefined, operator: string) {
   const samples: StartupSample[] = [];
@@ -113,7 +104,7 @@ async function benchThroughput(files: BenchPkiFiles | undefined, operator: strin
   const tls =
     files === undefined ? null : { ca: files.ca, cert: files.agentCert, key: files.agentKey };
   const host = await startAgentHost({ names: [fqdn], tls, operator });
-  const credentials = await clientCredentials(files);
+  const credentials = clientCredentials(clientTlsFiles(files));
   const agentAddress = `127.0.0.1:${host.ready.ports[0]}`;
   const probe = loadClient({ address: agentAddress, fqdn, credentials });
   const list = (await callOnce(probe, "listSessions", loadRequest("listSessions", fqdn))) as
@@ -258,10 +249,7 @@ async function benchFanout(fleet: BenchFleet, plan: FanoutPlan) {
       JSON.stringify({
         names: fleet.names,
         ports: fleet.hosts.flatMap((h) => h.ready.ports),
-        tls:
-          fleet.files === undefined
-            ? null
-            : { ca: fleet.files.ca, cert: fleet.files.clientCert, key: fleet.files.clientKey },
+        tls: clientTlsFiles(fleet.files),
       }),
     ],
     {
@@ -345,7 +333,7 @@ async function captureDisconnectAll(files: BenchPkiFiles | undefined, operator: 
   const tls =
     files === undefined ? null : { ca: files.ca, cert: files.agentCert, key: files.agentKey };
   const host = await startAgentHost({ names: [fqdn], tls, operator });
-  const controller = createController({ credentials: await clientCredentials(files) });
+  const controller = createController({ credentials: clientCredentials(clientTlsFiles(files)) });
   try {
     const targets = resolveTargets({
       servers: [fqdn],
@@ -422,10 +410,7 @@ async function benchFloor(
         mode,
         names: names.slice(0, n),
         ports: ports.slice(0, n),
-        tls:
-          files === undefined
-            ? null
-            : { ca: files.ca, cert: files.clientCert, key: files.clientKey },
+        tls: clientTlsFiles(files),
         throttle: 32,
         runs,
       };

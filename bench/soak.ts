@@ -10,13 +10,12 @@
  * sessions are put back after), and a short-lived client (new connection, one call, closed), so
  * that connections come and go as they do in production.
  */
-import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { createController, type Controller, type HostResult } from "../controller/index.js";
-import { startBenchFleet, type BenchFleet } from "./fleet.js";
+import { clientCredentials, clientTlsFiles } from "./client-tls.js";
+import { startBenchFleet } from "./fleet.js";
 import { callOnce, loadClient, loadRequest } from "./load.js";
 
 /** Options of {@link runSoak}. */
@@ -55,15 +54,6 @@ export interface SoakSummary {
 const RSS_SLACK_BYTES = 48 * 1024 * 1024;
 /** Open handles may differ by this many (timers and sockets in flight at the sampling instant). */
 const HANDLE_SLACK = 12;
-
-async function clientCredentials(fleet: BenchFleet): Promise<ChannelCredentials> {
-  if (fleet.files === undefined) return credentials.createInsecure();
-  return credentials.createSsl(
-    await readFile(fleet.files.ca),
-    await readFile(fleet.files.clientKey),
-    await readFile(fleet.files.clientCert),
-  );
-}
 
 interface Sample {
   readonly rss: number;
@@ -112,7 +102,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
 
     const client = async (index: number) => {
       const controller = createController({
-        credentials: await clientCredentials(fleet),
+        credentials: clientCredentials(clientTlsFiles(fleet.files)),
         throttle: 8,
         timeoutMs: 10_000,
       });
@@ -144,7 +134,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
             const once = loadClient({
               address: `127.0.0.1:${target.address.port}`,
               fqdn: target.fqdn,
-              credentials: await clientCredentials(fleet),
+              credentials: clientCredentials(clientTlsFiles(fleet.files)),
             });
             try {
               hostResults++;

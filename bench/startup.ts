@@ -9,7 +9,6 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
-  credentials as grpcCredentials,
   loadPackageDefinition,
   type ChannelCredentials,
   type Client,
@@ -17,6 +16,7 @@ import {
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import { clientCredentials, clientTlsFiles } from "./client-tls.js";
 import type { BenchPkiFiles } from "./pki.js";
 
 const AGENT_BIN = fileURLToPath(new URL("../bin/wms-agent.js", import.meta.url));
@@ -133,14 +133,7 @@ export async function measureStartup(options: StartupOptions): Promise<StartupSa
     if (options.files !== undefined) return undefined;
     throw new Error(`wms-agent did not start: ${stderr}`);
   }
-  const credentials =
-    options.files === undefined
-      ? grpcCredentials.createInsecure()
-      : grpcCredentials.createSsl(
-          await readFile(options.files.ca),
-          await readFile(options.files.clientKey),
-          await readFile(options.files.clientCert),
-        );
+  const credentials = clientCredentials(clientTlsFiles(options.files));
   const client = healthClient(`127.0.0.1:${port}`, credentials, options.fqdn);
   try {
     for (let attempt = 0; attempt < 500; attempt++) {

@@ -8,15 +8,14 @@
  * `{ wallMs, cpuUs, ok, statuses, results, channels }`; `{ kind: "memory" }` → `{ rssBytes,
  * heapUsedBytes, channels }` after a GC; `{ kind: "close" }` closes the controller and exits.
  */
-import { readFileSync } from "node:fs";
-import { credentials } from "@grpc/grpc-js";
 import { createController, resolveTargets } from "../controller/index.js";
+import { clientCredentials, type ClientTlsFiles } from "./client-tls.js";
 
 /** The argument of the warm controller. */
 export interface WarmControllerConfig {
   readonly names: readonly string[];
   readonly ports: readonly number[];
-  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null;
+  readonly tls: ClientTlsFiles | null;
   /** @default 32, the wmsctl default */
   readonly throttle?: number;
 }
@@ -50,14 +49,7 @@ const targets = resolveTargets({
   resolve: config.names.map((name, index) => `${name}=127.0.0.1:${config.ports[index]}`),
 });
 const controller = createController({
-  credentials:
-    config.tls === null
-      ? credentials.createInsecure()
-      : credentials.createSsl(
-          readFileSync(config.tls.ca),
-          readFileSync(config.tls.key),
-          readFileSync(config.tls.cert),
-        ),
+  credentials: clientCredentials(config.tls),
   throttle: config.throttle ?? 32,
 });
 
