@@ -18,9 +18,9 @@ import {
   type ControllerOptions,
   type ResolvedControllerOptions,
 } from "./controller-options.js";
-import { fanOut, type AttemptContext } from "./fan-out.js";
+import { fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
 import { NotServingError, SESSION_SERVICE_HEALTH_NAME, type AgentHealth } from "./health-check.js";
-import { HostCallError, type HostResult } from "./host-result.js";
+import { HostCallError, type HostResult, type RpcName } from "./host-result.js";
 import type { Target } from "./targets.js";
 
 /** Options every controller call takes. */
@@ -149,10 +149,26 @@ export function createController(options: ControllerOptions): Controller {
       : {};
   };
 
+  /** The fields every disconnect request carries: flags, the target's FQDN, the caller's session. */
+  const disconnectFields = async (context: AttemptContext, callOptions: DisconnectOptions) => ({
+    whatIf: callOptions.whatIf ?? false,
+    noWait: callOptions.noWait ?? false,
+    expectedHost: context.target.fqdn,
+    ...(await callerSession(context)),
+  });
+
+  /** {@link fanOut} over this controller's channels and options. */
+  const run = <T>(
+    targets: readonly Target[],
+    rpc: RpcName,
+    call: HostCall<T>,
+    signal: AbortSignal | undefined,
+  ) => fanOut(targets, rpc, call, pool, resolved, signal);
+
   return {
     options: resolved,
     listSessions(targets, callOptions = {}) {
-      return fanOut(
+      return run(
         targets,
         "ListSessions",
         (context) =>
@@ -164,13 +180,11 @@ export function createController(options: ControllerOptions): Controller {
             },
             context,
           ),
-        pool,
-        resolved,
         callOptions.signal,
       );
     },
     disconnect(targets, sessionIds, callOptions = {}) {
-      return fanOut(
+      return run(
         targets,
         "Disconnect",
         async (context) =>
@@ -178,52 +192,37 @@ export function createController(options: ControllerOptions): Controller {
             context.client.disconnect.bind(context.client),
             {
               sessionIds: idsFor(sessionIds, context.target),
-              whatIf: callOptions.whatIf ?? false,
-              noWait: callOptions.noWait ?? false,
-              expectedHost: context.target.fqdn,
-              ...(await callerSession(context)),
+              ...(await disconnectFields(context, callOptions)),
             },
             context,
           ),
-        pool,
-        resolved,
         callOptions.signal,
       );
     },
     disconnectAll(targets, callOptions = {}) {
-      return fanOut(
+      return run(
         targets,
         "DisconnectAll",
         async (context) =>
           unary(
             context.client.disconnectAll.bind(context.client),
-            {
-              whatIf: callOptions.whatIf ?? false,
-              noWait: callOptions.noWait ?? false,
-              filter: callOptions.filter,
-              expectedHost: context.target.fqdn,
-              ...(await callerSession(context)),
-            },
+            { filter: callOptions.filter, ...(await disconnectFields(context, callOptions)) },
             context,
           ),
-        pool,
-        resolved,
         callOptions.signal,
       );
     },
     getAgentInfo(targets, callOptions = {}) {
-      return fanOut(
+      return run(
         targets,
         "GetAgentInfo",
         (context) => unary(context.client.getAgentInfo.bind(context.client), {}, context),
-        pool,
-        resolved,
         callOptions.signal,
       );
     },
     checkHealth(targets, callOptions = {}) {
       const service = callOptions.service ?? SESSION_SERVICE_HEALTH_NAME;
-      return fanOut(
+      return run(
         targets,
         "Health/Check",
         async (context): Promise<AgentHealth> => {
@@ -245,8 +244,6 @@ export function createController(options: ControllerOptions): Controller {
           });
           return { service, status, agentInfo };
         },
-        pool,
-        resolved,
         callOptions.signal,
       );
     },
