@@ -5,7 +5,7 @@
  * `DECLINED`, and hosts that failed the what-if pass are reported as they failed.
  */
 import type { DisconnectResponse } from "../../proto/gen/wms/v1/wms_session.js";
-import type { Controller, DisconnectAllOptions } from "../controller.js";
+import type { Controller, DisconnectAllOptions, DisconnectOptions } from "../controller.js";
 import type { HostResult } from "../host-result.js";
 import type { Target } from "../targets.js";
 import type { ConfirmAnswer, CliIo } from "./io.js";
@@ -17,6 +17,21 @@ export type DisconnectPlan =
   | { readonly kind: "ids"; readonly idsFor: (target: Target) => readonly number[] }
   | { readonly kind: "all"; readonly filter: DisconnectAllOptions["filter"] };
 
+/** The plan's calls: `Disconnect` of its ids, or `DisconnectAll` with its filter. */
+export function runPlan(
+  controller: Controller,
+  targets: readonly Target[],
+  plan: DisconnectPlan,
+  options: DisconnectOptions,
+): AsyncIterable<HostResult<DisconnectResponse>> {
+  return plan.kind === "ids"
+    ? controller.disconnect(targets, plan.idsFor, options)
+    : controller.disconnectAll(targets, {
+        ...options,
+        ...(plan.filter === undefined ? {} : { filter: plan.filter }),
+      });
+}
+
 /** Runs the plan's what-if pass and collects every host's result. */
 async function whatIfPass(
   controller: Controller,
@@ -25,14 +40,7 @@ async function whatIfPass(
   noWait: boolean,
   signal: AbortSignal,
 ): Promise<Map<string, HostResult<DisconnectResponse>>> {
-  const options = { whatIf: true, noWait, signal };
-  const results =
-    plan.kind === "ids"
-      ? controller.disconnect(targets, plan.idsFor, options)
-      : controller.disconnectAll(targets, {
-          ...options,
-          ...(plan.filter === undefined ? {} : { filter: plan.filter }),
-        });
+  const results = runPlan(controller, targets, plan, { whatIf: true, noWait, signal });
   const byHost = new Map<string, HostResult<DisconnectResponse>>();
   for await (const result of results) byHost.set(result.host, result);
   return byHost;

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import type { SessionFilter } from "../../../proto/gen/wms/v1/wms_session.js";
-import { confirmThenDisconnect, type DisconnectPlan } from "../confirm-flow.js";
+import { confirmThenDisconnect, runPlan, type DisconnectPlan } from "../confirm-flow.js";
 import {
   addFleetOptions,
   prepareFleet,
@@ -161,14 +161,11 @@ export function addDisconnectCommand(
               },
             );
           }
-          const options = { whatIf, noWait, signal: io.signal };
-          const results =
-            plan.kind === "ids"
-              ? controller.disconnect(targets, plan.idsFor, options)
-              : controller.disconnectAll(targets, {
-                  ...options,
-                  ...(plan.filter === undefined ? {} : { filter: plan.filter }),
-                });
+          const results = runPlan(controller, targets, plan, {
+            whatIf,
+            noWait,
+            signal: io.signal,
+          });
           return printReports(
             io,
             fleet,
