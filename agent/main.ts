@@ -15,12 +15,12 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
-import { startAgent, type Agent } from "./agent.js";
-import { openFileAuditSink, type FileAuditSink } from "./audit-file.js";
-import { createAccessPolicy } from "./authorization.js";
-import type { SessionBackend } from "./backend.js";
-import { isLoopbackAddress } from "./caller-process.js";
-import { createConfigReloader } from "./config-reload.js";
+import { startAgent, type Agent } from "./server/agent.js";
+import { openFileAuditSink, type FileAuditSink } from "./audit/audit-file.js";
+import { createAccessPolicy } from "./security/authorization.js";
+import type { SessionBackend } from "./sessions/backend.js";
+import { isLoopbackAddress } from "./caller/caller-process.js";
+import { createConfigReloader } from "./config/config-reload.js";
 import {
   ConfigError,
   ENVIRONMENT_VARIABLES,
@@ -30,10 +30,10 @@ import {
   settingsFromFile,
   type AgentSettings,
   type ResolvedAgentConfig,
-} from "./options.js";
-import { createTlsCredentials } from "./tls-credentials.js";
-import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./tls.js";
-import { AGENT_VERSION } from "./version.js";
+} from "./config/options.js";
+import { createTlsCredentials } from "./security/tls-credentials.js";
+import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./security/tls.js";
+import { AGENT_VERSION } from "./server/version.js";
 
 /** The side effects of the command, injectable for tests. */
 export interface MainIo {
@@ -216,7 +216,7 @@ export async function main(io: MainIo): Promise<number> {
   outliveClosedPipe(io.stderr);
   if (io.argv[0] === "service") {
     // `wms-agent service install|uninstall|start|stop|status|run`: the Windows service (sc.exe).
-    const { runServiceCli } = await import("./service/service-command.js");
+    const { runServiceCli } = await import("./windows-service/service-command.js");
     return runServiceCli(io, (argv, out) =>
       main({ ...io, argv, stdout: out.stdout, stderr: out.stderr }),
     );

@@ -19,10 +19,10 @@ import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import { ServerCredentials } from "@grpc/grpc-js";
-import { startAgent, type Agent } from "../agent/agent.js";
+import { startAgent, type Agent } from "../agent/server/agent.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../agent/backends/simulated.js";
 import { defaultSimFixture } from "../agent/backends/sim-fixture.js";
-import { createAccessPolicy } from "../agent/authorization.js";
+import { createAccessPolicy } from "../agent/security/authorization.js";
 
 /** The argument of an agent host. */
 export interface AgentHostConfig {

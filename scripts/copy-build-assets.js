@@ -17,8 +17,8 @@ const out = resolve(process.argv[2] ?? join(root, "dist"));
 
 /**
  * Files read at run time, at the same place relative to the compiled module as to its source:
- * agent/backends/sim-fixture.ts reads `./classroom.json`, agent/agent.ts loads the contract from
- * `../proto/` for server reflection. (agent/version.ts reads `../package.json`: written below.)
+ * agent/backends/sim-fixture.ts reads `./classroom.json`, agent/server/agent.ts loads the contract from
+ * `../../proto/` for server reflection. (agent/server/version.ts reads `../../package.json`: written below.)
  */
 const ASSETS = ["agent/backends/classroom.json", "proto/wms/v1/wms_session.proto"];
 
@@ -27,7 +27,7 @@ for (const asset of ASSETS) {
   await copyFile(join(root, asset), join(out, asset));
 }
 
-// The manifest of the built tree: agent/version.ts reads its `version`, and `type` makes the
+// The manifest of the built tree: agent/server/version.ts reads its `version`, and `type` makes the
 // compiled .js files ES modules wherever the tree is copied to.
 const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
 const built = {
@@ -43,7 +43,7 @@ const built = {
 await writeFile(join(out, "package.json"), `${JSON.stringify(built, null, 2)}\n`);
 
 // The entry points, as bin/*.js of the checkout but on the compiled modules (no bundle, no tsx).
-// agent/service/service-command.ts registers `../../bin/wms-agent.js` as the Windows service's
+// agent/windows-service/service-command.ts registers `../../bin/wms-agent.js` as the Windows service's
 // script: in the built tree that is this file.
 const LAUNCHERS = {
   "wms-agent.js": `#!/usr/bin/env node

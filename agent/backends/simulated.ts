@@ -15,8 +15,8 @@ import {
   type BackendSession,
   type DisconnectOptions,
   type SessionBackend,
-} from "../backend.js";
-import { Win32 } from "../win32-errors.js";
+} from "../sessions/backend.js";
+import { Win32 } from "../sessions/win32-errors.js";
 import { acquireEnvironSessions, type EnvironSessions } from "./environ-sessions.js";
 import { defaultSimFixture, type SimFixture, type SimSession } from "./sim-fixture.js";
 

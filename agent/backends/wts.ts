@@ -15,9 +15,14 @@
 import type koffiModule from "koffi";
 import { isIPv4, isIPv6 } from "node:net";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import type { BackendSession, DisconnectOptions, SessionBackend, TcpEndpoint } from "../backend.js";
-import { Win32Error } from "../backend.js";
-import { win32ErrorMeaning } from "../win32-errors.js";
+import type {
+  BackendSession,
+  DisconnectOptions,
+  SessionBackend,
+  TcpEndpoint,
+} from "../sessions/backend.js";
+import { Win32Error } from "../sessions/backend.js";
+import { win32ErrorMeaning } from "../sessions/win32-errors.js";
 
 type Koffi = typeof koffiModule;
 type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;

@@ -4,8 +4,8 @@
  */
 import type { TestContext } from "node:test";
 import { credentials, type ServiceError } from "@grpc/grpc-js";
-import { startAgent, type Agent, type AgentOptions } from "../../agent/agent.js";
-import type { SessionBackend } from "../../agent/backend.js";
+import { startAgent, type Agent, type AgentOptions } from "../../agent/server/agent.js";
+import type { SessionBackend } from "../../agent/sessions/backend.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import {

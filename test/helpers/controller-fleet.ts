@@ -6,8 +6,8 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { ServerCredentials } from "@grpc/grpc-js";
-import type { Authorizer } from "../../agent/access.js";
-import { startAgent, type Agent } from "../../agent/agent.js";
+import type { Authorizer } from "../../agent/server/access.js";
+import { startAgent, type Agent } from "../../agent/server/agent.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
 import { resolveTargets, type Target } from "../../controller/index.js";
 

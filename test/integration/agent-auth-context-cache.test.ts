@@ -1,5 +1,5 @@
 /**
- * The auth context kept per TLS connection (`agent/auth-context-cache.ts`): grpc-js's internals
+ * The auth context kept per TLS connection (`agent/security/auth-context-cache.ts`): grpc-js's internals
  * still lead from a call to its socket (else the cache would silently fall back to a certificate
  * object per call), and connections with different certificates, open together and called in
  * turn, each keep their own identity.
@@ -14,9 +14,9 @@ import {
   status as Status,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { startAgent } from "../../agent/agent.js";
-import { callSocket, connectionAuthContext } from "../../agent/auth-context-cache.js";
-import { createAccessPolicy } from "../../agent/authorization.js";
+import { startAgent } from "../../agent/server/agent.js";
+import { callSocket, connectionAuthContext } from "../../agent/security/auth-context-cache.js";
+import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import {

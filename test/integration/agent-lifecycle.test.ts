@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
-import type { SessionBackend } from "../../agent/backend.js";
+import type { SessionBackend } from "../../agent/sessions/backend.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { gate, startHarness } from "../helpers/agent-harness.js";
 import { checkHealth, healthClient, type HealthClient } from "../helpers/health-client.js";

@@ -18,13 +18,13 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { startAgent } from "../../agent/agent.js";
-import { createAccessPolicy } from "../../agent/authorization.js";
+import { startAgent } from "../../agent/server/agent.js";
+import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
-import type { Role } from "../../agent/options.js";
-import { createTlsCredentials } from "../../agent/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/tls.js";
+import type { Role } from "../../agent/config/options.js";
+import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
+import { loadTlsMaterial } from "../../agent/security/tls.js";
 import { TEST_FIXTURE, TEST_HOST } from "../helpers/agent-harness.js";
 import { createTestCa, pemFolder, type IssuedCertificate } from "../helpers/test-pki.js";
 

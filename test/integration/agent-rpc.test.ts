@@ -5,14 +5,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
-import type { SessionBackend } from "../../agent/backend.js";
+import type { SessionBackend } from "../../agent/sessions/backend.js";
 import {
   Outcome,
   Protection,
   SessionState,
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
-import { AGENT_VERSION } from "../../agent/version.js";
+import { AGENT_VERSION } from "../../agent/server/version.js";
 import { gate, startHarness, TEST_HOST } from "../helpers/agent-harness.js";
 
 /** Asserts that a call failed with `code` and a message matching `message`. */

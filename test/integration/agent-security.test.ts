@@ -8,19 +8,19 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it, type TestContext } from "node:test";
 import { credentials, status as Status, type Client, type ServiceError } from "@grpc/grpc-js";
-import type { AuditRecord, AuditSink } from "../../agent/access.js";
-import { startAgent, type Agent } from "../../agent/agent.js";
-import type { SessionBackend } from "../../agent/backend.js";
-import { openFileAuditSink } from "../../agent/audit-file.js";
-import { createAccessPolicy, type AccessPolicy } from "../../agent/authorization.js";
+import type { AuditRecord, AuditSink } from "../../agent/server/access.js";
+import { startAgent, type Agent } from "../../agent/server/agent.js";
+import type { SessionBackend } from "../../agent/sessions/backend.js";
+import { openFileAuditSink } from "../../agent/audit/audit-file.js";
+import { createAccessPolicy, type AccessPolicy } from "../../agent/security/authorization.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
-import type { Role } from "../../agent/options.js";
+import type { Role } from "../../agent/config/options.js";
 import {
   createTlsCredentials,
   type ReloadableTlsCredentials,
-} from "../../agent/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/tls.js";
+} from "../../agent/security/tls-credentials.js";
+import { loadTlsMaterial } from "../../agent/security/tls.js";
 import { Outcome, WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   gate,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { credentials, status } from "@grpc/grpc-js";
-import { RpcError } from "../../agent/rpc-error.js";
+import { RpcError } from "../../agent/server/rpc-error.js";
 import { Outcome } from "../../proto/gen/wms/v1/wms_session.js";
 import { createController, type HostResult, type Target } from "../../controller/index.js";
 import {

@@ -6,9 +6,9 @@ import {
   type ClientReadableStream,
 } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
-import { startAgent, type Agent } from "../../agent/agent.js";
+import { startAgent, type Agent } from "../../agent/server/agent.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
-import { AGENT_VERSION } from "../../agent/version.js";
+import { AGENT_VERSION } from "../../agent/server/version.js";
 import type { HostReport } from "../../controller/cli/report.js";
 import {
   ChannelPool,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ServerCredentials, credentials } from "@grpc/grpc-js";
-import { startAgent, type Agent } from "../../agent/agent.js";
+import { startAgent, type Agent } from "../../agent/server/agent.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { createController, type HostResult } from "../../controller/index.js";
 import { runWmsctl } from "../helpers/controller-cli.js";

@@ -7,8 +7,8 @@ import { mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import type { AuditRecord } from "../../agent/access.js";
-import { openFileAuditSink } from "../../agent/audit-file.js";
+import type { AuditRecord } from "../../agent/server/access.js";
+import { openFileAuditSink } from "../../agent/audit/audit-file.js";
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "wms-audit-"));

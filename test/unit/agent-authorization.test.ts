@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import type { PeerCertificate } from "node:tls";
 import { describe, it } from "node:test";
 import { status as Status } from "@grpc/grpc-js";
-import { AccessDeniedError, type CallSecurityInfo } from "../../agent/access.js";
-import { createAccessPolicy, ROLE_RPCS } from "../../agent/authorization.js";
-import type { Role } from "../../agent/options.js";
-import { splitAltNames } from "../../agent/peer-identity.js";
+import { AccessDeniedError, type CallSecurityInfo } from "../../agent/server/access.js";
+import { createAccessPolicy, ROLE_RPCS } from "../../agent/security/authorization.js";
+import type { Role } from "../../agent/config/options.js";
+import { splitAltNames } from "../../agent/security/peer-identity.js";
 
 let serial = 0;
 

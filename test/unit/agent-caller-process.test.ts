@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isLoopbackAddress, parsePeer } from "../../agent/caller-process.js";
+import { isLoopbackAddress, parsePeer } from "../../agent/caller/caller-process.js";
 
 void describe("parsePeer", () => {
   void it("reads an IPv4 peer", () => {

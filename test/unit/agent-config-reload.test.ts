@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
-import type { FileAuditSink } from "../../agent/audit-file.js";
-import { createAccessPolicy } from "../../agent/authorization.js";
-import { createConfigReloader } from "../../agent/config-reload.js";
-import { ConfigError, resolveAgentConfig, type AgentSettings } from "../../agent/options.js";
-import type { ReloadableTlsCredentials } from "../../agent/tls-credentials.js";
-import type { TlsMaterial } from "../../agent/tls.js";
+import type { FileAuditSink } from "../../agent/audit/audit-file.js";
+import { createAccessPolicy } from "../../agent/security/authorization.js";
+import { createConfigReloader } from "../../agent/config/config-reload.js";
+import { ConfigError, resolveAgentConfig, type AgentSettings } from "../../agent/config/options.js";
+import type { ReloadableTlsCredentials } from "../../agent/security/tls-credentials.js";
+import type { TlsMaterial } from "../../agent/security/tls.js";
 import { createTestCa, pemFolder, type PemFolder } from "../helpers/test-pki.js";
 
 const HOST = "mps01.lab.example.com";

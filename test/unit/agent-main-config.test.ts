@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { loadConfig, type MainIo } from "../../agent/main.js";
-import { ConfigError } from "../../agent/options.js";
-import { AGENT_VERSION } from "../../agent/version.js";
+import { ConfigError } from "../../agent/config/options.js";
+import { AGENT_VERSION } from "../../agent/server/version.js";
 
 /** A writable stream that keeps what is written, as text. */
 class MemoryStream extends Writable {

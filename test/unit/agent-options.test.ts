@@ -12,7 +12,7 @@ import {
   settingsFromFile,
   type AgentSettings,
   type SettingSources,
-} from "../../agent/options.js";
+} from "../../agent/config/options.js";
 
 const FILE = "/etc/wmsfleet/agent.json";
 const MACHINE = "agent1.lab.example.com";

@@ -5,7 +5,7 @@ import {
   protectionOf,
   SERVICES_SESSION_ID,
   type ProtectionContext,
-} from "../../agent/protection.js";
+} from "../../agent/sessions/protection.js";
 import { Protection } from "../../proto/gen/wms/v1/wms_session.js";
 
 /** The agent in session 7, a local caller in session 12, a request naming session 15. */

@@ -8,8 +8,8 @@ import {
   normalizeHostName,
   validateSessionIds,
   WTS_CURRENT_SESSION,
-} from "../../agent/request-validation.js";
-import { RpcError } from "../../agent/rpc-error.js";
+} from "../../agent/sessions/request-validation.js";
+import { RpcError } from "../../agent/server/rpc-error.js";
 
 /** An assertion that `fn` throws an `RpcError` with `code` whose message matches every pattern. */
 function assertRpcError(fn: () => unknown, code: Status, ...patterns: (RegExp | string)[]): void {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status as Status } from "@grpc/grpc-js";
-import type { BackendSession } from "../../agent/backend.js";
-import { RpcError } from "../../agent/rpc-error.js";
+import type { BackendSession } from "../../agent/sessions/backend.js";
+import { RpcError } from "../../agent/server/rpc-error.js";
 import {
   compileFilter,
   compilePattern,
   durationToMs,
   MAX_PATTERN_LENGTH,
-} from "../../agent/session-filter.js";
+} from "../../agent/sessions/session-filter.js";
 import { SessionState, type SessionFilter } from "../../proto/gen/wms/v1/wms_session.js";
 
 function session(overrides: Partial<BackendSession> = {}): BackendSession {

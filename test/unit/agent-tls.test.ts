@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { ConfigError } from "../../agent/options.js";
-import { hostNameWarning, loadTlsMaterial, type TlsFiles } from "../../agent/tls.js";
+import { ConfigError } from "../../agent/config/options.js";
+import { hostNameWarning, loadTlsMaterial, type TlsFiles } from "../../agent/security/tls.js";
 import {
   createTestCa,
   pemFolder,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Win32, win32ErrorMeaning } from "../../agent/win32-errors.js";
+import { Win32, win32ErrorMeaning } from "../../agent/sessions/win32-errors.js";
 import { Outcome } from "../../proto/gen/wms/v1/wms_session.js";
 
 void describe("Win32 error codes", () => {

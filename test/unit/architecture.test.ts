@@ -38,3 +38,10 @@ for (const [folder, forbidden] of [
     assert.deepEqual(offending, []);
   });
 }
+
+it("agent/ keeps only its entry point at the root; each concern has its folder", () => {
+  const atRoot = readdirSync(join(root, "agent"), { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
+    .map((entry) => entry.name);
+  assert.deepEqual(atRoot, ["main.ts"]);
+});

@@ -10,7 +10,7 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { createProcfsPeerResolver, decodeProcAddress } from "../../agent/peer-process.js";
+import { createProcfsPeerResolver, decodeProcAddress } from "../../agent/caller/peer-process.js";
 
 const HEADER =
   "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";

@@ -14,8 +14,8 @@ import {
   sameAddress,
   TCP_ESTABLISHED,
   type ProcfsPeerResolverOptions,
-} from "../../agent/peer-process.js";
-import { sockDiagLookup, type ExactSocketLookup } from "../../agent/sock-diag.js";
+} from "../../agent/caller/peer-process.js";
+import { sockDiagLookup, type ExactSocketLookup } from "../../agent/caller/sock-diag.js";
 
 // Captured from a Linux host: a dual-stack server on port 43427 (A9A3) and a client that reached
 // it through 127.0.0.1 from port 40864 (9FA0). The client's socket is in tcp, the server's in tcp6.

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { serviceControlAction } from "../../agent/service/service-control-manager.js";
+import { serviceControlAction } from "../../agent/windows-service/service-control-manager.js";
 
 it("maps the SCM's control codes to the agent's actions", () => {
   assert.equal(serviceControlAction(1), "stop"); // SERVICE_CONTROL_STOP

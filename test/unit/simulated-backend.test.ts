@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { Win32Error } from "../../agent/backend.js";
+import { Win32Error } from "../../agent/sessions/backend.js";
 import type { SimFixture, SimSession } from "../../agent/backends/sim-fixture.js";
 import {
   createSimulatedBackend,

@@ -5,9 +5,9 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { parseProcNetTcp } from "../../agent/peer-process.js";
-import { createSocketSearch, type SocketEntry } from "../../agent/procfs-socket-search.js";
-import { sockDiagLookup } from "../../agent/sock-diag.js";
+import { parseProcNetTcp } from "../../agent/caller/peer-process.js";
+import { createSocketSearch, type SocketEntry } from "../../agent/caller/procfs-socket-search.js";
+import { sockDiagLookup } from "../../agent/caller/sock-diag.js";
 
 /** A server on `host` and a client connected to it from this process. */
 async function connection(t: TestContext, host: string) {

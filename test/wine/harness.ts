@@ -10,7 +10,7 @@
 import { createServer, connect } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import koffi from "koffi";
-import type { SessionBackend } from "../../agent/backend.js";
+import type { SessionBackend } from "../../agent/sessions/backend.js";
 import { createWtsBackend } from "../../agent/backends/wts.js";
 import { harnessSteps } from "./harness-steps.js";
 

@@ -13,9 +13,12 @@ import {
   quoteWindowsArg,
   serviceCommandLine,
   uninstallCommands,
-} from "../../agent/service/sc-commands.js";
-import type { ScResult, ServiceCommandDeps } from "../../agent/service/service-command.js";
-import { registerServiceCommands, runServiceCli } from "../../agent/service/service-command.js";
+} from "../../agent/windows-service/sc-commands.js";
+import type { ScResult, ServiceCommandDeps } from "../../agent/windows-service/service-command.js";
+import {
+  registerServiceCommands,
+  runServiceCli,
+} from "../../agent/windows-service/service-command.js";
 
 const spec = {
   name: "wms-agent",

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { win32 } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Command } from "commander";
-import { registerServiceCommands } from "../../agent/service/service-command.js";
+import { registerServiceCommands } from "../../agent/windows-service/service-command.js";
 
 const WINE_LACKS = ["failureflag", "qc", "qfailure"];
 const args = process.argv.slice(2);

@@ -228,7 +228,7 @@ export async function buildAgentApp(): Promise<string> {
     entry,
     [
       'import { main } from "./agent/main.js";',
-      'import { runServiceCli } from "./agent/service/service-command.js";',
+      'import { runServiceCli } from "./agent/windows-service/service-command.js";',
       "const io = {",
       "  argv: process.argv.slice(2),",
       "  env: process.env,",

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { Outcome, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import { win32ErrorMeaning } from "../../agent/win32-errors.js";
+import { win32ErrorMeaning } from "../../agent/sessions/win32-errors.js";
 import { failure, output, value, type HarnessOutput } from "./harness-output.js";
 import {
   buildFakeWtsapi32,

@@ -12,7 +12,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
-import { ConfigError } from "./options.js";
+import { ConfigError } from "../config/options.js";
 
 /** The three files of mutual TLS, as configured. */
 export interface TlsFiles {

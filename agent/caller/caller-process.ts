@@ -4,7 +4,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type { Logger } from "pino";
-import type { SessionBackend, TcpEndpoint } from "./backend.js";
+import type { SessionBackend, TcpEndpoint } from "../sessions/backend.js";
 import { isLoopbackAddress, type PeerProcessResolver } from "./peer-process.js";
 
 export { isLoopbackAddress, type PeerProcessResolver };

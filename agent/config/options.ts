@@ -5,7 +5,7 @@
  */
 import { isIP } from "node:net";
 import { hostname } from "node:os";
-import type { BackendName } from "./backend.js";
+import type { BackendName } from "../sessions/backend.js";
 
 /** A configuration value that cannot be used; the agent exits with status 2 before binding. */
 export class ConfigError extends TypeError {

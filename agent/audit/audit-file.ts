@@ -12,7 +12,7 @@
  * in the new one.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import type { AuditRecord, AuditSink } from "./access.js";
+import type { AuditRecord, AuditSink } from "../server/access.js";
 
 /** An audit sink that owns an open file. */
 export interface FileAuditSink extends AuditSink {

@@ -12,7 +12,7 @@
  * version), every call asks grpc-js as before.
  */
 import { TLSSocket } from "node:tls";
-import type { AuthContext } from "./access.js";
+import type { AuthContext } from "../server/access.js";
 
 /** What this module needs of a grpc-js server call (unary or streaming). */
 export interface AuthContextSource {

@@ -12,11 +12,11 @@
  * the audit log on or off.
  */
 import type { Logger } from "pino";
-import type { FileAuditSink } from "./audit-file.js";
-import type { AccessPolicy } from "./authorization.js";
+import type { FileAuditSink } from "../audit/audit-file.js";
+import type { AccessPolicy } from "../security/authorization.js";
 import type { ResolvedAgentConfig } from "./options.js";
-import type { ReloadableTlsCredentials } from "./tls-credentials.js";
-import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./tls.js";
+import type { ReloadableTlsCredentials } from "../security/tls-credentials.js";
+import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "../security/tls.js";
 
 /** What a reload acts on. */
 export interface ReloadTargets {

@@ -3,7 +3,7 @@
  * the facts (which session the agent, the caller process and the request name) are gathered by
  * the handlers.
  */
-import { Protection } from "../proto/gen/wms/v1/wms_session.js";
+import { Protection } from "../../proto/gen/wms/v1/wms_session.js";
 
 /** The services session: never disconnected (rule 2). */
 export const SERVICES_SESSION_ID = 0;

@@ -11,7 +11,7 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { endianness } from "node:os";
-import type { TcpEndpoint } from "./backend.js";
+import type { TcpEndpoint } from "../sessions/backend.js";
 import {
   createSocketSearch,
   stillHolds,

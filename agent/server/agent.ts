@@ -17,16 +17,16 @@ import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import { pino, type Logger } from "pino";
-import { WmsSessionServiceService } from "../proto/gen/wms/v1/wms_session.js";
+import { WmsSessionServiceService } from "../../proto/gen/wms/v1/wms_session.js";
 import type { AuditSink, AuthContext, Authorizer } from "./access.js";
-import { connectionAuthContext } from "./auth-context-cache.js";
-import type { SessionBackend } from "./backend.js";
-import { createSimulatedBackend } from "./backends/simulated.js";
-import { createCallerSessionLookup, type PeerProcessResolver } from "./caller-process.js";
+import { connectionAuthContext } from "../security/auth-context-cache.js";
+import type { SessionBackend } from "../sessions/backend.js";
+import { createSimulatedBackend } from "../backends/simulated.js";
+import { createCallerSessionLookup, type PeerProcessResolver } from "../caller/caller-process.js";
 import { createGrpcHandlers } from "./grpc-adapter.js";
-import { createProcfsPeerResolver } from "./peer-process.js";
+import { createProcfsPeerResolver } from "../caller/peer-process.js";
 import { RpcError } from "./rpc-error.js";
-import { createSessionService } from "./session-service.js";
+import { createSessionService } from "../sessions/session-service.js";
 import { AGENT_VERSION } from "./version.js";
 
 /** The fully qualified name of the session service, as used by the health service. */
@@ -224,7 +224,7 @@ function drain(server: Server, graceMs: number): Promise<ShutdownOutcome> {
 
 /** The contract and the health service as proto-loader descriptors, for server reflection. */
 function loadContract() {
-  const protoRoot = fileURLToPath(new URL("../proto/", import.meta.url));
+  const protoRoot = fileURLToPath(new URL("../../proto/", import.meta.url));
   return loadSync(["wms/v1/wms_session.proto", healthProtoPath], {
     includeDirs: [protoRoot],
     keepCase: true,

@@ -2,7 +2,7 @@
  * How Win32 error codes from the session manager become outcomes (DESIGN section 4). Both backends
  * throw `Win32Error`; this is the one place that decides what each code means.
  */
-import { Outcome } from "../proto/gen/wms/v1/wms_session.js";
+import { Outcome } from "../../proto/gen/wms/v1/wms_session.js";
 
 /** Well-known Win32 error codes met when disconnecting sessions. */
 export const Win32 = {

@@ -3,7 +3,7 @@
  * manager. Only the adapters in `backends/` touch the OS; the handlers and protection rules see
  * this interface alone.
  */
-import type { SessionState } from "../proto/gen/wms/v1/wms_session.js";
+import type { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 
 /** One session as the backend sees it: the raw facts, with no protection decided yet. */
 export interface BackendSession {

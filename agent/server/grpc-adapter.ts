@@ -12,7 +12,7 @@ import {
   Protection,
   type SessionResult,
   type WmsSessionServiceServer,
-} from "../proto/gen/wms/v1/wms_session.js";
+} from "../../proto/gen/wms/v1/wms_session.js";
 import {
   AccessDeniedError,
   type AuditRecord,
@@ -21,10 +21,14 @@ import {
   type Authorizer,
   type RpcName,
 } from "./access.js";
-import { connectionAuthContext } from "./auth-context-cache.js";
-import { isLoopbackAddress, parsePeer } from "./caller-process.js";
+import { connectionAuthContext } from "../security/auth-context-cache.js";
+import { isLoopbackAddress, parsePeer } from "../caller/caller-process.js";
 import { RpcError } from "./rpc-error.js";
-import { countOutcomes, type CallContext, type SessionService } from "./session-service.js";
+import {
+  countOutcomes,
+  type CallContext,
+  type SessionService,
+} from "../sessions/session-service.js";
 
 /** What the adapter needs from the agent around it. */
 export interface GrpcAdapterOptions {

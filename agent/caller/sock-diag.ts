@@ -19,7 +19,7 @@
  */
 import type koffiModule from "koffi";
 import { isIPv4 } from "node:net";
-import type { TcpEndpoint } from "./backend.js";
+import type { TcpEndpoint } from "../sessions/backend.js";
 
 type Koffi = typeof koffiModule;
 type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;

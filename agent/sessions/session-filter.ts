@@ -2,10 +2,10 @@
  * The `DisconnectAll` filter: a user name pattern (`*` and `?`, case-insensitive), a set of
  * states and a minimum idle time. Validation and matching are pure so they are unit-tested alone.
  */
-import type { Duration } from "../proto/gen/google/protobuf/duration.js";
-import { SessionState, type SessionFilter } from "../proto/gen/wms/v1/wms_session.js";
+import type { Duration } from "../../proto/gen/google/protobuf/duration.js";
+import { SessionState, type SessionFilter } from "../../proto/gen/wms/v1/wms_session.js";
 import type { BackendSession } from "./backend.js";
-import { invalidArgument } from "./rpc-error.js";
+import { invalidArgument } from "../server/rpc-error.js";
 
 /** Longest accepted user name pattern: a 15-character domain, `\` and a 104-character UPN prefix fit. */
 export const MAX_PATTERN_LENGTH = 256;

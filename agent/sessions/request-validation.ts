@@ -3,7 +3,7 @@
  * `INVALID_ARGUMENT` or `FAILED_PRECONDITION` before any session is looked at.
  */
 import { status as Status } from "@grpc/grpc-js";
-import { invalidArgument, RpcError } from "./rpc-error.js";
+import { invalidArgument, RpcError } from "../server/rpc-error.js";
 
 /** Most session ids one `Disconnect` accepts. */
 export const MAX_SESSION_IDS = 4096;

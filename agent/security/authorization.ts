@@ -9,8 +9,8 @@
  * the new one, never a mix.
  */
 import { status as Status } from "@grpc/grpc-js";
-import { AccessDeniedError, type Authorizer, type CallSecurityInfo } from "./access.js";
-import type { Role } from "./options.js";
+import { AccessDeniedError, type Authorizer, type CallSecurityInfo } from "../server/access.js";
+import type { Role } from "../config/options.js";
 import { peerIdentity } from "./peer-identity.js";
 
 /** What each role may call. */

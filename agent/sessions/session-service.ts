@@ -17,11 +17,11 @@ import {
   type ListSessionsResponse,
   type Session,
   type SessionResult,
-} from "../proto/gen/wms/v1/wms_session.js";
+} from "../../proto/gen/wms/v1/wms_session.js";
 import { Win32Error, type BackendSession, type SessionBackend } from "./backend.js";
 import { protectionMessage, protectionOf, type ProtectionContext } from "./protection.js";
 import { checkExpectedHost, checkSessionId, validateSessionIds } from "./request-validation.js";
-import { RpcError } from "./rpc-error.js";
+import { RpcError } from "../server/rpc-error.js";
 import { compileFilter } from "./session-filter.js";
 import { win32ErrorMeaning } from "./win32-errors.js";
 
