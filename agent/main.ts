@@ -33,7 +33,9 @@ import {
 } from "./config/options.js";
 import { createTlsCredentials } from "./security/tls-credentials.js";
 import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./security/tls.js";
-import { AGENT_VERSION } from "./server/version.js";
+import { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
+import { outliveClosedPipe } from "../common/closed-pipe.js";
+import { WMSFLEET_VERSION } from "../common/version.js";
 
 /** The side effects of the command, injectable for tests. */
 export interface MainIo {
@@ -50,10 +52,10 @@ function buildCommand(io: MainIo): Command {
       "The wmsfleet agent: lists and disconnects the user sessions of this Windows MultiPoint Server host over gRPC.\n" +
         "Settings come from flags, then WMSFLEET_* environment variables, then the --config file, then defaults.",
     )
-    .version(AGENT_VERSION, "-V, --version", "print the agent version")
+    .version(WMSFLEET_VERSION, "-V, --version", "print the agent version")
     .option(
       "--listen <host:port>",
-      `address to listen on; default 0.0.0.0:50061, or localhost:50061 with --insecure-loopback ${envHelp("listen")}`,
+      `address to listen on; default 0.0.0.0:${DEFAULT_AGENT_PORT}, or localhost:${DEFAULT_AGENT_PORT} with --insecure-loopback ${envHelp("listen")}`,
     )
     .option(
       "--host-fqdn <name>",
@@ -105,7 +107,7 @@ function buildCommand(io: MainIo): Command {
     .addHelpText(
       "after",
       "\nExamples:\n" +
-        "  wms-agent --insecure-loopback                       # simulated classroom on localhost:50061\n" +
+        `  wms-agent --insecure-loopback                       # simulated classroom on localhost:${DEFAULT_AGENT_PORT}\n` +
         "  wms-agent --tls-cert agent.pem --tls-key agent.key --tls-ca ca.pem --allow ops=operator\n" +
         "\nSignals: SIGINT/SIGTERM drain in-flight calls, then stop. SIGHUP reloads the allow-list, the TLS files, the audit log (reopened), the log level and the grace period from the same flags, variables and config file; a bad reload changes nothing.\n" +
         "\nOn Windows: wms-agent service install|uninstall|start|stop|status (see wms-agent service --help).\n" +
@@ -184,30 +186,6 @@ async function createLogger(config: ResolvedAgentConfig, io: MainIo): Promise<Lo
     return pino({ level: config.logLevel }, pretty({ destination: 1, colorize: true }));
   }
   return pino({ level: config.logLevel, base: { pid: process.pid } }, io.stdout);
-}
-
-/** Streams whose closed pipe is already taken care of (`main` runs again for `service run`). */
-const guardedStreams = new WeakSet<NodeJS.WritableStream>();
-
-/**
- * Makes `EPIPE` on `stream` (its reader went away) harmless instead of an unhandled `'error'`
- * event that kills the process with a stack trace. Node.js ignores SIGPIPE, so the conventional
- * quiet death of `ls | head` is not available; what is left is to stop writing, which the stream
- * does by itself once it is destroyed (later writes are dropped without another `'error'`).
- *
- * The command then goes on and exits with the status it would have had: 0 for `--help`. For the
- * daemon nothing changes at all, deliberately: an agent whose log pipe closed (its supervisor's
- * log collector restarted, `wms-agent | head`) keeps serving with its logs lost rather than
- * crashing in the middle of a Disconnect, which would cut calls without a drain and could lose the
- * audit line of a disconnect already made. The audit trail does not depend on standard output:
- * `--audit-log` is its own file. Any other error is rethrown, as it was before.
- */
-function outliveClosedPipe(stream: NodeJS.WritableStream): void {
-  if (guardedStreams.has(stream)) return;
-  guardedStreams.add(stream);
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-  });
 }
 
 /** Runs the agent until a signal stops it; resolves to the exit status. */

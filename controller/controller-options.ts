@@ -5,8 +5,20 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import { MAX_SESSION_ID } from "../common/session-id.js";
 import type { Target } from "./targets.js";
 import { isLocalTarget } from "./local-machine.js";
+
+/** Calls in flight at once unless told otherwise: PowerShell's `ThrottleLimit` default. */
+export const DEFAULT_THROTTLE = 32;
+/**
+ * Milliseconds one host gets unless told otherwise: an agent answers in milliseconds, and a
+ * disconnect that waits for Remote Desktop Services takes a second or two at worst, so 10 s
+ * separates a slow host from a dead one without holding a run up for long.
+ */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Retries after `UNAVAILABLE` unless told otherwise: enough to ride over an agent restart. */
+export const DEFAULT_RETRIES = 2;
 
 /** Decides whether a target is the machine this process runs on. */
 export type LocalTargetTest = (target: Target, signal: AbortSignal) => Promise<boolean>;
@@ -18,14 +30,14 @@ export interface ControllerOptions {
    * for mutual TLS; `credentials.createInsecure()` only for `--insecure-loopback` agents).
    */
   readonly credentials: ChannelCredentials;
-  /** Calls in flight at once, over all hosts (PowerShell's ThrottleLimit). @default 32 */
+  /** Calls in flight at once, over all hosts. @default {@link DEFAULT_THROTTLE} (32) */
   readonly throttle?: number;
   /**
    * Milliseconds one host gets, from its first attempt to its result, retries and backoff
-   * included. @default 10000
+   * included. @default {@link DEFAULT_TIMEOUT_MS} (10000)
    */
   readonly timeoutMs?: number;
-  /** Retries after `UNAVAILABLE` (and only after it). @default 2 */
+  /** Retries after `UNAVAILABLE` (and only after it). @default {@link DEFAULT_RETRIES} (2) */
   readonly retries?: number;
   /**
    * The backoff before retry n is a random delay up to `min(retryMaxDelayMs, retryBaseDelayMs ×
@@ -77,9 +89,6 @@ export interface ResolvedControllerOptions {
   readonly random: () => number;
 }
 
-/** The largest valid session id (`4294967295` is `WTS_CURRENT_SESSION`, never a real session). */
-export const MAX_SESSION_ID = 0xfffffffe;
-
 function integer(value: number, name: string, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new TypeError(`${name} must be an integer in ${min}..${max}, not ${value}`);
@@ -98,9 +107,9 @@ export function resolveControllerOptions(options: ControllerOptions): ResolvedCo
   const callerSessionId = options.callerSessionId;
   return {
     credentials: options.credentials,
-    throttle: integer(options.throttle ?? 32, "throttle", 1, 100_000),
-    timeoutMs: integer(options.timeoutMs ?? 10_000, "timeoutMs", 1, 2_147_483_647),
-    retries: integer(options.retries ?? 2, "retries", 0, 100),
+    throttle: integer(options.throttle ?? DEFAULT_THROTTLE, "throttle", 1, 100_000),
+    timeoutMs: integer(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "timeoutMs", 1, 2_147_483_647),
+    retries: integer(options.retries ?? DEFAULT_RETRIES, "retries", 0, 100),
     retryBaseDelayMs: integer(options.retryBaseDelayMs ?? 200, "retryBaseDelayMs", 0, 600_000),
     retryMaxDelayMs: integer(options.retryMaxDelayMs ?? 2000, "retryMaxDelayMs", 0, 600_000),
     reconnectWindowMs: integer(options.reconnectWindowMs ?? 1000, "reconnectWindowMs", 0, 600_000),

@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
+import { canonicalHostName, hostNameProblem } from "../common/host-name.js";
 
 /** A name, address or file line that cannot be used as a target. */
 export class TargetError extends Error {
@@ -20,9 +21,6 @@ export interface HostPort {
   readonly port: number;
 }
 
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const MAX_NAME_LENGTH = 253;
-
 /**
  * Validates and normalises a host name: IDN → ASCII, lowercase, trailing dot dropped, then
  * RFC 1123 (letters, digits and inner hyphens; labels 1..63; at most 253 characters).
@@ -36,25 +34,11 @@ export function normalizeHostName(input: string): string {
       `"${input}" is an IP address; name the host by its FQDN and give the address with --resolve ${"FQDN=ADDRESS:PORT"}`,
     );
   }
-  const withoutDot = trimmed.endsWith(".") ? trimmed.slice(0, -1) : trimmed;
-  const ascii = /^[\x21-\x7e]*$/.test(withoutDot) ? withoutDot : domainToASCII(withoutDot);
-  if (ascii === "") throw new TargetError(`"${input}" is not a valid internationalised host name`);
-  const name = ascii.toLowerCase();
-  if (name.length > MAX_NAME_LENGTH) {
-    throw new TargetError(`"${input}" is ${name.length} characters long; at most 253 are allowed`);
-  }
-  for (const label of name.split(".")) {
-    if (label.length > 63) {
-      throw new TargetError(`"${input}": the label "${label}" is longer than 63 characters`);
-    }
-    if (!LABEL.test(label)) {
-      throw new TargetError(
-        label === ""
-          ? `"${input}" has an empty label`
-          : `"${input}": the label "${label}" may hold only letters, digits and inner hyphens`,
-      );
-    }
-  }
+  const withoutDot = canonicalHostName(trimmed);
+  const name = /^[\x21-\x7e]*$/.test(withoutDot) ? withoutDot : domainToASCII(withoutDot);
+  if (name === "") throw new TargetError(`"${input}" is not a valid internationalised host name`);
+  const problem = hostNameProblem(name);
+  if (problem !== undefined) throw new TargetError(`"${input}": ${problem}`);
   return name;
 }
 

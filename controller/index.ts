@@ -28,8 +28,8 @@ export {
   type ListSessionsOptions,
   type SessionIdsByTarget,
 } from "./controller.js";
+export { MAX_SESSION_ID } from "../common/session-id.js";
 export {
-  MAX_SESSION_ID,
   resolveControllerOptions,
   type ControllerOptions,
   type LocalTargetTest,
@@ -80,8 +80,8 @@ export {
   type RpcName,
 } from "./host-result.js";
 export { isLocalTarget, localAddresses } from "./local-machine.js";
+export { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
 export {
-  DEFAULT_AGENT_PORT,
   DEFAULT_TARGET,
   parseInventory,
   readInventory,

@@ -4,6 +4,7 @@
  * at. The FQDN stays the host's identity (TLS name, `expected_host`) whatever the address.
  */
 import { readFile } from "node:fs/promises";
+import { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
 import {
   TargetError,
   formatHostPort,
@@ -11,9 +12,6 @@ import {
   parseHostPort,
   type HostPort,
 } from "./host-name.js";
-
-/** The port agents listen on unless told otherwise. */
-export const DEFAULT_AGENT_PORT = 50061;
 
 /** The host targeted when none is named, as `Disconnect-WmsSession` defaults to localhost. */
 export const DEFAULT_TARGET = "localhost";

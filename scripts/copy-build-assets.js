@@ -18,7 +18,7 @@ const out = resolve(process.argv[2] ?? join(root, "dist"));
 /**
  * Files read at run time, at the same place relative to the compiled module as to its source:
  * agent/backends/sim-fixture.ts reads `./classroom.json`, agent/server/agent.ts loads the contract from
- * `../../proto/` for server reflection. (agent/server/version.ts reads `../../package.json`: written below.)
+ * `../../proto/` for server reflection. (common/version.ts reads `../package.json`: written below.)
  */
 const ASSETS = ["agent/backends/classroom.json", "proto/wms/v1/wms_session.proto"];
 
@@ -27,7 +27,7 @@ for (const asset of ASSETS) {
   await copyFile(join(root, asset), join(out, asset));
 }
 
-// The manifest of the built tree: agent/server/version.ts reads its `version`, and `type` makes the
+// The manifest of the built tree: common/version.ts reads its `version`, and `type` makes the
 // compiled .js files ES modules wherever the tree is copied to.
 const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
 const built = {

@@ -16,6 +16,7 @@ import { spawn } from "node:child_process";
 import { constants, hostname } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
 import { PkiError, ensureDevelopmentPki } from "../controller/pki/index.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -38,7 +39,7 @@ if (pki.written.length > 0) {
 const agentArgs = [
   join(ROOT, "bin", "wms-agent.js"),
   "--listen",
-  "localhost:50061",
+  `localhost:${DEFAULT_AGENT_PORT}`,
   "--tls-cert",
   pki.agent.certPath,
   "--tls-key",

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { MAX_SESSION_ID, WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 
 /** One session of a simulated host, with its optional fault injection. */
@@ -71,8 +72,6 @@ export class SimFixtureError extends Error {
   }
 }
 
-/** The largest session id; 4294967295 is `WTS_CURRENT_SESSION`, never a real session. */
-const MAX_SESSION_ID = 0xfffffffe;
 /** `setTimeout` treats anything longer as 1 ms, so longer latencies would silently vanish. */
 const MAX_LATENCY_MS = 0x7fffffff;
 
@@ -382,10 +381,10 @@ function optionalString(
 }
 
 const sessionIdValue: Parse<number> = (value, field, fail) => {
-  if (value === 0xffffffff) {
+  if (value === WTS_CURRENT_SESSION) {
     return fail(field, "4294967295 is WTS_CURRENT_SESSION, not a session id");
   }
-  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > MAX_SESSION_ID) {
+  if (!isSessionId(value)) {
     return fail(
       field,
       `expected a session id (an integer 0..${MAX_SESSION_ID}), got ${describe(value)}`,

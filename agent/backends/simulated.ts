@@ -9,6 +9,7 @@
  * `WMSFLEET_SIM_SESSION` variable of that real process (`/proc/<pid>/environ`), so protection of
  * the caller's session works end to end with real processes on Linux.
  */
+import { isSessionId } from "../../common/session-id.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   Win32Error,
@@ -88,8 +89,6 @@ export interface SimulatedBackend extends SessionBackend {
 export function createSimulatedBackend(options: SimulatedBackendOptions = {}): SimulatedBackend {
   return new Simulated(options);
 }
-
-const WTS_CURRENT_SESSION = 0xffffffff;
 
 /** States in which Remote Desktop Services refuses a disconnect with 7045. */
 const NOT_DISCONNECTABLE: ReadonlySet<SessionState> = new Set([
@@ -427,11 +426,11 @@ function win32Error(code: number, call: string): Win32Error {
 function parseSessionId(text: string): number | undefined {
   if (!/^\d{1,10}$/.test(text)) return undefined;
   const id = Number(text);
-  return id < WTS_CURRENT_SESSION ? id : undefined;
+  return isSessionId(id) ? id : undefined;
 }
 
 function checkSessionId(id: number, where: string): void {
-  if (!(Number.isSafeInteger(id) && id >= 0 && id < WTS_CURRENT_SESSION)) {
+  if (!isSessionId(id)) {
     throw new TypeError(`${where}: ${id} is not a session id (an integer 0..4294967294)`);
   }
 }

@@ -14,6 +14,7 @@
  */
 import type koffiModule from "koffi";
 import { isIPv4, isIPv6 } from "node:net";
+import { WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import type {
   BackendSession,
@@ -36,9 +37,6 @@ export interface WtsBackendOptions {
    */
   readonly wtsapi32?: string;
 }
-
-/** `WTS_CURRENT_SESSION`: "the caller's own session" to the Win32 API; never sent to the OS. */
-export const WTS_CURRENT_SESSION = 0xffffffff;
 
 const WTS_CURRENT_SERVER_HANDLE = null;
 /** `WTS_INFO_CLASS` values. */
@@ -434,7 +432,7 @@ function assertSessionId(sessionId: number): void {
       "session id 4294967295 is WTS_CURRENT_SESSION (the caller's own session) and is never passed to the OS",
     );
   }
-  if (!Number.isInteger(sessionId) || sessionId < 0 || sessionId > WTS_CURRENT_SESSION) {
+  if (!isSessionId(sessionId)) {
     throw new RangeError(`not a session id: ${sessionId}`);
   }
 }

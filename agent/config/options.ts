@@ -5,6 +5,8 @@
  */
 import { isIP } from "node:net";
 import { hostname } from "node:os";
+import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
+import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
 import type { BackendName } from "../sessions/backend.js";
 
 /** A configuration value that cannot be used; the agent exits with status 2 before binding. */
@@ -57,9 +59,6 @@ export interface ResolvedAgentConfig {
   readonly logLevel: LogLevel;
   readonly shutdownGraceMs: number;
 }
-
-/** The default gRPC port of wms-agent. */
-export const DEFAULT_PORT = 50061;
 
 /** Each setting's environment variable. */
 export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof AgentSettings, string>> = {
@@ -177,7 +176,7 @@ export function resolveAgentConfig(
   const listenSetting = pick("listen");
   const listen = parseListen(
     listenSetting?.value ??
-      (insecureLoopback ? `localhost:${DEFAULT_PORT}` : `0.0.0.0:${DEFAULT_PORT}`),
+      (insecureLoopback ? `localhost:${DEFAULT_AGENT_PORT}` : `0.0.0.0:${DEFAULT_AGENT_PORT}`),
     listenSetting?.source ?? "default --listen",
   );
 
@@ -303,20 +302,13 @@ export function parseListen(
 
 /** Validates a host name (RFC 1123: labels of 1–63 letters, digits, hyphens; 253 in all). */
 export function parseHostName(name: string, source: string): string {
-  const lower = name.trim().toLowerCase().replace(/\.$/, "");
-  const labels = lower.split(".");
-  const valid =
-    lower.length > 0 &&
-    lower.length <= 253 &&
-    labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label)) &&
-    // RFC 1123 2.1: a host name never has the form of a dotted number (#.#.#.#).
-    !labels.every((label) => /^\d+$/.test(label));
-  if (!valid) {
+  const canonical = canonicalHostName(name.trim());
+  if (hostNameProblem(canonical) !== undefined) {
     throw new ConfigError(
       `${source}: "${name}" is not a valid host name (RFC 1123: letters, digits and hyphens, labels of at most 63, 253 in all)`,
     );
   }
-  return lower;
+  return canonical;
 }
 
 /** Parses `IDENTITY=ROLE` entries; a later entry for the same identity replaces an earlier one. */

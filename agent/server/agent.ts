@@ -27,7 +27,7 @@ import { createGrpcHandlers } from "./grpc-adapter.js";
 import { createProcfsPeerResolver } from "../caller/peer-process.js";
 import { RpcError } from "./rpc-error.js";
 import { createSessionService } from "../sessions/session-service.js";
-import { AGENT_VERSION } from "./version.js";
+import { WMSFLEET_VERSION } from "../../common/version.js";
 
 /** The fully qualified name of the session service, as used by the health service. */
 export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
@@ -115,7 +115,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const service = createSessionService({
     backend,
     hostFqdn: options.hostFqdn,
-    version: AGENT_VERSION,
+    version: WMSFLEET_VERSION,
     startTime,
     ...(options.maxParallelDisconnects === undefined
       ? {}

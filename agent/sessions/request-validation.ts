@@ -3,16 +3,9 @@
  * `INVALID_ARGUMENT` or `FAILED_PRECONDITION` before any session is looked at.
  */
 import { status as Status } from "@grpc/grpc-js";
+import { canonicalHostName } from "../../common/host-name.js";
+import { MAX_SESSION_IDS, WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import { invalidArgument, RpcError } from "../server/rpc-error.js";
-
-/** Most session ids one `Disconnect` accepts. */
-export const MAX_SESSION_IDS = 4096;
-
-/**
- * `WTS_CURRENT_SESSION`: in the Win32 API this id means "the caller's own session", so it must
- * never reach the OS.
- */
-export const WTS_CURRENT_SESSION = 4294967295;
 
 /**
  * Validates the ids of a `Disconnect` (or `ListSessions` when `allowEmpty`) and returns them
@@ -35,14 +28,12 @@ export function validateSessionIds(
 
 /** Validates one session id field (e.g. `caller_session_id`). */
 export function checkSessionId(id: number, field: string): void {
-  if (!Number.isInteger(id) || id < 0 || id > WTS_CURRENT_SESSION) {
-    throw invalidArgument(`${field}: ${id} is not a session id (uint32)`);
-  }
   if (id === WTS_CURRENT_SESSION) {
     throw invalidArgument(
       `${field}: 4294967295 is WTS_CURRENT_SESSION ("the caller's own session" in Win32) and is refused; name the session by its id`,
     );
   }
+  if (!isSessionId(id)) throw invalidArgument(`${field}: ${id} is not a session id (uint32)`);
 }
 
 /**
@@ -57,17 +48,11 @@ export function checkExpectedHost(
   peerIsLoopback = false,
 ): void {
   if (expectedHost === "") return;
-  const expected = normalizeHostName(expectedHost);
-  if (expected === normalizeHostName(hostFqdn)) return;
+  const expected = canonicalHostName(expectedHost);
+  if (expected === canonicalHostName(hostFqdn)) return;
   if (peerIsLoopback && (expected === "localhost" || expected.endsWith(".localhost"))) return;
   throw new RpcError(
     Status.FAILED_PRECONDITION,
     `expected_host is ${JSON.stringify(expectedHost)} but this agent is ${JSON.stringify(hostFqdn)}; nothing was changed`,
   );
-}
-
-/** Lowercases a host name and drops one trailing dot. */
-export function normalizeHostName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
 }

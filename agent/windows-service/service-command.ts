@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname, win32 } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
+import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
 import {
   DEFAULT_SERVICE_NAME,
   explainScExit,
@@ -66,8 +67,7 @@ export interface ServiceCommandDeps {
   readonly runAsService?: typeof runAsService;
 }
 
-const DESCRIPTION =
-  "wmsfleet agent: lists and disconnects MultiPoint Server sessions for authorised gRPC clients (port 50061).";
+const DESCRIPTION = `wmsfleet agent: lists and disconnects MultiPoint Server sessions for authorised gRPC clients (port ${DEFAULT_AGENT_PORT}).`;
 
 /** The default log file of the service: `%ProgramData%\wmsfleet\logs\agent.log`. */
 export function defaultServiceLogFile(programData: string): string {

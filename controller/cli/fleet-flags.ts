@@ -5,7 +5,13 @@
  */
 import { isIP } from "node:net";
 import { Option, type Command } from "commander";
-import type { ControllerOptions } from "../controller-options.js";
+import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
+import {
+  DEFAULT_RETRIES,
+  DEFAULT_THROTTLE,
+  DEFAULT_TIMEOUT_MS,
+  type ControllerOptions,
+} from "../controller-options.js";
 import { TargetError, isLoopbackIp } from "../host-name.js";
 import { readInventory, resolveTargets, type Target, type TargetSpec } from "../targets.js";
 import { currentWindowsSessionId } from "../windows-session.js";
@@ -56,55 +62,67 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 
 /** Adds the shared flags to a command. */
 export function addFleetOptions(command: Command): Command {
-  return command
-    .option(
-      "-s, --server <fqdn>",
-      "target host by FQDN; repeatable, comma lists (default localhost)",
-      collect,
-    )
-    .addOption(
-      new Option("--computer-name <fqdn>", "alias of --server").argParser(collect).hideHelp(),
-    )
-    .option(
-      "--inventory <file>",
-      "file of target hosts: one FQDN a line, optional ADDRESS:PORT, # comments; repeatable",
-      collect,
-    )
-    .option(
-      "--resolve <fqdn=address:port>",
-      "dial FQDN at ADDRESS:PORT (TLS still checks the FQDN); repeatable",
-      collect,
-    )
-    .option("--port <port>", "agent port when no address is given", "50061")
-    .option("--throttle <n>", "calls in flight at once", "32")
-    .option("--timeout <seconds>", "deadline per host, retries included", "10")
-    .option("--retries <n>", "retries after UNAVAILABLE, with jittered backoff", "2")
-    .addOption(
-      new Option(
-        "-o, --output <format>",
-        "output format (default: table on a terminal, json otherwise)",
-      ).choices(OUTPUT_FORMATS),
-    )
-    .option(
-      "--rerun-file <file>",
-      "write the hosts that did not succeed, for --inventory next time",
-    )
-    .option("--no-progress", "no progress line on standard error")
-    .option(
-      "--verbose",
-      "report each host (status, attempts, time) on standard error as it answers",
-    )
-    .option(
-      "--insecure-loopback",
-      "no TLS: talk to --insecure-loopback agents, on loopback addresses only",
-    )
-    .option("--ca <file>", "CA certificate (PEM) that signs agent certificates (env WMSCTL_CA)")
-    .option("--cert <file>", "client certificate (PEM) (env WMSCTL_CERT)")
-    .option("--key <file>", "client private key (PEM) (env WMSCTL_KEY)")
-    .option(
-      "--config-dir <dir>",
-      "where ca.pem, client.pem and client.key are when not given above (env WMSCTL_CONFIG_DIR; default: the nearest .wmsctl/ upwards, else the user's config dir)",
-    );
+  return (
+    command
+      .option(
+        "-s, --server <fqdn>",
+        "target host by FQDN; repeatable, comma lists (default localhost)",
+        collect,
+      )
+      .addOption(
+        new Option("--computer-name <fqdn>", "alias of --server").argParser(collect).hideHelp(),
+      )
+      .option(
+        "--inventory <file>",
+        "file of target hosts: one FQDN a line, optional ADDRESS:PORT, # comments; repeatable",
+        collect,
+      )
+      .option(
+        "--resolve <fqdn=address:port>",
+        "dial FQDN at ADDRESS:PORT (TLS still checks the FQDN); repeatable",
+        collect,
+      )
+      // The controller library fills these defaults (one place each); help shows them.
+      .option(
+        "--port <port>",
+        `agent port when no address is given (default: ${DEFAULT_AGENT_PORT})`,
+      )
+      .option("--throttle <n>", `calls in flight at once (default: ${DEFAULT_THROTTLE})`)
+      .option(
+        "--timeout <seconds>",
+        `deadline per host, retries included (default: ${DEFAULT_TIMEOUT_MS / 1000})`,
+      )
+      .option(
+        "--retries <n>",
+        `retries after UNAVAILABLE, with jittered backoff (default: ${DEFAULT_RETRIES})`,
+      )
+      .addOption(
+        new Option(
+          "-o, --output <format>",
+          "output format (default: table on a terminal, json otherwise)",
+        ).choices(OUTPUT_FORMATS),
+      )
+      .option(
+        "--rerun-file <file>",
+        "write the hosts that did not succeed, for --inventory next time",
+      )
+      .option("--no-progress", "no progress line on standard error")
+      .option(
+        "--verbose",
+        "report each host (status, attempts, time) on standard error as it answers",
+      )
+      .option(
+        "--insecure-loopback",
+        "no TLS: talk to --insecure-loopback agents, on loopback addresses only",
+      )
+      .option("--ca <file>", "CA certificate (PEM) that signs agent certificates (env WMSCTL_CA)")
+      .option("--cert <file>", "client certificate (PEM) (env WMSCTL_CERT)")
+      .option("--key <file>", "client private key (PEM) (env WMSCTL_KEY)")
+      .option(
+        "--config-dir <dir>",
+        "where ca.pem, client.pem and client.key are when not given above (env WMSCTL_CONFIG_DIR; default: the nearest .wmsctl/ upwards, else the user's config dir)",
+      )
+  );
 }
 
 /** Reads this process's Windows session; {@link currentWindowsSessionId} is the real one. */
@@ -156,16 +174,24 @@ export async function prepareFleet(
       servers: [...(flags.server ?? []), ...(flags.computerName ?? [])],
       inventories,
       resolve: flags.resolve ?? [],
-      defaultPort: parseCount(flags.port ?? "50061", "--port", 1, 65535),
+      ...(flags.port === undefined
+        ? {}
+        : { defaultPort: parseCount(flags.port, "--port", 1, 65535) }),
     };
     const targets = resolveTargets(spec);
     const callerSession = await callerSessionId(io);
     const tls = await channelCredentials(flags, io);
     const controllerOptions: ControllerOptions = {
       credentials: tls.credentials,
-      throttle: parseCount(flags.throttle ?? "32", "--throttle", 1, 100_000),
-      timeoutMs: parseSecondsAsMs(flags.timeout ?? "10", "--timeout"),
-      retries: parseCount(flags.retries ?? "2", "--retries", 0, 100),
+      ...(flags.throttle === undefined
+        ? {}
+        : { throttle: parseCount(flags.throttle, "--throttle", 1, 100_000) }),
+      ...(flags.timeout === undefined
+        ? {}
+        : { timeoutMs: parseSecondsAsMs(flags.timeout, "--timeout") }),
+      ...(flags.retries === undefined
+        ? {}
+        : { retries: parseCount(flags.retries, "--retries", 0, 100) }),
       ...(callerSession === undefined ? {} : { callerSessionId: callerSession }),
     };
     return {

@@ -8,7 +8,7 @@
  * interrupted.
  */
 import { Command, CommanderError } from "commander";
-import { WMSCTL_VERSION } from "../version.js";
+import { WMSFLEET_VERSION } from "../../common/version.js";
 import { addDisconnectCommand } from "./commands/disconnect.js";
 import { addGetCommand } from "./commands/get.js";
 import { addHealthCommand } from "./commands/health.js";
@@ -22,7 +22,7 @@ export function buildProgram(io: CliIo, done: (status: number) => void): Command
     .description(
       "Disconnect-WmsSession for a fleet of Windows MultiPoint Server hosts: list, disconnect and check sessions through each host's wms-agent, named by FQDN. One result per host.",
     )
-    .version(WMSCTL_VERSION, "-V, --version", "print the version")
+    .version(WMSFLEET_VERSION, "-V, --version", "print the version")
     .showHelpAfterError("(run wmsctl --help, or wmsctl COMMAND --help)")
     .exitOverride()
     .configureOutput({

@@ -3,11 +3,8 @@
  * Each throws a {@link UsageError} that names the flag and the value.
  */
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import { MAX_SESSION_ID } from "../controller-options.js";
+import { MAX_SESSION_IDS, WTS_CURRENT_SESSION } from "../../common/session-id.js";
 import { UsageError } from "./usage-error.js";
-
-/** The most session ids one request may carry (the agent refuses more). */
-export const MAX_SESSION_IDS = 4096;
 
 /**
  * A session id: a decimal uint32 other than 4294967295 (`WTS_CURRENT_SESSION`, "the caller's own
@@ -15,11 +12,11 @@ export const MAX_SESSION_IDS = 4096;
  */
 export function parseSessionId(text: string, where: string): number {
   const trimmed = text.trim();
-  if (!/^\d{1,10}$/.test(trimmed) || Number(trimmed) > 0xffffffff) {
+  if (!/^\d{1,10}$/.test(trimmed) || Number(trimmed) > WTS_CURRENT_SESSION) {
     throw new UsageError(`${where}: "${text}" is not a session id (an integer 0..4294967294)`);
   }
   const id = Number(trimmed);
-  if (id > MAX_SESSION_ID) {
+  if (id === WTS_CURRENT_SESSION) {
     throw new UsageError(
       `${where}: 4294967295 is WTS_CURRENT_SESSION ("the caller's own session"), not a session id`,
     );

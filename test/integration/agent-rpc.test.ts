@@ -12,7 +12,7 @@ import {
   SessionState,
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
-import { AGENT_VERSION } from "../../agent/server/version.js";
+import { WMSFLEET_VERSION } from "../../common/version.js";
 import { gate, startHarness, TEST_HOST } from "../helpers/agent-harness.js";
 
 /** Asserts that a call failed with `code` and a message matching `message`. */
@@ -390,7 +390,7 @@ describe("GetAgentInfo", () => {
     const { client } = await startHarness(t);
     const info = await client.getAgentInfo();
     assert.equal(info.host, TEST_HOST);
-    assert.equal(info.version, AGENT_VERSION);
+    assert.equal(info.version, WMSFLEET_VERSION);
     assert.equal(info.backend, "simulated");
     assert.equal(info.agentSessionId, 7);
     assert.ok(info.startTime instanceof Date);

@@ -8,7 +8,7 @@ import {
 import { service as healthService } from "grpc-health-check";
 import { startAgent, type Agent } from "../../agent/server/agent.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
-import { AGENT_VERSION } from "../../agent/server/version.js";
+import { WMSFLEET_VERSION } from "../../common/version.js";
 import type { HostReport } from "../../controller/cli/report.js";
 import {
   ChannelPool,
@@ -163,7 +163,7 @@ void describe("health: grpc.health.v1.Health/Check of each host, with GetAgentIn
     );
     const [ok, failed, gone] = reports;
     assert.equal(ok?.agent?.backend, "simulated");
-    assert.equal(ok.agent.version, AGENT_VERSION);
+    assert.equal(ok.agent.version, WMSFLEET_VERSION);
     assert.equal(failed?.code, "UNAVAILABLE");
     assert.equal(failed.agent?.backend, "simulated");
     assert.equal(failed.attempts, 1);
@@ -193,7 +193,7 @@ void describe("health: grpc.health.v1.Health/Check of each host, with GetAgentIn
     );
     assert.equal(rows.length, 4);
     assert.match(rows[1] ?? "", /^up\.lab\.example\.com\s+ok\s+SERVING\s+\S+\s+simulated\s/);
-    assert.ok(rows[1]?.includes(`  ${AGENT_VERSION}  `));
+    assert.ok(rows[1]?.includes(`  ${WMSFLEET_VERSION}  `));
     assert.match(
       rows[2] ?? "",
       /^down\.lab\.example\.com\s+failed\s+NOT_SERVING\s+\S+\s+simulated\s/,

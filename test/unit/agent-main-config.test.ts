@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { loadConfig, type MainIo } from "../../agent/main.js";
 import { ConfigError } from "../../agent/config/options.js";
-import { AGENT_VERSION } from "../../agent/server/version.js";
+import { WMSFLEET_VERSION } from "../../common/version.js";
 
 /** A writable stream that keeps what is written, as text. */
 class MemoryStream extends Writable {
@@ -82,7 +82,7 @@ void describe("loadConfig: help, version and bad flags", () => {
     for (const flag of ["--version", "-V"]) {
       const testIo = io([flag]);
       assert.equal(await loadConfig(testIo), 0);
-      assert.equal(testIo.stdout.text, `${AGENT_VERSION}\n`);
+      assert.equal(testIo.stdout.text, `${WMSFLEET_VERSION}\n`);
       assert.equal(testIo.stderr.text, "");
     }
   });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
 import {
   ConfigError,
-  DEFAULT_PORT,
   ENVIRONMENT_VARIABLES,
   parseAllow,
   parseHostName,
@@ -438,7 +438,7 @@ void describe("resolveAgentConfig defaults", () => {
   void it("fills every default around mutual TLS", () => {
     const config = resolve({ flags: TLS });
     assert.deepEqual(config, {
-      listen: { host: "0.0.0.0", port: DEFAULT_PORT, text: "0.0.0.0:50061" },
+      listen: { host: "0.0.0.0", port: DEFAULT_AGENT_PORT, text: "0.0.0.0:50061" },
       hostFqdn: MACHINE,
       backend: "simulated",
       simFixture: undefined,

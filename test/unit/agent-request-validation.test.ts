@@ -4,11 +4,9 @@ import { status as Status } from "@grpc/grpc-js";
 import {
   checkExpectedHost,
   checkSessionId,
-  MAX_SESSION_IDS,
-  normalizeHostName,
   validateSessionIds,
-  WTS_CURRENT_SESSION,
 } from "../../agent/sessions/request-validation.js";
+import { MAX_SESSION_IDS, WTS_CURRENT_SESSION } from "../../common/session-id.js";
 import { RpcError } from "../../agent/server/rpc-error.js";
 
 /** An assertion that `fn` throws an `RpcError` with `code` whose message matches every pattern. */
@@ -163,15 +161,6 @@ void describe("checkExpectedHost", () => {
         `expected_host is ${JSON.stringify(expected)} but this agent is "h1.lab.example.com"; nothing was changed`,
       );
     }
-  });
-});
-
-void describe("normalizeHostName", () => {
-  void it("lowercases and drops exactly one trailing dot", () => {
-    assert.equal(normalizeHostName("H1.Lab.Example.COM."), "h1.lab.example.com");
-    assert.equal(normalizeHostName("h1.lab.example.com"), "h1.lab.example.com");
-    assert.equal(normalizeHostName("h1.."), "h1.");
-    assert.equal(normalizeHostName(""), "");
   });
 });
 

@@ -202,7 +202,7 @@ export async function buildAgentApp(): Promise<string> {
   const { build } = await import("esbuild");
   const app = join(cacheDir, `app-${runId}`);
   rmSync(app, { recursive: true, force: true });
-  const sources = ["agent", "proto"].flatMap((folder) =>
+  const sources = ["agent", "common", "proto"].flatMap((folder) =>
     readdirSync(join(repoRoot, folder), { recursive: true, encoding: "utf8" })
       .filter((file) => /\.(ts|json|proto)$/.test(file))
       .map((file) => join(repoRoot, folder, file)),
