@@ -17,10 +17,10 @@ const out = resolve(process.argv[2] ?? join(root, "dist"));
 
 /**
  * Files read at run time, at the same place relative to the compiled module as to its source:
- * agent/backends/sim-fixture.ts reads `./classroom.json`, agent/server/agent.ts loads the contract from
- * `../../proto/` for server reflection. (common/version.ts reads `../package.json`: written below.)
+ * agent/backends/sim-fixture.ts reads `./classroom.json`, agent/server/descriptor-set.ts the descriptor
+ * set that server reflection serves. (common/version.ts reads `../package.json`: written below.)
  */
-const ASSETS = ["agent/backends/classroom.json", "proto/wms/v1/wms_session.proto"];
+const ASSETS = ["agent/backends/classroom.json", "proto/gen/descriptor-set.binpb"];
 
 for (const asset of ASSETS) {
   await mkdir(dirname(join(out, asset)), { recursive: true });

@@ -11,11 +11,8 @@
  *   in-flight calls finish within `graceMs`;
  * - `stopped`: the server is down, by drain or by force.
  */
-import { fileURLToPath } from "node:url";
 import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import { pino, type Logger } from "pino";
 import { WmsSessionServiceService } from "../../proto/gen/wms/v1/wms_session.js";
 import type { AuditSink, AuthContext, Authorizer } from "./access.js";
@@ -28,6 +25,7 @@ import { createProcfsPeerResolver } from "../caller/peer-process.js";
 import { RpcError } from "./rpc-error.js";
 import { createSessionService } from "../sessions/session-service.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
+import { addReflection, trackServices, type ServiceTarget } from "./reflection.js";
 
 /** The fully qualified name of the session service, as used by the health service. */
 export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
@@ -147,10 +145,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     // channelz stays on: with it off, grpc-js 1.14 does not track sessions in the map that
     // forceShutdown() destroys, so a forced shutdown would leave in-flight calls hanging.
   });
-  server.addService(WmsSessionServiceService, handlers);
-  const healthMount = mountHealth(server, options.authorize);
+  // Reflection lists what is mounted through `mounts`, and goes last.
+  const mounts = trackServices(server);
+  mounts.addService(WmsSessionServiceService, handlers);
+  const healthMount = mountHealth(mounts, options.authorize);
   health.addToServer(healthMount.server);
-  new ReflectionService(loadContract()).addToServer(mountReflection(server, options.authorize));
+  addReflection(mounts, { target: mountReflection(mounts, options.authorize) });
 
   try {
     for (const address of listen) {
@@ -222,19 +222,6 @@ function drain(server: Server, graceMs: number): Promise<ShutdownOutcome> {
   });
 }
 
-/** The contract and the health service as proto-loader descriptors, for server reflection. */
-function loadContract() {
-  const protoRoot = fileURLToPath(new URL("../../proto/", import.meta.url));
-  return loadSync(["wms/v1/wms_session.proto", healthProtoPath], {
-    includeDirs: [protoRoot],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-}
-
 /** What the reflection guard needs of a grpc-js call (the bidi stream `ServerReflectionInfo`). */
 interface ReflectionCall {
   getAuthContext(): AuthContext;
@@ -249,7 +236,7 @@ interface ReflectionCall {
  * an authorizer (`--insecure-loopback`) the services are mounted as they are.
  */
 function mountReflection(
-  server: Server,
+  server: ServiceTarget,
   authorize: Authorizer | undefined,
 ): { addService(definition: ServiceDefinition, implementation: object): void } {
   return {
@@ -302,7 +289,7 @@ interface HealthMount {
  * can end them instead of waiting for the grace period (a watching monitor would otherwise hold
  * every drain until it is forced).
  */
-function mountHealth(server: Server, authorize: Authorizer | undefined): HealthMount {
+function mountHealth(server: ServiceTarget, authorize: Authorizer | undefined): HealthMount {
   const watches = new Set<HealthCall>();
   return {
     endWatches() {

@@ -204,7 +204,7 @@ export async function buildAgentApp(): Promise<string> {
   rmSync(app, { recursive: true, force: true });
   const sources = ["agent", "common", "proto"].flatMap((folder) =>
     readdirSync(join(repoRoot, folder), { recursive: true, encoding: "utf8" })
-      .filter((file) => /\.(ts|json|proto)$/.test(file))
+      .filter((file) => /\.(ts|json|proto|binpb)$/.test(file))
       .map((file) => join(repoRoot, folder, file)),
   );
   await build({
