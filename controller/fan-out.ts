@@ -18,6 +18,7 @@ import {
   type HostResult,
   type RpcName,
 } from "./host-result.js";
+import { mergeSources } from "./merge-sources.js";
 import type { Target } from "./targets.js";
 
 /** What one attempt of a host's call gets. */
@@ -48,6 +49,31 @@ export function backoffMs(
 function answeredByAgent(error: HostCallError, client: WmsSessionServiceClient): boolean {
   if (/^(No connection established|Connection dropped)/.test(error.details)) return false;
   return isConnected(client);
+}
+
+/**
+ * The failure of one attempt of a host's call, classified (see {@link classifyFailure}) while the
+ * channel's state still tells whether the agent was reached.
+ */
+export function hostFailure(
+  caught: unknown,
+  target: Target,
+  rpc: RpcName,
+  client: WmsSessionServiceClient,
+  counts: { readonly attempts: number; readonly durationMs: number },
+): HostFailure {
+  const error = HostCallError.from(caught, target.fqdn, rpc);
+  const connected =
+    error.final || error.code !== Status.UNAVAILABLE || answeredByAgent(error, client);
+  return {
+    host: target.fqdn,
+    address: formatHostPort(target.address),
+    status: classifyFailure(error.code, connected, error.details),
+    code: statusName(error.code),
+    message: error.details,
+    error,
+    ...counts,
+  };
 }
 
 async function runHost<T>(
@@ -90,19 +116,8 @@ async function runHost<T>(
         attempts,
       };
     } catch (caught) {
-      const error = HostCallError.from(caught, target.fqdn, rpc);
-      const connected =
-        error.final || error.code !== Status.UNAVAILABLE || answeredByAgent(error, client);
-      failure = {
-        host: target.fqdn,
-        address,
-        status: classifyFailure(error.code, connected, error.details),
-        code: statusName(error.code),
-        message: error.details,
-        error,
-        durationMs: elapsed(),
-        attempts,
-      };
+      failure = hostFailure(caught, target, rpc, client, { attempts, durationMs: elapsed() });
+      const { error } = failure;
       // A refused agent certificate (`denied`) is the same on every attempt, and a final answer
       // (health `NOT_SERVING`) is what the agent says now: neither is retried.
       if (
@@ -135,7 +150,8 @@ function unexpectedFailure(target: Target, rpc: RpcName, caught: unknown): HostF
 
 /**
  * Calls `call` once per target (plus retries) with at most `options.throttle` calls in flight,
- * and yields one result per target, in the order they finish.
+ * and yields one result per target, in the order they finish: each host is a source of one
+ * result for {@link mergeSources}.
  *
  * Cancelling `signal` cancels the calls in flight and makes the iteration throw the signal's
  * reason; leaving the loop early (`break`) cancels what is left too.
@@ -155,30 +171,13 @@ export async function* fanOut<T>(
   const onAbort = () => run.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   const limit = pLimit(options.throttle);
-  const done: HostResult<T>[] = [];
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  run.signal.addEventListener("abort", notify, { once: true });
-  for (const target of targets) {
-    void limit(() => runHost(target, rpc, call, pool, options, run.signal))
-      .catch((caught: unknown) => unexpectedFailure(target, rpc, caught))
-      .then((result) => {
-        done.push(result);
-        notify();
-      });
+  async function* host(target: Target): AsyncGenerator<HostResult<T>> {
+    yield await limit(() => runHost(target, rpc, call, pool, options, run.signal)).catch(
+      (caught: unknown) => unexpectedFailure(target, rpc, caught),
+    );
   }
   try {
-    for (let yielded = 0; yielded < targets.length; yielded++) {
-      while (done.length === 0) {
-        run.signal.throwIfAborted();
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-      run.signal.throwIfAborted();
-      yield done.shift() as HostResult<T>;
-    }
+    yield* mergeSources(targets.map(host), run.signal);
   } finally {
     signal?.removeEventListener("abort", onAbort);
     limit.clearQueue();
