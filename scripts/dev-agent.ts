@@ -9,15 +9,24 @@
  *     wms-agent --listen localhost:50061 --tls-cert … --tls-key … --tls-ca …
  *               --allow dev-operator=operator [extra arguments]
  *
- * forwarding SIGINT, SIGTERM and SIGHUP to it and exiting with its status. Extra arguments come
- * after these, so they win (`npm start -- --listen 127.0.0.1:50062`).
+ * forwarding SIGINT, SIGTERM and SIGHUP to it and exiting with its status once it has stopped.
+ * Extra arguments come after these, so they win (`npm start -- --listen 127.0.0.1:50062`).
+ *
+ * `npm start` runs this script through a shell (`sh -c`), and a SIGTERM sent to npm reaches that
+ * shell only, which dies without passing it on; so the parent going away stops the agent too,
+ * as a SIGTERM would, instead of leaving it serving on port 50061 with nobody to stop it.
  */
 import { spawn } from "node:child_process";
 import { constants, hostname } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
+import { outliveClosedPipe } from "../common/closed-pipe.js";
 import { PkiError, ensureDevelopmentPki } from "../controller/pki/index.js";
+
+// Output to a terminal or pipe that went away is lost, not a crash that leaves the agent behind.
+outliveClosedPipe(process.stdout);
+outliveClosedPipe(process.stderr);
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const devDir = process.env["WMSFLEET_DEV_DIR"];
@@ -62,7 +71,18 @@ for (const signal of FORWARDED) {
     if (agent.exitCode === null && agent.signalCode === null) agent.kill(signal);
   });
 }
-// Whatever ends this process, the agent goes too.
+// The parent's going away is a stop as well. Node.js has no event for it; the process is
+// re-parented (its `ppid` changes), which costs one system call to see, twice a second.
+const PARENT_CHECK_MS = 500;
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(parentWatch);
+  process.stderr.write("dev-agent: the parent process went away; stopping the agent\n");
+  if (agent.exitCode === null && agent.signalCode === null) agent.kill("SIGTERM");
+}, PARENT_CHECK_MS);
+
+// Whatever else ends this process, the agent goes too.
 process.on("exit", () => {
   if (agent.exitCode === null && agent.signalCode === null) agent.kill("SIGTERM");
 });
@@ -72,5 +92,6 @@ agent.on("error", (error) => {
   process.exit(1);
 });
 agent.on("exit", (code, signal) => {
+  clearInterval(parentWatch);
   process.exit(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0)));
 });

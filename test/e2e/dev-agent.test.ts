@@ -11,6 +11,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { spawnWmsctl } from "../helpers/controller-spawn.js";
@@ -27,21 +28,28 @@ interface DevAgent {
   stop(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-async function startDevAgent(project: string): Promise<DevAgent> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "scripts/dev-agent.ts", "--listen", "127.0.0.1:0", "--shutdown-grace", "5"],
-    {
-      cwd: ROOT,
-      env: { ...process.env, WMSFLEET_DEV_DIR: join(project, ".wmsctl") },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+const DEV_AGENT_ARGS = ["--listen", "127.0.0.1:0", "--shutdown-grace", "5"];
+/** The script itself, as `npm start` runs it. */
+const SCRIPT = [process.execPath, "--import", "tsx", "scripts/dev-agent.ts", ...DEV_AGENT_ARGS];
+/** `npm start` itself: npm, then a shell, then the script. */
+const NPM_START = ["npm", "start", "--silent", "--", ...DEV_AGENT_ARGS];
+
+async function startDevAgent(
+  project: string,
+  command: readonly string[] = SCRIPT,
+): Promise<DevAgent> {
+  const [file = "", ...args] = command;
+  const child = spawn(file, args, {
+    cwd: ROOT,
+    env: { ...process.env, WMSFLEET_DEV_DIR: join(project, ".wmsctl") },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
   let listening: { ports?: number[]; pid?: number } | undefined;
   for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+    if (!line.startsWith("{")) continue; // npm's own lines
     const record = JSON.parse(line) as { msg?: string; ports?: number[]; pid?: number };
     if (record.msg === "agent listening") {
       listening = record;
@@ -74,6 +82,17 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Waits until process `pid` (not a child of this one: nothing to wait on) has exited; polled,
+ * bounded far above what a drain takes, so that only an agent left running fails.
+ */
+async function exitOf(pid: number): Promise<boolean> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(50)) {
+    if (!isRunning(pid)) return true;
+  }
+  return false;
 }
 
 void describe("npm start (scripts/dev-agent.ts) and wmsctl with no set-up", () => {
@@ -134,5 +153,21 @@ void describe("npm start (scripts/dev-agent.ts) and wmsctl with no set-up", () =
       assert.equal(await agent.stop("SIGINT"), 0, agent.stderr());
     }
     assert.equal(isRunning(agent.agentPid), false);
+  });
+
+  void it("npm start stopped by SIGTERM to npm stops the agent too (npm's shell does not pass it on)", async () => {
+    const agent = await startDevAgent(project, NPM_START);
+    try {
+      const health = await spawnWmsctl(["health", `--resolve=localhost=127.0.0.1:${agent.port}`], {
+        cwd: project,
+      });
+      assert.equal(health.status, 0, health.stderr);
+    } finally {
+      await agent.stop("SIGTERM");
+    }
+    const stopped = await exitOf(agent.agentPid);
+    // Left running, it would hold this process's pipes open: the test could never end.
+    if (!stopped) process.kill(agent.agentPid, "SIGKILL");
+    assert.equal(stopped, true, `the agent still runs: ${agent.stderr()}`);
   });
 });

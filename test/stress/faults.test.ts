@@ -1,10 +1,13 @@
 /**
  * Faults in one fan-out: a real agent process SIGKILLed while its call is in flight, one that is
- * down and restarted during the run, a closed port, a port that accepts TCP and never speaks, a
- * backend with injected latency, and an agent SIGTERMed while its call is in flight (the call
- * completes). Every host appears exactly once with the right status, and no session is
- * disconnected twice or without the result saying so (the backends' own records, or the agents'
- * audit logs for the spawned ones). No timings are asserted.
+ * down and restarted during the run, a closed port, a backend with injected latency, and an agent
+ * SIGTERMed while its call is in flight (the call completes). Every host appears exactly once with
+ * the right status, and no session is disconnected twice or without the result saying so (the
+ * backends' own records, or the agents' audit logs for the spawned ones). No timings are asserted.
+ *
+ * The run ends when its hosts do, never at its deadline: the deadline is wide (a process spawned
+ * under load may be slow) and no host here waits for it. A port that accepts TCP and never speaks,
+ * the one fault that always lasts until the deadline, is in controller-fan-out.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -20,13 +23,7 @@ import {
   type DisconnectAllResponse,
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
-import {
-  closedPort,
-  loopbackTarget,
-  startHost,
-  startSilentServer,
-  stopFleet,
-} from "../helpers/controller-fleet.js";
+import { closedPort, loopbackTarget, startHost, stopFleet } from "../helpers/controller-fleet.js";
 import { AGENT_BIN } from "../helpers/agent-process.js";
 
 /** Sessions 2, 3 and 4 can be disconnected, each taking `latencyMs`; 0 is protected. */
@@ -171,8 +168,6 @@ void describe("faults in one DisconnectAll fan-out", () => {
     if (plain === undefined || slow === undefined) throw new Error("no hosts");
     t.after(() => stopFleet([plain, slow]));
     slow.backend.inject(2, { disconnectLatencyMs: 300 });
-    const silent = await startSilentServer();
-    t.after(() => silent.close());
     const closed = await closedPort();
 
     const [killed, sigterm, restartedFirst] = await Promise.all([
@@ -198,13 +193,19 @@ void describe("faults in one DisconnectAll fan-out", () => {
       // The name the agent answers to changes with the restart; expected_host must match it.
       loopbackTarget("restarted-2.faults.test", restartedFirst.port),
       loopbackTarget("closed.faults.test", closed),
-      loopbackTarget("silent.faults.test", silent.port),
     ];
     const controller = createController({
       credentials: credentials.createInsecure(),
-      timeoutMs: 6000,
+      timeoutMs: 60_000,
       retries: 2,
-      reconnectWindowMs: 4000,
+      // The killed agent never comes back: its two retries each wait out this window.
+      reconnectWindowMs: 1500,
+      // A channel retries its connection at most every 100 ms (grpc-js backs off up to 120 s),
+      // so the restarted agent is found well inside one window.
+      channelOptions: {
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 100,
+      },
       // Every retry waits for the restart: the restarted host's retry finds its agent back.
       delay: async () => {
         await restart();
@@ -235,7 +236,6 @@ void describe("faults in one DisconnectAll fan-out", () => {
       "sigterm.faults.test": "ok",
       "restarted-2.faults.test": "ok",
       "closed.faults.test": "unreachable",
-      "silent.faults.test": "timeout",
     });
     assert.ok((byHost.get("restarted-2.faults.test")?.attempts ?? 0) > 1, "restarted: retried");
     assert.equal(await sigterm.exited, 0, "SIGTERM: drained, the call in flight completed");

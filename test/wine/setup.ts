@@ -7,7 +7,10 @@
  * 2. koffi's Windows binary, the same release as the project's koffi
  *    (`npm install --os=win32 --cpu=x64 --ignore-scripts`);
  * 3. a Wine prefix (`wineboot -i`, no display needed);
- * 4. the test `wtsapi32.dll`, built from C with MinGW-w64.
+ * 4. the test `wtsapi32.dll`, built from C with MinGW-w64;
+ * 5. the prefix's first start of everything the tests start (both `node.exe`, koffi and the
+ *    DLLs it loads, the Service Control Manager), so that a fresh prefix's slow first start
+ *    happens here, once, and not inside a test under its time limit.
  *
  * Only the npm registry is contacted, through npm itself. Wine and MinGW-w64 come from Debian:
  * `apt-get install -y wine gcc-mingw-w64`.
@@ -22,10 +25,12 @@ import {
   hasMingw,
   koffiVersion,
   removeStaleRuns,
+  runWindowsNode,
   wineEnvironment,
   winePaths,
   wineVersion,
   windowsNodeVersion,
+  windowsPath,
 } from "./wine-env.js";
 
 function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
@@ -124,6 +129,47 @@ function winePrefix(): string {
   return done;
 }
 
+/**
+ * What a Windows program of the tier does at its first start, each once: Windows Node (the
+ * plain one and the one beside the test DLL) loads koffi, wtsapi32, kernel32 and iphlpapi, and
+ * `sc.exe` starts the Service Control Manager. On a fresh prefix the first start of each takes
+ * far longer than any later one (seconds to minutes on a loaded machine); two Wine tests ran
+ * into their time limits that way. A marker in the prefix records that it was done.
+ */
+function firstStart(nodeExe: string): string {
+  const marker = join(winePaths.prefix, ".wmsfleet-first-start");
+  if (existsSync(marker)) return "cached";
+  const probe = join(winePaths.modules, "first-start.mjs");
+  writeFileSync(
+    probe,
+    [
+      'import koffi from "koffi";',
+      'for (const dll of ["wtsapi32.dll", "kernel32.dll", "iphlpapi.dll"]) koffi.load(dll);',
+      'console.log("first start: koffi", koffi.version);',
+      "",
+    ].join("\n"),
+  );
+  const env = wineEnvironment();
+  for (const [exe, overrides] of [
+    [winePaths.nodeExe, undefined],
+    [nodeExe, "mscoree,mshtml=;wtsapi32=n"],
+  ] as const) {
+    const { status, log } = runWindowsNode([windowsPath(probe)], {
+      nodeExe: exe,
+      logName: "first-start",
+      ...(overrides === undefined ? {} : { env: { WINEDLLOVERRIDES: overrides } }),
+    });
+    if (status !== 0 || !log.includes("first start: koffi")) {
+      throw new Error(`the first start of ${exe} under Wine failed (${status}):\n${log}`);
+    }
+  }
+  // A service that does not exist: `sc query` answers 1060 once the SCM runs.
+  spawnSync("wine", ["sc", "query", "wmsfleet-first-start"], { env, stdio: "ignore" });
+  run("wineserver", ["-w"], { env });
+  writeFileSync(marker, `${new Date().toISOString()}\n`);
+  return "done";
+}
+
 const wine = wineVersion();
 if (wine === undefined || !hasMingw()) {
   console.error(
@@ -137,7 +183,9 @@ timed("Windows Node", windowsNode);
 timed("koffi for Windows", windowsKoffi);
 timed("Wine prefix", winePrefix);
 timed("earlier runs", () => `${removeStaleRuns()} removed`);
+let fakeNodeExe = "";
 timed("test wtsapi32.dll", () => {
-  buildFakeWtsapi32();
+  fakeNodeExe = buildFakeWtsapi32();
   return "built";
 });
+timed("first start in the prefix", () => firstStart(fakeNodeExe));
