@@ -1,20 +1,14 @@
 #!/usr/bin/env node
-// wms-agent: the bundle made at `npm ci` when it is fresh (see fresh-bundle.js), otherwise the
-// TypeScript sources through tsx, so `npm ci` is the only set-up.
-import { freshBundle } from "./fresh-bundle.js";
+// wms-agent: runs dist/wms-agent.mjs, the bundle that `npm ci` and `npm install` make (the
+// `prepare` script, scripts/bundle.js). Nothing is compiled at run time; in a checkout whose
+// sources changed, `npm run build` makes it anew (README: "Running the commands").
+import { existsSync } from "node:fs";
 
-const bundle = freshBundle("wms-agent");
-let main;
-if (bundle !== undefined) {
-  ({ main } = await import(bundle));
-} else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  ({ main } = await import("../agent/main.ts"));
+const bundle = new URL("../dist/wms-agent.mjs", import.meta.url);
+if (!existsSync(bundle)) {
+  process.stderr.write(
+    "wms-agent: dist/wms-agent.mjs is missing; build it with `npm run build` (npm ci and npm install do)\n",
+  );
+  process.exit(1);
 }
-process.exitCode = await main({
-  argv: process.argv.slice(2),
-  env: process.env,
-  stdout: process.stdout,
-  stderr: process.stderr,
-});
+await import(bundle.href);

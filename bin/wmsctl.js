@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// wmsctl: the bundle made at `npm ci` when it is fresh (see fresh-bundle.js), otherwise the
-// TypeScript sources through tsx, so `npm ci` is the only set-up.
-import { freshBundle } from "./fresh-bundle.js";
+// wmsctl: runs dist/wmsctl.mjs, the bundle that `npm ci` and `npm install` make (the `prepare`
+// script, scripts/bundle.js). Nothing is compiled at run time; in a checkout whose sources
+// changed, `npm run build` makes it anew (README: "Running the commands").
+import { existsSync } from "node:fs";
 
-const bundle = freshBundle("wmsctl");
-if (bundle !== undefined) {
-  await import(bundle);
-} else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import("../controller/cli/entry.ts");
+const bundle = new URL("../dist/wmsctl.mjs", import.meta.url);
+if (!existsSync(bundle)) {
+  process.stderr.write(
+    "wmsctl: dist/wmsctl.mjs is missing; build it with `npm run build` (npm ci and npm install do)\n",
+  );
+  process.exit(1);
 }
+await import(bundle.href);

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Bundles the two commands into dist/ (git-ignored) so that they start without compiling
-// TypeScript at every run: dist/wmsctl.mjs and dist/wms-agent.mjs, each with a list of the
-// project sources it was built from (bin/*.js fall back to tsx when any of them is newer).
+// Bundles the two commands into dist/ (git-ignored): dist/wmsctl.mjs and dist/wms-agent.mjs,
+// what bin/wmsctl.js and bin/wms-agent.js run. This is the one way users run them: nothing is
+// compiled at run time, so neither tsx nor TypeScript is a run-time dependency. esbuild is a
+// dependency, not a devDependency, so that `npm ci --omit=dev` (a production install, e.g. the
+// Windows service's folder) makes the bundles too; tsx, which wmsfleet no longer needs at run
+// time, used to bring esbuild there anyway.
 // wmsctl's dynamic imports (the pki code and @peculiar/x509, the confirm prompt and inquirer,
 // the health client) become chunks beside it, dist/wmsctl.*-HASH.mjs, loaded only by the
-// commands that need them.
-// Runs at `npm ci` / `npm install` (the `prepare` script); without esbuild (e.g. `npm ci
-// --omit=dev`) it does nothing and the commands keep running through tsx.
-// `--outdir DIR` writes the bundles elsewhere than dist/ (tests build into a temporary folder).
+// commands that need them. Each bundle gets NAME.inputs.json, the project sources it was built
+// from, with which the tests refuse to run a stale bundle (test/helpers/commands.ts).
+// Runs at `npm ci` / `npm install` (the `prepare` script), as `npm run build`, and before
+// `npm test` (`pretest`). `--outdir DIR` writes the bundles elsewhere than dist/.
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,13 +20,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const { outdir } = parseArgs({ options: { outdir: { type: "string" } } }).values;
 const dist = outdir === undefined ? join(root, "dist") : resolve(outdir);
 
-let esbuild;
-try {
-  esbuild = await import("esbuild");
-} catch {
-  console.error("bundle: esbuild is not installed; wmsctl and wms-agent will run through tsx");
-  process.exit(0);
-}
+const esbuild = await import("esbuild");
 
 /**
  * `import.meta.url` of a project source, as seen from the bundle: the source's own URL, so that
@@ -100,7 +97,7 @@ const externalUnlessListed = {
  */
 const entries = {
   wmsctl: { entry: join(root, "controller/cli/entry.ts"), splitting: true },
-  "wms-agent": { entry: join(root, "agent/main.ts"), splitting: false },
+  "wms-agent": { entry: join(root, "agent/entry.ts"), splitting: false },
 };
 
 /** The chunks of bundle `name`: `NAME.WHAT-HASH.mjs` (`chunkNames`) and their source maps. */
@@ -109,7 +106,7 @@ const isChunkOf = (name, file) =>
 
 await mkdir(dist, { recursive: true });
 for (const [name, { entry, splitting }] of Object.entries(entries)) {
-  // Sources changed after this instant make the bundle stale (bin/fresh-bundle.js checks).
+  // Sources changed after this instant make the bundle stale (test/helpers/commands.ts checks).
   const started = new Date();
   const result = await esbuild.build({
     entryPoints: { [name]: entry },

@@ -4,7 +4,8 @@
  * `.wmsctl/` (`WMSFLEET_DEV_DIR` to put it elsewhere): a CA, an agent certificate for `localhost`
  * (and this machine's name, 127.0.0.1, ::1), a client certificate `dev-operator`, and wmsctl's
  * `ca.pem`, `client.pem`, `client.key`, which wmsctl finds by looking for `.wmsctl/` upwards from
- * the current directory. Then it runs
+ * the current directory. Then it runs, from the TypeScript sources through tsx (this is the
+ * development path: an edit shows at the next start, with no build),
  *
  *     wms-agent --listen localhost:50061 --tls-cert … --tls-key … --tls-ca …
  *               --allow dev-operator=operator [extra arguments]
@@ -46,7 +47,9 @@ if (pki.written.length > 0) {
 }
 
 const agentArgs = [
-  join(ROOT, "bin", "wms-agent.js"),
+  "--import",
+  import.meta.resolve("tsx"),
+  join(ROOT, "agent", "entry.ts"),
   "--listen",
   `localhost:${DEFAULT_AGENT_PORT}`,
   "--tls-cert",

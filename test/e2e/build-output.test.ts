@@ -1,13 +1,12 @@
 /**
- * `npm run build` makes a tree that runs without the TypeScript sources: the compiled modules
- * (`tsc -p tsconfig.build.json`, here into a temporary `--outDir`) plus what
- * scripts/copy-build-assets.js puts beside them. The tree is built outside the checkout, with only
- * `node_modules` linked in, so a run-time read that still reaches into the sources fails here.
+ * What `npm run build` makes (and `npm ci` / `npm install` make, through `prepare`), run as users
+ * run it: bin/wms-agent.js and bin/wmsctl.js, which run the bundles in dist/ and nothing else
+ * (helpers/commands.ts checks the bundles are those of the sources as they are). A checkout
+ * without them says how to make them.
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -17,40 +16,39 @@ import { credentials } from "@grpc/grpc-js";
 import { defaultSimFixture } from "../../agent/backends/sim-fixture.js";
 import { WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import { promisifyClient } from "../helpers/agent-harness.js";
+import { AGENT_BIN, WMSCTL_BIN } from "../helpers/commands.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 const HOST = "mps01.lab.example.com";
+const BINS = { "wms-agent": AGENT_BIN, wmsctl: WMSCTL_BIN } as const;
 
-/** Runs `node ...args` to completion; rejects with its output when it fails. */
-function node(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { cwd: ROOT }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`node ${args.join(" ")}: ${error.message}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
+/** Runs `node ...args` to completion; resolves to its status and output. */
+function node(
+  args: readonly string[],
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT }, (error, stdout, stderr) =>
+      resolve({ status: typeof error?.code === "number" ? error.code : 0, stdout, stderr }),
+    );
   });
 }
 
-describe("the build output (npm run build)", () => {
-  let out = "";
+describe("the commands as users run them (bin/ runs the bundles of dist/)", () => {
   let version = "";
+  let work = "";
 
   before(async () => {
-    out = await mkdtemp(join(tmpdir(), "wmsfleet-build-"));
-    await symlink(join(ROOT, "node_modules"), join(out, "node_modules"), "dir");
-    await node([TSC, "-p", "tsconfig.build.json", "--outDir", out]);
-    await node(["scripts/copy-build-assets.js", out]);
     ({ version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       version: string;
     });
+    work = await mkdtemp(join(tmpdir(), "wmsfleet-build-"));
   });
-  after(() => rm(out, { recursive: true, force: true }));
+  after(() => rm(work, { recursive: true, force: true }));
 
   it("answers --version with package.json's version and --help, for both commands", async () => {
-    for (const command of ["wms-agent", "wmsctl"]) {
-      const bin = join(out, "bin", `${command}.js`);
-      assert.equal((await node([bin, "--version"])).stdout.trim(), version, command);
+    for (const [command, bin] of Object.entries(BINS)) {
+      const printed = await node([bin, "--version"]);
+      assert.equal(printed.stdout.trim(), version, command);
       assert.match(
         (await node([bin, "--help"])).stdout,
         new RegExp(`^Usage: ${command} `),
@@ -59,17 +57,25 @@ describe("the build output (npm run build)", () => {
     }
   });
 
+  it("says how to build when dist/ has no bundle, for both commands", async () => {
+    await mkdir(join(work, "bin"));
+    for (const [command, bin] of Object.entries(BINS)) {
+      const copy = join(work, "bin", `${command}.js`);
+      await copyFile(bin, copy);
+      const run = await node([copy, "--version"]);
+      assert.equal(run.status, 1, command);
+      assert.equal(run.stdout, "");
+      assert.equal(
+        run.stderr,
+        `${command}: dist/${command}.mjs is missing; build it with \`npm run build\` (npm ci and npm install do)\n`,
+      );
+    }
+  });
+
   it("serves the default classroom, then stops on SIGTERM", async (t) => {
     const child = spawn(
       process.execPath,
-      [
-        join(out, "bin", "wms-agent.js"),
-        "--insecure-loopback",
-        "--listen",
-        "127.0.0.1:0",
-        "--host-fqdn",
-        HOST,
-      ],
+      [AGENT_BIN, "--insecure-loopback", "--listen", "127.0.0.1:0", "--host-fqdn", HOST],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -91,7 +97,7 @@ describe("the build output (npm run build)", () => {
         });
       }),
       exited.then((code): never => {
-        throw new Error(`the built wms-agent exited with ${code}: ${stderr}`);
+        throw new Error(`wms-agent exited with ${code}: ${stderr}`);
       }),
     ]);
 

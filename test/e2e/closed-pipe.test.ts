@@ -13,14 +13,14 @@ import { tmpdir } from "node:os";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import { promisifyClient } from "../helpers/agent-harness.js";
 import { spawnAgent as spawnLoggingAgent } from "../helpers/agent-process.js";
+import { AGENT_BIN, WMSCTL_BIN } from "../helpers/commands.js";
 import { spawnAgent, type SpawnedAgent } from "../helpers/controller-spawn.js";
 
-const BIN = fileURLToPath(new URL("../../bin/", import.meta.url));
+const BIN = { "wms-agent": AGENT_BIN, wmsctl: WMSCTL_BIN } as const;
 
 /** A line of a Node.js stack trace (`    at Socket._write (node:net:970:8)`). */
 const STACK_LINE = /^\s+at .+[(:]/m;
@@ -46,7 +46,7 @@ async function runWithClosedStdout(
   close: "at-once" | "after-first-chunk",
   afterClose: () => void = () => {},
 ): Promise<ClosedPipeRun> {
-  const child = spawn(process.execPath, [join(BIN, `${command}.js`), ...args], {
+  const child = spawn(process.execPath, [BIN[command], ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let read = 0;

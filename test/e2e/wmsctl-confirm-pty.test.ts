@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
+import { WMSCTL_BIN } from "../helpers/commands.js";
 import { spawnAgent, type SpawnedAgent } from "../helpers/controller-spawn.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -53,7 +54,7 @@ void describe(
     void it("asks per session and acts on Yes, No and Yes to All", async () => {
       const argv = [
         process.execPath,
-        "bin/wmsctl.js",
+        WMSCTL_BIN,
         "disconnect",
         "2",
         "3",

@@ -2,19 +2,20 @@
  * What `wmsctl` loads: `--version`, `--help` and a `get` or `disconnect --all --what-if` run
  * never load the packages that only `pki` (@peculiar/x509, reflect-metadata), the `--confirm`
  * prompt (@inquirer/*) or `health` (grpc-health-check) need, which would be most of a one-shot
- * run's start-up. Checked on both paths of bin/wmsctl.js: the sources through tsx, and the
- * esbuild bundle, built here into a temporary folder (scripts/bundle.js --outdir). A module
- * resolution hook records each module the process loads; a file of the bundle counts as the
- * packages esbuild names in its `// node_modules/...` comments. `pki init` and `health` show
- * that the packages are seen when they do load.
+ * run's start-up; and no run loads tsx, TypeScript or esbuild: bin/wmsctl.js runs the bundle
+ * that `npm ci` made (dist/, checked fresh by helpers/commands.ts), nothing is compiled at run
+ * time. A module resolution hook records each module the process loads; a file of the bundle
+ * counts as the packages esbuild names in its `// node_modules/...` comments. `pki init` and
+ * `health` show that the packages are seen when they do load.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { WMSCTL_BIN } from "../helpers/commands.js";
 import { closedPort } from "../helpers/controller-fleet.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,6 +23,8 @@ const HOST = "h1.lab.example.com";
 
 /** The packages a start-up must not load, as their node_modules folders start. */
 const DEFERRED = ["@peculiar/", "reflect-metadata", "@inquirer/", "grpc-health-check"];
+/** The packages no run of the commands may load: they compile; the bundle is compiled already. */
+const NEVER = ["tsx", "typescript", "esbuild"];
 
 /** Registers the hooks below (`node --import`); they append each resolved URL to a file. */
 const TRACE = `import { register } from "node:module";
@@ -43,48 +46,24 @@ function packageOf(path: string): string | undefined {
   return matches.at(-1)?.[1];
 }
 
-/** How a run was started: the bin through tsx, or a bundle. */
-interface Path {
-  readonly name: string;
-  readonly command: string;
-  readonly env: Record<string, string>;
-  /** The folder of the bundle's files, whose comments name the packages inside. */
-  readonly bundleDir?: string;
-}
+/** The folder of the bundle's files, whose comments name the packages inside. */
+const BUNDLE_DIR = join(ROOT, "dist");
 
 describe("wmsctl start-up", () => {
   let work = "";
   let port = 0;
   let runs = 0;
-  const paths: Path[] = [];
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), "wmsfleet-startup-"));
     await writeFile(join(work, "trace.mjs"), TRACE);
     await writeFile(join(work, "trace-hooks.mjs"), TRACE_HOOKS);
-    // The packages left out of the bundle resolve from beside it, as they do from dist/.
-    await symlink(join(ROOT, "node_modules"), join(work, "node_modules"), "dir");
-    const bundleDir = join(work, "dist");
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        [join(ROOT, "scripts/bundle.js"), "--outdir", bundleDir],
-        { cwd: ROOT },
-        (error, _stdout, stderr) =>
-          error === null ? resolve() : reject(new Error(`bundle: ${error.message}\n${stderr}`)),
-      ),
-    );
-    paths.push(
-      { name: "tsx", command: join(ROOT, "bin/wmsctl.js"), env: { WMSFLEET_NO_BUNDLE: "1" } },
-      { name: "bundle", command: join(bundleDir, "wmsctl.mjs"), env: {}, bundleDir },
-    );
     port = await closedPort();
   });
   after(() => rm(work, { recursive: true, force: true }));
 
-  /** Runs wmsctl ARGS on `path`; resolves to its exit status and the packages it loaded. */
+  /** Runs bin/wmsctl.js ARGS; resolves to its exit status and the packages it loaded. */
   async function loaded(
-    path: Path,
     args: readonly string[],
   ): Promise<{ status: number; packages: Set<string>; stderr: string }> {
     const trace = join(work, `trace-${(runs += 1)}.txt`);
@@ -92,8 +71,8 @@ describe("wmsctl start-up", () => {
     const { status, stderr } = await new Promise<{ status: number; stderr: string }>((resolve) =>
       execFile(
         process.execPath,
-        ["--import", pathToFileURL(join(work, "trace.mjs")).href, path.command, ...args],
-        { cwd: work, env: { ...process.env, ...path.env, WMSFLEET_TRACE: trace } },
+        ["--import", pathToFileURL(join(work, "trace.mjs")).href, WMSCTL_BIN, ...args],
+        { cwd: work, env: { ...process.env, WMSFLEET_TRACE: trace } },
         (error, _stdout, stderr) =>
           resolve({ status: typeof error?.code === "number" ? error.code : 0, stderr }),
       ),
@@ -105,7 +84,7 @@ describe("wmsctl start-up", () => {
       const file = fileURLToPath(url);
       const own = packageOf(file);
       if (own !== undefined) packages.add(own);
-      else if (path.bundleDir !== undefined && file.startsWith(path.bundleDir)) {
+      else if (file.startsWith(BUNDLE_DIR)) {
         const text = await readFile(file, "utf8");
         // `// node_modules/commander/lib/error.js`, or `// ../x/node_modules/...` when the
         // checkout's node_modules is a link to elsewhere.
@@ -120,6 +99,8 @@ describe("wmsctl start-up", () => {
 
   const deferredIn = (packages: Set<string>) =>
     [...packages].filter((name) => DEFERRED.some((prefix) => name.startsWith(prefix)));
+  const compilersIn = (packages: Set<string>) =>
+    [...packages].filter((name) => NEVER.includes(name));
 
   const fleet = () => [
     "-s",
@@ -130,38 +111,31 @@ describe("wmsctl start-up", () => {
     "0",
   ];
 
-  for (const pathName of ["tsx", "bundle"]) {
-    it(`${pathName}: --version, --help, get and disconnect --all --what-if load none of ${DEFERRED.join(", ")}`, async () => {
-      const path = paths.find((p) => p.name === pathName);
-      assert.ok(path);
-      for (const [args, expected] of [
-        [["--version"], 0],
-        [["get", "--help"], 0],
-        [["disconnect", "--help"], 0],
-        [["get", ...fleet(), "-o", "json"], 3],
-        [["disconnect", "--all", "--what-if", ...fleet(), "-o", "json"], 3],
-      ] as const) {
-        const run = await loaded(path, args);
-        assert.equal(run.status, expected, `${args.join(" ")}: ${run.stderr}`);
-        // The trace sees what is loaded: commander always is.
-        assert.ok(
-          run.packages.has("commander"),
-          `${args.join(" ")}: ${[...run.packages].join(" ")}`,
-        );
-        assert.deepEqual(deferredIn(run.packages), [], args.join(" "));
-      }
-    });
+  it(`--version, --help, get and disconnect --all --what-if load none of ${DEFERRED.join(", ")}`, async () => {
+    for (const [args, expected] of [
+      [["--version"], 0],
+      [["get", "--help"], 0],
+      [["disconnect", "--help"], 0],
+      [["get", ...fleet(), "-o", "json"], 3],
+      [["disconnect", "--all", "--what-if", ...fleet(), "-o", "json"], 3],
+    ] as const) {
+      const run = await loaded(args);
+      assert.equal(run.status, expected, `${args.join(" ")}: ${run.stderr}`);
+      // The trace sees what is loaded: commander always is.
+      assert.ok(run.packages.has("commander"), `${args.join(" ")}: ${[...run.packages].join(" ")}`);
+      assert.deepEqual(deferredIn(run.packages), [], args.join(" "));
+      assert.deepEqual(compilersIn(run.packages), [], args.join(" "));
+    }
+  });
 
-    it(`${pathName}: pki init loads @peculiar/x509, health loads grpc-health-check`, async () => {
-      const path = paths.find((p) => p.name === pathName);
-      assert.ok(path);
-      const pki = await loaded(path, ["pki", "init", "--dir", join(work, `pki-${pathName}`)]);
-      assert.equal(pki.status, 0, pki.stderr);
-      assert.ok(pki.packages.has("@peculiar/x509"), [...pki.packages].join(" "));
-      assert.ok(pki.packages.has("reflect-metadata"), [...pki.packages].join(" "));
-      const health = await loaded(path, ["health", ...fleet()]);
-      assert.equal(health.status, 3, health.stderr);
-      assert.ok(health.packages.has("grpc-health-check"), [...health.packages].join(" "));
-    });
-  }
+  it("pki init loads @peculiar/x509, health loads grpc-health-check; neither a compiler", async () => {
+    const pki = await loaded(["pki", "init", "--dir", join(work, "pki")]);
+    assert.equal(pki.status, 0, pki.stderr);
+    assert.ok(pki.packages.has("@peculiar/x509"), [...pki.packages].join(" "));
+    assert.ok(pki.packages.has("reflect-metadata"), [...pki.packages].join(" "));
+    const health = await loaded(["health", ...fleet()]);
+    assert.equal(health.status, 3, health.stderr);
+    assert.ok(health.packages.has("grpc-health-check"), [...health.packages].join(" "));
+    for (const run of [pki, health]) assert.deepEqual(compilersIn(run.packages), []);
+  });
 });

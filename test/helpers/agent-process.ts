@@ -5,10 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
-
-/** The agent's entry point. */
-export const AGENT_BIN = fileURLToPath(new URL("../../bin/wms-agent.js", import.meta.url));
+import { AGENT_BIN } from "./commands.js";
 
 /** One JSON log line of the agent. */
 export type LogLine = Record<string, unknown> & { msg?: string };

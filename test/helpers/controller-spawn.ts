@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { AGENT_BIN, WMSCTL_BIN } from "./commands.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -30,7 +31,7 @@ export function spawnAgent(fqdn: string, extra: readonly string[] = []): Promise
 export async function spawnAgentWith(fqdn: string, args: readonly string[]): Promise<SpawnedAgent> {
   const child = spawn(
     process.execPath,
-    ["bin/wms-agent.js", "--listen", "127.0.0.1:0", "--host-fqdn", fqdn, ...args],
+    [AGENT_BIN, "--listen", "127.0.0.1:0", "--host-fqdn", fqdn, ...args],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -75,7 +76,7 @@ export async function spawnWmsctl(
   args: readonly string[],
   options: { stdin?: string; env?: Readonly<Record<string, string>>; cwd?: string } = {},
 ): Promise<WmsctlExit> {
-  const child = spawn(process.execPath, [`${ROOT}bin/wmsctl.js`, ...args], {
+  const child = spawn(process.execPath, [WMSCTL_BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, ...options.env },

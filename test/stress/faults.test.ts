@@ -24,7 +24,7 @@ import {
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { closedPort, loopbackTarget, startHost, stopFleet } from "../helpers/controller-fleet.js";
-import { AGENT_BIN } from "../helpers/agent-process.js";
+import { AGENT_BIN } from "../helpers/commands.js";
 
 /** Sessions 2, 3 and 4 can be disconnected, each taking `latencyMs`; 0 is protected. */
 function fixture(latencyMs: number) {
