@@ -19,7 +19,7 @@ import { startAgent, type Agent } from "./server/agent.js";
 import { openFileAuditSink, type FileAuditSink } from "./audit/audit-file.js";
 import { createAccessPolicy } from "./security/authorization.js";
 import type { SessionBackend } from "./sessions/backend.js";
-import { isLoopbackAddress } from "./caller/caller-process.js";
+import { isLoopbackAddress } from "../common/ip-address.js";
 import { createConfigReloader } from "./config/config-reload.js";
 import {
   ConfigError,

@@ -1,25 +1,21 @@
 /**
  * One TCP socket's inode by its exact 4-tuple, asked of the Linux kernel over netlink
- * (`NETLINK_SOCK_DIAG`, `SOCK_DIAG_BY_FAMILY` without `NLM_F_DUMP`): the fast path of protection
- * rule 3's search on Linux (`peer-process.ts`).
+ * (`NETLINK_SOCK_DIAG`, `SOCK_DIAG_BY_FAMILY` without `NLM_F_DUMP`): the exact lookup of
+ * protection rule 3 on Linux (`procfs-peer-process.ts`).
  *
- * `/proc/net/tcp` answers the same question by printing every TCP socket of the machine, and the
- * search read it once per pass: on a host with thousands of sockets (the bench runs 1,000 agents
- * on one machine) that is milliseconds of kernel time per pass, in every agent process, paid by
- * the first call of every new loopback connection. The kernel finds one socket by its 4-tuple in
- * its hash table in microseconds. The table stays the fallback: when netlink cannot be opened
- * (not Linux, a sandbox without it, koffi missing) or the exact lookup finds nothing (the client
- * connected to another local address than the one tried), the search reads it as before.
+ * The kernel finds one socket by its 4-tuple in its hash table in microseconds, where
+ * `/proc/net/tcp` prints every TCP socket of the machine. The table stays the fallback: when
+ * netlink cannot be opened (a sandbox without it, koffi missing) or the exact lookup finds nothing
+ * (the client connected to another local address than the one tried, a link-local address bound
+ * to its interface), the resolver reads it.
  *
  * Node.js cannot open a netlink socket, so this calls libc's `socket`, `send` and `recv` through
- * koffi, the FFI library the `wts` backend uses on Windows (a second file that loads it, on
- * Linux; no koffi types are declared, so nothing clashes with the backend's process-global type
- * names). The request is handled by the kernel inside `send`, so the answer is already queued
- * when `recv` runs with `MSG_DONTWAIT`: nothing here can block the event loop.
+ * koffi (no koffi types are declared, so nothing clashes with the process-global type names of the
+ * Windows code). The request is handled by the kernel inside `send`, so the answer is already
+ * queued when `recv` runs with `MSG_DONTWAIT`: nothing here can block the event loop.
  */
 import type koffiModule from "koffi";
-import { isIPv4 } from "node:net";
-import type { TcpEndpoint } from "../sessions/backend.js";
+import { addressBytes, isMappedIpv4, type TcpEndpoint } from "../../common/ip-address.js";
 
 type Koffi = typeof koffiModule;
 type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;
@@ -68,40 +64,18 @@ interface Libc {
  * The address as the 16 bytes of `inet_diag_sockid` (network order; IPv4 in the first four), and
  * its family; `undefined` for anything but a literal address.
  */
-function addressBytes(address: string): { family: number; bytes: Buffer } | undefined {
+function diagAddress(address: string): { family: number; bytes: Buffer } | undefined {
+  const parsed = addressBytes(address);
+  if (parsed === undefined) return undefined;
   const bytes = Buffer.alloc(16);
-  if (isIPv4(address)) {
-    const parts = address.split(".").map(Number);
-    for (const [index, part] of parts.entries()) bytes[index] = part;
-    return { family: AF_INET, bytes };
-  }
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) {
+  if (isMappedIpv4(parsed)) {
     // The kernel looks an IPv4-mapped pair up among IPv4 connections, where a dual-stack
     // client's connection to an IPv4 listener is: asking as IPv4 finds both kinds.
-    return addressBytes(mapped[1]);
+    bytes.set(parsed.subarray(12), 0);
+    return { family: AF_INET, bytes };
   }
-  const words = expandIpv6(address);
-  if (words === undefined) return undefined;
-  for (const [index, word] of words.entries()) bytes.writeUInt16BE(word, index * 2);
+  bytes.set(parsed, 0);
   return { family: AF_INET6, bytes };
-}
-
-/** The eight 16-bit words of an IPv6 literal (no zone, no embedded IPv4), or `undefined`. */
-function expandIpv6(address: string): number[] | undefined {
-  if (!/^[0-9a-f:]+$/i.test(address)) return undefined;
-  const halves = address.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (part: string | undefined) =>
-    part === undefined || part === "" ? [] : part.split(":").map((word) => parseInt(word, 16));
-  const head = parse(halves[0]);
-  const tail = parse(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const words = [...head, ...Array<number>(halves.length === 1 ? 0 : missing).fill(0), ...tail];
-  return words.every((word) => Number.isInteger(word) && word >= 0 && word <= 0xffff)
-    ? words
-    : undefined;
 }
 
 /** A lookup over an open netlink socket. */
@@ -110,8 +84,8 @@ function lookupOver(libc: Libc, fd: number): ExactSocketLookup {
   const reply = Buffer.alloc(8192);
   let sequence = 0;
   return (local, remote) => {
-    const source = addressBytes(local.address);
-    const destination = addressBytes(remote.address);
+    const source = diagAddress(local.address);
+    const destination = diagAddress(remote.address);
     if (source === undefined || destination?.family !== source.family) return undefined;
     sequence = (sequence + 1) >>> 0;
     request.fill(0);
