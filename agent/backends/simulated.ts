@@ -18,7 +18,7 @@ import {
   type SessionBackend,
 } from "../sessions/backend.js";
 import { Win32 } from "../sessions/win32-errors.js";
-import { acquireEnvironSessions, type EnvironSessions } from "./environ-sessions.js";
+import { sessionFromEnviron } from "./environ-sessions.js";
 import { defaultSimFixture, type SimFixture, type SimSession } from "./sim-fixture.js";
 
 /** The environment variable that names a process's simulated session. */
@@ -149,8 +149,7 @@ interface Delay {
 class Simulated implements SimulatedBackend {
   readonly name = "simulated";
   readonly #now: () => number;
-  readonly #environSessions: EnvironSessions;
-  readonly #releaseEnvironSessions: () => void;
+  readonly #procRoot: string;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #fixtureAgentSessionId: number | undefined;
   readonly #sessions = new Map<number, LiveSession>();
@@ -172,14 +171,7 @@ class Simulated implements SimulatedBackend {
     this.#fixtureAgentSessionId = fixture.agentSessionId;
     this.#listLatencyMs = checkLatency(fixture.listLatencyMs ?? 0, "fixture.listLatencyMs");
     for (const session of fixture.sessions) this.addSession(session);
-    // Last: nothing above may throw once a share of the descriptor cache is held.
-    const environ = acquireEnvironSessions({
-      ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
-      variable: SIM_SESSION_ENV,
-      parse: parseSessionId,
-    });
-    this.#environSessions = environ.sessions;
-    this.#releaseEnvironSessions = environ.release;
+    this.#procRoot = options.procRoot ?? "/proc";
   }
 
   async listSessions(): Promise<BackendSession[]> {
@@ -246,9 +238,7 @@ class Simulated implements SimulatedBackend {
   }
 
   sessionOfProcess(pid: number): Promise<number | undefined> {
-    // Synchronous: procfs answers from memory in microseconds, and this runs on every call from a
-    // loopback peer (rule 3), where the thread-pool round trips of the async form dominate.
-    return Promise.resolve(this.#environSessions.sessionOf(pid));
+    return sessionFromEnviron(this.#procRoot, pid, SIM_SESSION_ENV, parseSessionId);
   }
 
   agentSessionId(): Promise<number> {
@@ -263,7 +253,6 @@ class Simulated implements SimulatedBackend {
 
   close(): Promise<void> {
     this.#closed = true;
-    this.#releaseEnvironSessions();
     const closed = (): Win32Error =>
       new Win32Error(Win32.RPC_S_SERVER_UNAVAILABLE, "the simulated backend was closed");
     for (const operation of this.#operations.values()) {

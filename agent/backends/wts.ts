@@ -1,11 +1,11 @@
 /**
- * The production session backend: Remote Desktop Services through `wtsapi32.dll`, `kernel32.dll`
- * and `iphlpapi.dll`, called with the FFI library koffi (DESIGN section 4).
+ * The production session backend: Remote Desktop Services through `wtsapi32.dll` and
+ * `kernel32.dll`, called with the FFI library koffi (DESIGN section 4).
  *
  * This is the only file of the session backend that imports koffi, and it does so dynamically
  * inside {@link createWtsBackend}, so that importing this module on Linux loads no native code.
- * Calls that go to the Remote Desktop Services RPC server (enumerate, query, disconnect) and the
- * TCP table copy run on koffi's worker threads, so that a slow or hung `TermService` never blocks
+ * Calls that go to the Remote Desktop Services RPC server (enumerate, query, disconnect) run on
+ * koffi's worker threads, so that a slow or hung `TermService` never blocks
  * the event loop; `ProcessIdToSessionId` and `GetCurrentProcessId` only read the process table and
  * run synchronously.
  *
@@ -13,15 +13,9 @@
  * `../win32-errors.ts` alone.
  */
 import type koffiModule from "koffi";
-import { isIPv4, isIPv6 } from "node:net";
 import { WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import type {
-  BackendSession,
-  DisconnectOptions,
-  SessionBackend,
-  TcpEndpoint,
-} from "../sessions/backend.js";
+import type { BackendSession, DisconnectOptions, SessionBackend } from "../sessions/backend.js";
 import { Win32Error } from "../sessions/backend.js";
 import { win32ErrorMeaning } from "../sessions/win32-errors.js";
 
@@ -42,14 +36,8 @@ const WTS_CURRENT_SERVER_HANDLE = null;
 /** `WTS_INFO_CLASS` values. */
 const WTSClientName = 10;
 const WTSSessionInfo = 24;
-/** `GetExtendedTcpTable` arguments and results. */
-const AF_INET = 2;
-const AF_INET6 = 23;
-const TCP_TABLE_OWNER_PID_ALL = 5;
-const NO_ERROR = 0;
+/** What `ProcessIdToSessionId` says of a process id that names no process (any more). */
 const ERROR_INVALID_PARAMETER = 87;
-const ERROR_INSUFFICIENT_BUFFER = 122;
-const TCP_TABLE_FIRST_BYTES = 64 * 1024;
 
 /** Size of `WTSINFOW` on x64: 8 DWORDs, 70 WCHARs, padding to 8, then 5 LARGE_INTEGERs. */
 export const WTSINFOW_SIZE = 216;
@@ -84,7 +72,6 @@ interface WtsApi {
   readonly GetCurrentProcessId: NativeFunction;
   readonly ProcessIdToSessionId: NativeFunction;
   readonly lstrlenW: NativeFunction;
-  readonly GetExtendedTcpTable: NativeFunction;
 }
 
 type WtsTypes = Pick<WtsApi, "koffi" | "sessionInfoType" | "wtsInfoBytes">;
@@ -122,7 +109,6 @@ async function importApi(wtsapi32: string): Promise<WtsApi> {
   const { koffi } = loaded;
   const wts = koffi.load(wtsapi32);
   const kernel32 = koffi.load("kernel32.dll");
-  const iphlpapi = koffi.load("iphlpapi.dll");
   return {
     ...loaded,
     WTSEnumerateSessionsW: wts.func(
@@ -141,9 +127,6 @@ async function importApi(wtsapi32: string): Promise<WtsApi> {
       "int __stdcall ProcessIdToSessionId(uint32_t dwProcessId, _Out_ uint32_t *pSessionId)",
     ),
     lstrlenW: kernel32.func("int __stdcall lstrlenW(void *lpString)"),
-    GetExtendedTcpTable: iphlpapi.func(
-      "uint32_t __stdcall GetExtendedTcpTable(void *pTcpTable, _Inout_ uint32_t *pdwSize, int bOrder, uint32_t ulAf, int32_t TableClass, uint32_t Reserved)",
-    ),
   };
 }
 
@@ -191,8 +174,9 @@ class WtsBackend implements SessionBackend {
       const sessionId: [number] = [0];
       if (this.api.ProcessIdToSessionId(pid, sessionId) !== 0) return sessionId[0];
       const lastError = this.#lastError();
-      // ERROR_INVALID_PARAMETER: no such process (it has exited).
-      if (lastError === ERROR_INVALID_PARAMETER) return undefined;
+      if (lastError === ERROR_INVALID_PARAMETER) {
+        throw new Error(`process ${pid} does not exist any more (ProcessIdToSessionId: 87)`);
+      }
       throw win32Error(`ProcessIdToSessionId(${pid})`, lastError);
     });
   }
@@ -217,26 +201,6 @@ class WtsBackend implements SessionBackend {
       if (error instanceof Win32Error) return false;
       throw error;
     }
-  }
-
-  async resolvePeerProcess(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
-    this.#assertOpen();
-    const clientAddress = canonicalAddress(peer.address);
-    const serverAddress = canonicalAddress(local.address);
-    // An IPv4-mapped address may be an IPv4 socket on the client side: look in both tables.
-    for (const family of [AF_INET, AF_INET6] as const) {
-      for (const row of parseTcpTable(await this.#readTcpTable(family), family)) {
-        if (
-          row.localPort === peer.port &&
-          row.remotePort === local.port &&
-          canonicalAddress(row.localAddress) === clientAddress &&
-          canonicalAddress(row.remoteAddress) === serverAddress
-        ) {
-          return row.pid === 0 ? undefined : row.pid;
-        }
-      }
-    }
-    return undefined;
   }
 
   close(): Promise<void> {
@@ -388,34 +352,6 @@ class WtsBackend implements SessionBackend {
     const length = this.api.lstrlenW(pointer) as number;
     return length > 0 ? (this.api.koffi.decode(pointer, "char16_t", length) as string) : "";
   }
-
-  /**
-   * One `GetExtendedTcpTable` snapshot, grown until it fits (connections come and go). On a koffi
-   * worker: the call copies the whole table, and Wine, for one, walks every process's sockets for
-   * it. The first try already has room for hundreds of rows, so there is no sizing call.
-   */
-  async #readTcpTable(family: typeof AF_INET | typeof AF_INET6): Promise<Buffer> {
-    const size: [number] = [0];
-    let table = Buffer.alloc(TCP_TABLE_FIRST_BYTES);
-    for (let attempt = 0; attempt < 8; attempt++) {
-      size[0] = table.length;
-      const { result: status } = await this.#callAsync(
-        this.api.GetExtendedTcpTable,
-        table,
-        size,
-        0,
-        family,
-        TCP_TABLE_OWNER_PID_ALL,
-        0,
-      );
-      if (status === NO_ERROR) return table.subarray(0, size[0]);
-      if (status !== ERROR_INSUFFICIENT_BUFFER) {
-        throw win32Error(`GetExtendedTcpTable(${family})`, status);
-      }
-      table = Buffer.alloc(size[0] + 16 * 56);
-    }
-    throw win32Error(`GetExtendedTcpTable(${family})`, ERROR_INSUFFICIENT_BUFFER);
-  }
 }
 
 const notFound = win32ErrorMeaning(7022).outcome;
@@ -499,73 +435,4 @@ export function idleTimeMs(lastInputTime: bigint, currentTime: bigint): number |
   if (lastInputTime <= 0n || currentTime <= 0n) return undefined;
   const idle = currentTime - lastInputTime;
   return idle <= 0n ? 0 : Number(idle / 10000n);
-}
-
-/** One row of `MIB_TCPTABLE_OWNER_PID` or `MIB_TCP6TABLE_OWNER_PID`. */
-export interface TcpRow {
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly pid: number;
-}
-
-/**
- * Decodes a `GetExtendedTcpTable(TCP_TABLE_OWNER_PID_ALL)` table. Addresses are in network byte
- * order; a port is the low 16 bits of its DWORD, also in network byte order.
- */
-export function parseTcpTable(table: Buffer, family: 2 | 23): TcpRow[] {
-  if (table.length < 4) return [];
-  const rowSize = family === AF_INET ? 24 : 56;
-  const count = Math.min(table.readUInt32LE(0), Math.floor((table.length - 4) / rowSize));
-  const rows: TcpRow[] = [];
-  for (let index = 0; index < count; index++) {
-    const at = 4 + index * rowSize;
-    rows.push(
-      family === AF_INET
-        ? {
-            localAddress: ipv4(table, at + 4),
-            localPort: table.readUInt16BE(at + 8),
-            remoteAddress: ipv4(table, at + 12),
-            remotePort: table.readUInt16BE(at + 16),
-            pid: table.readUInt32LE(at + 20),
-          }
-        : {
-            localAddress: ipv6(table, at),
-            localPort: table.readUInt16BE(at + 20),
-            remoteAddress: ipv6(table, at + 24),
-            remotePort: table.readUInt16BE(at + 44),
-            pid: table.readUInt32LE(at + 52),
-          },
-    );
-  }
-  return rows;
-}
-
-function ipv4(bytes: Buffer, at: number): string {
-  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
-}
-
-function ipv6(bytes: Buffer, at: number): string {
-  const groups: string[] = [];
-  for (let group = 0; group < 8; group++) {
-    groups.push(bytes.readUInt16BE(at + group * 2).toString(16));
-  }
-  return groups.join(":");
-}
-
-/**
- * One spelling per address, for comparison: IPv6 compressed and lower-case, zone dropped, and an
- * IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) written as the IPv4 address it maps.
- */
-export function canonicalAddress(address: string): string {
-  const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  if (isIPv4(bare)) return bare;
-  if (!isIPv6(bare)) return bare.toLowerCase();
-  const canonical = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
-  if (mapped === null) return canonical;
-  const high = parseInt(mapped[1] ?? "0", 16);
-  const low = parseInt(mapped[2] ?? "0", 16);
-  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 }

@@ -1,75 +1,118 @@
 /**
- * Protection rule 3: which session the calling process runs in, when the caller is on this host.
- * The agent decides this itself from the TCP connection; it never trusts the client for it.
+ * Protection rule 3: which process is calling, and in which session, when the caller runs on this
+ * host (DESIGN section 3). The agent decides this itself from the TCP connection; it never trusts
+ * the client for it, and it fails closed: a local peer whose process cannot be found is
+ * `unresolved`, and every session it could be in stays protected.
+ *
+ * The steps: is the peer on this host (`host-addresses.ts`)? Which processes hold the client's
+ * end of the connection (the platform's {@link PeerProcessResolver})? In which sessions do they
+ * run (the session backend)?
  */
-import { isIPv4, isIPv6 } from "node:net";
 import type { Logger } from "pino";
-import type { SessionBackend, TcpEndpoint } from "../sessions/backend.js";
-import { isLoopbackAddress, type PeerProcessResolver } from "./peer-process.js";
+import { parsePeer, type TcpEndpoint } from "../../common/ip-address.js";
+import type { SessionBackend } from "../sessions/backend.js";
+import type { CallerProcess } from "../sessions/protection.js";
+import { createHostAddresses, type HostAddresses } from "./host-addresses.js";
+import type { PeerProcessResolver } from "./peer-process.js";
+import { createProcfsPeerResolver } from "./procfs-peer-process.js";
+import { createWindowsPeerResolver } from "./windows-peer-process.js";
 
-export { isLoopbackAddress, type PeerProcessResolver };
+export type { CallerProcess, PeerProcessResolver };
 
-/** Recent answers of {@link parsePeer}: a connection's calls all carry the same peer string. */
-const parsedPeers = new Map<string, TcpEndpoint | undefined>();
-const MAX_PARSED_PEERS = 1024;
-
-/**
- * Parses grpc-js's `call.getPeer()` (`127.0.0.1:5000`, `::1:5000`, `::ffff:127.0.0.1:5000`, or
- * `[::1]:5000`) into an endpoint; `undefined` for anything else (e.g. `unknown`).
- */
-export function parsePeer(peer: string): TcpEndpoint | undefined {
-  if (parsedPeers.has(peer)) return parsedPeers.get(peer);
-  const endpoint = parsePeerText(peer);
-  if (parsedPeers.size >= MAX_PARSED_PEERS) parsedPeers.clear();
-  parsedPeers.set(peer, endpoint);
-  return endpoint;
-}
-
-function parsePeerText(peer: string): TcpEndpoint | undefined {
-  const colon = peer.lastIndexOf(":");
-  if (colon <= 0) return undefined;
-  let address = peer.slice(0, colon);
-  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
-  const port = Number(peer.slice(colon + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
-  if (!isIPv4(address) && !isIPv6(address)) return undefined;
-  return { address, port };
-}
-
-/** What the caller-session lookup needs. */
-export interface CallerSessionLookupOptions {
-  readonly backend: SessionBackend;
-  /** The platform's resolver, used when the backend has none of its own. */
-  readonly fallbackResolver: PeerProcessResolver | undefined;
-  /** The ports the agent listens on (the remote end of the client's socket). */
+/** What the caller lookup needs. */
+export interface CallerLookupOptions {
+  /** Asked for the session of each process found. */
+  readonly backend: Pick<SessionBackend, "sessionOfProcess">;
+  /**
+   * Finds the processes at the other end of a connection; `null` when this platform has no way
+   * to (then every local caller is unresolved).
+   * @default {@link platformPeerResolver}
+   */
+  readonly resolver?: PeerProcessResolver | null;
+  /**
+   * The ports the agent listens on, tried in turn when a call's own local endpoint is not known.
+   */
   readonly localPorts: () => readonly number[];
+  /** Which addresses are this host's. @default {@link createHostAddresses} with its defaults */
+  readonly hostAddresses?: HostAddresses;
   readonly logger: Logger;
 }
 
 /**
- * Returns a function from a call's peer string to the session of the calling process, or
- * `undefined` when the caller is not on this host or its process cannot be found.
+ * The lookup of one call: `peer` is grpc-js's `call.getPeer()`; `local` the agent's end of the
+ * connection when the transport knows it (else each listening port is tried, at any address).
  */
-export function createCallerSessionLookup(
-  options: CallerSessionLookupOptions,
-): (peer: string) => Promise<number | undefined> {
+export type CallerLookup = (peer: string, local?: TcpEndpoint) => Promise<CallerProcess>;
+
+/**
+ * The resolver of this platform: procfs and netlink on Linux, the TCP table on Windows; `null`
+ * elsewhere.
+ */
+export function platformPeerResolver(
+  platform: NodeJS.Platform = process.platform,
+): PeerProcessResolver | null {
+  if (platform === "linux") return createProcfsPeerResolver();
+  if (platform === "win32") return createWindowsPeerResolver();
+  return null;
+}
+
+/** Creates the lookup (see the module comment). */
+export function createCallerLookup(options: CallerLookupOptions): CallerLookup {
   const { backend, logger } = options;
-  const resolve: PeerProcessResolver | undefined =
-    backend.resolvePeerProcess?.bind(backend) ?? options.fallbackResolver;
-  return async (peerString) => {
-    const peer = parsePeer(peerString);
-    if (peer === undefined || !isLoopbackAddress(peer.address) || resolve === undefined) {
-      return undefined;
+  const resolver = options.resolver === undefined ? platformPeerResolver() : options.resolver;
+  const hostAddresses = options.hostAddresses ?? createHostAddresses();
+
+  const unresolved = (peer: string, reason: string): CallerProcess => {
+    logger.warn({ peer, reason }, "protection rule 3: the local caller's process is unknown");
+    return { kind: "unresolved", reason };
+  };
+
+  return async (peerText, local) => {
+    const peer = parsePeer(peerText);
+    if (peer === undefined) {
+      return unresolved(peerText, `the peer "${peerText}" is not an IP address and port`);
     }
+    if (!hostAddresses.isLocal(peer.address)) return { kind: "remote" };
+    if (resolver === null) {
+      return unresolved(
+        peerText,
+        `this platform (${process.platform}) cannot find a local caller's process`,
+      );
+    }
+    const ends =
+      local !== undefined ? [local] : options.localPorts().map((port) => ({ address: "::", port }));
+    let pids: number[] = [];
     try {
-      for (const port of options.localPorts()) {
-        // The wildcard address: the agent may listen on several addresses; the port decides.
-        const pid = await resolve(peer, { address: "::", port });
-        if (pid !== undefined) return await backend.sessionOfProcess(pid);
+      for (const end of ends) {
+        pids = await resolver(peer, end);
+        if (pids.length > 0) break;
       }
     } catch (error) {
-      logger.warn({ err: error, peer: peerString }, "could not resolve the calling process");
+      return unresolved(peerText, `the lookup of the caller's process failed: ${messageOf(error)}`);
     }
-    return undefined;
+    if (pids.length === 0) {
+      return unresolved(
+        peerText,
+        "no process on this host holds the client's end of the connection any more (it closed, or its process exited)",
+      );
+    }
+    const sessionIds = new Set<number>();
+    for (const pid of pids) {
+      let session: number | undefined;
+      try {
+        session = await backend.sessionOfProcess(pid);
+      } catch (error) {
+        return unresolved(
+          peerText,
+          `the session of process ${pid} is unknown: ${messageOf(error)}`,
+        );
+      }
+      if (session !== undefined) sessionIds.add(session);
+    }
+    return { kind: "resolved", sessionIds: [...sessionIds] };
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

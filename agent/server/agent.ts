@@ -19,9 +19,9 @@ import type { AuditSink, AuthContext, Authorizer } from "./access.js";
 import { connectionAuthContext } from "../security/auth-context-cache.js";
 import type { SessionBackend } from "../sessions/backend.js";
 import { createSimulatedBackend } from "../backends/simulated.js";
-import { createCallerSessionLookup, type PeerProcessResolver } from "../caller/caller-process.js";
+import { createCallerLookup, type PeerProcessResolver } from "../caller/caller-process.js";
+import type { HostAddresses } from "../caller/host-addresses.js";
 import { createGrpcHandlers } from "./grpc-adapter.js";
-import { createProcfsPeerResolver } from "../caller/peer-process.js";
 import { RpcError } from "./rpc-error.js";
 import { createSessionService } from "../sessions/session-service.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
@@ -66,8 +66,17 @@ export interface AgentOptions {
    * @default 1048576 — 4096 session ids take about 20 KiB
    */
   maxReceiveMessageBytes?: number;
-  /** Finds a loopback caller's process. @default `/proc` on Linux, none elsewhere unless the backend has one */
-  peerResolver?: PeerProcessResolver;
+  /**
+   * Finds the process of a caller on this host (protection rule 3); `null` for none (every local
+   * caller is then unresolved, and refused).
+   * @default procfs and netlink on Linux, the TCP table on Windows
+   */
+  peerResolver?: PeerProcessResolver | null;
+  /**
+   * Which peers run on this host (protection rule 3 applies to them alone).
+   * @default loopback and this host's interface addresses, read again after a second
+   */
+  hostAddresses?: HostAddresses;
   /** @default 8 */
   maxParallelDisconnects?: number;
 }
@@ -129,11 +138,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     accepting: () => state !== "draining" && state !== "stopped",
     authorize: options.authorize,
     audit: options.audit,
-    callerSession: createCallerSessionLookup({
+    callerProcess: createCallerLookup({
       backend,
-      fallbackResolver:
-        options.peerResolver ??
-        (process.platform === "linux" ? createProcfsPeerResolver() : undefined),
+      ...(options.peerResolver === undefined ? {} : { resolver: options.peerResolver }),
+      ...(options.hostAddresses === undefined ? {} : { hostAddresses: options.hostAddresses }),
       localPorts: () => ports,
       logger,
     }),

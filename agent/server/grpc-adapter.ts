@@ -22,7 +22,8 @@ import {
   type RpcName,
 } from "./access.js";
 import { connectionAuthContext } from "../security/auth-context-cache.js";
-import { isLoopbackAddress, parsePeer } from "../caller/caller-process.js";
+import { isLoopbackAddress, parsePeer } from "../../common/ip-address.js";
+import type { CallerLookup } from "../caller/caller-process.js";
 import { RpcError } from "./rpc-error.js";
 import {
   countOutcomes,
@@ -38,7 +39,8 @@ export interface GrpcAdapterOptions {
   readonly accepting: () => boolean;
   readonly authorize: Authorizer | undefined;
   readonly audit: AuditSink | undefined;
-  readonly callerSession: (peer: string) => Promise<number | undefined>;
+  /** Protection rule 3: the calling process, when it runs on this host. */
+  readonly callerProcess: CallerLookup;
   /** Calls answered with `RESOURCE_EXHAUSTED` beyond this many in flight. */
   readonly maxInFlightCalls: number;
   /** Clock for durations, in milliseconds. @default performance.now */
@@ -91,10 +93,10 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
             "the audit log cannot be written (see the agent log), so nothing was done; retry once it is fixed",
           );
         }
-        let callerSession: Promise<number | undefined> | undefined;
+        let callerProcess: ReturnType<CallerLookup> | undefined;
         const context: CallContext = {
           peerIsLoopback: isLoopbackPeer(peer),
-          callerProcessSession: () => (callerSession ??= options.callerSession(peer)),
+          callerProcess: () => (callerProcess ??= options.callerProcess(peer)),
         };
         const response = await handler(call.request, context);
         if ("results" in response && Array.isArray(response.results)) {

@@ -45,26 +45,18 @@ export interface SessionBackend {
   listSessions(): Promise<BackendSession[]>;
   /** Disconnects one session. Throws `Win32Error` when the OS refuses. */
   disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void>;
-  /** The session a process runs in; `undefined` when the process is gone or has none. */
+  /**
+   * The session a process runs in (protection rule 3); `undefined` when it runs in none (never
+   * on Windows; the simulated backend's processes without `WMSFLEET_SIM_SESSION`). Rejects when
+   * the process is gone or cannot be asked: rule 3 then fails closed, never assumes "none".
+   */
   sessionOfProcess(pid: number): Promise<number | undefined>;
   /** The session the agent's own process runs in (0 when it runs as a service). */
   agentSessionId(): Promise<number>;
   /** Whether the session manager answers; the agent is `NOT_SERVING` while it does not. */
   isHealthy(): Promise<boolean>;
-  /**
-   * The process at the other end of a loopback TCP connection, when the backend's OS can tell
-   * (Windows: `GetExtendedTcpTable`). Adapters without it leave it out and the agent falls back
-   * to the platform's own resolver (`/proc` on Linux).
-   */
-  resolvePeerProcess?(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined>;
   /** Releases what the backend holds (timers, handles). */
   close(): Promise<void>;
-}
-
-/** One end of a TCP connection. `address` is an IPv4 or IPv6 literal without brackets. */
-export interface TcpEndpoint {
-  readonly address: string;
-  readonly port: number;
 }
 
 /** A failure reported by the OS as a Win32 error code (`GetLastError`). */

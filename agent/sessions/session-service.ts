@@ -19,7 +19,12 @@ import {
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { Win32Error, type BackendSession, type SessionBackend } from "./backend.js";
-import { protectionMessage, protectionOf, type ProtectionContext } from "./protection.js";
+import {
+  protectionOf,
+  protectionResultMessage,
+  type CallerProcess,
+  type ProtectionContext,
+} from "./protection.js";
 import { checkExpectedHost, checkSessionId, validateSessionIds } from "./request-validation.js";
 import { RpcError } from "../server/rpc-error.js";
 import { compileFilter } from "./session-filter.js";
@@ -27,13 +32,13 @@ import { win32ErrorMeaning } from "./win32-errors.js";
 
 /** What a handler knows about the call beyond its request. */
 export interface CallContext {
-  /** The call came over a loopback address, so the caller runs on this host. */
+  /** The call came over a loopback address (`localhost` is then a valid `expected_host`). */
   readonly peerIsLoopback: boolean;
   /**
-   * The session of the calling process when it runs on this host (protection rule 3), resolved
-   * lazily by the transport: only requests that could change something pay for it.
+   * The calling process when it runs on this host (protection rule 3), looked up by the transport
+   * when a handler first asks (requests refused before that never pay for it).
    */
-  readonly callerProcessSession: () => Promise<number | undefined>;
+  readonly callerProcess: () => Promise<CallerProcess>;
 }
 
 /** Dependencies of the session service. */
@@ -101,11 +106,8 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     context: CallContext,
     requestCallerSessionId: number | undefined,
   ): Promise<ProtectionContext> {
-    const [agentSessionId, callerProcessSessionId] = await Promise.all([
-      ownSessionId(),
-      context.callerProcessSession(),
-    ]);
-    return { agentSessionId, callerProcessSessionId, requestCallerSessionId };
+    const [agentSessionId, caller] = await Promise.all([ownSessionId(), context.callerProcess()]);
+    return { agentSessionId, caller, requestCallerSessionId };
   }
 
   /**
@@ -131,7 +133,9 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
     if (session === undefined) return result(Outcome.NOT_FOUND, `no session with id ${sessionId}`);
     const rule = protectionOf(sessionId, protection);
     if (rule !== Protection.UNSPECIFIED) {
-      return result(Outcome.PROTECTED, protectionMessage(rule), { protection: rule });
+      return result(Outcome.PROTECTED, protectionResultMessage(rule, protection), {
+        protection: rule,
+      });
     }
     if (session.state === SessionState.DISCONNECTED) {
       return result(Outcome.ALREADY_DISCONNECTED, "the session is already disconnected");

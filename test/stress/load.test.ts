@@ -17,6 +17,13 @@ const gc = runInNewContext("gc") as () => void;
 const CALLS = 1000;
 const CONNECTIONS = 8;
 
+/**
+ * A load this size comes from controllers on other hosts: the agent sees these callers as remote,
+ * as it would see them, so that each call is not also a search for a local caller's process
+ * (protection rule 3 looks a local caller up on every call; `agent-caller-rule3.test.ts`).
+ */
+const REMOTE_CALLERS = { hostAddresses: { isLocal: () => false } };
+
 function rssAfterGc(): number {
   gc();
   gc();
@@ -40,7 +47,7 @@ async function wave(clients: readonly TestClient[]) {
 
 void describe("one agent under 1,000 concurrent calls", () => {
   void it("answers every call, loses none, touches no session, and does not grow", async (t) => {
-    const harness = await startHarness(t);
+    const harness = await startHarness(t, REMOTE_CALLERS);
     const raws = Array.from(
       { length: CONNECTIONS },
       () =>
@@ -81,7 +88,7 @@ void describe("one agent under 1,000 concurrent calls", () => {
   });
 
   void it("refuses calls beyond its in-flight limit with RESOURCE_EXHAUSTED, and no others", async (t) => {
-    const harness = await startHarness(t, { maxInFlightCalls: 100 });
+    const harness = await startHarness(t, { ...REMOTE_CALLERS, maxInFlightCalls: 100 });
     harness.backend.setListLatencyMs(50);
     const results = await Promise.allSettled(
       Array.from({ length: 400 }, () => harness.client.listSessions()),

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import {
   protectionMessage,
   protectionOf,
+  protectionResultMessage,
   SERVICES_SESSION_ID,
   type ProtectionContext,
 } from "../../agent/sessions/protection.js";
@@ -11,14 +12,21 @@ import { Protection } from "../../proto/gen/wms/v1/wms_session.js";
 /** The agent in session 7, a local caller in session 12, a request naming session 15. */
 const CONTEXT: ProtectionContext = {
   agentSessionId: 7,
-  callerProcessSessionId: 12,
+  caller: { kind: "resolved", sessionIds: [12] },
   requestCallerSessionId: 15,
 };
 
 const NOBODY: ProtectionContext = {
   agentSessionId: 7,
-  callerProcessSessionId: undefined,
+  caller: { kind: "remote" },
   requestCallerSessionId: undefined,
+};
+
+/** A caller on this host whose process could not be found (rule 3 failing closed). */
+const UNRESOLVED: ProtectionContext = {
+  agentSessionId: 7,
+  caller: { kind: "unresolved", reason: "the connection closed" },
+  requestCallerSessionId: 15,
 };
 
 void describe("protectionOf", () => {
@@ -55,22 +63,41 @@ void describe("protectionOf", () => {
   void it("reports the first rule in DESIGN order when several apply", () => {
     const all: ProtectionContext = {
       agentSessionId: 3,
-      callerProcessSessionId: 3,
+      caller: { kind: "resolved", sessionIds: [3] },
       requestCallerSessionId: 3,
     };
     assert.equal(protectionOf(3, all), Protection.AGENT_SESSION);
     const callerTwice: ProtectionContext = {
       agentSessionId: 1,
-      callerProcessSessionId: 4,
+      caller: { kind: "resolved", sessionIds: [4] },
       requestCallerSessionId: 4,
     };
     assert.equal(protectionOf(4, callerTwice), Protection.CALLER_PROCESS);
     const servicesAndCaller: ProtectionContext = {
       agentSessionId: 1,
-      callerProcessSessionId: 0,
+      caller: { kind: "resolved", sessionIds: [0] },
       requestCallerSessionId: 0,
     };
     assert.equal(protectionOf(0, servicesAndCaller), Protection.SERVICES_SESSION);
+  });
+
+  void it("protects the session of every process that holds the caller's socket", () => {
+    const shared: ProtectionContext = {
+      ...NOBODY,
+      caller: { kind: "resolved", sessionIds: [4, 9] },
+    };
+    assert.equal(protectionOf(4, shared), Protection.CALLER_PROCESS);
+    assert.equal(protectionOf(9, shared), Protection.CALLER_PROCESS);
+    assert.equal(protectionOf(5, shared), Protection.UNSPECIFIED);
+  });
+
+  void it("fails closed for an unresolved local caller: every session, after the certain rules", () => {
+    for (const id of [1, 2, 12, 16, 65536, 4294967294]) {
+      assert.equal(protectionOf(id, UNRESOLVED), Protection.CALLER_UNRESOLVED, `session ${id}`);
+    }
+    assert.equal(protectionOf(7, UNRESOLVED), Protection.AGENT_SESSION);
+    assert.equal(protectionOf(0, UNRESOLVED), Protection.SERVICES_SESSION);
+    assert.equal(protectionOf(15, UNRESOLVED), Protection.CALLER_SESSION_ID);
   });
 
   void it("lets caller_session_id add protection but never remove another rule's", () => {
@@ -111,7 +138,21 @@ void describe("protectionMessage", () => {
       Protection.SERVICES_SESSION,
       Protection.CALLER_PROCESS,
       Protection.CALLER_SESSION_ID,
+      Protection.CALLER_UNRESOLVED,
     ].map(protectionMessage);
-    assert.equal(new Set(messages).size, 4);
+    assert.equal(new Set(messages).size, 5);
+  });
+
+  void it("says why an unresolved caller protects a session, and that nothing was done", () => {
+    const message = protectionResultMessage(Protection.CALLER_UNRESOLVED, UNRESOLVED);
+    assert.match(
+      message,
+      /^protected: the caller runs on this host but its process could not be found/,
+    );
+    assert.match(message, /nothing was done \(the connection closed\)$/);
+    assert.equal(
+      protectionResultMessage(Protection.CALLER_PROCESS, CONTEXT),
+      protectionMessage(Protection.CALLER_PROCESS),
+    );
   });
 });

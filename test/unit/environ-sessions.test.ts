@@ -1,161 +1,112 @@
+/**
+ * The simulated backend's session of a process, read from its environment: a value, no session,
+ * or an error that makes rule 3 fail closed (gone, exited but not reaped, unreadable, malformed).
+ */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
-import { createSimulatedBackend } from "../../agent/backends/simulated.js";
-import { acquireEnvironSessions, EnvironSessions } from "../../agent/backends/environ-sessions.js";
+import { sessionFromEnviron } from "../../agent/backends/environ-sessions.js";
 
 const VARIABLE = "WMSFLEET_SIM_SESSION";
-const parse = (text: string) => (/^\d+$/.test(text) ? Number(text) : undefined);
-const linuxOnly = { skip: process.platform !== "linux" };
+const parse = (text: string) => (/^\d{1,9}$/.test(text) ? Number(text) : undefined);
 
-/**
- * A shell started with session `first` that prints `ready` and waits for a line; given one, it
- * execs (same pid) into a shell with session `second` that prints `ready` again and waits.
- */
-function execingProcess(t: TestContext, first: string, second: string) {
-  const child = spawn(
-    "sh",
-    ["-c", `echo ready; read line; exec env ${VARIABLE}=${second} sh -c 'echo ready; read line'`],
-    { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", [VARIABLE]: first } },
-  );
-  const exited = once(child, "exit");
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-    await exited;
+async function fakeProc(
+  t: TestContext,
+  processes: Record<number, { environ?: string; stat?: string }>,
+): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), "wmsfleet-environ-"));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  for (const [pid, files] of Object.entries(processes)) {
+    await mkdir(join(root, pid));
+    if (files.environ !== undefined) await writeFile(join(root, pid, "environ"), files.environ);
+    if (files.stat !== undefined) await writeFile(join(root, pid, "stat"), files.stat);
+  }
+  return root;
+}
+
+void describe("sessionFromEnviron", () => {
+  void it("reads the variable wherever it is in the environment", async (t) => {
+    const root = await fakeProc(t, {
+      10: { environ: "HOME=/home/zoe\0WMSFLEET_SIM_SESSION=4\0LANG=C.UTF-8\0" },
+      11: { environ: "WMSFLEET_SIM_SESSION=0\0" },
+      12: { environ: "WMSFLEET_SIM_SESSION=12" },
+    });
+    assert.equal(await sessionFromEnviron(root, 10, VARIABLE, parse), 4);
+    assert.equal(await sessionFromEnviron(root, 11, VARIABLE, parse), 0);
+    assert.equal(await sessionFromEnviron(root, 12, VARIABLE, parse), 12);
   });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const ready = async () => assert.equal((await lines.next()).value, "ready");
-  return { child, ready, exited, pid: child.pid ?? assert.fail("no pid") };
-}
 
-const openDescriptors = async () => (await readdir("/proc/self/fd")).length;
+  void it("answers no session for a process without the variable, or with it empty", async (t) => {
+    const root = await fakeProc(t, {
+      20: { environ: "HOME=/root\0NOT_WMSFLEET_SIM_SESSION=3\0" },
+      21: { environ: "WMSFLEET_SIM_SESSION=\0" },
+      22: { environ: "", stat: "22 (kworker/0:1 (x)) S 2 0 0" },
+    });
+    for (const pid of [20, 21, 22]) {
+      assert.equal(await sessionFromEnviron(root, pid, VARIABLE, parse), undefined, `pid ${pid}`);
+    }
+  });
 
-async function stopProcess(child: ChildProcessWithoutNullStreams, exited: Promise<unknown>) {
-  child.stdin.end();
-  await exited;
-}
+  void it("refuses a value that is not a session id, naming the process and the value", async (t) => {
+    const root = await fakeProc(t, {
+      30: { environ: "WMSFLEET_SIM_SESSION=seven\0" },
+      31: { environ: "WMSFLEET_SIM_SESSION= 3\0" },
+    });
+    await assert.rejects(
+      sessionFromEnviron(root, 30, VARIABLE, parse),
+      /process 30 has WMSFLEET_SIM_SESSION="seven", not a session id/,
+    );
+    await assert.rejects(sessionFromEnviron(root, 31, VARIABLE, parse), /" 3"/);
+  });
 
-void describe("EnvironSessions", () => {
+  void it("fails for a process that is gone, exited but not reaped, or not a pid", async (t) => {
+    const root = await fakeProc(t, {
+      40: { environ: "", stat: "40 (wmsctl) Z 1 40 40" },
+      41: { environ: "" },
+      42: {},
+    });
+    for (const pid of [40, 41, 42, 404]) {
+      await assert.rejects(
+        sessionFromEnviron(root, pid, VARIABLE, parse),
+        new RegExp(`process ${pid} does not exist any more`),
+      );
+    }
+    for (const pid of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(sessionFromEnviron(root, pid, VARIABLE, parse), RangeError);
+    }
+  });
+
   void it(
-    "answers again from a held descriptor, and reads afresh after the process execs",
-    linuxOnly,
+    "reads a real process afresh each time: a new image's environment, then its exit",
+    { skip: process.platform !== "linux" },
     async (t) => {
-      const sessions = new EnvironSessions({ variable: VARIABLE, parse });
-      t.after(() => sessions.close());
-      const { child, ready, pid } = execingProcess(t, "5", "7");
+      // A shell with session 5 that execs (same pid) into one with session 7 when given a line.
+      const child = spawn(
+        "sh",
+        ["-c", `echo ready; read line; exec env ${VARIABLE}=7 sh -c 'echo ready; read line'`],
+        { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", [VARIABLE]: "5" } },
+      );
+      const exited = once(child, "exit");
+      t.after(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill();
+        await exited;
+      });
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const ready = async () => assert.equal((await lines.next()).value, "ready");
+      const pid = child.pid ?? assert.fail("no pid");
       await ready();
-      assert.equal(sessions.sessionOf(pid), 5);
-      assert.equal(sessions.sessionOf(pid), 5);
-      assert.equal(sessions.size, 1);
+      assert.equal(await sessionFromEnviron("/proc", pid, VARIABLE, parse), 5);
       child.stdin.write("exec now\n");
       await ready();
-      assert.equal(sessions.sessionOf(pid), 7, "the new image's environment");
-      assert.equal(sessions.size, 1);
-    },
-  );
-
-  void it("forgets a process that exited (its pid may be reused)", linuxOnly, async (t) => {
-    const sessions = new EnvironSessions({ variable: VARIABLE, parse });
-    t.after(() => sessions.close());
-    const { child, ready, exited, pid } = execingProcess(t, "3", "3");
-    await ready();
-    assert.equal(sessions.sessionOf(pid), 3);
-    await stopProcess(child, exited);
-    assert.equal(sessions.sessionOf(pid), undefined);
-    assert.equal(sessions.size, 0, "the dead process's descriptor is closed");
-  });
-
-  void it(
-    "lets go of exited processes' descriptors when it takes a new one",
-    linuxOnly,
-    async (t) => {
-      const sessions = new EnvironSessions({ variable: VARIABLE, parse });
-      t.after(() => sessions.close());
-      const processes = ["21", "22", "23"].map((session) => execingProcess(t, session, session));
-      for (const p of processes) await p.ready();
-      const [first, second, third] = processes;
-      assert.ok(first !== undefined && second !== undefined && third !== undefined);
-      assert.equal(sessions.sessionOf(first.pid), 21);
-      assert.equal(sessions.sessionOf(second.pid), 22);
-      assert.equal(sessions.size, 2);
-      await stopProcess(first.child, first.exited);
-      await stopProcess(second.child, second.exited);
-      // Never asked for again, the two would be held until crowded out; the next newcomer sweeps.
-      assert.equal(sessions.sessionOf(third.pid), 23);
-      assert.equal(sessions.size, 1);
-    },
-  );
-
-  void it("holds at most `capacity` descriptors, and none after close", linuxOnly, async (t) => {
-    const sessions = new EnvironSessions({ variable: VARIABLE, parse, capacity: 2 });
-    const processes = ["11", "12", "13"].map((session) => execingProcess(t, session, session));
-    for (const p of processes) await p.ready();
-    const during = await openDescriptors();
-    assert.deepEqual(
-      processes.map((p) => sessions.sessionOf(p.pid)),
-      [11, 12, 13],
-    );
-    assert.equal(sessions.size, 2);
-    assert.equal(await openDescriptors(), during + 2);
-    // The evicted one (the least recently asked) is read again, correctly.
-    assert.equal(sessions.sessionOf(processes[0]?.pid ?? 0), 11);
-    sessions.close();
-    assert.equal(sessions.size, 0);
-    assert.equal(await openDescriptors(), during);
-    assert.equal(sessions.sessionOf(processes[1]?.pid ?? 0), 12, "still answers after close");
-    assert.equal(sessions.size, 0, "but holds nothing");
-    for (const p of processes) await stopProcess(p.child, p.exited);
-  });
-
-  void it("reads a tree that is not procfs afresh on every lookup", async (t) => {
-    const root = await mkdtemp(join(tmpdir(), "wmsfleet-environ-"));
-    t.after(() => rm(root, { recursive: true, force: true }));
-    await mkdir(join(root, "42"));
-    const environ = join(root, "42", "environ");
-    const sessions = new EnvironSessions({ procRoot: root, variable: VARIABLE, parse });
-    await writeFile(environ, `HOME=/root\0${VARIABLE}=4\0`);
-    assert.equal(sessions.sessionOf(42), 4);
-    await writeFile(environ, `${VARIABLE}=9`);
-    assert.equal(sessions.sessionOf(42), 9);
-    assert.equal(sessions.size, 0);
-    await writeFile(environ, `${VARIABLE}=2\0${VARIABLE}=3\0`);
-    assert.equal(sessions.sessionOf(42), 2, "the first definition");
-    await writeFile(environ, `NOT_${VARIABLE}=9\0`);
-    assert.equal(sessions.sessionOf(42), undefined);
-  });
-
-  void it("answers nothing for a pid that cannot be one", () => {
-    const sessions = new EnvironSessions({ variable: VARIABLE, parse });
-    for (const pid of [0, -1, 1.5, Number.NaN, 2 ** 60]) {
-      assert.equal(sessions.sessionOf(pid), undefined, `pid ${pid}`);
-    }
-    assert.equal(sessions.size, 0);
-  });
-
-  void it(
-    "is shared by the backends of a process: one descriptor per client process, closed with the last backend",
-    linuxOnly,
-    async (t) => {
-      const { ready, pid } = execingProcess(t, "6", "6");
-      await ready();
-      const before = await openDescriptors();
-      const backends = Array.from({ length: 50 }, () => createSimulatedBackend({ env: {} }));
-      for (const backend of backends) assert.equal(await backend.sessionOfProcess(pid), 6);
-      assert.equal(await openDescriptors(), before + 1, "one descriptor for 50 backends");
-      for (const backend of backends.slice(1)) await backend.close();
-      assert.equal(await openDescriptors(), before + 1, "held while one backend is open");
-      await backends[0]?.close();
-      assert.equal(await openDescriptors(), before, "the last close releases it");
-      // A new user starts afresh.
-      const again = acquireEnvironSessions({ variable: VARIABLE, parse });
-      t.after(() => again.release());
-      assert.equal(again.sessions.sessionOf(pid), 6);
-      assert.equal(again.sessions.size, 1);
+      assert.equal(await sessionFromEnviron("/proc", pid, VARIABLE, parse), 7);
+      child.stdin.end();
+      await exited;
+      await assert.rejects(sessionFromEnviron("/proc", pid, VARIABLE, parse), /does not exist/);
     },
   );
 });

@@ -481,14 +481,18 @@ void describe("simulated backend: processes and the agent's session", () => {
       25: "WMSFLEET_SIM_SESSION=99999999999\0",
       26: "WMSFLEET_SIM_SESSION=1.5\0",
       27: "WMSFLEET_SIM_SESSION= 3\0",
-      28: "",
     });
     const backend = backendFor(t, { fixture: HOST, procRoot });
     assert.equal(await backend.sessionOfProcess(10), 4);
     assert.equal(await backend.sessionOfProcess(11), 0);
     assert.equal(await backend.sessionOfProcess(12), 4294967294);
-    for (const pid of [20, 21, 22, 23, 24, 25, 26, 27, 28, 66, 404, 0, -1, 1.5, Number.NaN]) {
+    // No session: rule 3 protects nothing of theirs.
+    for (const pid of [20, 21]) {
       assert.equal(await backend.sessionOfProcess(pid), undefined, `pid ${pid}`);
+    }
+    // Not a session id, gone, unreadable, not a pid: an error, so that rule 3 fails closed.
+    for (const pid of [22, 23, 24, 25, 26, 27, 66, 404, 0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(backend.sessionOfProcess(pid), Error, `pid ${pid}`);
     }
   });
 

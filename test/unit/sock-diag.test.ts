@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { parseProcNetTcp } from "../../agent/caller/peer-process.js";
-import { createSocketSearch, type SocketEntry } from "../../agent/caller/procfs-socket-search.js";
+import type { TcpEndpoint } from "../../common/ip-address.js";
+import { sameAddress } from "../../common/ip-address.js";
+import { parseProcNetTcp } from "../../agent/caller/proc-net-tcp.js";
 import { sockDiagLookup } from "../../agent/caller/sock-diag.js";
 
 /** A server on `host` and a client connected to it from this process. */
@@ -31,11 +30,23 @@ async function connection(t: TestContext, host: string) {
   };
 }
 
-/** The inode `/proc/net/tcp{,6}` gives the socket with this local port (the other path). */
-async function inodeFromTables(localPort: number): Promise<number | undefined> {
+/**
+ * The inode `/proc/net/tcp{,6}` gives the socket with this exact 4-tuple (the other path). The
+ * whole 4-tuple: other processes' sockets may share the local port (with another remote end).
+ */
+async function inodeFromTables(
+  local: TcpEndpoint,
+  remote: TcpEndpoint,
+): Promise<number | undefined> {
   for (const table of ["tcp", "tcp6"]) {
     const text = await readFile(`/proc/net/${table}`, "latin1").catch(() => "");
-    const entry = parseProcNetTcp(text, undefined, new Set([localPort])).find((e) => e.state === 1);
+    const entry = parseProcNetTcp(text).find(
+      (e) =>
+        e.local.port === local.port &&
+        e.remote.port === remote.port &&
+        sameAddress(e.local.address, local.address) &&
+        sameAddress(e.remote.address, remote.address),
+    );
     if (entry !== undefined) return entry.inode;
   }
   return undefined;
@@ -56,7 +67,7 @@ void describe("sockDiagLookup (netlink)", { skip: process.platform !== "linux" }
     const { local, remote } = await connection(t, "127.0.0.1");
     const found = lookup(local, remote);
     assert.ok(found !== undefined);
-    assert.equal(found.inode, await inodeFromTables(local.port));
+    assert.equal(found.inode, await inodeFromTables(local, remote));
     assert.equal(found.state, 1, "ESTABLISHED");
     assert.equal(found.uid, process.getuid?.());
     // The same pair written as IPv4-mapped IPv6 (how a dual-stack agent sees the peer).
@@ -77,7 +88,7 @@ void describe("sockDiagLookup (netlink)", { skip: process.platform !== "linux" }
     const { local, remote } = await connection(t, "::1");
     const found = lookup(local, remote);
     assert.ok(found !== undefined);
-    assert.equal(found.inode, await inodeFromTables(local.port));
+    assert.equal(found.inode, await inodeFromTables(local, remote));
     const expanded = { ...local, address: "0:0:0:0:0:0:0:1" };
     assert.deepEqual(lookup(expanded, remote), found);
   });
@@ -94,33 +105,5 @@ void describe("sockDiagLookup (netlink)", { skip: process.platform !== "linux" }
     assert.equal(lookup(local, { ...remote, address: "::1" }), undefined, "mixed families");
     // And still answers afterwards.
     assert.ok(lookup(local, remote) !== undefined);
-  });
-});
-
-void describe("createSocketSearch with exact lookups", () => {
-  async function fakeProcess(t: TestContext, pid: number, link: string): Promise<string> {
-    const root = await mkdtemp(join(tmpdir(), "wmsfleet-search-"));
-    t.after(() => rm(root, { recursive: true, force: true }));
-    await mkdir(join(root, String(pid), "fd"), { recursive: true });
-    await symlink(link, join(root, String(pid), "fd", "3"));
-    return root;
-  }
-  const entry: SocketEntry = { inode: 777, local: { port: 40000 } };
-
-  void it("does not read the TCP tables when every request of a pass is answered exactly", async (t) => {
-    const root = await fakeProcess(t, 4242, "socket:[777]");
-    let tablesRead = 0;
-    const search = createSocketSearch(root, () => {
-      tablesRead++;
-      return Promise.resolve([entry]);
-    });
-    const wanted = (e: SocketEntry) => e.inode === 777;
-    const holder = await search(40000, wanted, () => entry);
-    assert.equal(holder?.pid, 4242);
-    assert.equal(tablesRead, 0);
-    // Without an answer, the tables are read and give the same holder.
-    assert.equal((await search(40000, wanted, () => undefined))?.pid, 4242);
-    assert.equal((await search(40000, wanted))?.pid, 4242);
-    assert.equal(tablesRead, 2);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The whole `wms-agent --backend wts` inside Windows Node under Wine, over the test
- * `wtsapi32.dll`, called from Linux by the real `wmsctl` over loopback: sessions with their
- * protection, every disconnect outcome (a Win32 error included), agent info, the audit file,
+ * `wtsapi32.dll`, called over loopback from Linux by the real `wmsctl` and from a Windows process
+ * (`client-harness.ts`): sessions with their protection, protection rule 3 both ways (a Windows
+ * caller named through `GetExtendedTcpTable`; a Linux caller Wine cannot name, refused: rule 3
+ * fails closed), every disconnect outcome (a Win32 error included), agent info, the audit file,
  * and a graceful stop on SIGINT. Skipped, with the reason, without Wine, MinGW-w64 or the cached
  * Windows Node.
  */
@@ -26,11 +28,15 @@ import { loadSync } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
+import { output, value } from "./harness-output.js";
 import {
   buildAgentApp,
   buildFakeWtsapi32,
+  bundleHarness,
   hasMingw,
+  repoRoot,
   reportMissingTier,
+  runHarness,
   runsDir,
   windowsPath,
   wineEnvironment,
@@ -141,23 +147,39 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     assert.equal(byId.get(5)?.userName, "Józef");
     assert.equal(byId.get(5)?.domainName, "ŁÓDŹ");
     assert.equal(byId.get(65536)?.state, "LISTEN");
-    assert.equal(byId.get(4)?.protection, "NONE");
+    // wmsctl is a Linux process: Wine lists its connection without an owner, so the agent cannot
+    // rule out any session as the caller's (rule 3 fails closed).
+    assert.equal(byId.get(4)?.protection, "CALLER_UNRESOLVED");
   });
 
-  void it("disconnects through WTSDisconnectSession and reports every outcome", async () => {
-    const { status, report } = await wmsctl("disconnect", "4", "5", "65536", "77", "6", "1");
-    assert.equal(status, 1, "a FAILED session makes the run a failure");
-    const outcomes = Object.fromEntries(
-      (report.results ?? []).map((r) => [r.sessionId, [r.outcome, r.win32Error]]),
+  void it("refuses a Linux caller it cannot name, and says why (rule 3 fails closed)", async () => {
+    const { report } = await wmsctl("disconnect", "4");
+    const [result] = report.results ?? [];
+    assert.equal(result?.outcome, "PROTECTED");
+    assert.equal(result?.protection, "CALLER_UNRESOLVED");
+    assert.match(result?.message ?? "", /could not be found.*owner 0/);
+    const again = await wmsctl("get", "4");
+    assert.equal(again.report.sessions?.[0]?.state, "SHADOW", "nothing was done");
+  });
+
+  void it("disconnects through WTSDisconnectSession for a Windows caller, every outcome", async () => {
+    const harness = await bundleHarness(join(repoRoot, "test", "wine", "client-harness.ts"));
+    const result = output(
+      runHarness(harness, "disconnect", { args: [`127.0.0.1:${port}`, "4,5,65536,77,6,1"] }),
     );
-    assert.deepEqual(outcomes, {
-      4: ["DISCONNECTED", 0],
-      5: ["ALREADY_DISCONNECTED", 0],
-      65536: ["NOT_DISCONNECTABLE", 0],
-      77: ["NOT_FOUND", 0],
-      6: ["FAILED", 7007],
-      1: ["PROTECTED", 0],
-    });
+    // Found through GetExtendedTcpTable: in Wine's session 1, the agent's own, so no other
+    // session is the caller's.
+    const listed = new Map(value(result, "list") as [number, string][]);
+    assert.equal(listed.get(4), "UNSPECIFIED");
+    assert.equal(listed.get(1), "AGENT_SESSION");
+    assert.deepEqual(value(result, "disconnect"), [
+      [4, "DISCONNECTED", 0, "UNSPECIFIED"],
+      [5, "ALREADY_DISCONNECTED", 0, "UNSPECIFIED"],
+      [65536, "NOT_DISCONNECTABLE", 0, "UNSPECIFIED"],
+      [77, "NOT_FOUND", 0, "UNSPECIFIED"],
+      [6, "FAILED", 7007, "UNSPECIFIED"],
+      [1, "PROTECTED", 0, "AGENT_SESSION"],
+    ]);
     const again = await wmsctl("get", "4");
     assert.equal(again.report.sessions?.[0]?.state, "DISCONNECTED");
   });
@@ -169,17 +191,24 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     assert.equal(report.agent?.agentSessionId, 1);
   });
 
-  void it("writes an audit record for the disconnect", () => {
+  void it("writes an audit record for each disconnect", () => {
     assert.ok(existsSync(auditFile));
     const records = readFileSync(auditFile, "utf8").trim().split("\n");
-    assert.equal(records.length, 1);
-    const record = JSON.parse(records[0] ?? "{}") as {
-      rpc?: string;
-      results?: { sessionId: number; win32Error: number }[];
-    };
-    assert.equal(record.rpc, "Disconnect");
+    assert.equal(records.length, 2);
+    const [refused, record] = records.map(
+      (line) =>
+        JSON.parse(line) as {
+          rpc?: string;
+          results?: { sessionId: number; win32Error: number; protection?: string }[];
+        },
+    );
     assert.deepEqual(
-      record.results?.map((r) => [r.sessionId, r.win32Error]),
+      refused?.results?.map((r) => [r.sessionId, r.protection]),
+      [[4, "CALLER_UNRESOLVED"]],
+    );
+    assert.equal(record?.rpc, "Disconnect");
+    assert.deepEqual(
+      record?.results?.map((r) => [r.sessionId, r.win32Error]),
       [
         [4, 0],
         [5, 0],

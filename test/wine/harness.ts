@@ -12,6 +12,7 @@ import type { AddressInfo, Server, Socket } from "node:net";
 import koffi from "koffi";
 import type { SessionBackend } from "../../agent/sessions/backend.js";
 import { createWtsBackend } from "../../agent/backends/wts.js";
+import { createWindowsPeerResolver } from "../../agent/caller/windows-peer-process.js";
 import { harnessSteps } from "./harness-steps.js";
 
 const { scenario, steps, step, write } = harnessSteps();
@@ -46,7 +47,8 @@ async function closePair(pair: { server: Server; client: Socket; accepted: Socke
 }
 
 /** Protection rule 3 as the agent does it: from the accepted socket to the client's process. */
-async function peerSteps(backend: SessionBackend, host: string, label: string): Promise<void> {
+async function peerSteps(host: string, label: string): Promise<void> {
+  const resolve = createWindowsPeerResolver();
   let pair;
   try {
     pair = await loopbackPair(host);
@@ -59,17 +61,18 @@ async function peerSteps(backend: SessionBackend, host: string, label: string): 
     const peer = { address: accepted.remoteAddress ?? "", port: accepted.remotePort ?? 0 };
     const local = { address: accepted.localAddress ?? "", port: accepted.localPort ?? 0 };
     await step(`${label}Peer`, () => ({ peer, local }));
-    await step(`${label}PeerProcess`, () => backend.resolvePeerProcess?.(peer, local));
+    await step(`${label}PeerProcess`, () => resolve(peer, local));
+    await step(`${label}WildcardPeerProcess`, () =>
+      resolve(peer, { address: "::", port: local.port }),
+    );
     if (host === "127.0.0.1") {
       const mapped = { address: `::ffff:${peer.address}`, port: peer.port };
       const mappedLocal = { address: `::ffff:${local.address}`, port: local.port };
-      await step(`${label}MappedPeerProcess`, () =>
-        backend.resolvePeerProcess?.(mapped, mappedLocal),
-      );
+      await step(`${label}MappedPeerProcess`, () => resolve(mapped, mappedLocal));
     }
     if (host === "127.0.0.1") {
       // The server's own socket is not the client: swapping the ends must not match it.
-      await step(`${label}SwappedPeerProcess`, () => backend.resolvePeerProcess?.(local, peer));
+      await step(`${label}SwappedPeerProcess`, () => resolve(local, peer));
     }
   } finally {
     await closePair(pair);
@@ -93,8 +96,8 @@ async function common(backend: SessionBackend): Promise<void> {
 async function builtin(backend: SessionBackend): Promise<void> {
   await common(backend);
   // Once is enough: under Wine each GetExtendedTcpTable walks every process's sockets.
-  await peerSteps(backend, "127.0.0.1", "ipv4");
-  await peerSteps(backend, "::1", "ipv6");
+  await peerSteps("127.0.0.1", "ipv4");
+  await peerSteps("::1", "ipv6");
   const own = await backend.agentSessionId();
   await step("disconnectOwnNoWait", () => backend.disconnectSession(own, { wait: false }));
   await step("disconnectMissingWait", () => backend.disconnectSession(4242, { wait: true }));

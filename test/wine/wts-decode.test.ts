@@ -1,18 +1,16 @@
 /**
  * The pure parts of the `wts` backend, on any platform: Win32 structures decoded from bytes laid
- * out as Windows lays them out, address spelling, FILETIMEs, and the refusal to load off Windows.
+ * out as Windows lays them out, FILETIMEs, and the refusal to load off Windows.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   WTSINFOW_SIZE,
-  canonicalAddress,
   createWtsBackend,
   decodeUtf16Fixed,
   filetimeToDate,
   idleTimeMs,
-  parseTcpTable,
   parseWtsInfo,
   sessionStateFromWts,
 } from "../../agent/backends/wts.js";
@@ -102,87 +100,5 @@ void describe("FILETIMEs", () => {
     assert.equal(idleTimeMs(1_000_000_000n, 1_000_000_000n + 90n * 10_000_000n), 90_000);
     assert.equal(idleTimeMs(0n, 1_000n), undefined);
     assert.equal(idleTimeMs(2_000n, 1_000n), 0);
-  });
-});
-
-void describe("parseTcpTable", () => {
-  void it("decodes MIB_TCPTABLE_OWNER_PID rows (network byte order addresses and ports)", () => {
-    // Two rows as Wine returned them: a listener and an established client socket.
-    const table = Buffer.from(
-      "02000000" +
-        "02000000" +
-        "7f000001" +
-        "a3910000" +
-        "00000000" +
-        "00000000" +
-        "20000000" +
-        "05000000" +
-        "7f000001" +
-        "ada90000" +
-        "7f000001" +
-        "a3910000" +
-        "20000000",
-      "hex",
-    );
-    assert.deepEqual(parseTcpTable(table, 2), [
-      {
-        localAddress: "127.0.0.1",
-        localPort: 41873,
-        remoteAddress: "0.0.0.0",
-        remotePort: 0,
-        pid: 32,
-      },
-      {
-        localAddress: "127.0.0.1",
-        localPort: 44457,
-        remoteAddress: "127.0.0.1",
-        remotePort: 41873,
-        pid: 32,
-      },
-    ]);
-  });
-
-  void it("decodes MIB_TCP6TABLE_OWNER_PID rows", () => {
-    const row = Buffer.alloc(56);
-    row[15] = 1; // ::1
-    row.writeUInt16BE(50061, 20);
-    row[24 + 10] = 0xff;
-    row[24 + 11] = 0xff;
-    Buffer.from([127, 0, 0, 1]).copy(row, 24 + 12); // ::ffff:127.0.0.1
-    row.writeUInt16BE(40000, 44);
-    row.writeUInt32LE(5, 48);
-    row.writeUInt32LE(4242, 52);
-    const table = Buffer.concat([Buffer.from("01000000", "hex"), row]);
-    const [parsed] = parseTcpTable(table, 23);
-    assert.ok(parsed !== undefined);
-    assert.equal(canonicalAddress(parsed.localAddress), "::1");
-    assert.equal(parsed.localPort, 50061);
-    assert.equal(canonicalAddress(parsed.remoteAddress), "127.0.0.1");
-    assert.equal(parsed.remotePort, 40000);
-    assert.equal(parsed.pid, 4242);
-  });
-
-  void it("never reads past the buffer, whatever the row count says", () => {
-    const table = Buffer.from("ff000000" + "00".repeat(24), "hex");
-    assert.equal(parseTcpTable(table, 2).length, 1);
-    assert.deepEqual(parseTcpTable(Buffer.alloc(2), 23), []);
-  });
-});
-
-void describe("canonicalAddress", () => {
-  void it("spells an IPv4-mapped IPv6 address as IPv4", () => {
-    assert.equal(canonicalAddress("::ffff:127.0.0.1"), "127.0.0.1");
-    assert.equal(canonicalAddress("::FFFF:7f00:1"), "127.0.0.1");
-    assert.equal(canonicalAddress("0:0:0:0:0:ffff:7f00:1"), "127.0.0.1");
-  });
-
-  void it("compresses IPv6 and drops brackets and zones", () => {
-    assert.equal(canonicalAddress("0:0:0:0:0:0:0:1"), "::1");
-    assert.equal(canonicalAddress("[::1]"), "::1");
-    assert.equal(canonicalAddress("fe80:0:0:0:0:0:0:1%4"), "fe80::1");
-  });
-
-  void it("leaves IPv4 as it is", () => {
-    assert.equal(canonicalAddress("127.0.0.1"), "127.0.0.1");
   });
 });

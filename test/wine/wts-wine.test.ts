@@ -24,7 +24,8 @@ function assertProcessFacts(result: HarnessOutput): void {
   const own = value(result, "agentSessionId");
   assert.ok(Number.isInteger(own) && (own as number) >= 0, `agent session ${String(own)}`);
   assert.equal(value(result, "sessionOfOwnProcess"), own);
-  assert.equal(value(result, "sessionOfMissingProcess"), null);
+  // A process that does not exist has no session to report: an error, so rule 3 fails closed.
+  assert.match(failure(result, "sessionOfMissingProcess").message, /does not exist any more/);
   // WTS_CURRENT_SESSION never reaches the OS: a plain Error, not a Win32Error.
   const current = failure(result, "disconnectCurrentSession");
   assert.equal(current.name, "Error");
@@ -36,14 +37,26 @@ function assertProcessFacts(result: HarnessOutput): void {
 function assertPeerFacts(result: HarnessOutput): void {
   const pid = value(result, "processId");
   // GetExtendedTcpTable finds this process as the client of its own loopback connection, also
-  // when the peer is spelled as an IPv4-mapped IPv6 address; the server's socket never matches.
-  assert.equal(value(result, "ipv4PeerProcess"), pid);
-  assert.equal(value(result, "ipv4MappedPeerProcess"), pid);
-  assert.equal(value(result, "ipv4SwappedPeerProcess"), null);
-  // Wine lists no owner for IPv6 sockets (its table is empty); Windows does. Either the right
-  // process or nothing, never another one.
-  if (result.steps["ipv6PeerProcess"] !== undefined) {
-    assert.ok([pid, null].includes(value(result, "ipv6PeerProcess")));
+  // when the peer is spelled as an IPv4-mapped IPv6 address, and when only the agent's port is
+  // known (a wildcard listener).
+  assert.deepEqual(value(result, "ipv4PeerProcess"), [pid]);
+  assert.deepEqual(value(result, "ipv4WildcardPeerProcess"), [pid]);
+  assert.deepEqual(value(result, "ipv4MappedPeerProcess"), [pid]);
+  // Swapped, the ends name the server's accepted socket: this process, or (Wine lists accepted
+  // sockets without an owner) a failure that says so; never another process, never "nobody".
+  const swapped = result.steps["ipv4SwappedPeerProcess"];
+  if (swapped !== undefined && "error" in swapped) {
+    assert.match(swapped.error.message, /owner 0/);
+  } else {
+    assert.deepEqual(value(result, "ipv4SwappedPeerProcess"), [pid]);
+  }
+  // Wine lists IPv6 connections without an owner; Windows names it. Either the right process or
+  // a failure that says the owner is unknown (the agent then fails closed), never another one.
+  const ipv6 = result.steps["ipv6PeerProcess"];
+  if (ipv6 !== undefined && "error" in ipv6) {
+    assert.match(ipv6.error.message, /owner 0/);
+  } else if (ipv6 !== undefined) {
+    assert.deepEqual(value(result, "ipv6PeerProcess"), [pid]);
   }
 }
 

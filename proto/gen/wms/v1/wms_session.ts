@@ -146,10 +146,19 @@ export enum Protection {
   AGENT_SESSION = 1,
   /** SERVICES_SESSION - Rule 2: the services session, session 0. */
   SERVICES_SESSION = 2,
-  /** CALLER_PROCESS - Rule 3: the session of the calling process, resolved by the agent from a loopback peer. */
+  /**
+   * CALLER_PROCESS - Rule 3: the session of the calling process, resolved by the agent from a peer on this host
+   * (loopback or an address of one of its interfaces).
+   */
   CALLER_PROCESS = 3,
   /** CALLER_SESSION_ID - Rule 4: the session named by the request's caller_session_id. */
   CALLER_SESSION_ID = 4,
+  /**
+   * CALLER_UNRESOLVED - Rule 3, failing closed: the caller runs on this host but its process could not be found
+   * (the connection closed, the process exited, the lookup failed), so any session may be its
+   * own; the result's message says why.
+   */
+  CALLER_UNRESOLVED = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -170,6 +179,9 @@ export function protectionFromJSON(object: any): Protection {
     case 4:
     case "PROTECTION_CALLER_SESSION_ID":
       return Protection.CALLER_SESSION_ID;
+    case 5:
+    case "PROTECTION_CALLER_UNRESOLVED":
+      return Protection.CALLER_UNRESOLVED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -189,6 +201,8 @@ export function protectionToJSON(object: Protection): string {
       return "PROTECTION_CALLER_PROCESS";
     case Protection.CALLER_SESSION_ID:
       return "PROTECTION_CALLER_SESSION_ID";
+    case Protection.CALLER_UNRESOLVED:
+      return "PROTECTION_CALLER_UNRESOLVED";
     case Protection.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
