@@ -1,14 +1,15 @@
 /**
  * The simulated backend's `sessionOfProcess`: a process's `WMSFLEET_SIM_SESSION`, read from
  * `/proc/<pid>/environ` each time it is asked (protection rule 3 asks once per call from a peer
- * on this host; the file is read from memory in tens of microseconds).
+ * on this host). Read synchronously: procfs answers from memory in tens of microseconds, less
+ * than the thread pool's round trips for open, stat, read and close would take.
  *
  * A process that does not exist any more, a process whose environment cannot be read, and a
  * value that is not a session id are errors, never "no session": rule 3 fails closed on them. An
  * exited process that its parent has not reaped yet (a zombie) has an empty `environ`, like a
  * process started with no environment; its state in `stat` tells them apart.
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 
 /**
  * The session named by `variable` in the environment of process `pid`; `undefined` when the
@@ -16,16 +17,16 @@ import { readFile } from "node:fs/promises";
  * @param parse - the variable's value to a session id; `undefined` when it is not one.
  * @throws Error when the process is gone or cannot be read, or the value is not a session id.
  */
-export async function sessionFromEnviron(
+export function sessionFromEnviron(
   procRoot: string,
   pid: number,
   variable: string,
   parse: (text: string) => number | undefined,
-): Promise<number | undefined> {
+): number | undefined {
   if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`not a process id: ${pid}`);
   let environ: string;
   try {
-    environ = await readFile(`${procRoot}/${pid}/environ`, "latin1");
+    environ = readFileSync(`${procRoot}/${pid}/environ`, "latin1");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(
@@ -35,7 +36,7 @@ export async function sessionFromEnviron(
       { cause: error },
     );
   }
-  if (environ === "" && (await isGone(procRoot, pid))) {
+  if (environ === "" && isGone(procRoot, pid)) {
     throw new Error(`process ${pid} does not exist any more`);
   }
   const prefix = `${variable}=`;
@@ -50,10 +51,10 @@ export async function sessionFromEnviron(
 }
 
 /** Whether the process has exited (a zombie, `Z`, or dead, `X`, in `stat`) or is not there. */
-async function isGone(procRoot: string, pid: number): Promise<boolean> {
+function isGone(procRoot: string, pid: number): boolean {
   let stat: string;
   try {
-    stat = await readFile(`${procRoot}/${pid}/stat`, "latin1");
+    stat = readFileSync(`${procRoot}/${pid}/stat`, "latin1");
   } catch {
     return true;
   }

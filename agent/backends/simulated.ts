@@ -238,7 +238,13 @@ class Simulated implements SimulatedBackend {
   }
 
   sessionOfProcess(pid: number): Promise<number | undefined> {
-    return sessionFromEnviron(this.#procRoot, pid, SIM_SESSION_ENV, parseSessionId);
+    try {
+      return Promise.resolve(
+        sessionFromEnviron(this.#procRoot, pid, SIM_SESSION_ENV, parseSessionId),
+      );
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   agentSessionId(): Promise<number> {

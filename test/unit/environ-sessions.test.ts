@@ -36,9 +36,9 @@ void describe("sessionFromEnviron", () => {
       11: { environ: "WMSFLEET_SIM_SESSION=0\0" },
       12: { environ: "WMSFLEET_SIM_SESSION=12" },
     });
-    assert.equal(await sessionFromEnviron(root, 10, VARIABLE, parse), 4);
-    assert.equal(await sessionFromEnviron(root, 11, VARIABLE, parse), 0);
-    assert.equal(await sessionFromEnviron(root, 12, VARIABLE, parse), 12);
+    assert.equal(sessionFromEnviron(root, 10, VARIABLE, parse), 4);
+    assert.equal(sessionFromEnviron(root, 11, VARIABLE, parse), 0);
+    assert.equal(sessionFromEnviron(root, 12, VARIABLE, parse), 12);
   });
 
   void it("answers no session for a process without the variable, or with it empty", async (t) => {
@@ -48,7 +48,7 @@ void describe("sessionFromEnviron", () => {
       22: { environ: "", stat: "22 (kworker/0:1 (x)) S 2 0 0" },
     });
     for (const pid of [20, 21, 22]) {
-      assert.equal(await sessionFromEnviron(root, pid, VARIABLE, parse), undefined, `pid ${pid}`);
+      assert.equal(sessionFromEnviron(root, pid, VARIABLE, parse), undefined, `pid ${pid}`);
     }
   });
 
@@ -57,11 +57,11 @@ void describe("sessionFromEnviron", () => {
       30: { environ: "WMSFLEET_SIM_SESSION=seven\0" },
       31: { environ: "WMSFLEET_SIM_SESSION= 3\0" },
     });
-    await assert.rejects(
-      sessionFromEnviron(root, 30, VARIABLE, parse),
+    assert.throws(
+      () => sessionFromEnviron(root, 30, VARIABLE, parse),
       /process 30 has WMSFLEET_SIM_SESSION="seven", not a session id/,
     );
-    await assert.rejects(sessionFromEnviron(root, 31, VARIABLE, parse), /" 3"/);
+    assert.throws(() => sessionFromEnviron(root, 31, VARIABLE, parse), /" 3"/);
   });
 
   void it("fails for a process that is gone, exited but not reaped, or not a pid", async (t) => {
@@ -71,13 +71,13 @@ void describe("sessionFromEnviron", () => {
       42: {},
     });
     for (const pid of [40, 41, 42, 404]) {
-      await assert.rejects(
-        sessionFromEnviron(root, pid, VARIABLE, parse),
+      assert.throws(
+        () => sessionFromEnviron(root, pid, VARIABLE, parse),
         new RegExp(`process ${pid} does not exist any more`),
       );
     }
     for (const pid of [0, -1, 1.5, Number.NaN]) {
-      await assert.rejects(sessionFromEnviron(root, pid, VARIABLE, parse), RangeError);
+      assert.throws(() => sessionFromEnviron(root, pid, VARIABLE, parse), RangeError);
     }
   });
 
@@ -100,13 +100,13 @@ void describe("sessionFromEnviron", () => {
       const ready = async () => assert.equal((await lines.next()).value, "ready");
       const pid = child.pid ?? assert.fail("no pid");
       await ready();
-      assert.equal(await sessionFromEnviron("/proc", pid, VARIABLE, parse), 5);
+      assert.equal(sessionFromEnviron("/proc", pid, VARIABLE, parse), 5);
       child.stdin.write("exec now\n");
       await ready();
-      assert.equal(await sessionFromEnviron("/proc", pid, VARIABLE, parse), 7);
+      assert.equal(sessionFromEnviron("/proc", pid, VARIABLE, parse), 7);
       child.stdin.end();
       await exited;
-      await assert.rejects(sessionFromEnviron("/proc", pid, VARIABLE, parse), /does not exist/);
+      assert.throws(() => sessionFromEnviron("/proc", pid, VARIABLE, parse), /does not exist/);
     },
   );
 });
