@@ -96,6 +96,11 @@ async function main(): Promise<void> {
             credentials: shared ?? credentialsFor(hostFqdn),
             ...(authorize === undefined ? {} : { authorize }),
             listen: ["127.0.0.1:0"],
+            // The bench's controller dials every agent over loopback because they all run here;
+            // a real fleet's controller is on another host, whose calls rule 3 leaves alone. So
+            // the agents see their callers as a real fleet's agents do: remote. What rule 3 costs
+            // a caller on the agent host is measured on its own (`rule3.ts`).
+            hostAddresses: { isLocal: () => false },
             graceMs: 2000,
             healthIntervalMs: 60_000,
           });

@@ -2,6 +2,7 @@
  * The bench's results: their shape (written as `bench/results.json`), the targets of issue 6
  * and the table printed at the end of `npm run bench`.
  */
+import type { Rule3Cost, Rule3Results } from "./rule3.js";
 import { round, type Summary } from "./stats.js";
 
 /** One fan-out measurement. */
@@ -82,6 +83,8 @@ export interface BenchResults {
     | undefined;
   /** The floor of the stack, per certificate layout (see `bare-fanout.ts`). */
   floor: FloorResult[] | undefined;
+  /** Protection rule 3 on its own (see `rule3.ts`); `undefined` when skipped or off Linux. */
+  rule3?: Rule3Results | undefined;
   /** The same fan-out (what-if, N >= 100) with a certificate per agent, as deployed. */
   fanoutPerAgentCertificates:
     | {
@@ -343,6 +346,27 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
     );
   }
 
+  if (results.rule3 !== undefined) {
+    const r = results.rule3;
+    const cost = (label: string, c: Rule3Cost) => [
+      label,
+      ms(c.wallUs).join(" / "),
+      ms(c.cpuUs).join(" / "),
+    ];
+    out.write(
+      `Protection rule 3 on its own, µs per lookup (${r.lookupsPerRound} lookups a round; this machine: ${r.processes} processes, ${r.descriptors} descriptors)\n`,
+    );
+    out.write(
+      `${table([
+        ["step", "wall median/min/max", "CPU median/min/max"],
+        cost("a loopback caller: peer to session", r.loopbackLookup),
+        cost("  its socket by 4-tuple (netlink)", r.socket),
+        cost("  socket and every holder (procfs)", r.resolver),
+        cost("  the holder's session (environ)", r.session),
+        cost("a remote peer (not this host's)", r.remotePeer),
+      ])}\n\n`,
+    );
+  }
   if (results.startup !== undefined) {
     const s = results.startup;
     out.write(`Agent start-up (${s.transport}), ms: median/min/max\n`);

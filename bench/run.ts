@@ -8,11 +8,12 @@
  *    processes: warm (the controller library, channels up, in its own process: wall, CPU per
  *    host, RSS per open channel) and cold (a new `wmsctl disconnect --all` process each run);
  * 4. the floor: the same fan-out by a bare grpc-js client to bare grpc-js servers laid out as
- *    the fleet, warm and cold: what the stack itself costs on this machine.
+ *    the fleet, warm and cold: what the stack itself costs on this machine;
+ * 5. protection rule 3 on its own: µs per lookup of a loopback caller's process and session.
  *
  * Prints a table, writes `bench/results.json` and `bench/fanout.svg`; `--reference` also copies
  * both to `bench/reference/`. Flags: `--agents 1000 --processes 4 --ns 10,100,1000 --runs 7
- * --cold-runs 5 --load-seconds 3 --quick --insecure --reference --skip startup,throughput,fanout,per-agent,floor`.
+ * --cold-runs 5 --load-seconds 3 --quick --insecure --reference --skip startup,throughput,fanout,per-agent,floor,rule3`.
  */
 import { spawn, fork } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -38,6 +39,7 @@ import { round, summarize, type Summary } from "./stats.js";
 import { measureStartup, type StartupSample } from "./startup.js";
 import type { WarmRunResult } from "./warm-controller.js";
 import { printReport, type BenchResults, type FanoutRow } from "./report.js";
+import { measureRule3 } from "./rule3.js";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const WMSCTL = here("../bin/wmsctl.js");
@@ -513,6 +515,7 @@ async function main(): Promise<void> {
     fanout: undefined,
     fanoutPerAgentCertificates: undefined,
     floor: undefined,
+    rule3: undefined,
   };
 
   if (!skip.has("startup")) {
@@ -575,6 +578,12 @@ async function main(): Promise<void> {
       const floorNs = certificates === "per-agent" ? ns.filter((n) => n >= 100) : ns;
       results.floor.push(await benchFloor({ ns: floorNs, certificates }, response, bundle));
     }
+  }
+  if (!skip.has("rule3")) {
+    log("protection rule 3 on its own");
+    results.rule3 = await measureRule3(runs, 100);
+    if (results.rule3 === undefined) log("rule 3 is measured on Linux only");
+    else log(`rule 3: ${round(results.rule3.loopbackLookup.wallUs.median)} µs per loopback lookup`);
   }
   await rm(pkiDir, { recursive: true, force: true });
   results.meta.finishedAt = new Date().toISOString();
