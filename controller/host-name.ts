@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
 import { canonicalHostName, hostNameProblem } from "../common/host-name.js";
+import { isLoopbackAddress } from "../common/ip-address.js";
 
 /** A name, address or file line that cannot be used as a target. */
 export class TargetError extends Error {
@@ -87,12 +88,10 @@ export function formatHostPort(address: HostPort): string {
     : `${address.host}:${address.port}`;
 }
 
-/** Whether an IP literal is a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
+/**
+ * Whether an IP literal is a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x), in any
+ * spelling; `false` for names. The agent decides the same with the same code.
+ */
 export function isLoopbackIp(address: string): boolean {
-  const lower = address.toLowerCase();
-  if (isIP(lower) === 4) return lower.startsWith("127.");
-  if (isIP(lower) !== 6) return false;
-  if (lower === "::1" || /^(?:0{1,4}:){7}0{0,3}1$/.test(lower)) return true;
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped?.[1] !== undefined && mapped[1].startsWith("127.");
+  return isLoopbackAddress(address);
 }

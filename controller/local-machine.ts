@@ -5,14 +5,14 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
-import { isLoopbackIp } from "./host-name.js";
+import { canonicalAddress, isLoopbackAddress } from "../common/ip-address.js";
 import type { Target } from "./targets.js";
 
-/** The addresses of this machine's network interfaces, lowercased. */
+/** The addresses of this machine's network interfaces, each in its canonical form. */
 export function localAddresses(): Set<string> {
   const addresses = new Set<string>();
   for (const list of Object.values(networkInterfaces())) {
-    for (const item of list ?? []) addresses.add(item.address.toLowerCase());
+    for (const item of list ?? []) addresses.add(canonicalAddress(item.address) ?? item.address);
   }
   return addresses;
 }
@@ -39,7 +39,9 @@ export async function isLocalTarget(target: Target, signal: AbortSignal): Promis
   }
   if (addresses.length === 0) return false;
   const local = localAddresses();
-  return addresses.every((address) => isLoopbackIp(address) || local.has(address.toLowerCase()));
+  return addresses.every(
+    (address) => isLoopbackAddress(address) || local.has(canonicalAddress(address) ?? address),
+  );
 }
 
 /** Settles with `promise`, or rejects with the signal's reason when it aborts first. */
