@@ -3,11 +3,14 @@
  * `npm run generate` (`buf build --as-file-descriptor-set`, imports and comments included) from
  * the same `.proto` files as the generated code beside it, committed, and checked fresh by CI.
  * Nothing in it is written by hand.
+ *
+ * The agent serves each file's bytes as buf wrote them and reads only what it checks: names,
+ * imports, services and their methods. It reads them with the wire reader the generated code
+ * already loads, not a full descriptor runtime, which would cost the agent about 4 MB of
+ * resident memory for five fields (the tests decode the whole set with `@bufbuild/protobuf`).
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { fromBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 
 /** Where `npm run generate` writes the descriptor set. */
@@ -15,11 +18,22 @@ export const DESCRIPTOR_SET_PATH = fileURLToPath(
   new URL("../../proto/gen/descriptor-set.binpb", import.meta.url),
 );
 
+/** A service a file declares. */
+export interface DescribedService {
+  /** Full name: `wms.v1.WmsSessionService`. */
+  readonly name: string;
+  /** Method names: `ListSessions`, ... */
+  readonly methods: readonly string[];
+}
+
 /** One file of a descriptor set. */
 export interface DescriptorFile {
-  /** The file decoded: its name (`wms/v1/wms_session.proto`), imports, services, ... */
-  readonly proto: FileDescriptorProto;
-  /** Its `FileDescriptorProto` exactly as buf wrote it. */
+  /** `wms/v1/wms_session.proto` */
+  readonly name: string;
+  /** The files it imports, by name. */
+  readonly dependencies: readonly string[];
+  readonly services: readonly DescribedService[];
+  /** Its `FileDescriptorProto` exactly as buf wrote it: what reflection serves. */
   readonly bytes: Uint8Array;
 }
 
@@ -28,40 +42,91 @@ export interface DescriptorSet {
   readonly files: readonly DescriptorFile[];
 }
 
-/** `FileDescriptorSet.file`: the only field of the message. */
-const FILE_FIELD = 1;
+/** Field numbers of google/protobuf/descriptor.proto (fixed for good, as in every protobuf). */
+const FIELD = {
+  setFile: 1,
+  fileName: 1,
+  filePackage: 2,
+  fileDependency: 3,
+  fileService: 6,
+  serviceName: 1,
+  serviceMethod: 2,
+  methodName: 1,
+} as const;
+
+/** The length-delimited fields of a message (strings and messages here): number and raw bytes. */
+function lengthDelimitedFields(bytes: Uint8Array): [number, Uint8Array][] {
+  const fields: [number, Uint8Array][] = [];
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (wireType === WireType.LengthDelimited) fields.push([field, reader.bytes()]);
+    else reader.skip(wireType);
+  }
+  return fields;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function parseFile(bytes: Uint8Array): DescriptorFile {
+  let name = "";
+  let packageName = "";
+  const dependencies: string[] = [];
+  const services: { name: string; methods: string[] }[] = [];
+  for (const [field, value] of lengthDelimitedFields(bytes)) {
+    if (field === FIELD.fileName) name = utf8.decode(value);
+    else if (field === FIELD.filePackage) packageName = utf8.decode(value);
+    else if (field === FIELD.fileDependency) dependencies.push(utf8.decode(value));
+    else if (field === FIELD.fileService) services.push(parseService(value));
+  }
+  if (name === "") throw new TypeError("a file without a name");
+  const qualify = (service: string) => (packageName === "" ? service : `${packageName}.${service}`);
+  return {
+    name,
+    dependencies,
+    services: services.map((service) => ({ ...service, name: qualify(service.name) })),
+    bytes,
+  };
+}
+
+function parseService(bytes: Uint8Array): { name: string; methods: string[] } {
+  let name = "";
+  const methods: string[] = [];
+  for (const [field, value] of lengthDelimitedFields(bytes)) {
+    if (field === FIELD.serviceName) name = utf8.decode(value);
+    else if (field === FIELD.serviceMethod) {
+      for (const [methodField, methodValue] of lengthDelimitedFields(value)) {
+        if (methodField === FIELD.methodName) methods.push(utf8.decode(methodValue));
+      }
+    }
+  }
+  return { name, methods };
+}
 
 /**
- * Splits and decodes a serialized `FileDescriptorSet`. Throws `TypeError` when it is not one,
- * when two files have the same name, or when a file imports one the set does not hold (a client
- * could not build that file).
+ * Splits and reads a serialized `FileDescriptorSet`. Throws `TypeError` when it is not one, when
+ * two files have the same name, or when a file imports one the set does not hold (a client could
+ * not build that file).
  */
 export function parseDescriptorSet(bytes: Uint8Array): DescriptorSet {
   const files: DescriptorFile[] = [];
-  const reader = new BinaryReader(bytes);
   try {
-    while (reader.pos < reader.len) {
-      const [field, wireType] = reader.tag();
-      if (field === FILE_FIELD && wireType === WireType.LengthDelimited) {
-        const file = reader.bytes();
-        files.push({ proto: fromBinary(FileDescriptorProtoSchema, file), bytes: file });
-      } else {
-        reader.skip(wireType);
-      }
+    for (const [field, value] of lengthDelimitedFields(bytes)) {
+      if (field === FIELD.setFile) files.push(parseFile(value));
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new TypeError(`not a FileDescriptorSet: ${reason}`, { cause: error });
   }
   const names = new Set<string>();
-  for (const { proto } of files) {
-    if (names.has(proto.name)) throw new TypeError(`${proto.name} is in the set twice`);
-    names.add(proto.name);
+  for (const file of files) {
+    if (names.has(file.name)) throw new TypeError(`${file.name} is in the set twice`);
+    names.add(file.name);
   }
-  for (const { proto } of files) {
-    const missing = proto.dependency.filter((name) => !names.has(name));
+  for (const file of files) {
+    const missing = file.dependencies.filter((name) => !names.has(name));
     if (missing.length > 0) {
-      throw new TypeError(`${proto.name} imports ${missing.join(", ")}, which the set lacks`);
+      throw new TypeError(`${file.name} imports ${missing.join(", ")}, which the set lacks`);
     }
   }
   return { files };

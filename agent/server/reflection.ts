@@ -150,15 +150,15 @@ function prepare(descriptorSet: DescriptorSet): Prepared {
   let ready = prepared.get(descriptorSet);
   if (ready === undefined) {
     const methods = new Map<string, ReadonlySet<string>>();
-    for (const { proto } of descriptorSet.files) {
-      for (const service of proto.service) {
-        const name = proto.package === "" ? service.name : `${proto.package}.${service.name}`;
-        methods.set(name, new Set(service.method.map((method) => `/${name}/${method.name}`)));
+    for (const file of descriptorSet.files) {
+      for (const service of file.services) {
+        const paths = service.methods.map((method) => `/${service.name}/${method}`);
+        methods.set(service.name, new Set(paths));
       }
     }
     const files: ReflectionPackage = Object.fromEntries(
-      descriptorSet.files.map(({ proto, bytes }) => [
-        proto.name,
+      descriptorSet.files.map(({ name, bytes }) => [
+        name,
         {
           format: "Protocol Buffer 3 DescriptorProto" as const,
           type: {},

@@ -10,7 +10,13 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { Client, credentials } from "@grpc/grpc-js";
-import { equals, type DescMessage, type FileRegistry, type JsonObject } from "@bufbuild/protobuf";
+import {
+  equals,
+  fromBinary,
+  type DescMessage,
+  type FileRegistry,
+  type JsonObject,
+} from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { status as Status } from "@grpc/grpc-js";
 import { defaultSimFixture } from "../../agent/backends/sim-fixture.js";
@@ -40,7 +46,12 @@ const SERVICES = [
 ];
 
 /** The committed descriptor set, by file name: what the agent must serve, unchanged. */
-const BUILT = new Map(loadDescriptorSet().files.map(({ proto }) => [proto.name, proto]));
+const BUILT = new Map(
+  loadDescriptorSet().files.map(({ name, bytes }) => [
+    name,
+    fromBinary(FileDescriptorProtoSchema, bytes),
+  ]),
+);
 
 /** An agent with the shipped classroom (as `npm start`) and a reflection stream to it. */
 interface Reflected {

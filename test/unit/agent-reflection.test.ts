@@ -100,23 +100,35 @@ describe("addReflection", () => {
 });
 
 describe("the descriptor set", () => {
-  it("is the committed one: every file complete, with the services the agent mounts", () => {
+  /** The committed set decoded in full by @bufbuild/protobuf: what the agent's reader must agree with. */
+  const decoded = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET_PATH)).file;
+
+  it("is read as a full decoder reads it: names, imports, services and methods, each file's bytes", () => {
     const { files } = loadDescriptorSet();
-    const names = files.flatMap(({ proto }) =>
-      proto.service.map((service) => `${proto.package}.${service.name}`),
+    assert.deepEqual(
+      files.map(({ name, dependencies, services }) => ({ name, dependencies, services })),
+      decoded.map((file) => ({
+        name: file.name,
+        dependencies: file.dependency,
+        services: file.service.map((service) => ({
+          name: `${file.package}.${service.name}`,
+          methods: service.method.map((method) => method.name),
+        })),
+      })),
     );
-    assert.deepEqual(names.sort(), [
+    files.forEach(({ bytes }, index) => {
+      const file = decoded[index];
+      assert.ok(
+        file &&
+          equals(FileDescriptorProtoSchema, fromBinary(FileDescriptorProtoSchema, bytes), file),
+      );
+    });
+    assert.deepEqual(files.flatMap(({ services }) => services.map((s) => s.name)).sort(), [
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
       "wms.v1.WmsSessionService",
     ]);
-    // Each file's bytes are buf's own, and decode to the file.
-    for (const { proto, bytes } of files) {
-      assert.ok(
-        equals(FileDescriptorProtoSchema, fromBinary(FileDescriptorProtoSchema, bytes), proto),
-      );
-    }
   });
 
   it("names the file and the command that makes it when it cannot be read", () => {
@@ -129,26 +141,24 @@ describe("the descriptor set", () => {
   });
 
   it("refuses a set that is not one, has a file twice, or lacks a file's import", () => {
-    const { files } = loadDescriptorSet();
-    const contract = files.find(({ proto }) => proto.name === "wms/v1/wms_session.proto");
+    const contract = decoded.find((file) => file.name === "wms/v1/wms_session.proto");
     assert.ok(contract);
-    const setOf = (...protos: FileDescriptorProto[]) =>
-      toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: protos }));
+    const setOf = (...files: FileDescriptorProto[]) =>
+      toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: files }));
     assert.throws(() => parseDescriptorSet(Uint8Array.of(0x0a, 0x05, 0x01)), {
       name: "TypeError",
       message: /^not a FileDescriptorSet: /,
     });
-    const all = files.map(({ proto }) => proto);
-    assert.throws(() => parseDescriptorSet(setOf(...all, contract.proto)), {
+    assert.throws(() => parseDescriptorSet(setOf(...decoded, contract)), {
       name: "TypeError",
       message: "wms/v1/wms_session.proto is in the set twice",
     });
-    assert.throws(() => parseDescriptorSet(setOf(contract.proto)), {
+    assert.throws(() => parseDescriptorSet(setOf(contract)), {
       name: "TypeError",
       message:
         "wms/v1/wms_session.proto imports google/protobuf/duration.proto, google/protobuf/timestamp.proto, which the set lacks",
     });
-    assert.equal(parseDescriptorSet(setOf(...all)).files.length, files.length);
+    assert.equal(parseDescriptorSet(setOf(...decoded)).files.length, decoded.length);
   });
 });
 
