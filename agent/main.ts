@@ -10,6 +10,7 @@
  * A closed standard output or error (`wms-agent --help | head -1`, a log reader that went away) is
  * not an error: see {@link outliveClosedPipe}.
  */
+import { randomInt } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
@@ -49,7 +50,7 @@ function buildCommand(io: MainIo): Command {
   const envHelp = (key: keyof AgentSettings) => `(env ${ENVIRONMENT_VARIABLES[key]})`;
   return new Command("wms-agent")
     .description(
-      "The wmsfleet agent: lists and disconnects the user sessions of this Windows MultiPoint Server host over gRPC.\n" +
+      "The wmsfleet agent: lists, watches, disconnects, logs off and messages the user sessions of this Windows MultiPoint Server host over gRPC.\n" +
         "Settings come from flags, then WMSFLEET_* environment variables, then the --config file, then defaults.",
     )
     .version(WMSFLEET_VERSION, "-V, --version", "print the agent version")
@@ -72,6 +73,14 @@ function buildCommand(io: MainIo): Command {
       `JSON fixture of sessions for the simulated backend; default: a classroom ${envHelp("simFixture")}`,
     )
     .option(
+      "--sim-activity",
+      `simulated people log on, work, go idle, lock, come back and log off (simulated backend) ${envHelp("simActivity")}`,
+    )
+    .option(
+      "--sim-seed <n>",
+      `seed of --sim-activity, to replay a run (an integer 0..4294967295; default random, logged) ${envHelp("simSeed")}`,
+    )
+    .option(
       "--tls-cert <file>",
       `the agent's certificate (PEM) for mutual TLS ${envHelp("tlsCert")}`,
     )
@@ -82,7 +91,7 @@ function buildCommand(io: MainIo): Command {
     )
     .option(
       "--allow <identity=role>",
-      `give a client certificate's name (subject CN, or a DNS, email or URI SAN) the role reader (ListSessions, GetAgentInfo, health) or operator (everything); repeatable ${envHelp("allow")}, comma-separated`,
+      `give a client certificate's name (subject CN, or a DNS, email or URI SAN) the role reader (ListSessions, WatchSessions, GetAgentInfo, health) or operator (everything: also disconnect, log off, message); repeatable ${envHelp("allow")}, comma-separated`,
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option(
@@ -91,7 +100,7 @@ function buildCommand(io: MainIo): Command {
     )
     .option(
       "--audit-log <file>",
-      `append a JSON line for every Disconnect and DisconnectAll ${envHelp("auditLog")}`,
+      `append a JSON line for every Disconnect, DisconnectAll, Logoff, LogoffAll and SendMessage ${envHelp("auditLog")}`,
     )
     .addOption(
       new Option("--log-level <level>", `log level ${envHelp("logLevel")}`).choices(LOG_LEVELS),
@@ -177,7 +186,20 @@ async function createBackend(config: ResolvedAgentConfig): Promise<SessionBacken
   const { loadSimFixture } = await import("./backends/sim-fixture.js");
   const fixture =
     config.simFixture === undefined ? undefined : await loadSimFixture(config.simFixture);
-  return createSimulatedBackend(fixture === undefined ? {} : { fixture });
+  const activity =
+    config.simActivity === undefined
+      ? undefined
+      : { seed: config.simActivity.seed ?? randomInt(0x1_0000_0000) };
+  return createSimulatedBackend({
+    ...(fixture === undefined ? {} : { fixture }),
+    ...(activity === undefined ? {} : { activity }),
+  });
+}
+
+/** The seed of the simulated backend's activity model, when it has one. */
+function simulatedActivitySeed(backend: SessionBackend): number | undefined {
+  const activity = (backend as { activity?: { seed?: unknown } }).activity;
+  return typeof activity?.seed === "number" ? activity.seed : undefined;
 }
 
 async function createLogger(config: ResolvedAgentConfig, io: MainIo): Promise<Logger> {
@@ -224,6 +246,11 @@ export async function main(io: MainIo): Promise<number> {
   }
 
   const logger = await createLogger(config, io);
+  const activitySeed =
+    config.simActivity === undefined ? undefined : simulatedActivitySeed(backend);
+  if (activitySeed !== undefined) {
+    logger.info({ seed: activitySeed }, "simulated activity on (replay it with --sim-seed)");
+  }
   // Said on standard error, so that an operator looking for the logs learns where they went.
   const noteLogLost = (error: NodeJS.ErrnoException) => {
     if (error.code === "EPIPE") {

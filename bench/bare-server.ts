@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, status as Status } from "@grpc/grpc-js";
 import {
   DisconnectAllResponse,
   DisconnectResponse,
@@ -51,6 +51,11 @@ const handlers: WmsSessionServiceServer = {
   listSessions: (_call, callback) => callback(null, list),
   disconnect: (_call, callback) => callback(null, disconnect),
   disconnectAll: (_call, callback) => callback(null, disconnectAll),
+  // The floor measures the disconnect pair; the rest of the family answers as an old agent would.
+  logoff: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+  logoffAll: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+  sendMessage: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+  watchSessions: (call) => call.emit("error", { code: Status.UNIMPLEMENTED }),
   getAgentInfo: (_call, callback) =>
     callback(null, {
       host: list.host,

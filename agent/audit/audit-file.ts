@@ -1,6 +1,6 @@
 /**
- * The audit log as a JSON-lines file: one record per `Disconnect`/`DisconnectAll`, on disk before
- * the call's answer is sent.
+ * The audit log as a JSON-lines file: one record per mutating call (disconnect, log off, message),
+ * on disk before the call's answer is sent.
  *
  * Records are written by one writer at a time, so lines never interleave and none is lost when
  * calls run concurrently. Records that arrive while a write is under way are written together

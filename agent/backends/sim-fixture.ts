@@ -9,10 +9,11 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { MAX_SESSION_ID, WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
-import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import type { SessionInjection } from "./sim-injection.js";
 
 /** One session of a simulated host, with its optional fault injection. */
-export interface SimSession {
+export interface SimSession extends SessionInjection {
   /** The session id: a uint32 other than 4294967295 (`WTS_CURRENT_SESSION`). */
   readonly sessionId: number;
   readonly state: SessionState;
@@ -26,20 +27,30 @@ export interface SimSession {
   readonly clientName?: string;
   /** When the user logged on; absent when nobody is logged on. */
   readonly logonTime?: Date;
+  /** The time of the last keyboard or mouse input. Absent (and no `idleSeconds`): unknown. */
+  readonly lastInputTime?: Date;
   /**
-   * Seconds without input when the backend is created; the simulated idle time grows with the
-   * backend's clock from there. Absent: the idle time is unknown.
+   * Seconds without input when the session is loaded, the other way to give the last input
+   * (converted to `lastInputTime` with the backend's clock at load time). Not with
+   * `lastInputTime`.
    */
   readonly idleSeconds?: number;
-  /** Milliseconds a disconnect of this session takes. @default 0 */
-  readonly disconnectLatencyMs?: number;
-  /** Win32 error code that disconnects of this session fail with (e.g. 5, 7024). */
-  readonly disconnectWin32Error?: number;
-  /**
-   * Fail only the first N disconnects with {@link SimSession.disconnectWin32Error}, then succeed.
-   * @default every disconnect fails while `disconnectWin32Error` is set
-   */
-  readonly disconnectFailTimes?: number;
+  /** The session's desktop is locked. @default false */
+  readonly locked?: boolean;
+}
+
+/**
+ * A change of one simulated session, as a user or Windows would make it (`SimulatedBackend.
+ * updateSession`). `null` clears a time.
+ */
+export interface SimSessionUpdate {
+  readonly state?: SessionState;
+  readonly userName?: string;
+  readonly domainName?: string;
+  readonly clientName?: string;
+  readonly logonTime?: Date | null;
+  readonly lastInputTime?: Date | null;
+  readonly locked?: boolean;
 }
 
 /** A simulated MultiPoint host: its sessions and whole-backend settings. */
@@ -98,25 +109,55 @@ const SESSION_KEYS = [
   "stationName",
   "clientName",
   "logonTime",
+  "lastInputTime",
   "idleSeconds",
+  "locked",
   "disconnectLatencyMs",
   "disconnectWin32Error",
   "disconnectFailTimes",
+  "logoffLatencyMs",
+  "logoffWin32Error",
+  "logoffFailTimes",
+  "messageLatencyMs",
+  "messageWin32Error",
+  "messageFailTimes",
+  "messageResponse",
+  "messageResponseDelayMs",
 ] as const;
+
+/** The answers a simulated user can give to a message box, as written in fixtures. */
+const ANSWER_NAMES: readonly (keyof typeof MessageResponse)[] = [
+  "OK",
+  "CANCEL",
+  "ABORT",
+  "RETRY",
+  "IGNORE",
+  "YES",
+  "NO",
+  "TIMEOUT",
+];
 
 /**
  * Validates a parsed JSON value as a fixture.
  *
- * The format (unknown keys are errors; state names are case-insensitive):
+ * The format (unknown keys are errors; state and answer names are case-insensitive):
  * ```json
  * { "description": "...", "agentSessionId": 0, "listLatencyMs": 0,
  *   "sessions": [ { "sessionId": 3, "state": "ACTIVE", "userName": "zoë.brennan",
  *                   "domainName": "LAB", "stationName": "Station 2", "clientName": "",
  *                   "logonTime": "2026-03-10T08:47:12+00:00", "idleSeconds": 45,
+ *                   "locked": false,
  *                   "disconnectLatencyMs": 20, "disconnectWin32Error": 7024,
- *                   "disconnectFailTimes": 1 } ] }
+ *                   "disconnectFailTimes": 1,
+ *                   "logoffLatencyMs": 20, "logoffWin32Error": 5, "logoffFailTimes": 1,
+ *                   "messageLatencyMs": 5, "messageWin32Error": 7045, "messageFailTimes": 1,
+ *                   "messageResponse": "YES", "messageResponseDelayMs": 1500 } ] }
  * ```
- * Only `sessions` (possibly empty) and each session's `sessionId` and `state` are required.
+ * Only `sessions` (possibly empty) and each session's `sessionId` and `state` are required. The
+ * last input is given either as `lastInputTime` (a date-time) or as `idleSeconds` (seconds before
+ * the fixture is loaded), not both; neither means it is unknown. `messageResponse` is how the
+ * session's user answers a message box (`OK`, `CANCEL`, `ABORT`, `RETRY`, `IGNORE`, `YES`, `NO`,
+ * or `TIMEOUT` for never), `messageResponseDelayMs` after it is shown.
  *
  * @param source - names the fixture in error messages, usually its file name.
  * @throws SimFixtureError naming `source` and the field at fault.
@@ -312,13 +353,40 @@ function parseSession(value: unknown, path: string, fail: Fail): SimSession {
     stationName: optionalString(entry, "stationName", path, fail),
     clientName: optionalString(entry, "clientName", path, fail),
     logonTime: optional(entry, "logonTime", path, fail, dateValue),
+    lastInputTime: optional(entry, "lastInputTime", path, fail, dateValue),
     idleSeconds: optional(entry, "idleSeconds", path, fail, nonNegativeValue),
+    locked: optional(entry, "locked", path, fail, booleanValue),
     disconnectLatencyMs: optional(entry, "disconnectLatencyMs", path, fail, latencyValue),
     disconnectWin32Error: optional(entry, "disconnectWin32Error", path, fail, win32Value),
     disconnectFailTimes: optional(entry, "disconnectFailTimes", path, fail, countValue),
+    logoffLatencyMs: optional(entry, "logoffLatencyMs", path, fail, latencyValue),
+    logoffWin32Error: optional(entry, "logoffWin32Error", path, fail, win32Value),
+    logoffFailTimes: optional(entry, "logoffFailTimes", path, fail, countValue),
+    messageLatencyMs: optional(entry, "messageLatencyMs", path, fail, latencyValue),
+    messageWin32Error: optional(entry, "messageWin32Error", path, fail, win32Value),
+    messageFailTimes: optional(entry, "messageFailTimes", path, fail, countValue),
+    messageResponse: optional(entry, "messageResponse", path, fail, answerValue),
+    messageResponseDelayMs: optional(entry, "messageResponseDelayMs", path, fail, latencyValue),
   });
-  if (details.disconnectFailTimes !== undefined && details.disconnectWin32Error === undefined) {
-    fail(`${path}.disconnectFailTimes`, "needs disconnectWin32Error (the error to fail with)");
+  for (const operation of ["disconnect", "logoff", "message"] as const) {
+    if (
+      details[`${operation}FailTimes`] !== undefined &&
+      details[`${operation}Win32Error`] === undefined
+    ) {
+      fail(
+        `${path}.${operation}FailTimes`,
+        `needs ${operation}Win32Error (the error to fail with)`,
+      );
+    }
+  }
+  if (details.lastInputTime !== undefined && details.idleSeconds !== undefined) {
+    fail(
+      `${path}.idleSeconds`,
+      "give the last input once: lastInputTime (a date-time) or idleSeconds, not both",
+    );
+  }
+  if (details.messageResponseDelayMs !== undefined && details.messageResponse === undefined) {
+    fail(`${path}.messageResponseDelayMs`, "needs messageResponse (the answer to give)");
   }
   return { sessionId, state, ...details };
 }
@@ -401,6 +469,20 @@ const stateValue: Parse<SessionState> = (value, field, fail) => {
   }
   return SessionState[state];
 };
+
+const answerValue: Parse<MessageResponse> = (value, field, fail) => {
+  const name = typeof value === "string" ? value.toUpperCase() : undefined;
+  const answer = ANSWER_NAMES.find((candidate) => candidate === name);
+  if (answer === undefined) {
+    return fail(field, `expected one of ${ANSWER_NAMES.join(", ")}, got ${describe(value)}`);
+  }
+  return MessageResponse[answer];
+};
+
+const booleanValue: Parse<boolean> = (value, field, fail) =>
+  typeof value === "boolean"
+    ? value
+    : fail(field, `expected true or false, got ${describe(value)}`);
 
 const nonNegativeValue: Parse<number> = (value, field, fail) =>
   typeof value === "number" && Number.isFinite(value) && value >= 0

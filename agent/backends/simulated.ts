@@ -5,21 +5,45 @@
  * It behaves as Remote Desktop Services does where the agent can tell the difference: sessions in
  * id order, 7022 for unknown sessions, 7045 for listeners and sessions that are down, initialising
  * or resetting, success for a session that is already disconnected, client name cleared on
- * disconnect, 1722 while the service is stopped. A process's session is the
- * `WMSFLEET_SIM_SESSION` variable of that real process (`/proc/<pid>/environ`), so protection of
- * the caller's session works end to end with real processes on Linux.
+ * disconnect, 1722 while the service is stopped. A log-off ends a remote session (`RDP-Tcp#4`: it
+ * is gone) and brings a local station or the console back to its logon screen (`CONNECTED`, nobody
+ * logged on, same id). A message box is answered as the session's injection says (by default
+ * nobody answers, and a waiting call ends with `TIMEOUT`). Every change of a session (a disconnect,
+ * a log-off, an answer, the activity model, a test's `updateSession`) is reported to
+ * `watchChanges` listeners.
+ *
+ * A process's session is the `WMSFLEET_SIM_SESSION` variable of that real process
+ * (`/proc/<pid>/environ`), so protection of the caller's session works end to end with real
+ * processes on Linux.
  */
 import { isSessionId } from "../../common/session-id.js";
-import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   Win32Error,
   type BackendSession,
   type DisconnectOptions,
+  type LogoffOptions,
+  type MessageBox,
   type SessionBackend,
 } from "../sessions/backend.js";
 import { Win32 } from "../sessions/win32-errors.js";
 import { sessionFromEnviron } from "./environ-sessions.js";
-import { defaultSimFixture, type SimFixture, type SimSession } from "./sim-fixture.js";
+import { startSimActivity, type SimActivity, type SimActivityOptions } from "./sim-activity.js";
+import { realClock, type SimClock, type SimTimer } from "./sim-clock.js";
+import {
+  defaultSimFixture,
+  type SimFixture,
+  type SimSession,
+  type SimSessionUpdate,
+} from "./sim-fixture.js";
+import {
+  checkLatency,
+  SimInjections,
+  type SessionInjection,
+  type SimOperation,
+} from "./sim-injection.js";
+
+export type { DisconnectInjection, SessionInjection } from "./sim-injection.js";
 
 /** The environment variable that names a process's simulated session. */
 export const SIM_SESSION_ENV = "WMSFLEET_SIM_SESSION";
@@ -28,7 +52,12 @@ export const SIM_SESSION_ENV = "WMSFLEET_SIM_SESSION";
 export interface SimulatedBackendOptions {
   /** The host to simulate. @default the shipped classroom ({@link defaultSimFixture}) */
   readonly fixture?: SimFixture;
-  /** The clock idle times grow with, in milliseconds. @default Date.now */
+  /**
+   * Time and timers: latencies, message answers, the activity model, and the conversion of a
+   * fixture's `idleSeconds` to a last input time. @default real time
+   */
+  readonly clock?: SimClock;
+  /** Only the clock's reading, keeping real timers. @default `clock.now` */
   readonly now?: () => number;
   /** Where processes' environments are read (`<procRoot>/<pid>/environ`). @default "/proc" */
   readonly procRoot?: string;
@@ -37,49 +66,68 @@ export interface SimulatedBackendOptions {
    * @default process.env
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Simulated people who log on, work, go idle, lock, come back and log off. @default none */
+  readonly activity?: SimActivityOptions;
 }
 
-/** Fault injection for the disconnects of one session. */
-export interface DisconnectInjection {
-  /** Milliseconds each disconnect takes. @default 0 */
-  readonly disconnectLatencyMs?: number;
-  /** The Win32 error code disconnects fail with. @default none: disconnects succeed */
-  readonly disconnectWin32Error?: number;
-  /** Fail only the first N disconnects. @default all of them, while the error is set */
-  readonly disconnectFailTimes?: number;
-}
-
-/** One call of `disconnectSession` that reached the backend. */
+/** One call of `disconnectSession` or `logoffSession` that reached the backend. */
 export interface DisconnectCall {
   readonly sessionId: number;
   readonly wait: boolean;
+}
+
+/** One call of `sendMessage` that reached the backend. */
+export interface MessageCall extends MessageBox {
+  readonly sessionId: number;
 }
 
 /** The simulated backend, with the controls tests and benchmarks drive it by. */
 export interface SimulatedBackend extends SessionBackend {
   readonly name: "simulated";
   /**
-   * Starts or stops the simulated Remote Desktop Services. While unavailable, `listSessions` and
-   * `disconnectSession` throw `Win32Error` 1722 and `isHealthy()` is false.
+   * Starts or stops the simulated Remote Desktop Services. While unavailable, every call that
+   * would reach it throws `Win32Error` 1722 and `isHealthy()` is false.
    */
   setAvailable(available: boolean): void;
   /** Sets how long every `listSessions` takes, in milliseconds. */
   setListLatencyMs(latencyMs: number): void;
   /**
    * Replaces the fault injection of one session (an empty object clears it) and restarts its
-   * count of failures. The session need not exist yet.
-   * @throws TypeError on a negative latency or a code that is not a positive integer.
+   * counts of failures. The session need not exist yet.
+   * @throws TypeError on a negative latency, a code that is not a positive integer, or an
+   *   answer that is not one.
    */
-  inject(sessionId: number, injection: DisconnectInjection): void;
+  inject(sessionId: number, injection: SessionInjection): void;
   /** Every call of `disconnectSession` so far, in call order, including refused ones. */
   disconnectCalls(): readonly DisconnectCall[];
+  /** Every call of `logoffSession` so far, in call order, including refused ones. */
+  logoffCalls(): readonly DisconnectCall[];
+  /** Every call of `sendMessage` so far, in call order, including refused ones. */
+  messageCalls(): readonly MessageCall[];
   /**
-   * Adds a session, as a user logging on would; its idle time grows from now.
-   * @throws TypeError when the id is taken or invalid.
+   * Adds a session, as a user logging on or a new connection would.
+   * @throws TypeError when the id is taken or a field is invalid.
    */
   addSession(session: SimSession): void;
-  /** Removes a session, as a logoff would. Returns whether it existed. */
+  /**
+   * Changes a session as a user or Windows would (lock, input, reconnect, ...).
+   * @throws TypeError when there is no such session or a field is invalid.
+   */
+  updateSession(sessionId: number, update: SimSessionUpdate): void;
+  /** Removes a session, as the end of a remote session would. Returns whether it existed. */
   removeSession(sessionId: number): boolean;
+  /**
+   * Ends the logon of a session as its user logging off would, with none of the injection of
+   * `logoffSession`: a remote session ends, a station returns to its logon screen. Returns
+   * whether somebody was logged on.
+   */
+  endLogon(sessionId: number): boolean;
+  /** Every change of a session is reported (see {@link SessionBackend.watchChanges}). */
+  watchChanges(listener: () => void): () => void;
+  /** Every session as it is now (what `listSessions` answers, without latency or failures). */
+  snapshot(): BackendSession[];
+  /** The activity model, when one runs. */
+  readonly activity: SimActivity | undefined;
 }
 
 /**
@@ -90,15 +138,15 @@ export function createSimulatedBackend(options: SimulatedBackendOptions = {}): S
   return new Simulated(options);
 }
 
-/** States in which Remote Desktop Services refuses a disconnect with 7045. */
-const NOT_DISCONNECTABLE: ReadonlySet<SessionState> = new Set([
+/** States in which Remote Desktop Services refuses to act on a session with 7045. */
+const REFUSED_STATES: ReadonlySet<SessionState> = new Set([
   SessionState.LISTEN,
   SessionState.DOWN,
   SessionState.INIT,
   SessionState.RESET,
 ]);
 
-/** The system messages of the codes a disconnect meets, as `FormatMessage` gives them. */
+/** The system messages of the codes the simulated calls meet, as `FormatMessage` gives them. */
 const SYSTEM_MESSAGES: ReadonlyMap<number, string> = new Map([
   [Win32.ERROR_FILE_NOT_FOUND, "The system cannot find the file specified."],
   [Win32.ERROR_ACCESS_DENIED, "Access is denied."],
@@ -113,57 +161,75 @@ const SYSTEM_MESSAGES: ReadonlyMap<number, string> = new Map([
   [Win32.ERROR_CTX_WINSTATION_ACCESS_DENIED, "The requested session access is denied."],
 ]);
 
+/** The keys of a fixture session that inject faults or answers. */
+const INJECTION_KEYS: readonly (keyof SessionInjection)[] = [
+  "disconnectLatencyMs",
+  "disconnectWin32Error",
+  "disconnectFailTimes",
+  "logoffLatencyMs",
+  "logoffWin32Error",
+  "logoffFailTimes",
+  "messageLatencyMs",
+  "messageWin32Error",
+  "messageFailTimes",
+  "messageResponse",
+  "messageResponseDelayMs",
+];
+
+/** Remote sessions end when logged off; their WinStation names carry a connection number. */
+const REMOTE_STATION = /#\d+$/;
+
 interface LiveSession {
   readonly sessionId: number;
   state: SessionState;
-  readonly userName: string;
-  readonly domainName: string;
+  userName: string;
+  domainName: string;
   readonly stationName: string;
   clientName: string;
-  readonly logonTimeMs: number | undefined;
-  readonly idleSeconds: number | undefined;
-  /** The clock reading the idle time grows from. */
-  readonly sinceMs: number;
+  logonTimeMs: number | undefined;
+  lastInputMs: number | undefined;
+  locked: boolean;
+  /** Grows at every log-off, so that an operation started before one can tell. */
+  logons: number;
 }
 
-interface Injection {
-  readonly latencyMs: number;
-  readonly win32Error: number | undefined;
-  readonly failTimes: number | undefined;
-  failures: number;
-}
-
-/** A disconnect under way; concurrent disconnects of the same session join it. */
+/** An operation under way; concurrent calls of the same operation on one session join it. */
 interface Operation {
   readonly promise: Promise<void>;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: SimTimer;
   readonly reject: (error: Win32Error) => void;
 }
 
-/** A `listSessions` latency under way. */
-interface Delay {
-  readonly timer: NodeJS.Timeout;
+/** A timer that a pending call waits for: released with 1722 when the backend closes. */
+interface Pending {
+  readonly timer: SimTimer;
   readonly reject: (error: Win32Error) => void;
 }
 
 class Simulated implements SimulatedBackend {
   readonly name = "simulated";
-  readonly #now: () => number;
+  readonly activity: SimActivity | undefined;
+  readonly #clock: SimClock;
   readonly #procRoot: string;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #fixtureAgentSessionId: number | undefined;
   readonly #sessions = new Map<number, LiveSession>();
-  readonly #injections = new Map<number, Injection>();
-  readonly #operations = new Map<number, Operation>();
-  readonly #delays = new Set<Delay>();
-  readonly #calls: DisconnectCall[] = [];
+  readonly #injections = new SimInjections();
+  readonly #operations = new Map<string, Operation>();
+  readonly #pending = new Set<Pending>();
+  /** Answers of message boxes not waited for: cleared, not rejected, on close. */
+  readonly #answers = new Set<SimTimer>();
+  readonly #listeners = new Set<() => void>();
+  readonly #calls = { disconnect: [] as DisconnectCall[], logoff: [] as DisconnectCall[] };
+  readonly #messageCalls: MessageCall[] = [];
   #listLatencyMs: number;
   #available = true;
   #closed = false;
 
   constructor(options: SimulatedBackendOptions) {
     const fixture = options.fixture ?? defaultSimFixture();
-    this.#now = options.now ?? Date.now;
+    const base = options.clock ?? realClock;
+    this.#clock = options.now === undefined ? base : { ...base, now: options.now };
     this.#env = options.env ?? process.env;
     if (fixture.agentSessionId !== undefined) {
       checkSessionId(fixture.agentSessionId, "fixture.agentSessionId");
@@ -172,12 +238,19 @@ class Simulated implements SimulatedBackend {
     this.#listLatencyMs = checkLatency(fixture.listLatencyMs ?? 0, "fixture.listLatencyMs");
     for (const session of fixture.sessions) this.addSession(session);
     this.#procRoot = options.procRoot ?? "/proc";
+    this.activity =
+      options.activity === undefined
+        ? undefined
+        : startSimActivity(this, { ...options.activity, clock: this.#clock });
   }
 
   async listSessions(): Promise<BackendSession[]> {
     this.#checkAvailable("WTSEnumerateSessions");
     if (this.#listLatencyMs > 0) await this.#delay(this.#listLatencyMs);
-    const now = this.#now();
+    return this.snapshot();
+  }
+
+  snapshot(): BackendSession[] {
     return [...this.#sessions.values()]
       .sort((a, b) => a.sessionId - b.sessionId)
       .map((session) => ({
@@ -187,54 +260,76 @@ class Simulated implements SimulatedBackend {
         domainName: session.domainName,
         stationName: session.stationName,
         clientName: session.clientName,
-        logonTime: session.logonTimeMs === undefined ? undefined : new Date(session.logonTimeMs),
-        idleTimeMs:
-          session.idleSeconds === undefined
-            ? undefined
-            : Math.round(session.idleSeconds * 1000) + Math.max(0, now - session.sinceMs),
+        logonTime: toDate(session.logonTimeMs),
+        lastInputTime: toDate(session.lastInputMs),
+        locked: session.locked,
       }));
   }
 
-  async disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void> {
-    this.#calls.push({ sessionId, wait: options.wait });
-    const call = `WTSDisconnectSession(${sessionId})`;
+  disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void> {
+    this.#calls.disconnect.push({ sessionId, wait: options.wait });
+    return this.#operate("disconnect", sessionId, options.wait, (session) => {
+      // What Windows does to a session it disconnects: the client goes, the client name with it.
+      session.state = SessionState.DISCONNECTED;
+      session.clientName = "";
+      this.#changed();
+    });
+  }
+
+  logoffSession(sessionId: number, options: LogoffOptions): Promise<void> {
+    this.#calls.logoff.push({ sessionId, wait: options.wait });
+    return this.#operate("logoff", sessionId, options.wait, (session) => this.#endLogon(session));
+  }
+
+  async sendMessage(sessionId: number, box: MessageBox): Promise<MessageResponse> {
+    this.#messageCalls.push({ sessionId, ...box });
+    const call = `WTSSendMessageW(${sessionId})`;
     this.#checkAvailable(call);
-    const running = this.#operations.get(sessionId);
-    if (running !== undefined) {
-      // The OS serialises operations on one WinStation: a second disconnect rides on the first.
-      if (!options.wait) return;
-      running.timer.ref();
-      return running.promise;
+    const session = this.#actionable(sessionId, call);
+    const fault = this.#injections.take("message", sessionId);
+    if (fault.latencyMs > 0) await this.#delay(fault.latencyMs);
+    if (fault.win32Error !== undefined) throw win32Error(fault.win32Error, call);
+    if (this.#sessions.get(sessionId) !== session) {
+      throw win32Error(Win32.ERROR_FILE_NOT_FOUND, call);
     }
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined) throw win32Error(Win32.ERROR_CTX_WINSTATION_NOT_FOUND, call);
-    if (NOT_DISCONNECTABLE.has(session.state)) {
-      throw win32Error(Win32.ERROR_CTX_WINSTATION_ACCESS_DENIED, call);
+    const answer = this.#injections.answer(sessionId, box.buttons);
+    const timeoutMs = box.timeoutSeconds === undefined ? undefined : box.timeoutSeconds * 1000;
+    const answered =
+      answer !== undefined && (timeoutMs === undefined || answer.delayMs < timeoutMs);
+    const logons = session.logons;
+    const input = () => {
+      // The user clicked: that is input, unless the session was logged off meanwhile.
+      if (this.#sessions.get(sessionId) === session && session.logons === logons) {
+        session.lastInputMs = this.#clock.now();
+        this.#changed();
+      }
+    };
+    if (!box.wait) {
+      if (answered) {
+        const timer = this.#clock.setTimeout(() => {
+          this.#answers.delete(timer);
+          input();
+        }, answer.delayMs);
+        timer.unref();
+        this.#answers.add(timer);
+      }
+      return MessageResponse.NOT_WAITED;
     }
-    const injection = this.#injections.get(sessionId);
-    let failure: number | undefined;
-    if (
-      injection?.win32Error !== undefined &&
-      (injection.failTimes === undefined || injection.failures < injection.failTimes)
-    ) {
-      injection.failures++;
-      failure = injection.win32Error;
+    if (answered) {
+      await this.#delay(answer.delayMs, input);
+      return answer.response;
     }
-    const latencyMs = injection?.latencyMs ?? 0;
-    // Without waiting the OS still refuses at once; only the state change is left to happen.
-    if (failure !== undefined && (latencyMs === 0 || !options.wait)) {
-      throw win32Error(failure, call);
+    if (timeoutMs === undefined) {
+      // WTSSendMessageW waits for ever here; the agent never asks for it.
+      throw new TypeError(`${call}: waiting needs a timeout`);
     }
-    if (latencyMs === 0) {
-      disconnect(session);
-      return;
-    }
-    const operation = this.#start(session, latencyMs, failure, call);
-    if (!options.wait) {
-      operation.timer.unref();
-      return;
-    }
-    return operation.promise;
+    await this.#delay(timeoutMs);
+    return MessageResponse.TIMEOUT;
+  }
+
+  watchChanges(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   sessionOfProcess(pid: number): Promise<number | undefined> {
@@ -258,19 +353,24 @@ class Simulated implements SimulatedBackend {
   }
 
   close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.activity?.stop();
+    this.#listeners.clear();
     const closed = (): Win32Error =>
       new Win32Error(Win32.RPC_S_SERVER_UNAVAILABLE, "the simulated backend was closed");
     for (const operation of this.#operations.values()) {
-      clearTimeout(operation.timer);
+      this.#clock.clearTimeout(operation.timer);
       operation.reject(closed());
     }
     this.#operations.clear();
-    for (const delay of this.#delays) {
-      clearTimeout(delay.timer);
-      delay.reject(closed());
+    for (const pending of this.#pending) {
+      this.#clock.clearTimeout(pending.timer);
+      pending.reject(closed());
     }
-    this.#delays.clear();
+    this.#pending.clear();
+    for (const timer of this.#answers) this.#clock.clearTimeout(timer);
+    this.#answers.clear();
     return Promise.resolve();
   }
 
@@ -282,28 +382,20 @@ class Simulated implements SimulatedBackend {
     this.#listLatencyMs = checkLatency(latencyMs, "listLatencyMs");
   }
 
-  inject(sessionId: number, injection: DisconnectInjection): void {
-    const where = `inject(${sessionId})`;
-    const { disconnectLatencyMs, disconnectWin32Error, disconnectFailTimes } = injection;
-    if (disconnectWin32Error !== undefined && !isPositiveInteger(disconnectWin32Error)) {
-      throw new TypeError(`${where}: disconnectWin32Error must be a positive integer`);
-    }
-    if (
-      disconnectFailTimes !== undefined &&
-      !(Number.isSafeInteger(disconnectFailTimes) && disconnectFailTimes >= 0)
-    ) {
-      throw new TypeError(`${where}: disconnectFailTimes must be a non-negative integer`);
-    }
-    this.#injections.set(sessionId, {
-      latencyMs: checkLatency(disconnectLatencyMs ?? 0, `${where}: disconnectLatencyMs`),
-      win32Error: disconnectWin32Error,
-      failTimes: disconnectFailTimes,
-      failures: 0,
-    });
+  inject(sessionId: number, injection: SessionInjection): void {
+    this.#injections.set(sessionId, injection);
   }
 
   disconnectCalls(): readonly DisconnectCall[] {
-    return [...this.#calls];
+    return [...this.#calls.disconnect];
+  }
+
+  logoffCalls(): readonly DisconnectCall[] {
+    return [...this.#calls.logoff];
+  }
+
+  messageCalls(): readonly MessageCall[] {
+    return [...this.#messageCalls];
   }
 
   addSession(session: SimSession): void {
@@ -312,31 +404,24 @@ class Simulated implements SimulatedBackend {
     if (this.#sessions.has(session.sessionId)) {
       throw new TypeError(`${where}: a session with this id already exists`);
     }
-    if (!(session.state >= SessionState.ACTIVE && session.state <= SessionState.INIT)) {
-      throw new TypeError(`${where}: state ${session.state} is not a WTS connect state`);
-    }
+    checkState(session.state, where);
     if (
       session.idleSeconds !== undefined &&
       !(Number.isFinite(session.idleSeconds) && session.idleSeconds >= 0)
     ) {
       throw new TypeError(`${where}: idleSeconds must be a non-negative number`);
     }
-    const logonTimeMs = session.logonTime?.getTime();
-    if (logonTimeMs !== undefined && Number.isNaN(logonTimeMs)) {
-      throw new TypeError(`${where}: logonTime is an invalid date`);
+    if (session.idleSeconds !== undefined && session.lastInputTime !== undefined) {
+      throw new TypeError(`${where}: give lastInputTime or idleSeconds, not both`);
     }
-    const injection = {
-      ...(session.disconnectLatencyMs !== undefined && {
-        disconnectLatencyMs: session.disconnectLatencyMs,
-      }),
-      ...(session.disconnectWin32Error !== undefined && {
-        disconnectWin32Error: session.disconnectWin32Error,
-      }),
-      ...(session.disconnectFailTimes !== undefined && {
-        disconnectFailTimes: session.disconnectFailTimes,
-      }),
-    };
-    if (Object.keys(injection).length > 0) this.inject(session.sessionId, injection);
+    const logonTimeMs = checkDate(session.logonTime, `${where}: logonTime`);
+    const lastInputMs =
+      session.idleSeconds === undefined
+        ? checkDate(session.lastInputTime, `${where}: lastInputTime`)
+        : this.#clock.now() - Math.round(session.idleSeconds * 1000);
+    if (INJECTION_KEYS.some((key) => session[key] !== undefined)) {
+      this.inject(session.sessionId, session);
+    }
     this.#sessions.set(session.sessionId, {
       sessionId: session.sessionId,
       state: session.state,
@@ -345,13 +430,42 @@ class Simulated implements SimulatedBackend {
       stationName: session.stationName ?? "",
       clientName: session.clientName ?? "",
       logonTimeMs,
-      idleSeconds: session.idleSeconds,
-      sinceMs: this.#now(),
+      lastInputMs,
+      locked: session.locked ?? false,
+      logons: 0,
     });
+    this.#changed();
+  }
+
+  updateSession(sessionId: number, update: SimSessionUpdate): void {
+    const where = `updateSession(${sessionId})`;
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) throw new TypeError(`${where}: no session with this id`);
+    if (update.state !== undefined) checkState(update.state, where);
+    const logonTimeMs =
+      update.logonTime === undefined
+        ? session.logonTimeMs
+        : checkDate(update.logonTime ?? undefined, `${where}: logonTime`);
+    const lastInputMs =
+      update.lastInputTime === undefined
+        ? session.lastInputMs
+        : checkDate(update.lastInputTime ?? undefined, `${where}: lastInputTime`);
+    const hadUser = session.userName !== "";
+    session.state = update.state ?? session.state;
+    session.userName = update.userName ?? session.userName;
+    session.domainName = update.domainName ?? session.domainName;
+    session.clientName = update.clientName ?? session.clientName;
+    session.logonTimeMs = logonTimeMs;
+    session.lastInputMs = lastInputMs;
+    session.locked = update.locked ?? session.locked;
+    if (hadUser && session.userName === "") session.logons++;
+    this.#changed();
   }
 
   removeSession(sessionId: number): boolean {
-    return this.#sessions.delete(sessionId);
+    const removed = this.#sessions.delete(sessionId);
+    if (removed) this.#changed();
+    return removed;
   }
 
   #checkAvailable(call: string): void {
@@ -360,12 +474,64 @@ class Simulated implements SimulatedBackend {
     }
   }
 
-  /** Starts a disconnect that completes, or fails, when its latency has elapsed. */
+  /** The session, when an operation may act on it; throws 7022 or 7045 as Windows does. */
+  #actionable(sessionId: number, call: string): LiveSession {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) throw win32Error(Win32.ERROR_CTX_WINSTATION_NOT_FOUND, call);
+    if (REFUSED_STATES.has(session.state)) {
+      throw win32Error(Win32.ERROR_CTX_WINSTATION_ACCESS_DENIED, call);
+    }
+    return session;
+  }
+
+  /**
+   * A disconnect or a log-off: refused at once as Windows would, or done by `effect` when its
+   * latency has elapsed. Without `wait` only the refusals are reported.
+   */
+  #operate(
+    operation: Exclude<SimOperation, "message">,
+    sessionId: number,
+    wait: boolean,
+    effect: (session: LiveSession) => void,
+  ): Promise<void> {
+    const call = `${operation === "disconnect" ? "WTSDisconnectSession" : "WTSLogoffSession"}(${sessionId})`;
+    try {
+      this.#checkAvailable(call);
+      const running = this.#operations.get(`${operation}:${sessionId}`);
+      if (running !== undefined) {
+        // The OS serialises operations on one WinStation: a second call rides on the first.
+        if (!wait) return Promise.resolve();
+        running.timer.ref();
+        return running.promise;
+      }
+      const session = this.#actionable(sessionId, call);
+      const fault = this.#injections.take(operation, sessionId);
+      // Without waiting the OS still refuses at once; only the state change is left to happen.
+      if (fault.win32Error !== undefined && (fault.latencyMs === 0 || !wait)) {
+        throw win32Error(fault.win32Error, call);
+      }
+      if (fault.latencyMs === 0) {
+        effect(session);
+        return Promise.resolve();
+      }
+      const started = this.#start(operation, session, fault, call, effect);
+      if (!wait) {
+        started.timer.unref();
+        return Promise.resolve();
+      }
+      return started.promise;
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Starts an operation that completes, or fails, when its latency has elapsed. */
   #start(
+    operation: SimOperation,
     session: LiveSession,
-    latencyMs: number,
-    failure: number | undefined,
+    fault: { latencyMs: number; win32Error: number | undefined },
     call: string,
+    effect: (session: LiveSession) => void,
   ): Operation {
     let resolve!: () => void;
     let reject!: (error: Win32Error) => void;
@@ -375,41 +541,77 @@ class Simulated implements SimulatedBackend {
     });
     // Callers that do not wait never see the outcome; keep their rejections from going unhandled.
     promise.catch(() => undefined);
-    const timer = setTimeout(() => {
-      this.#operations.delete(session.sessionId);
-      if (this.#sessions.get(session.sessionId) !== session) {
-        // Logged off while the disconnect was under way.
+    const key = `${operation}:${session.sessionId}`;
+    const logons = session.logons;
+    const timer = this.#clock.setTimeout(() => {
+      this.#operations.delete(key);
+      if (this.#sessions.get(session.sessionId) !== session || session.logons !== logons) {
+        // Logged off (or ended) while the operation was under way.
         reject(win32Error(Win32.ERROR_FILE_NOT_FOUND, call));
-      } else if (failure !== undefined) {
-        reject(win32Error(failure, call));
+      } else if (fault.win32Error !== undefined) {
+        reject(win32Error(fault.win32Error, call));
       } else {
-        disconnect(session);
+        effect(session);
         resolve();
       }
-    }, latencyMs);
-    const operation = { promise, timer, reject };
-    this.#operations.set(session.sessionId, operation);
-    return operation;
+    }, fault.latencyMs);
+    const started = { promise, timer, reject };
+    this.#operations.set(key, started);
+    return started;
   }
 
-  #delay(ms: number): Promise<void> {
+  endLogon(sessionId: number): boolean {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.userName === "") return false;
+    this.#endLogon(session);
+    return true;
+  }
+
+  /** Ends a session's logon: a remote session ends, a station returns to its logon screen. */
+  #endLogon(session: LiveSession): void {
+    if (REMOTE_STATION.test(session.stationName)) {
+      this.#sessions.delete(session.sessionId);
+    } else {
+      session.state = SessionState.CONNECTED;
+      session.userName = "";
+      session.domainName = "";
+      session.logonTimeMs = undefined;
+      session.lastInputMs = undefined;
+      session.locked = false;
+    }
+    session.logons++;
+    this.#changed();
+  }
+
+  /** Tells every `watchChanges` listener that the sessions changed. */
+  #changed(): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the host goes on.
+      }
+    }
+  }
+
+  /** Waits `ms` by the clock; `then` runs when the time comes, at that moment of the clock. */
+  #delay(ms: number, then?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const delay: Delay = {
-        timer: setTimeout(() => {
-          this.#delays.delete(delay);
+      const pending: Pending = {
+        timer: this.#clock.setTimeout(() => {
+          this.#pending.delete(pending);
+          then?.();
           resolve();
         }, ms),
         reject,
       };
-      this.#delays.add(delay);
+      this.#pending.add(pending);
     });
   }
 }
 
-/** What Windows does to a session it disconnects: the client goes, the client name with it. */
-function disconnect(session: LiveSession): void {
-  session.state = SessionState.DISCONNECTED;
-  session.clientName = "";
+function toDate(ms: number | undefined): Date | undefined {
+  return ms === undefined ? undefined : new Date(ms);
 }
 
 function win32Error(code: number, call: string): Win32Error {
@@ -430,13 +632,14 @@ function checkSessionId(id: number, where: string): void {
   }
 }
 
-function checkLatency(ms: number, where: string): number {
-  if (!(Number.isFinite(ms) && ms >= 0 && ms <= 0x7fffffff)) {
-    throw new TypeError(`${where}: ${ms} is not a latency in milliseconds (0..2147483647)`);
+function checkState(state: SessionState, where: string): void {
+  if (!(state >= SessionState.ACTIVE && state <= SessionState.INIT)) {
+    throw new TypeError(`${where}: state ${state} is not a WTS connect state`);
   }
-  return ms;
 }
 
-function isPositiveInteger(value: number): boolean {
-  return Number.isSafeInteger(value) && value > 0;
+function checkDate(date: Date | undefined, where: string): number | undefined {
+  const ms = date?.getTime();
+  if (ms !== undefined && Number.isNaN(ms)) throw new TypeError(`${where}: an invalid date`);
+  return ms;
 }

@@ -14,8 +14,18 @@
  */
 import type koffiModule from "koffi";
 import { WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
-import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import type { BackendSession, DisconnectOptions, SessionBackend } from "../sessions/backend.js";
+import {
+  MessageButtons,
+  MessageResponse,
+  SessionState,
+} from "../../proto/gen/wms/v1/wms_session.js";
+import type {
+  BackendSession,
+  DisconnectOptions,
+  LogoffOptions,
+  MessageBox,
+  SessionBackend,
+} from "../sessions/backend.js";
 import { Win32Error } from "../sessions/backend.js";
 import { win32ErrorMeaning } from "../sessions/win32-errors.js";
 
@@ -67,6 +77,8 @@ interface WtsApi {
   readonly WTSEnumerateSessionsW: NativeFunction;
   readonly WTSQuerySessionInformationW: NativeFunction;
   readonly WTSDisconnectSession: NativeFunction;
+  readonly WTSLogoffSession: NativeFunction;
+  readonly WTSSendMessageW: NativeFunction;
   readonly WTSFreeMemory: NativeFunction;
   readonly GetLastError: NativeFunction;
   readonly GetCurrentProcessId: NativeFunction;
@@ -120,6 +132,12 @@ async function importApi(wtsapi32: string): Promise<WtsApi> {
     WTSDisconnectSession: wts.func(
       "int __stdcall WTSDisconnectSession(void *hServer, uint32_t SessionId, int bWait)",
     ),
+    WTSLogoffSession: wts.func(
+      "int __stdcall WTSLogoffSession(void *hServer, uint32_t SessionId, int bWait)",
+    ),
+    WTSSendMessageW: wts.func(
+      "int __stdcall WTSSendMessageW(void *hServer, uint32_t SessionId, const char16_t *pTitle, uint32_t TitleLength, const char16_t *pMessage, uint32_t MessageLength, uint32_t Style, uint32_t Timeout, _Out_ uint32_t *pResponse, int bWait)",
+    ),
     WTSFreeMemory: wts.func("void __stdcall WTSFreeMemory(void *pMemory)"),
     GetLastError: kernel32.func("uint32_t __stdcall GetLastError()"),
     GetCurrentProcessId: kernel32.func("uint32_t __stdcall GetCurrentProcessId()"),
@@ -164,6 +182,42 @@ class WtsBackend implements SessionBackend {
       options.wait ? 1 : 0,
     );
     if (result === 0) throw win32Error(`WTSDisconnectSession(${sessionId})`, lastError);
+  }
+
+  async logoffSession(sessionId: number, options: LogoffOptions): Promise<void> {
+    this.#assertOpen();
+    assertSessionId(sessionId);
+    const { result, lastError } = await this.#callAsync(
+      this.api.WTSLogoffSession,
+      WTS_CURRENT_SERVER_HANDLE,
+      sessionId,
+      options.wait ? 1 : 0,
+    );
+    if (result === 0) throw win32Error(`WTSLogoffSession(${sessionId})`, lastError);
+  }
+
+  async sendMessage(sessionId: number, box: MessageBox): Promise<MessageResponse> {
+    this.#assertOpen();
+    assertSessionId(sessionId);
+    const style = MESSAGE_BOX_STYLES.get(box.buttons);
+    if (style === undefined) throw new RangeError(`not a MessageButtons value: ${box.buttons}`);
+    const response: [number] = [0];
+    // Lengths are in bytes, without a terminating NUL; koffi passes the strings as UTF-16.
+    const { result, lastError } = await this.#callAsync(
+      this.api.WTSSendMessageW,
+      WTS_CURRENT_SERVER_HANDLE,
+      sessionId,
+      box.title,
+      box.title.length * 2,
+      box.text,
+      box.text.length * 2,
+      style,
+      box.timeoutSeconds ?? 0,
+      response,
+      box.wait ? 1 : 0,
+    );
+    if (result === 0) throw win32Error(`WTSSendMessageW(${sessionId})`, lastError);
+    return messageResponseFromId(response[0]);
   }
 
   sessionOfProcess(pid: number): Promise<number | undefined> {
@@ -311,7 +365,9 @@ class WtsBackend implements SessionBackend {
       stationName: enumerated.stationName || info.winStationName,
       clientName: stripNuls(clientName),
       logonTime: filetimeToDate(info.logonTime),
-      idleTimeMs: idleTimeMs(info.lastInputTime, info.currentTime),
+      lastInputTime: filetimeToDate(info.lastInputTime),
+      // WTSSessionInfoEx (WTSINFOEX_LEVEL1 SessionFlags) tells; it comes with the Wine tier.
+      locked: false,
     };
   }
 
@@ -373,6 +429,31 @@ function assertSessionId(sessionId: number): void {
   }
 }
 
+/** The `MB_*` style of each kind of message box. */
+const MESSAGE_BOX_STYLES: ReadonlyMap<MessageButtons, number> = new Map([
+  [MessageButtons.OK, 0x0],
+  [MessageButtons.OK_CANCEL, 0x1],
+  [MessageButtons.ABORT_RETRY_IGNORE, 0x2],
+  [MessageButtons.YES_NO_CANCEL, 0x3],
+  [MessageButtons.YES_NO, 0x4],
+  [MessageButtons.RETRY_CANCEL, 0x5],
+]);
+
+/** `IDTIMEOUT` and `IDASYNC`, the answers of `WTSSendMessageW` that are not buttons. */
+const IDTIMEOUT = 32000;
+const IDASYNC = 32001;
+
+/**
+ * The `ID*` answer of `WTSSendMessageW` on the wire: the buttons (`IDOK` 1 ... `IDNO` 7) keep
+ * their numbers, `IDTIMEOUT` is `TIMEOUT`, `IDASYNC` is `NOT_WAITED`.
+ */
+export function messageResponseFromId(id: number): MessageResponse {
+  if (id === IDTIMEOUT) return MessageResponse.TIMEOUT;
+  if (id === IDASYNC) return MessageResponse.NOT_WAITED;
+  // IDOK (1) ... IDNO (7): the wire enum numbers the buttons the same way.
+  return Number.isInteger(id) && id >= 1 && id <= 7 ? id : MessageResponse.UNRECOGNIZED;
+}
+
 /** `WTS_CONNECTSTATE_CLASS` (0 = WTSActive ... 9 = WTSInit) to the wire enum, which is one more. */
 export function sessionStateFromWts(state: number): SessionState {
   return Number.isInteger(state) && state >= 0 && state <= 9
@@ -428,11 +509,4 @@ function stripNuls(text: string): string {
 export function filetimeToDate(filetime: bigint): Date | undefined {
   if (filetime <= FILETIME_UNIX_EPOCH) return undefined;
   return new Date(Number((filetime - FILETIME_UNIX_EPOCH) / 10000n));
-}
-
-/** Milliseconds between the last input and now (FILETIMEs); `undefined` when either is unknown. */
-export function idleTimeMs(lastInputTime: bigint, currentTime: bigint): number | undefined {
-  if (lastInputTime <= 0n || currentTime <= 0n) return undefined;
-  const idle = currentTime - lastInputTime;
-  return idle <= 0n ? 0 : Number(idle / 10000n);
 }

@@ -53,6 +53,10 @@ const RESTART_SETTINGS: readonly [string, (c: ResolvedAgentConfig) => unknown][]
   ["hostFqdn", (c) => c.hostFqdn],
   ["backend", (c) => c.backend],
   ["simFixture", (c) => c.simFixture],
+  [
+    "simActivity",
+    (c) => (c.simActivity === undefined ? undefined : (c.simActivity.seed ?? "random")),
+  ],
   ["insecureLoopback", (c) => c.insecureLoopback],
   ["tls (on or off)", (c) => c.tls === undefined],
   ["auditLog (on or off)", (c) => c.auditLog === undefined],

@@ -31,6 +31,10 @@ export interface AgentSettings {
   backend?: string;
   /** A JSON fixture for the simulated backend. @default the shipped classroom */
   simFixture?: string;
+  /** Simulated people log on, work, lock, come back and log off. @default false */
+  simActivity?: boolean | string;
+  /** Seeds the simulated activity, to replay it (a uint32). @default a random seed, logged */
+  simSeed?: number | string;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -38,7 +42,7 @@ export interface AgentSettings {
   allow?: string[];
   /** Run without TLS, on loopback addresses only. @default false */
   insecureLoopback?: boolean | string;
-  /** A JSON-lines file that records every Disconnect and DisconnectAll. */
+  /** A JSON-lines file that records every mutating call (disconnect, log off, message). */
   auditLog?: string;
   /** @default "info" */
   logLevel?: string;
@@ -52,6 +56,8 @@ export interface ResolvedAgentConfig {
   readonly hostFqdn: string;
   readonly backend: BackendName;
   readonly simFixture: string | undefined;
+  /** The simulated activity model, when on; `seed` undefined: pick one (and log it). */
+  readonly simActivity: { readonly seed: number | undefined } | undefined;
   readonly tls: { readonly cert: string; readonly key: string; readonly ca: string } | undefined;
   readonly allow: ReadonlyMap<string, Role>;
   readonly insecureLoopback: boolean;
@@ -66,6 +72,8 @@ export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof AgentSettings, string>
   hostFqdn: "WMSFLEET_HOST_FQDN",
   backend: "WMSFLEET_BACKEND",
   simFixture: "WMSFLEET_SIM_FIXTURE",
+  simActivity: "WMSFLEET_SIM_ACTIVITY",
+  simSeed: "WMSFLEET_SIM_SEED",
   tlsCert: "WMSFLEET_TLS_CERT",
   tlsKey: "WMSFLEET_TLS_KEY",
   tlsCa: "WMSFLEET_TLS_CA",
@@ -117,11 +125,16 @@ export function settingsFromFile(content: unknown, path: string): AgentSettings 
         throw new ConfigError(`${path}: "allow" must be an array of "IDENTITY=ROLE" strings`);
       }
       settings.allow = value;
-    } else if (name === "insecureLoopback") {
+    } else if (name === "insecureLoopback" || name === "simActivity") {
       if (typeof value !== "boolean") {
-        throw new ConfigError(`${path}: "insecureLoopback" must be true or false`);
+        throw new ConfigError(`${path}: "${name}" must be true or false`);
       }
-      settings.insecureLoopback = value;
+      settings[name] = value;
+    } else if (name === "simSeed") {
+      if (typeof value !== "number") {
+        throw new ConfigError(`${path}: "simSeed" must be a number (an integer 0..4294967295)`);
+      }
+      settings.simSeed = value;
     } else if (name === "shutdownGrace") {
       if (typeof value !== "number") {
         throw new ConfigError(`${path}: "shutdownGrace" must be a number of seconds`);
@@ -202,6 +215,34 @@ export function resolveAgentConfig(
   if (simFixture !== undefined && backendText !== "simulated") {
     throw new ConfigError(`${simFixture.source}: a fixture only applies to --backend simulated`);
   }
+  const activitySetting = pick("simActivity");
+  const activity =
+    activitySetting !== undefined && parseBoolean(activitySetting.value, activitySetting.source);
+  if (activity && backendText !== "simulated") {
+    throw new ConfigError(
+      `${activitySetting?.source ?? "--sim-activity"}: simulated activity only applies to --backend simulated`,
+    );
+  }
+  const seedSetting = pick("simSeed");
+  let seed: number | undefined;
+  if (seedSetting !== undefined) {
+    seed = Number(seedSetting.value);
+    if (
+      String(seedSetting.value).trim() === "" ||
+      !Number.isSafeInteger(seed) ||
+      seed < 0 ||
+      seed > 0xffffffff
+    ) {
+      throw new ConfigError(
+        `${seedSetting.source}: "${String(seedSetting.value)}" is not a seed (an integer 0..4294967295)`,
+      );
+    }
+    if (!activity) {
+      throw new ConfigError(
+        `${seedSetting.source}: a seed only applies with --sim-activity (it seeds the simulated activity)`,
+      );
+    }
+  }
 
   const tlsCert = pick("tlsCert");
   const tlsKey = pick("tlsKey");
@@ -259,6 +300,7 @@ export function resolveAgentConfig(
     hostFqdn,
     backend: backendText,
     simFixture: simFixture?.value,
+    simActivity: activity ? { seed } : undefined,
     tls,
     allow,
     insecureLoopback,

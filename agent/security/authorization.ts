@@ -1,7 +1,8 @@
 /**
  * The agent's access policy under mutual TLS: the identities of `--allow IDENTITY=ROLE` and what
- * each role may call (DESIGN section 5). `reader` may list sessions, read the agent's info, ask
- * its health and use server reflection; `operator` may do everything. Any name a client
+ * each role may call (DESIGN section 5). `reader` may list and watch sessions, read the agent's
+ * info, ask its health and use server reflection; `operator` may do everything, including what
+ * changes or interrupts a session (disconnect, log off, message). Any name a client
  * certificate vouches for (subject CN, DNS, email or URI SAN) can carry a role; when several of
  * them do, the strongest role counts.
  *
@@ -15,15 +16,26 @@ import { peerIdentity } from "./peer-identity.js";
 
 /** What each role may call. */
 export const ROLE_RPCS: Readonly<Record<Role, ReadonlySet<CallSecurityInfo["rpc"]>>> = {
-  reader: new Set(["ListSessions", "GetAgentInfo", "Health", "ReflectionV1", "ReflectionV1Alpha"]),
+  reader: new Set([
+    "ListSessions",
+    "GetAgentInfo",
+    "WatchSessions",
+    "Health",
+    "ReflectionV1",
+    "ReflectionV1Alpha",
+  ]),
   operator: new Set([
     "ListSessions",
     "GetAgentInfo",
+    "WatchSessions",
     "Health",
     "ReflectionV1",
     "ReflectionV1Alpha",
     "Disconnect",
     "DisconnectAll",
+    "Logoff",
+    "LogoffAll",
+    "SendMessage",
   ]),
 };
 
@@ -45,6 +57,10 @@ const QUALIFIED_RPC_NAMES: Readonly<Record<CallSecurityInfo["rpc"], string>> = {
   GetAgentInfo: "wms.v1.WmsSessionService/GetAgentInfo",
   Disconnect: "wms.v1.WmsSessionService/Disconnect",
   DisconnectAll: "wms.v1.WmsSessionService/DisconnectAll",
+  Logoff: "wms.v1.WmsSessionService/Logoff",
+  LogoffAll: "wms.v1.WmsSessionService/LogoffAll",
+  SendMessage: "wms.v1.WmsSessionService/SendMessage",
+  WatchSessions: "wms.v1.WmsSessionService/WatchSessions",
   Health: "grpc.health.v1.Health",
   ReflectionV1: "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
   ReflectionV1Alpha: "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",

@@ -10,7 +10,15 @@ import { RpcError } from "./rpc-error.js";
 export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthContext"]>;
 
 /** The RPCs of `wms.v1.WmsSessionService`, as named in logs, audit records and errors. */
-export type RpcName = "ListSessions" | "Disconnect" | "DisconnectAll" | "GetAgentInfo";
+export type RpcName =
+  | "ListSessions"
+  | "Disconnect"
+  | "DisconnectAll"
+  | "Logoff"
+  | "LogoffAll"
+  | "SendMessage"
+  | "WatchSessions"
+  | "GetAgentInfo";
 
 /**
  * The other services the agent serves: the health service, and server reflection in its two
@@ -60,6 +68,8 @@ export interface AuditSessionResult {
   readonly protection?: string;
   /** `DOMAIN\user` of the session as it was, when it had a user. */
   readonly user?: string;
+  /** `SendMessage`: the user's answer, `TIMEOUT` or `NOT_WAITED`. */
+  readonly response?: string;
 }
 
 /** One record of a mutating call, written before its answer is sent. */

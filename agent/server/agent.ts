@@ -26,6 +26,7 @@ import { RpcError } from "./rpc-error.js";
 import { createSessionService } from "../sessions/session-service.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
 import { addReflection, trackServices, type ServiceTarget } from "./reflection.js";
+import { status as Status } from "@grpc/grpc-js";
 
 /** The fully qualified name of the session service, as used by the health service. */
 export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
@@ -51,7 +52,7 @@ export interface AgentOptions {
   credentials?: ServerCredentials;
   /** Who may call what; `undefined` lets every caller in (insecure loopback). */
   authorize?: Authorizer;
-  /** Where `Disconnect`/`DisconnectAll` are recorded; `undefined` records nothing. */
+  /** Where mutating calls (disconnect, log off, message) are recorded; `undefined` records nothing. */
   audit?: AuditSink;
   /** @default a silent logger */
   logger?: Logger;
@@ -77,8 +78,15 @@ export interface AgentOptions {
    * @default loopback and this host's interface addresses, read again after a second
    */
   hostAddresses?: HostAddresses;
-  /** @default 8 */
-  maxParallelDisconnects?: number;
+  /**
+   * Disconnects, log-offs and messages not waited for run at most this many at a time.
+   * @default 8 — the session manager serialises most of the work; a few in parallel hide latency
+   */
+  maxParallelOperations?: number;
+  /** Message boxes waiting for an answer at once. @default 64 (`DEFAULT_MAX_WAITING_MESSAGES`) */
+  maxWaitingMessages?: number;
+  /** Longest timeout of a `SendMessage` that waits, in milliseconds. @default 3600000 */
+  maxMessageWaitMs?: number;
 }
 
 /** A running agent. */
@@ -119,23 +127,32 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     health.setStatus(SESSION_SERVICE_NAME, serving);
   };
 
+  // Aborted when the drain starts: calls waiting for the answers of messages stop waiting.
+  const drainStarted = new AbortController();
   const service = createSessionService({
     backend,
     hostFqdn: options.hostFqdn,
     version: WMSFLEET_VERSION,
     startTime,
-    ...(options.maxParallelDisconnects === undefined
-      ? {}
-      : { maxParallelDisconnects: options.maxParallelDisconnects }),
+    stopping: drainStarted.signal,
+    ...defined({
+      maxParallelOperations: options.maxParallelOperations,
+      maxWaitingMessages: options.maxWaitingMessages,
+      maxMessageWaitMs: options.maxMessageWaitMs,
+    }),
     onBackendUnavailable: (error) => {
       logger.warn({ err: error }, "session backend unavailable");
       setState("backend-unavailable");
     },
   });
+  const accepting = () => state !== "draining" && state !== "stopped";
   const handlers = createGrpcHandlers({
     service,
     logger,
-    accepting: () => state !== "draining" && state !== "stopped",
+    accepting,
+    // The watch comes with its hub in the next commit.
+    watchSessions: (call) =>
+      call.emit("error", { code: Status.UNIMPLEMENTED, details: "WatchSessions: not yet" }),
     authorize: options.authorize,
     audit: options.audit,
     callerProcess: createCallerLookup({
@@ -197,6 +214,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         logger.info({ from: state, to: "draining" }, "agent state");
         state = "draining";
         healthMount.endWatches();
+        drainStarted.abort();
         const outcome = await drain(server, shutdownOptions.graceMs ?? graceMs);
         state = "stopped";
         logger.info({ outcome }, "agent stopped");
@@ -205,6 +223,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       })();
       return stopping;
     },
+  };
+}
+
+/** The entries of `options` that are set, as `exactOptionalPropertyTypes` wants them passed. */
+function defined<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
 

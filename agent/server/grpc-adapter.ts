@@ -1,5 +1,6 @@
 /**
- * Turns the async handlers of `session-service.ts` into grpc-js unary handlers: lifecycle and
+ * Turns the async handlers of `session-service.ts` into grpc-js unary handlers (the streaming
+ * `WatchSessions` comes in ready-made): lifecycle and
  * load checks, authorization, the caller's session (rule 3), one log line per RPC, audit records
  * for mutating calls, and status conversion (`RpcError` → status; anything else → `INTERNAL`).
  */
@@ -8,8 +9,12 @@ import type { Logger } from "pino";
 import {
   DisconnectAllRequest,
   DisconnectRequest,
+  LogoffAllRequest,
+  LogoffRequest,
+  MessageResponse,
   Outcome,
   Protection,
+  SendMessageRequest,
   type SessionResult,
   type WmsSessionServiceServer,
 } from "../../proto/gen/wms/v1/wms_session.js";
@@ -45,6 +50,8 @@ export interface GrpcAdapterOptions {
   readonly maxInFlightCalls: number;
   /** Clock for durations, in milliseconds. @default performance.now */
   readonly now?: () => number;
+  /** The handler of the server-streaming `WatchSessions` (`session-watch-handler.ts`). */
+  readonly watchSessions: WmsSessionServiceServer["watchSessions"];
 }
 
 /** The grpc-js implementation of `WmsSessionService`. */
@@ -189,7 +196,23 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
       (request, context) => service.disconnectAll(request, context),
       (request) => DisconnectAllRequest.toJSON(request),
     ),
+    logoff: unary(
+      "Logoff",
+      (request, context) => service.logoff(request, context),
+      (request) => LogoffRequest.toJSON(request),
+    ),
+    logoffAll: unary(
+      "LogoffAll",
+      (request, context) => service.logoffAll(request, context),
+      (request) => LogoffAllRequest.toJSON(request),
+    ),
+    sendMessage: unary(
+      "SendMessage",
+      (request, context) => service.sendMessage(request, context),
+      (request) => SendMessageRequest.toJSON(request),
+    ),
     getAgentInfo: unary("GetAgentInfo", () => service.getAgentInfo()),
+    watchSessions: options.watchSessions,
   };
 }
 
@@ -217,5 +240,8 @@ function auditResult(result: SessionResult): AuditSessionResult {
       ? {}
       : { protection: Protection[result.protection] ?? String(result.protection) }),
     ...(user === undefined ? {} : { user }),
+    ...(result.response === MessageResponse.UNSPECIFIED
+      ? {}
+      : { response: MessageResponse[result.response] ?? String(result.response) }),
   };
 }

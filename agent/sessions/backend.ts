@@ -3,7 +3,11 @@
  * manager. Only the adapters in `backends/` touch the OS; the handlers and protection rules see
  * this interface alone.
  */
-import type { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import type {
+  MessageButtons,
+  MessageResponse,
+  SessionState,
+} from "../../proto/gen/wms/v1/wms_session.js";
 
 /** One session as the backend sees it: the raw facts, with no protection decided yet. */
 export interface BackendSession {
@@ -16,8 +20,29 @@ export interface BackendSession {
   readonly clientName: string;
   /** When the user logged on; `undefined` when nobody is logged on or it is unknown. */
   readonly logonTime: Date | undefined;
-  /** Milliseconds since the session's last input; `undefined` when unknown. */
-  readonly idleTimeMs: number | undefined;
+  /**
+   * The time of the session's last keyboard or mouse input; `undefined` when unknown (nobody
+   * logged on, or a session whose input Windows does not track). Idle time is computed from it by
+   * whoever reads it, at the moment it reads it: it is never a property of the session that
+   * changes by itself. Unknown is never idle.
+   */
+  readonly lastInputTime: Date | undefined;
+  /** The session's desktop is locked (`WTSINFOEX_LEVEL1` `SessionFlags`). */
+  readonly locked: boolean;
+}
+
+/**
+ * Milliseconds the session has had no input at `nowMs`; `undefined` when its last input is
+ * unknown. A last input in the future (clocks disagree) counts as none: 0.
+ */
+export function idleMsAt(session: BackendSession, nowMs: number): number | undefined {
+  const last = session.lastInputTime?.getTime();
+  return last === undefined ? undefined : Math.max(0, nowMs - last);
+}
+
+/** Whether a user is logged on to the session (a logon screen or a listener has no user). */
+export function hasUser(session: BackendSession): boolean {
+  return session.userName !== "";
 }
 
 /** Options of one disconnect. */
@@ -25,6 +50,35 @@ export interface DisconnectOptions {
   /**
    * Wait until the session is disconnected before returning (`WTSDisconnectSession` `bWait`).
    * With `false` the backend returns as soon as the disconnect is started.
+   */
+  readonly wait: boolean;
+}
+
+/** Options of one log-off. */
+export interface LogoffOptions {
+  /**
+   * Wait until the session is logged off before returning (`WTSLogoffSession` `bWait`). With
+   * `false` the backend returns as soon as the log-off is started.
+   */
+  readonly wait: boolean;
+}
+
+/** One message box (`WTSSendMessageW`). */
+export interface MessageBox {
+  /** The title bar text; never empty (the agent fills the default). */
+  readonly title: string;
+  /** The text: 1 to 4096 characters. */
+  readonly text: string;
+  /** The buttons; never `UNSPECIFIED` (the agent maps it to `OK`). */
+  readonly buttons: MessageButtons;
+  /**
+   * Whole seconds the box stays on screen before it closes by itself; `undefined`: until the user
+   * closes it (only without `wait`).
+   */
+  readonly timeoutSeconds: number | undefined;
+  /**
+   * Wait for the user's answer, or the timeout (`bWait`). Without it the backend returns as soon
+   * as the box is shown, with `NOT_WAITED`.
    */
   readonly wait: boolean;
 }
@@ -45,6 +99,21 @@ export interface SessionBackend {
   listSessions(): Promise<BackendSession[]>;
   /** Disconnects one session. Throws `Win32Error` when the OS refuses. */
   disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void>;
+  /** Logs off one session. Throws `Win32Error` when the OS refuses. */
+  logoffSession(sessionId: number, options: LogoffOptions): Promise<void>;
+  /**
+   * Shows a message box in one session and resolves with the user's answer, `TIMEOUT` when the
+   * box closed by itself first, or `NOT_WAITED` without `wait`. Throws `Win32Error` when the OS
+   * refuses.
+   */
+  sendMessage(sessionId: number, box: MessageBox): Promise<MessageResponse>;
+  /**
+   * Subscribes to the backend's own news of session changes (a logon, a lock, a disconnect, ...):
+   * `listener` is called, with no detail, whenever the sessions may have changed, and the caller
+   * lists them again to see what did. Returns the function that unsubscribes. Backends that
+   * cannot tell leave it out; the agent then relies on its periodic re-enumeration alone.
+   */
+  watchChanges?(listener: () => void): () => void;
   /**
    * The session a process runs in (protection rule 3); `undefined` when it runs in none (never
    * on Windows; the simulated backend's processes without `WMSFLEET_SIM_SESSION`). Rejects when

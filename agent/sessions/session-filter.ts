@@ -1,10 +1,10 @@
 /**
- * The `DisconnectAll` filter: a user name pattern (`*` and `?`, case-insensitive), a set of
+ * The filter of `DisconnectAll`, `LogoffAll` and `SendMessage`: a user name pattern (`*` and `?`, case-insensitive), a set of
  * states and a minimum idle time. Validation and matching are pure so they are unit-tested alone.
  */
 import type { Duration } from "../../proto/gen/google/protobuf/duration.js";
 import { SessionState, type SessionFilter } from "../../proto/gen/wms/v1/wms_session.js";
-import type { BackendSession } from "./backend.js";
+import { idleMsAt, type BackendSession } from "./backend.js";
 import { invalidArgument } from "../server/rpc-error.js";
 
 /** Longest accepted user name pattern: a 15-character domain, `\` and a 104-character UPN prefix fit. */
@@ -22,10 +22,15 @@ export interface CompiledFilter {
 }
 
 /**
- * Checks a request's filter and compiles it. An absent filter matches everything.
+ * Checks a request's filter and compiles it. An absent filter matches everything. Idle time is
+ * computed from each session's last input at the moment it is matched, by `now`; a session whose
+ * last input is unknown is never idle (it matches a minimum idle time of 0 only).
  * @throws RpcError `INVALID_ARGUMENT` naming the field at fault.
  */
-export function compileFilter(filter: SessionFilter | undefined): CompiledFilter {
+export function compileFilter(
+  filter: SessionFilter | undefined,
+  now: () => number = Date.now,
+): CompiledFilter {
   const pattern = filter?.userNamePattern ?? "";
   const states = filter?.states ?? [];
   const minIdleMs = durationToMs(filter?.minIdleTime, "filter.min_idle_time");
@@ -47,7 +52,10 @@ export function compileFilter(filter: SessionFilter | undefined): CompiledFilter
     description: parts.length === 0 ? "all" : parts.join(" "),
     matches(session) {
       if (stateSet.size > 0 && !stateSet.has(session.state)) return false;
-      if (minIdleMs !== undefined && (session.idleTimeMs ?? 0) < minIdleMs) return false;
+      if (minIdleMs !== undefined && minIdleMs > 0) {
+        const idleMs = idleMsAt(session, now());
+        if (idleMs === undefined || idleMs < minIdleMs) return false;
+      }
       if (userRegex !== undefined) {
         const qualified =
           session.domainName === ""

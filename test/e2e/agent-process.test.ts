@@ -88,6 +88,65 @@ describe("wms-agent process", () => {
     assert.equal(await agent.exited, 0);
   });
 
+  it("never logs off the session of a local calling process (rule 3) or the one it names (rule 4)", async (t) => {
+    const agent = await spawnAgent(t, []);
+    const address = `127.0.0.1:${agent.port}`;
+    const all = await callFromProcess(address, "logoffAll", {}, { WMSFLEET_SIM_SESSION: "3" });
+    const byId = new Map(all.results.map((r) => [r.sessionId, r]));
+    assert.equal(byId.get(3)?.outcome, Outcome.PROTECTED);
+    assert.equal(byId.get(3)?.protection, Protection.CALLER_PROCESS);
+    assert.match(
+      byId.get(3)?.message ?? "",
+      /calling process: you cannot close the cmdlet's session/,
+    );
+    assert.equal(byId.get(2)?.outcome, Outcome.LOGGED_OFF);
+    assert.equal(byId.get(0)?.protection, Protection.AGENT_SESSION);
+
+    const named = await callFromProcess(
+      address,
+      "logoff",
+      { sessionIds: [3, 4], callerSessionId: 4 },
+      { WMSFLEET_SIM_SESSION: "3" },
+    );
+    assert.deepEqual(
+      named.results.map((r) => [r.sessionId, Outcome[r.outcome], Protection[r.protection]]),
+      [
+        [3, "PROTECTED", "CALLER_PROCESS"],
+        [4, "PROTECTED", "CALLER_SESSION_ID"],
+      ],
+    );
+    assert.match(
+      named.results[1]?.message ?? "",
+      /caller_session_id.*you cannot close the cmdlet's session/,
+    );
+
+    const client = clientFor(t, address);
+    const listed = await client.listSessions({ sessionIds: [2, 3, 4] });
+    assert.deepEqual(
+      listed.sessions.map((s) => [s.sessionId, SessionState[s.state], s.userName]),
+      [
+        [2, "CONNECTED", ""],
+        [3, "ACTIVE", "zoë.brennan"],
+        [4, "CONNECTED", ""],
+      ],
+    );
+    agent.child.kill("SIGTERM");
+    assert.equal(await agent.exited, 0);
+  });
+
+  it("runs the simulated activity with the seed it is given, and says so", async (t) => {
+    const agent = await spawnAgent(t, ["--sim-activity"], { WMSFLEET_SIM_SEED: "20260310" });
+    const line = await agent.waitForLine(
+      (l) => l.msg === "simulated activity on (replay it with --sim-seed)",
+    );
+    assert.equal(line["seed"], 20260310);
+    // An answer means the agent is past start-up, its signal handlers in place.
+    const client = clientFor(t, `127.0.0.1:${agent.port}`);
+    assert.ok((await client.listSessions()).sessions.length > 0);
+    agent.child.kill("SIGTERM");
+    assert.equal(await agent.exited, 0);
+  });
+
   it("protects the caller's session over IPv6 loopback too", async (t) => {
     if (!(await ipv6Available())) {
       t.skip("IPv6 loopback (::1) is not available on this machine");

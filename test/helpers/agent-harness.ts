@@ -12,11 +12,17 @@ import {
   DisconnectAllRequest,
   DisconnectRequest,
   ListSessionsRequest,
+  LogoffAllRequest,
+  LogoffRequest,
+  SendMessageRequest,
   WmsSessionServiceClient,
   type DisconnectAllResponse,
   type DisconnectResponse,
   type GetAgentInfoResponse,
   type ListSessionsResponse,
+  type LogoffAllResponse,
+  type LogoffResponse,
+  type SendMessageResponse,
 } from "../../proto/gen/wms/v1/wms_session.js";
 
 /** The host name test agents answer to. */
@@ -100,6 +106,9 @@ export interface TestClient {
   listSessions(request?: Partial<ListSessionsRequest>): Promise<ListSessionsResponse>;
   disconnect(request: Partial<DisconnectRequest>): Promise<DisconnectResponse>;
   disconnectAll(request?: Partial<DisconnectAllRequest>): Promise<DisconnectAllResponse>;
+  logoff(request: Partial<LogoffRequest>): Promise<LogoffResponse>;
+  logoffAll(request?: Partial<LogoffAllRequest>): Promise<LogoffAllResponse>;
+  sendMessage(request: Partial<SendMessageRequest>): Promise<SendMessageResponse>;
   getAgentInfo(): Promise<GetAgentInfoResponse>;
 }
 
@@ -143,13 +152,23 @@ export function promisifyClient(raw: WmsSessionServiceClient): TestClient {
     disconnect: (request) => unary(raw, "disconnect", DisconnectRequest.fromPartial(request)),
     disconnectAll: (request = {}) =>
       unary(raw, "disconnectAll", DisconnectAllRequest.fromPartial(request)),
+    logoff: (request) => unary(raw, "logoff", LogoffRequest.fromPartial(request)),
+    logoffAll: (request = {}) => unary(raw, "logoffAll", LogoffAllRequest.fromPartial(request)),
+    sendMessage: (request) => unary(raw, "sendMessage", SendMessageRequest.fromPartial(request)),
     getAgentInfo: () => unary(raw, "getAgentInfo", {}),
   };
 }
 
 function unary<Res>(
   client: WmsSessionServiceClient,
-  method: "listSessions" | "disconnect" | "disconnectAll" | "getAgentInfo",
+  method:
+    | "listSessions"
+    | "disconnect"
+    | "disconnectAll"
+    | "logoff"
+    | "logoffAll"
+    | "sendMessage"
+    | "getAgentInfo",
   request: object,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {

@@ -78,6 +78,10 @@ describe("auth context per connection", () => {
       disconnect: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
       disconnectAll: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
       getAgentInfo: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+      logoff: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+      logoffAll: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+      sendMessage: (_call, callback) => callback({ code: Status.UNIMPLEMENTED }),
+      watchSessions: (call) => call.emit("error", { code: Status.UNIMPLEMENTED }),
     };
     server.addService(WmsSessionServiceService, implementation);
     const port = await new Promise<number>((resolve, reject) =>

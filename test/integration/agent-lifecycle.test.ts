@@ -54,6 +54,8 @@ function controllableBackend() {
       return inner.listSessions();
     },
     disconnectSession: (id, options) => inner.disconnectSession(id, options),
+    logoffSession: (id, options) => inner.logoffSession(id, options),
+    sendMessage: (id, box) => inner.sendMessage(id, box),
     sessionOfProcess: (pid) => inner.sessionOfProcess(pid),
     agentSessionId: () => inner.agentSessionId(),
     isHealthy: () => Promise.resolve(healthy),

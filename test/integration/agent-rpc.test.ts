@@ -262,6 +262,8 @@ describe("Disconnect", () => {
         return inner.listSessions();
       },
       disconnectSession: (id, options) => inner.disconnectSession(id, options),
+      logoffSession: (id, options) => inner.logoffSession(id, options),
+      sendMessage: (id, box) => inner.sendMessage(id, box),
       sessionOfProcess: (pid) => inner.sessionOfProcess(pid),
       agentSessionId: () => inner.agentSessionId(),
       isHealthy: () => inner.isHealthy(),

@@ -513,6 +513,8 @@ describe("changes while running", () => {
             await held.promise;
             return inner.disconnectSession(id, options);
           },
+          logoffSession: (id, options) => inner.logoffSession(id, options),
+          sendMessage: (id, box) => inner.sendMessage(id, box),
           sessionOfProcess: (pid) => inner.sessionOfProcess(pid),
           agentSessionId: () => inner.agentSessionId(),
           isHealthy: () => inner.isHealthy(),

@@ -58,10 +58,16 @@ function denied(fn: () => unknown, code: Status, message: RegExp, identity?: str
 describe("createAccessPolicy", () => {
   it("gives readers the read RPCs and health, operators everything", () => {
     const { authorize } = policy({ "kiosk-7": "reader", ops: "operator" });
-    for (const rpc of ["ListSessions", "GetAgentInfo", "Health"] as const) {
+    for (const rpc of ["ListSessions", "GetAgentInfo", "WatchSessions", "Health"] as const) {
       assert.equal(authorize(call(rpc, peer({ CN: "kiosk-7" }))), "kiosk-7");
     }
-    for (const rpc of ["Disconnect", "DisconnectAll"] as const) {
+    for (const rpc of [
+      "Disconnect",
+      "DisconnectAll",
+      "Logoff",
+      "LogoffAll",
+      "SendMessage",
+    ] as const) {
       denied(
         () => authorize(call(rpc, peer({ CN: "kiosk-7" }))),
         Status.PERMISSION_DENIED,

@@ -56,6 +56,8 @@ void describe("ENVIRONMENT_VARIABLES", () => {
       hostFqdn: "WMSFLEET_HOST_FQDN",
       backend: "WMSFLEET_BACKEND",
       simFixture: "WMSFLEET_SIM_FIXTURE",
+      simActivity: "WMSFLEET_SIM_ACTIVITY",
+      simSeed: "WMSFLEET_SIM_SEED",
       tlsCert: "WMSFLEET_TLS_CERT",
       tlsKey: "WMSFLEET_TLS_KEY",
       tlsCa: "WMSFLEET_TLS_CA",
@@ -156,7 +158,7 @@ void describe("settingsFromFile", () => {
   void it("refuses an unknown key, naming the file, the key and the known keys", () => {
     assertConfigError(
       () => settingsFromFile({ listen: "127.0.0.1:1", port: 50061 }, FILE),
-      `${FILE}: unknown setting "port" (known: listen, hostFqdn, backend, simFixture, tlsCert, tlsKey, tlsCa, allow, insecureLoopback, auditLog, logLevel, shutdownGrace)`,
+      `${FILE}: unknown setting "port" (known: listen, hostFqdn, backend, simFixture, simActivity, simSeed, tlsCert, tlsKey, tlsCa, allow, insecureLoopback, auditLog, logLevel, shutdownGrace)`,
     );
     // The flag spelling is not the file spelling.
     assertConfigError(
@@ -442,6 +444,7 @@ void describe("resolveAgentConfig defaults", () => {
       hostFqdn: MACHINE,
       backend: "simulated",
       simFixture: undefined,
+      simActivity: undefined,
       tls: { cert: "a.pem", key: "a.key", ca: "ca.pem" },
       allow: new Map(),
       insecureLoopback: false,
@@ -682,6 +685,50 @@ void describe("resolveAgentConfig validation", () => {
       resolve({ flags: { ...INSECURE, simFixture: "room.json", backend: "simulated" } }, "win32")
         .simFixture,
       "room.json",
+    );
+  });
+
+  void it("turns the simulated activity on, with or without a seed, from any source", () => {
+    assert.deepEqual(resolve({ flags: { ...INSECURE, simActivity: true } }).simActivity, {
+      seed: undefined,
+    });
+    assert.deepEqual(
+      resolve({ flags: INSECURE, env: { simActivity: "yes", simSeed: "4294967295" } }).simActivity,
+      { seed: 4294967295 },
+    );
+    assert.deepEqual(
+      resolve({ flags: INSECURE, file: { simActivity: true, simSeed: 7 } }).simActivity,
+      { seed: 7 },
+    );
+    assert.equal(resolve({ flags: INSECURE, env: { simActivity: "off" } }).simActivity, undefined);
+  });
+
+  void it("refuses a bad seed, a seed without activity, and activity without the simulated backend", () => {
+    for (const seed of ["-1", "1.5", "4294967296", "", "seven"]) {
+      assertConfigError(
+        () => resolve({ flags: { ...INSECURE, simActivity: true }, env: { simSeed: seed } }),
+        `WMSFLEET_SIM_SEED: "${seed}" is not a seed (an integer 0..4294967295)`,
+      );
+    }
+    assertConfigError(
+      () => resolve({ flags: { ...INSECURE, simSeed: "3" } }),
+      "--sim-seed: a seed only applies with --sim-activity (it seeds the simulated activity)",
+    );
+    assertConfigError(
+      () => resolve({ flags: { ...INSECURE, simActivity: true, backend: "wts" } }, "win32"),
+      "--sim-activity: simulated activity only applies to --backend simulated",
+    );
+    assertConfigError(
+      () => resolve({ flags: INSECURE, env: { simActivity: "maybe" } }),
+      'WMSFLEET_SIM_ACTIVITY: "maybe" is not a boolean (true/false, 1/0, yes/no)',
+    );
+    assert.throws(
+      () => settingsFromFile({ simSeed: "3" }, FILE),
+      /"simSeed" must be a number \(an integer 0\.\.4294967295\)/,
+    );
+    assert.throws(
+      () => settingsFromFile({ simActivity: "on" }, FILE),
+      /"simActivity" must be true or false/,
     );
   });
 

@@ -11,7 +11,17 @@ import {
 } from "../../agent/sessions/session-filter.js";
 import { SessionState, type SessionFilter } from "../../proto/gen/wms/v1/wms_session.js";
 
-function session(overrides: Partial<BackendSession> = {}): BackendSession {
+/** The moment every filter of these tests matches at. */
+const NOW = Date.parse("2026-01-05T10:00:00Z");
+
+/** A session idle for `idleTimeMs` at {@link NOW} (`undefined`: its last input is unknown). */
+function session(
+  overrides: Partial<BackendSession> & { idleTimeMs?: number | undefined } = {},
+): BackendSession {
+  const { idleTimeMs = 0, ...rest } =
+    "idleTimeMs" in overrides && overrides.idleTimeMs === undefined
+      ? { ...overrides, idleTimeMs: Number.NaN }
+      : overrides;
   return {
     sessionId: 3,
     state: SessionState.ACTIVE,
@@ -20,10 +30,14 @@ function session(overrides: Partial<BackendSession> = {}): BackendSession {
     stationName: "Station 1",
     clientName: "",
     logonTime: new Date("2026-01-05T08:00:00Z"),
-    idleTimeMs: 0,
-    ...overrides,
+    lastInputTime: Number.isNaN(idleTimeMs) ? undefined : new Date(NOW - idleTimeMs),
+    locked: false,
+    ...rest,
   };
 }
+
+/** `compileFilter` at {@link NOW}. */
+const compile = (given: SessionFilter | undefined) => compileFilter(given, () => NOW);
 
 function filter(overrides: Partial<SessionFilter> = {}): SessionFilter {
   return { userNamePattern: "", states: [], minIdleTime: undefined, ...overrides };
@@ -206,46 +220,46 @@ void describe("compileFilter", () => {
       session({ sessionId: 65536, state: SessionState.LISTEN, userName: "", domainName: "" }),
       session({ idleTimeMs: undefined }),
     ];
-    for (const compiled of [compileFilter(undefined), compileFilter(filter())]) {
+    for (const compiled of [compile(undefined), compile(filter())]) {
       assert.equal(compiled.description, "all");
       for (const s of sessions) assert.ok(compiled.matches(s), JSON.stringify(s));
     }
   });
 
   void it("matches the pattern against the user alone and against DOMAIN\\user", () => {
-    const byUser = compileFilter(filter({ userNamePattern: "stu*" }));
+    const byUser = compile(filter({ userNamePattern: "stu*" }));
     assert.ok(byUser.matches(session({ userName: "stu7", domainName: "LAB" })));
     assert.ok(byUser.matches(session({ userName: "STU7", domainName: "" })));
     assert.ok(!byUser.matches(session({ userName: "teacher", domainName: "LAB" })));
 
-    const byDomain = compileFilter(filter({ userNamePattern: "lab\\stu?" }));
+    const byDomain = compile(filter({ userNamePattern: "lab\\stu?" }));
     assert.ok(byDomain.matches(session({ userName: "stu7", domainName: "LAB" })));
     assert.ok(byDomain.matches(session({ userName: "STU8", domainName: "Lab" })));
     assert.ok(!byDomain.matches(session({ userName: "stu7", domainName: "OFFICE" })));
     assert.ok(!byDomain.matches(session({ userName: "stu7", domainName: "" })));
     assert.ok(!byDomain.matches(session({ userName: "stu77", domainName: "LAB" })));
 
-    const anyDomain = compileFilter(filter({ userNamePattern: "*\\teacher" }));
+    const anyDomain = compile(filter({ userNamePattern: "*\\teacher" }));
     assert.ok(anyDomain.matches(session({ userName: "Teacher", domainName: "LAB" })));
     assert.ok(!anyDomain.matches(session({ userName: "teacher", domainName: "" })));
   });
 
   void it("ignores case of non-ASCII user names", () => {
-    const compiled = compileFilter(filter({ userNamePattern: "ZOË" }));
+    const compiled = compile(filter({ userNamePattern: "ZOË" }));
     assert.ok(compiled.matches(session({ userName: "zoë" })));
     assert.ok(compiled.matches(session({ userName: "Zoë", domainName: "" })));
     assert.ok(!compiled.matches(session({ userName: "zoe" })));
   });
 
   void it("does not let a . in the pattern match any character", () => {
-    const compiled = compileFilter(filter({ userNamePattern: "a.b" }));
+    const compiled = compile(filter({ userNamePattern: "a.b" }));
     assert.ok(compiled.matches(session({ userName: "a.b" })));
     assert.ok(!compiled.matches(session({ userName: "axb" })));
     assert.ok(!compiled.matches(session({ userName: "b", domainName: "a" })));
   });
 
   void it("keeps only sessions in one of the states", () => {
-    const compiled = compileFilter(
+    const compiled = compile(
       filter({ states: [SessionState.ACTIVE, SessionState.IDLE, SessionState.ACTIVE] }),
     );
     assert.equal(compiled.description, "states=ACTIVE,IDLE");
@@ -267,7 +281,7 @@ void describe("compileFilter", () => {
 
   void it("accepts each of the ten states", () => {
     for (let state = SessionState.ACTIVE; state <= SessionState.INIT; state++) {
-      const compiled = compileFilter(filter({ states: [state] }));
+      const compiled = compile(filter({ states: [state] }));
       assert.equal(compiled.description, `states=${SessionState[state]}`);
       assert.ok(compiled.matches(session({ state })));
     }
@@ -276,14 +290,14 @@ void describe("compileFilter", () => {
   void it("refuses a value that is not a session state, naming its index", () => {
     for (const state of [0, -1, 11, 1.5] as SessionState[]) {
       assertInvalid(
-        () => compileFilter(filter({ states: [SessionState.ACTIVE, state] })),
+        () => compile(filter({ states: [SessionState.ACTIVE, state] })),
         `filter.states[1]: ${state} is not a session state (1..10, ACTIVE..INIT)`,
       );
     }
   });
 
   void it("keeps sessions idle for at least the minimum idle time", () => {
-    const compiled = compileFilter(filter({ minIdleTime: { seconds: 600, nanos: 0 } }));
+    const compiled = compile(filter({ minIdleTime: { seconds: 600, nanos: 0 } }));
     assert.equal(compiled.description, "idle>=600s");
     assert.ok(compiled.matches(session({ idleTimeMs: 600_000 })));
     assert.ok(compiled.matches(session({ idleTimeMs: 3_600_000 })));
@@ -293,26 +307,26 @@ void describe("compileFilter", () => {
 
   void it("counts an unknown idle time as not idle when a minimum is set", () => {
     assert.ok(
-      !compileFilter(filter({ minIdleTime: { seconds: 1, nanos: 0 } })).matches(
+      !compile(filter({ minIdleTime: { seconds: 1, nanos: 0 } })).matches(
         session({ idleTimeMs: undefined }),
       ),
     );
     assert.ok(
-      compileFilter(filter({ minIdleTime: { seconds: 0, nanos: 0 } })).matches(
+      compile(filter({ minIdleTime: { seconds: 0, nanos: 0 } })).matches(
         session({ idleTimeMs: undefined }),
       ),
     );
   });
 
   void it("shows fractions of a second in the description", () => {
-    const compiled = compileFilter(filter({ minIdleTime: { seconds: 1, nanos: 500_000_000 } }));
+    const compiled = compile(filter({ minIdleTime: { seconds: 1, nanos: 500_000_000 } }));
     assert.equal(compiled.description, "idle>=1.5s");
     assert.ok(compiled.matches(session({ idleTimeMs: 1_500 })));
     assert.ok(!compiled.matches(session({ idleTimeMs: 1_499 })));
   });
 
   void it("requires every part of the filter to match", () => {
-    const compiled = compileFilter(
+    const compiled = compile(
       filter({
         userNamePattern: "stu*",
         states: [SessionState.ACTIVE, SessionState.IDLE],
@@ -330,27 +344,27 @@ void describe("compileFilter", () => {
 
   void it("refuses a malformed filter with INVALID_ARGUMENT naming the field", () => {
     assertInvalid(
-      () => compileFilter(filter({ userNamePattern: "stu:1" })),
+      () => compile(filter({ userNamePattern: "stu:1" })),
       /^filter\.user_name_pattern: character ":"/,
     );
     assertInvalid(
-      () => compileFilter(filter({ userNamePattern: "x".repeat(300) })),
+      () => compile(filter({ userNamePattern: "x".repeat(300) })),
       "filter.user_name_pattern: longer than 256 characters",
     );
     assertInvalid(
-      () => compileFilter(filter({ minIdleTime: { seconds: -60, nanos: 0 } })),
+      () => compile(filter({ minIdleTime: { seconds: -60, nanos: 0 } })),
       "filter.min_idle_time: seconds must be a non-negative integer, got -60",
     );
     assertInvalid(
-      () => compileFilter(filter({ minIdleTime: { seconds: 0, nanos: -5 } })),
+      () => compile(filter({ minIdleTime: { seconds: 0, nanos: -5 } })),
       "filter.min_idle_time: nanos must be within 0..999999999, got -5",
     );
     assertInvalid(
-      () => compileFilter(filter({ states: [SessionState.UNSPECIFIED] })),
+      () => compile(filter({ states: [SessionState.UNSPECIFIED] })),
       "filter.states[0]: 0 is not a session state (1..10, ACTIVE..INIT)",
     );
     assertInvalid(
-      () => compileFilter(filter({ states: [SessionState.UNRECOGNIZED] })),
+      () => compile(filter({ states: [SessionState.UNRECOGNIZED] })),
       "filter.states[0]: -1 is not a session state (1..10, ACTIVE..INIT)",
     );
   });

@@ -11,7 +11,7 @@ import {
   SimFixtureError,
   type SimFixture,
 } from "../../agent/backends/sim-fixture.js";
-import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/sim/", import.meta.url));
 const STATES =
@@ -331,6 +331,33 @@ void describe("parseSimFixture", () => {
         "sessions[0].disconnectFailTimes",
         "non-negative integer, got -1",
       ],
+      [session({ locked: "yes" }), "sessions[0].locked", 'expected true or false, got "yes"'],
+      [session({ lastInputTime: "soon" }), "sessions[0].lastInputTime", "ISO 8601"],
+      [
+        session({ lastInputTime: "2026-03-10T08:00:00Z", idleSeconds: 5 }),
+        "sessions[0].idleSeconds",
+        "give the last input once: lastInputTime (a date-time) or idleSeconds, not both",
+      ],
+      [session({ logoffWin32Error: -5 }), "sessions[0].logoffWin32Error", "got -5"],
+      [session({ logoffFailTimes: 1 }), "sessions[0].logoffFailTimes", "needs logoffWin32Error"],
+      [session({ logoffLatencyMs: 2 ** 31 }), "sessions[0].logoffLatencyMs", "at most 2147483647"],
+      [session({ messageFailTimes: 1 }), "sessions[0].messageFailTimes", "needs messageWin32Error"],
+      [
+        session({ messageResponse: "MAYBE" }),
+        "sessions[0].messageResponse",
+        'expected one of OK, CANCEL, ABORT, RETRY, IGNORE, YES, NO, TIMEOUT, got "MAYBE"',
+      ],
+      [
+        session({ messageResponseDelayMs: 100 }),
+        "sessions[0].messageResponseDelayMs",
+        "needs messageResponse (the answer to give)",
+      ],
+      [
+        session({ messageResponse: "yes", messageResponseDelayMs: -1 }),
+        "sessions[0].messageResponseDelayMs",
+        "got -1",
+      ],
+      [session({ lockd: true }), "sessions[0].lockd", 'did you mean "locked"?'],
       [session({ station: "Console" }), "sessions[0].station", 'did you mean "stationName"?'],
       [session({ sessionID: 3 }), "sessions[0].sessionID", 'did you mean "sessionId"?'],
       [session({ colour: "red" }), "sessions[0].colour", "known keys: sessionId, state, userName"],
@@ -338,6 +365,42 @@ void describe("parseSimFixture", () => {
     for (const [value, field, detail] of cases) {
       assertInvalid({ sessions: [value] }, field, detail);
     }
+  });
+
+  void it("reads lock, last input and the injection of log-offs and messages", () => {
+    const parsed = parseSimFixture(
+      {
+        sessions: [
+          session({
+            sessionId: 1,
+            locked: true,
+            lastInputTime: "2026-03-10T08:59:00Z",
+            logoffLatencyMs: 20,
+            logoffWin32Error: 7024,
+            logoffFailTimes: 1,
+            messageLatencyMs: 5,
+            messageWin32Error: 7045,
+            messageFailTimes: 2,
+            messageResponse: "no",
+            messageResponseDelayMs: 1500,
+          }),
+        ],
+      },
+      "family.json",
+    );
+    const [first] = parsed.sessions;
+    assert.equal(first?.locked, true);
+    assert.equal(first.lastInputTime?.toISOString(), "2026-03-10T08:59:00.000Z");
+    assert.equal(first.messageResponse, MessageResponse.NO);
+    assert.deepEqual(
+      [first.logoffLatencyMs, first.logoffWin32Error, first.logoffFailTimes],
+      [20, 7024, 1],
+    );
+    assert.deepEqual(
+      [first.messageLatencyMs, first.messageWin32Error, first.messageFailTimes],
+      [5, 7045, 2],
+    );
+    assert.equal(first.messageResponseDelayMs, 1500);
   });
 
   void it("points at the later of two duplicate ids", () => {

@@ -13,7 +13,12 @@ import {
   type SimulatedBackend,
   type SimulatedBackendOptions,
 } from "../../agent/backends/simulated.js";
-import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { createManualClock } from "../../agent/backends/sim-clock.js";
+import {
+  MessageButtons,
+  MessageResponse,
+  SessionState,
+} from "../../proto/gen/wms/v1/wms_session.js";
 
 const LOGON = new Date("2026-03-10T08:41:05Z");
 
@@ -94,7 +99,8 @@ void describe("simulated backend: listing", () => {
       stationName: "Services",
       clientName: "",
       logonTime: undefined,
-      idleTimeMs: undefined,
+      lastInputTime: undefined,
+      locked: false,
     });
     assert.equal(sessions.at(-1)?.state, SessionState.LISTEN);
     assert.equal(await backend.isHealthy(), true);
@@ -115,7 +121,8 @@ void describe("simulated backend: listing", () => {
       stationName: "RDP-Tcp#4",
       clientName: "LAB-LT-07",
       logonTime: LOGON,
-      idleTimeMs: 500,
+      lastInputTime: new Date(500),
+      locked: false,
     });
   });
 
@@ -133,26 +140,25 @@ void describe("simulated backend: listing", () => {
     assert.deepEqual(again[1]?.logonTime, LOGON);
   });
 
-  void it("grows idle times with the clock from the backend's creation", async (t) => {
+  void it("turns idleSeconds into a last input time with the clock at load, which then stays", async (t) => {
     let clock = 5_000_000;
     const backend = backendFor(t, { fixture: HOST, now: () => clock });
-    const idle = async (): Promise<(number | undefined)[]> =>
-      (await backend.listSessions()).map((s) => s.idleTimeMs);
-    assert.deepEqual(await idle(), [
+    const lastInputs = async (): Promise<(number | undefined)[]> =>
+      (await backend.listSessions()).map((s) => s.lastInputTime?.getTime());
+    const expected = [
       undefined,
-      38_000,
-      500,
-      undefined,
-      undefined,
+      5_000_000 - 38_000,
+      5_000_000 - 500,
       undefined,
       undefined,
       undefined,
-    ]);
+      undefined,
+      undefined,
+    ];
+    assert.deepEqual(await lastInputs(), expected);
     clock += 61_250;
-    const later = await idle();
-    assert.equal(later[1], 99_250);
-    assert.equal(later[2], 61_750);
-    assert.equal(later[0], undefined);
+    // Idle time grows for whoever reads it; the session itself does not change.
+    assert.deepEqual(await lastInputs(), expected);
   });
 
   void it("waits listLatencyMs before answering", async (t) => {
@@ -276,7 +282,7 @@ void describe("simulated backend: disconnecting", () => {
     clock = 12_000;
     const listed = (await backend.listSessions()).find((s) => s.sessionId === 5);
     assert.equal(listed?.userName, "józef.nowak");
-    assert.equal(listed.idleTimeMs, 3_000);
+    assert.equal(listed.lastInputTime?.getTime(), 9_000);
     assert.throws(() => backend.addSession(added), TypeError);
     assert.throws(() => backend.addSession({ ...added, sessionId: 4294967295 }), TypeError);
     assert.throws(() => backend.addSession({ ...added, sessionId: 6, state: 0 }), TypeError);
@@ -534,5 +540,256 @@ void describe("simulated backend: processes and the agent's session", () => {
     const live = withEnv(env, { sessions: [] });
     env[SIM_SESSION_ENV] = "3";
     assert.equal(await live.agentSessionId(), 3);
+  });
+});
+
+void describe("simulated backend: logging off", () => {
+  void it("ends a remote session and brings a station back to its logon screen", async (t) => {
+    const backend = backendFor(t);
+    await backend.logoffSession(4, { wait: true });
+    await backend.logoffSession(1, { wait: false });
+    const sessions = await backend.listSessions();
+    assert.equal(
+      sessions.find((s) => s.sessionId === 4),
+      undefined,
+      "RDP-Tcp#4 is gone",
+    );
+    assert.deepEqual(
+      sessions.find((s) => s.sessionId === 1),
+      {
+        sessionId: 1,
+        state: SessionState.CONNECTED,
+        userName: "",
+        domainName: "",
+        stationName: "Console",
+        clientName: "",
+        logonTime: undefined,
+        lastInputTime: undefined,
+        locked: false,
+      },
+    );
+    assert.deepEqual(backend.logoffCalls(), [
+      { sessionId: 4, wait: true },
+      { sessionId: 1, wait: false },
+    ]);
+    assert.deepEqual(backend.disconnectCalls(), []);
+  });
+
+  void it("refuses as Windows does: 7022 unknown, 7045 listener, down, init, reset; 1722 stopped", async (t) => {
+    const backend = backendFor(t);
+    const error = await rejectsWin32(backend.logoffSession(3, { wait: true }), 7022);
+    assert.match(error.message, /^WTSLogoffSession\(3\): The specified session cannot be found\./);
+    for (const sessionId of [65536, 7, 8, 9]) {
+      await rejectsWin32(backend.logoffSession(sessionId, { wait: true }), 7045);
+    }
+    backend.setAvailable(false);
+    await rejectsWin32(backend.logoffSession(1, { wait: true }), 1722);
+  });
+
+  void it("fails with the injected code, the first logoffFailTimes times", async (t) => {
+    const backend = backendFor(t);
+    backend.inject(1, { logoffWin32Error: 7024, logoffFailTimes: 1 });
+    await rejectsWin32(backend.logoffSession(1, { wait: true }), 7024);
+    await backend.logoffSession(1, { wait: true });
+    assert.equal(await stateOf(backend, 1), SessionState.CONNECTED);
+  });
+
+  void it("takes logoffLatencyMs, and a disconnect under way fails with 2 when the user is logged off", async (t) => {
+    const clock = createManualClock();
+    const backend = backendFor(t, { fixture: HOST, clock });
+    backend.inject(1, { logoffLatencyMs: 100, disconnectLatencyMs: 200 });
+    const disconnecting = backend.disconnectSession(1, { wait: true });
+    const loggingOff = backend.logoffSession(1, { wait: true });
+    clock.advance(99);
+    assert.equal(await stateOf(backend, 1), SessionState.ACTIVE);
+    clock.advance(1);
+    await loggingOff;
+    assert.equal(await stateOf(backend, 1), SessionState.CONNECTED);
+    clock.advance(100);
+    await rejectsWin32(disconnecting, 2);
+  });
+});
+
+void describe("simulated backend: messages", () => {
+  const box = {
+    title: "Lab",
+    text: "Save your work",
+    buttons: MessageButtons.YES_NO,
+    timeoutSeconds: 30,
+    wait: true,
+  };
+
+  void it("answers NOT_WAITED at once without waiting", async (t) => {
+    const backend = backendFor(t);
+    assert.equal(
+      await backend.sendMessage(1, { ...box, wait: false, timeoutSeconds: undefined }),
+      MessageResponse.NOT_WAITED,
+    );
+    assert.deepEqual(backend.messageCalls(), [
+      { sessionId: 1, ...box, wait: false, timeoutSeconds: undefined },
+    ]);
+  });
+
+  void it("waits for the injected answer, which is input; or the timeout when nobody answers", async (t) => {
+    const clock = createManualClock();
+    const backend = backendFor(t, { fixture: HOST, clock });
+    backend.inject(1, { messageResponse: MessageResponse.NO, messageResponseDelayMs: 2_000 });
+    const start = clock.now();
+    const answered = backend.sendMessage(1, box);
+    const unanswered = backend.sendMessage(4, box);
+    clock.advance(2_000);
+    assert.equal(await answered, MessageResponse.NO);
+    const console = (await backend.listSessions()).find((s) => s.sessionId === 1);
+    assert.equal(console?.lastInputTime?.getTime(), start + 2_000);
+    clock.advance(28_000);
+    assert.equal(await unanswered, MessageResponse.TIMEOUT);
+  });
+
+  void it("times out when the user would answer after the timeout", async (t) => {
+    const clock = createManualClock();
+    const backend = backendFor(t, { fixture: HOST, clock });
+    backend.inject(1, { messageResponse: MessageResponse.YES, messageResponseDelayMs: 30_000 });
+    const answer = backend.sendMessage(1, box);
+    clock.advance(30_000);
+    assert.equal(await answer, MessageResponse.TIMEOUT);
+  });
+
+  void it("lets the user answer a box nobody waits for: input all the same", async (t) => {
+    const clock = createManualClock();
+    const backend = backendFor(t, { fixture: HOST, clock });
+    backend.inject(4, { messageResponse: MessageResponse.OK, messageResponseDelayMs: 500 });
+    const before = (await backend.listSessions()).find((s) => s.sessionId === 4)?.lastInputTime;
+    await backend.sendMessage(4, { ...box, wait: false });
+    clock.advance(500);
+    const after = (await backend.listSessions()).find((s) => s.sessionId === 4)?.lastInputTime;
+    assert.notDeepEqual(after, before);
+    assert.equal(after?.getTime(), clock.now());
+  });
+
+  void it("refuses as Windows does, and fails with the injected code", async (t) => {
+    const backend = backendFor(t);
+    await rejectsWin32(backend.sendMessage(3, box), 7022);
+    await rejectsWin32(backend.sendMessage(65536, box), 7045);
+    backend.inject(1, { messageWin32Error: 5, messageFailTimes: 1 });
+    await rejectsWin32(backend.sendMessage(1, { ...box, wait: false }), 5);
+    assert.equal(await backend.sendMessage(1, { ...box, wait: false }), MessageResponse.NOT_WAITED);
+  });
+
+  void it("checks injected answers", (t) => {
+    const backend = backendFor(t);
+    assert.throws(
+      () => backend.inject(1, { messageResponse: MessageResponse.NOT_WAITED }),
+      /messageResponse 9 is not an answer/,
+    );
+    assert.throws(
+      () => backend.inject(1, { messageResponseDelayMs: -1 }),
+      /messageResponseDelayMs: -1 is not a latency/,
+    );
+    assert.throws(() => backend.inject(1, { logoffWin32Error: 0 }), /logoffWin32Error/);
+    assert.throws(() => backend.inject(1, { messageFailTimes: 0.5 }), /messageFailTimes/);
+  });
+
+  void it("releases a waiting message on close", async (t) => {
+    const clock = createManualClock();
+    const backend = createSimulatedBackend({ fixture: HOST, clock });
+    const waiting = backend.sendMessage(1, box);
+    const released = rejectsWin32(waiting, 1722);
+    await backend.close();
+    await released;
+    assert.equal(clock.pending(), 0);
+    t.after(() => backend.close());
+  });
+});
+
+void describe("simulated backend: changes", () => {
+  void it("reports every change of a session to its watchers, and lets them go", async (t) => {
+    const clock = createManualClock();
+    const backend = backendFor(t, { fixture: HOST, clock });
+    let changes = 0;
+    const unwatch = backend.watchChanges(() => changes++);
+    await backend.disconnectSession(4, { wait: true });
+    await backend.logoffSession(1, { wait: true });
+    backend.updateSession(10, { locked: true });
+    backend.addSession({ sessionId: 20, state: SessionState.CONNECTED, stationName: "Station 20" });
+    backend.removeSession(20);
+    backend.removeSession(20);
+    await backend.listSessions();
+    assert.equal(changes, 5, "a listing and a removal of nothing are no changes");
+    unwatch();
+    backend.updateSession(10, { locked: false });
+    assert.equal(changes, 5);
+  });
+
+  void it("changes a session as a user would, checking what it is given", async (t) => {
+    const backend = backendFor(t);
+    const at = new Date("2026-03-10T09:00:00Z");
+    backend.updateSession(10, {
+      state: SessionState.ACTIVE,
+      userName: "pablo.ruiz",
+      domainName: "LAB",
+      logonTime: at,
+      lastInputTime: at,
+      locked: true,
+    });
+    const session = (await backend.listSessions()).find((s) => s.sessionId === 10);
+    assert.deepEqual(session, {
+      sessionId: 10,
+      state: SessionState.ACTIVE,
+      userName: "pablo.ruiz",
+      domainName: "LAB",
+      stationName: "Station 9",
+      clientName: "",
+      logonTime: at,
+      lastInputTime: at,
+      locked: true,
+    });
+    backend.updateSession(10, { lastInputTime: null });
+    assert.equal(
+      (await backend.listSessions()).find((s) => s.sessionId === 10)?.lastInputTime,
+      undefined,
+    );
+    assert.throws(
+      () => backend.updateSession(3, {}),
+      /updateSession\(3\): no session with this id/,
+    );
+    assert.throws(() => backend.updateSession(10, { state: 0 }), /not a WTS connect state/);
+    assert.throws(
+      () => backend.updateSession(10, { logonTime: new Date(Number.NaN) }),
+      /logonTime: an invalid date/,
+    );
+    assert.equal(backend.endLogon(10), true);
+    assert.equal(backend.endLogon(10), false, "nobody is logged on any more");
+  });
+
+  void it("takes locked and lastInputTime from a fixture, and refuses both ways of giving the last input", (t) => {
+    const at = new Date("2026-03-10T08:59:00Z");
+    const backend = backendFor(t, {
+      fixture: {
+        sessions: [
+          {
+            sessionId: 2,
+            state: SessionState.ACTIVE,
+            userName: "a",
+            locked: true,
+            lastInputTime: at,
+          },
+        ],
+      },
+    });
+    assert.deepEqual(
+      backend.snapshot().map((s) => [s.locked, s.lastInputTime]),
+      [[true, at]],
+    );
+    assert.throws(
+      () =>
+        createSimulatedBackend({
+          fixture: {
+            sessions: [
+              { sessionId: 2, state: SessionState.ACTIVE, lastInputTime: at, idleSeconds: 5 },
+            ],
+          },
+        }),
+      /session 2: give lastInputTime or idleSeconds, not both/,
+    );
   });
 });

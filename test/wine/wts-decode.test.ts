@@ -10,7 +10,6 @@ import {
   createWtsBackend,
   decodeUtf16Fixed,
   filetimeToDate,
-  idleTimeMs,
   parseWtsInfo,
   sessionStateFromWts,
 } from "../../agent/backends/wts.js";
@@ -96,9 +95,9 @@ void describe("FILETIMEs", () => {
     assert.equal(filetimeToDate(0n), undefined);
   });
 
-  void it("measures idle time in milliseconds, undefined when the last input is unknown", () => {
-    assert.equal(idleTimeMs(1_000_000_000n, 1_000_000_000n + 90n * 10_000_000n), 90_000);
-    assert.equal(idleTimeMs(0n, 1_000n), undefined);
-    assert.equal(idleTimeMs(2_000n, 1_000n), 0);
+  void it("turns an unknown last input (0) into undefined, as the backend reports it", () => {
+    const lastInput = FILETIME_1970 + BigInt(Date.parse("2026-11-24T08:28:30Z")) * 10000n;
+    assert.equal(filetimeToDate(lastInput)?.toISOString(), "2026-11-24T08:28:30.000Z");
+    assert.equal(filetimeToDate(0n), undefined);
   });
 });

@@ -60,6 +60,9 @@ function assertPeerFacts(result: HarnessOutput): void {
   }
 }
 
+/** `FT_NOW` of `fake-wtsapi32.c`: the current time its sessions report. */
+const FAKE_NOW_MS = Date.parse("2026-11-24T09:30:00Z");
+
 /** The fixture of `fake-wtsapi32.c`, as the backend must report it. */
 const fixture = [
   session(0, SessionState.DISCONNECTED, "Services"),
@@ -121,9 +124,22 @@ function session(
   domainName = "",
   clientName = "",
   logonTime: string | null = null,
-  idleTimeMs: number | null = null,
+  idleMs: number | null = null,
 ) {
-  return { sessionId, state, userName, domainName, stationName, clientName, logonTime, idleTimeMs };
+  // The DLL's clock stands at FT_NOW; a session's last input is that long before it.
+  const lastInputTime = idleMs === null ? null : new Date(FAKE_NOW_MS - idleMs).toISOString();
+  const locked = false;
+  return {
+    sessionId,
+    state,
+    userName,
+    domainName,
+    stationName,
+    clientName,
+    logonTime,
+    lastInputTime,
+    locked,
+  };
 }
 
 const missing = wineTierMissing();

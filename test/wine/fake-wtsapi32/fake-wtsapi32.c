@@ -8,7 +8,8 @@
  *
  * Failures are read from the environment variable WMSFLEET_FAKE_WTS_FAIL at each call, a comma
  * separated list of OPERATION[:SESSION]=CODE, e.g. "enumerate=1722", "disconnect:5=7007",
- * "query:3=2". OPERATION is enumerate, query or disconnect; without :SESSION it applies to every
+ * "query:3=2". OPERATION is enumerate, query, disconnect, logoff or message; without :SESSION it
+ * applies to every
  * session. The file named by WMSFLEET_FAKE_WTS_FAIL_FILE, read at each call too, adds entries in
  * the same form, so that a test can change them while the process runs.
  *
@@ -274,6 +275,56 @@ __declspec(dllexport) BOOL WINAPI WTSDisconnectSession(HANDLE server, DWORD id, 
     s->state = WTSDisconnected;
     s->client = L"";
     LeaveCriticalSection(&lock);
+    return TRUE;
+}
+
+/* Logs a session off: its user goes and it is back at the logon screen (WTSConnected). */
+__declspec(dllexport) BOOL WINAPI WTSLogoffSession(HANDLE server, DWORD id, BOOL wait)
+{
+    DWORD code;
+    (void)wait;
+    if (server != WTS_CURRENT_SERVER_HANDLE)
+        return fail(ERROR_INVALID_HANDLE);
+    if (id == WTS_CURRENT_SESSION)
+        return fail(ERROR_INVALID_PARAMETER);
+    if ((code = configured_failure("logoff", id)) != 0)
+        return fail(code);
+    FakeSession *s = find_session(id);
+    if (s == NULL)
+        return fail(7022);
+    if (s->state == WTSListen || s->state == WTSDown || s->state == WTSInit ||
+        s->state == WTSReset)
+        return fail(7045);
+    EnterCriticalSection(&lock);
+    s->state = WTSConnected;
+    s->user = L"";
+    s->domain = L"";
+    s->logon = 0;
+    s->idle_secs = -1;
+    LeaveCriticalSection(&lock);
+    return TRUE;
+}
+
+/* Shows nothing: IDASYNC without bWait, IDTIMEOUT with it (nobody is there to answer). */
+__declspec(dllexport) BOOL WINAPI WTSSendMessageW(HANDLE server, DWORD id, LPWSTR title,
+                                                  DWORD title_bytes, LPWSTR message,
+                                                  DWORD message_bytes, DWORD style, DWORD timeout,
+                                                  DWORD *response, BOOL wait)
+{
+    DWORD code;
+    (void)title;
+    (void)title_bytes;
+    (void)message;
+    (void)message_bytes;
+    (void)style;
+    (void)timeout;
+    if (server != WTS_CURRENT_SERVER_HANDLE || response == NULL)
+        return fail(ERROR_INVALID_PARAMETER);
+    if ((code = configured_failure("message", id)) != 0)
+        return fail(code);
+    if (find_session(id) == NULL)
+        return fail(7022);
+    *response = wait ? IDTIMEOUT : IDASYNC;
     return TRUE;
 }
 

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -209,7 +211,10 @@ export function protectionToJSON(object: Protection): string {
   }
 }
 
-/** What happened to one session of a Disconnect or DisconnectAll request. */
+/**
+ * What happened to one session of a Disconnect, DisconnectAll, Logoff, LogoffAll or SendMessage
+ * request.
+ */
 export enum Outcome {
   UNSPECIFIED = 0,
   /** DISCONNECTED - The session was disconnected. */
@@ -223,12 +228,32 @@ export enum Outcome {
   /** NOT_FOUND - No session has this id (or it ended during the operation). */
   NOT_FOUND = 5,
   /**
-   * NOT_DISCONNECTABLE - The session cannot be disconnected: a listener, or a session that is down, initializing or
-   * being reset.
+   * NOT_DISCONNECTABLE - The session cannot be acted on this way: a listener, or a session that is down, initializing or
+   * being reset; for Logoff and SendMessage also a session with nobody logged on (and, for
+   * SendMessage, the services session). The message names the verb. The name stays
+   * NOT_DISCONNECTABLE for every verb: clients match on it.
    */
   NOT_DISCONNECTABLE = 6,
   /** FAILED - The operating system refused; `win32_error` says why. */
   FAILED = 7,
+  /** LOGGED_OFF - The session was logged off (or, with no_wait, its log-off was started). */
+  LOGGED_OFF = 8,
+  /** WOULD_LOG_OFF - what_if: the session would have been logged off; nothing was changed. */
+  WOULD_LOG_OFF = 9,
+  /** MESSAGE_SENT - The message was shown (without wait) or answered (with wait: `response` says how). */
+  MESSAGE_SENT = 10,
+  /** WOULD_SEND_MESSAGE - what_if: the message would have been sent; nothing was shown. */
+  WOULD_SEND_MESSAGE = 11,
+  /**
+   * ALREADY_LOGGED_OFF - Log off: nobody is logged on to the session any more, or it is gone, and this agent logged it
+   * off recently (a retry of a log-off that succeeded): a success with nothing to do.
+   */
+  ALREADY_LOGGED_OFF = 12,
+  /**
+   * NO_LONGER_MATCHES - Warn, then act: the session no longer matched when the grace period ended (its user came back,
+   * it was reconnected, ...) and was left alone. Set by the controller library, never by the agent.
+   */
+  NO_LONGER_MATCHES = 13,
   UNRECOGNIZED = -1,
 }
 
@@ -258,6 +283,24 @@ export function outcomeFromJSON(object: any): Outcome {
     case 7:
     case "OUTCOME_FAILED":
       return Outcome.FAILED;
+    case 8:
+    case "OUTCOME_LOGGED_OFF":
+      return Outcome.LOGGED_OFF;
+    case 9:
+    case "OUTCOME_WOULD_LOG_OFF":
+      return Outcome.WOULD_LOG_OFF;
+    case 10:
+    case "OUTCOME_MESSAGE_SENT":
+      return Outcome.MESSAGE_SENT;
+    case 11:
+    case "OUTCOME_WOULD_SEND_MESSAGE":
+      return Outcome.WOULD_SEND_MESSAGE;
+    case 12:
+    case "OUTCOME_ALREADY_LOGGED_OFF":
+      return Outcome.ALREADY_LOGGED_OFF;
+    case 13:
+    case "OUTCOME_NO_LONGER_MATCHES":
+      return Outcome.NO_LONGER_MATCHES;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -283,7 +326,259 @@ export function outcomeToJSON(object: Outcome): string {
       return "OUTCOME_NOT_DISCONNECTABLE";
     case Outcome.FAILED:
       return "OUTCOME_FAILED";
+    case Outcome.LOGGED_OFF:
+      return "OUTCOME_LOGGED_OFF";
+    case Outcome.WOULD_LOG_OFF:
+      return "OUTCOME_WOULD_LOG_OFF";
+    case Outcome.MESSAGE_SENT:
+      return "OUTCOME_MESSAGE_SENT";
+    case Outcome.WOULD_SEND_MESSAGE:
+      return "OUTCOME_WOULD_SEND_MESSAGE";
+    case Outcome.ALREADY_LOGGED_OFF:
+      return "OUTCOME_ALREADY_LOGGED_OFF";
+    case Outcome.NO_LONGER_MATCHES:
+      return "OUTCOME_NO_LONGER_MATCHES";
     case Outcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** The buttons of a message box (the MB_* styles of WTSSendMessageW). */
+export enum MessageButtons {
+  /** UNSPECIFIED - Same as MESSAGE_BUTTONS_OK. */
+  UNSPECIFIED = 0,
+  OK = 1,
+  OK_CANCEL = 2,
+  YES_NO = 3,
+  YES_NO_CANCEL = 4,
+  RETRY_CANCEL = 5,
+  ABORT_RETRY_IGNORE = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function messageButtonsFromJSON(object: any): MessageButtons {
+  switch (object) {
+    case 0:
+    case "MESSAGE_BUTTONS_UNSPECIFIED":
+      return MessageButtons.UNSPECIFIED;
+    case 1:
+    case "MESSAGE_BUTTONS_OK":
+      return MessageButtons.OK;
+    case 2:
+    case "MESSAGE_BUTTONS_OK_CANCEL":
+      return MessageButtons.OK_CANCEL;
+    case 3:
+    case "MESSAGE_BUTTONS_YES_NO":
+      return MessageButtons.YES_NO;
+    case 4:
+    case "MESSAGE_BUTTONS_YES_NO_CANCEL":
+      return MessageButtons.YES_NO_CANCEL;
+    case 5:
+    case "MESSAGE_BUTTONS_RETRY_CANCEL":
+      return MessageButtons.RETRY_CANCEL;
+    case 6:
+    case "MESSAGE_BUTTONS_ABORT_RETRY_IGNORE":
+      return MessageButtons.ABORT_RETRY_IGNORE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MessageButtons.UNRECOGNIZED;
+  }
+}
+
+export function messageButtonsToJSON(object: MessageButtons): string {
+  switch (object) {
+    case MessageButtons.UNSPECIFIED:
+      return "MESSAGE_BUTTONS_UNSPECIFIED";
+    case MessageButtons.OK:
+      return "MESSAGE_BUTTONS_OK";
+    case MessageButtons.OK_CANCEL:
+      return "MESSAGE_BUTTONS_OK_CANCEL";
+    case MessageButtons.YES_NO:
+      return "MESSAGE_BUTTONS_YES_NO";
+    case MessageButtons.YES_NO_CANCEL:
+      return "MESSAGE_BUTTONS_YES_NO_CANCEL";
+    case MessageButtons.RETRY_CANCEL:
+      return "MESSAGE_BUTTONS_RETRY_CANCEL";
+    case MessageButtons.ABORT_RETRY_IGNORE:
+      return "MESSAGE_BUTTONS_ABORT_RETRY_IGNORE";
+    case MessageButtons.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** How the user answered a message (the ID* values WTSSendMessageW returns in pResponse). */
+export enum MessageResponse {
+  UNSPECIFIED = 0,
+  OK = 1,
+  CANCEL = 2,
+  ABORT = 3,
+  RETRY = 4,
+  IGNORE = 5,
+  YES = 6,
+  NO = 7,
+  /** TIMEOUT - The message was closed by its timeout before the user answered (IDTIMEOUT). */
+  TIMEOUT = 8,
+  /** NOT_WAITED - The call did not wait for an answer (IDASYNC). */
+  NOT_WAITED = 9,
+  UNRECOGNIZED = -1,
+}
+
+export function messageResponseFromJSON(object: any): MessageResponse {
+  switch (object) {
+    case 0:
+    case "MESSAGE_RESPONSE_UNSPECIFIED":
+      return MessageResponse.UNSPECIFIED;
+    case 1:
+    case "MESSAGE_RESPONSE_OK":
+      return MessageResponse.OK;
+    case 2:
+    case "MESSAGE_RESPONSE_CANCEL":
+      return MessageResponse.CANCEL;
+    case 3:
+    case "MESSAGE_RESPONSE_ABORT":
+      return MessageResponse.ABORT;
+    case 4:
+    case "MESSAGE_RESPONSE_RETRY":
+      return MessageResponse.RETRY;
+    case 5:
+    case "MESSAGE_RESPONSE_IGNORE":
+      return MessageResponse.IGNORE;
+    case 6:
+    case "MESSAGE_RESPONSE_YES":
+      return MessageResponse.YES;
+    case 7:
+    case "MESSAGE_RESPONSE_NO":
+      return MessageResponse.NO;
+    case 8:
+    case "MESSAGE_RESPONSE_TIMEOUT":
+      return MessageResponse.TIMEOUT;
+    case 9:
+    case "MESSAGE_RESPONSE_NOT_WAITED":
+      return MessageResponse.NOT_WAITED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MessageResponse.UNRECOGNIZED;
+  }
+}
+
+export function messageResponseToJSON(object: MessageResponse): string {
+  switch (object) {
+    case MessageResponse.UNSPECIFIED:
+      return "MESSAGE_RESPONSE_UNSPECIFIED";
+    case MessageResponse.OK:
+      return "MESSAGE_RESPONSE_OK";
+    case MessageResponse.CANCEL:
+      return "MESSAGE_RESPONSE_CANCEL";
+    case MessageResponse.ABORT:
+      return "MESSAGE_RESPONSE_ABORT";
+    case MessageResponse.RETRY:
+      return "MESSAGE_RESPONSE_RETRY";
+    case MessageResponse.IGNORE:
+      return "MESSAGE_RESPONSE_IGNORE";
+    case MessageResponse.YES:
+      return "MESSAGE_RESPONSE_YES";
+    case MessageResponse.NO:
+      return "MESSAGE_RESPONSE_NO";
+    case MessageResponse.TIMEOUT:
+      return "MESSAGE_RESPONSE_TIMEOUT";
+    case MessageResponse.NOT_WAITED:
+      return "MESSAGE_RESPONSE_NOT_WAITED";
+    case MessageResponse.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** What changed about one session. */
+export enum ChangeKind {
+  UNSPECIFIED = 0,
+  /** ADDED - A session appeared (a logon, a new connection, a new station). */
+  ADDED = 1,
+  /** CHANGED - A session's state, user, lock, client, ... changed (not its idle time: see last_input_time). */
+  CHANGED = 2,
+  /** REMOVED - The session is gone; `session` is how it was last seen. */
+  REMOVED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function changeKindFromJSON(object: any): ChangeKind {
+  switch (object) {
+    case 0:
+    case "CHANGE_KIND_UNSPECIFIED":
+      return ChangeKind.UNSPECIFIED;
+    case 1:
+    case "CHANGE_KIND_ADDED":
+      return ChangeKind.ADDED;
+    case 2:
+    case "CHANGE_KIND_CHANGED":
+      return ChangeKind.CHANGED;
+    case 3:
+    case "CHANGE_KIND_REMOVED":
+      return ChangeKind.REMOVED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ChangeKind.UNRECOGNIZED;
+  }
+}
+
+export function changeKindToJSON(object: ChangeKind): string {
+  switch (object) {
+    case ChangeKind.UNSPECIFIED:
+      return "CHANGE_KIND_UNSPECIFIED";
+    case ChangeKind.ADDED:
+      return "CHANGE_KIND_ADDED";
+    case ChangeKind.CHANGED:
+      return "CHANGE_KIND_CHANGED";
+    case ChangeKind.REMOVED:
+      return "CHANGE_KIND_REMOVED";
+    case ChangeKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Why a snapshot was sent. */
+export enum SnapshotReason {
+  UNSPECIFIED = 0,
+  /** INITIAL - The first message of every watch. */
+  INITIAL = 1,
+  /** RESYNC - The watcher fell behind and changes were dropped: this snapshot replaces everything it knew. */
+  RESYNC = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function snapshotReasonFromJSON(object: any): SnapshotReason {
+  switch (object) {
+    case 0:
+    case "SNAPSHOT_REASON_UNSPECIFIED":
+      return SnapshotReason.UNSPECIFIED;
+    case 1:
+    case "SNAPSHOT_REASON_INITIAL":
+      return SnapshotReason.INITIAL;
+    case 2:
+    case "SNAPSHOT_REASON_RESYNC":
+      return SnapshotReason.RESYNC;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SnapshotReason.UNRECOGNIZED;
+  }
+}
+
+export function snapshotReasonToJSON(object: SnapshotReason): string {
+  switch (object) {
+    case SnapshotReason.UNSPECIFIED:
+      return "SNAPSHOT_REASON_UNSPECIFIED";
+    case SnapshotReason.INITIAL:
+      return "SNAPSHOT_REASON_INITIAL";
+    case SnapshotReason.RESYNC:
+      return "SNAPSHOT_REASON_RESYNC";
+    case SnapshotReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -303,8 +598,21 @@ export interface Session {
   logonTime: Date | undefined;
   /** How long the session has had no input; unset when unknown. */
   idleTime: Duration | undefined;
-  /** Why the agent would refuse to disconnect this session; PROTECTION_UNSPECIFIED if it would not. */
+  /**
+   * Why the agent would refuse to disconnect (or log off) this session; PROTECTION_UNSPECIFIED if it
+   * would not. In WatchSessions, where one view serves every watcher, only the rules that do not
+   * depend on the caller are set (the agent's own session, the services session).
+   */
   protection: Protection;
+  /**
+   * The time of the session's last keyboard or mouse input, from which a reader computes idle time
+   * (idle time changes every second and is never a change of the session). Unset when unknown:
+   * nobody logged on, or a session type whose input Windows does not track (the local console); an
+   * unknown idle time is never treated as idle.
+   */
+  lastInputTime: Date | undefined;
+  /** The session is locked (WTSINFOEX_LEVEL1 SessionFlags). */
+  locked: boolean;
 }
 
 /** The result for one requested (Disconnect) or considered (DisconnectAll) session. */
@@ -319,6 +627,11 @@ export interface SessionResult {
   protection: Protection;
   /** The session as it was before the operation; unset for NOT_FOUND. */
   session: Session | undefined;
+  /**
+   * SendMessage: how the user answered, TIMEOUT, or NOT_WAITED; MESSAGE_RESPONSE_UNSPECIFIED for
+   * every other RPC and outcome.
+   */
+  response: MessageResponse;
 }
 
 export interface ListSessionsRequest {
@@ -380,6 +693,123 @@ export interface DisconnectAllResponse {
   results: SessionResult[];
 }
 
+export interface LogoffRequest {
+  /**
+   * The sessions to log off: 1 to 4096 ids; 4294967295 (WTS_CURRENT_SESSION) is refused. A retry
+   * for a session this agent logged off recently answers ALREADY_LOGGED_OFF.
+   */
+  sessionIds: number[];
+  /** Report what would happen and change nothing (-WhatIf). */
+  whatIf: boolean;
+  /** Return without waiting for each log-off to complete (WTSLogoffSession bWait = FALSE). */
+  noWait: boolean;
+  /** The caller's own session on this host, protected in addition to the agent's own rules. */
+  callerSessionId?: number | undefined;
+  /** The fully qualified host name the caller means to reach; checked when set. */
+  expectedHost: string;
+}
+
+export interface LogoffResponse {
+  host: string;
+  /** One result per distinct requested id, in the order the ids were first named. */
+  results: SessionResult[];
+}
+
+export interface LogoffAllRequest {
+  whatIf: boolean;
+  noWait: boolean;
+  callerSessionId?: number | undefined;
+  filter: SessionFilter | undefined;
+  expectedHost: string;
+}
+
+export interface LogoffAllResponse {
+  host: string;
+  /** One result per session that matched the filter, in session id order. */
+  results: SessionResult[];
+}
+
+export interface SendMessageRequest {
+  /**
+   * The sessions to message (0 to 4096 ids). Exactly one of session_ids (non-empty) and filter
+   * (set; an empty filter matches every session) must be given.
+   */
+  sessionIds: number[];
+  filter: SessionFilter | undefined;
+  /**
+   * The title of the message box: at most 256 characters; empty means "Message from your
+   * administrator".
+   */
+  title: string;
+  /** The text: 1 to 4096 characters. */
+  text: string;
+  buttons: MessageButtons;
+  /**
+   * How long the message stays on screen before it closes by itself: 1 second to 24 hours, in whole
+   * seconds (a fraction is rounded up). Unset: it stays until the user closes it, which is allowed
+   * only without `wait`. With `wait` it also bounds how long the call waits, and the agent accepts
+   * at most its configured maximum wait (1 hour by default).
+   */
+  timeout: Duration | undefined;
+  /** Wait for each user's answer (or the timeout) before answering the call. */
+  wait: boolean;
+  /** Report who would be messaged and show nothing. */
+  whatIf: boolean;
+  expectedHost: string;
+}
+
+export interface SendMessageResponse {
+  host: string;
+  /**
+   * One result per distinct requested id (in the order first named) or per session that matched
+   * the filter (in session id order).
+   */
+  results: SessionResult[];
+}
+
+export interface WatchSessionsRequest {
+  expectedHost: string;
+}
+
+/** Every session of the host at `revision` of the agent's view. */
+export interface SessionSnapshot {
+  sessions: Session[];
+  reason: SnapshotReason;
+}
+
+/** One change of the agent's view. */
+export interface SessionChange {
+  kind: ChangeKind;
+  session: Session | undefined;
+  /** The revision of the view after this change (revisions grow by one per change). */
+  revision: number;
+}
+
+/** Changes in the order they happened, each with its revision. */
+export interface SessionChanges {
+  changes: SessionChange[];
+}
+
+/** Nothing changed for a while; the stream and the agent are alive. */
+export interface Heartbeat {
+  time: Date | undefined;
+}
+
+export interface WatchSessionsResponse {
+  /** The agent's fully qualified host name. */
+  host: string;
+  /** The revision of the agent's view this message brings the watcher to. */
+  revision: number;
+  event:
+    | { $case: "snapshot"; value: SessionSnapshot }
+    | { $case: "changes"; value: SessionChanges }
+    | {
+        $case: "heartbeat";
+        value: Heartbeat;
+      }
+    | undefined;
+}
+
 export interface GetAgentInfoRequest {}
 
 export interface GetAgentInfoResponse {
@@ -405,6 +835,8 @@ function createBaseSession(): Session {
     logonTime: undefined,
     idleTime: undefined,
     protection: 0,
+    lastInputTime: undefined,
+    locked: false,
   };
 }
 
@@ -436,6 +868,12 @@ export const Session: MessageFns<Session> = {
     }
     if (message.protection !== 0) {
       writer.uint32(72).int32(message.protection);
+    }
+    if (message.lastInputTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastInputTime), writer.uint32(82).fork()).join();
+    }
+    if (message.locked !== false) {
+      writer.uint32(88).bool(message.locked);
     }
     return writer;
   },
@@ -525,6 +963,22 @@ export const Session: MessageFns<Session> = {
             message.protection = reader.int32() as any;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.lastInputTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.locked = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -576,6 +1030,12 @@ export const Session: MessageFns<Session> = {
           ? Duration.fromJSON(object.idle_time)
           : undefined,
       protection: isSet(object.protection) ? protectionFromJSON(object.protection) : 0,
+      lastInputTime: isSet(object.lastInputTime)
+        ? fromJsonTimestamp(object.lastInputTime)
+        : isSet(object.last_input_time)
+          ? fromJsonTimestamp(object.last_input_time)
+          : undefined,
+      locked: isSet(object.locked) ? globalThis.Boolean(object.locked) : false,
     };
   },
 
@@ -608,6 +1068,12 @@ export const Session: MessageFns<Session> = {
     if (message.protection !== 0) {
       obj.protection = protectionToJSON(message.protection);
     }
+    if (message.lastInputTime !== undefined) {
+      obj.lastInputTime = message.lastInputTime.toISOString();
+    }
+    if (message.locked !== false) {
+      obj.locked = message.locked;
+    }
     return obj;
   },
 
@@ -628,6 +1094,8 @@ export const Session: MessageFns<Session> = {
         ? Duration.fromPartial(object.idleTime)
         : undefined;
     message.protection = object.protection ?? 0;
+    message.lastInputTime = object.lastInputTime ?? undefined;
+    message.locked = object.locked ?? false;
     return message;
   },
 };
@@ -640,6 +1108,7 @@ function createBaseSessionResult(): SessionResult {
     win32Error: 0,
     protection: 0,
     session: undefined,
+    response: 0,
   };
 }
 
@@ -662,6 +1131,9 @@ export const SessionResult: MessageFns<SessionResult> = {
     }
     if (message.session !== undefined) {
       Session.encode(message.session, writer.uint32(50).fork()).join();
+    }
+    if (message.response !== 0) {
+      writer.uint32(56).int32(message.response);
     }
     return writer;
   },
@@ -727,6 +1199,14 @@ export const SessionResult: MessageFns<SessionResult> = {
             message.session = Session.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.response = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -755,6 +1235,7 @@ export const SessionResult: MessageFns<SessionResult> = {
           : 0,
       protection: isSet(object.protection) ? protectionFromJSON(object.protection) : 0,
       session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
+      response: isSet(object.response) ? messageResponseFromJSON(object.response) : 0,
     };
   },
 
@@ -778,6 +1259,9 @@ export const SessionResult: MessageFns<SessionResult> = {
     if (message.session !== undefined) {
       obj.session = Session.toJSON(message.session);
     }
+    if (message.response !== 0) {
+      obj.response = messageResponseToJSON(message.response);
+    }
     return obj;
   },
 
@@ -795,6 +1279,7 @@ export const SessionResult: MessageFns<SessionResult> = {
       object.session !== undefined && object.session !== null
         ? Session.fromPartial(object.session)
         : undefined;
+    message.response = object.response ?? 0;
     return message;
   },
 };
@@ -1634,6 +2119,1414 @@ export const DisconnectAllResponse: MessageFns<DisconnectAllResponse> = {
   },
 };
 
+function createBaseLogoffRequest(): LogoffRequest {
+  return {
+    sessionIds: [],
+    whatIf: false,
+    noWait: false,
+    callerSessionId: undefined,
+    expectedHost: "",
+  };
+}
+
+export const LogoffRequest: MessageFns<LogoffRequest> = {
+  encode(message: LogoffRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.sessionIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.whatIf !== false) {
+      writer.uint32(16).bool(message.whatIf);
+    }
+    if (message.noWait !== false) {
+      writer.uint32(24).bool(message.noWait);
+    }
+    if (message.callerSessionId !== undefined) {
+      writer.uint32(32).uint32(message.callerSessionId);
+    }
+    if (message.expectedHost !== "") {
+      writer.uint32(42).string(message.expectedHost);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogoffRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogoffRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.sessionIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sessionIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.whatIf = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noWait = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.callerSessionId = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expectedHost = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogoffRequest {
+    return {
+      sessionIds: globalThis.Array.isArray(object?.sessionIds)
+        ? object.sessionIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.session_ids)
+          ? object.session_ids.map((e: any) => globalThis.Number(e))
+          : [],
+      whatIf: isSet(object.whatIf)
+        ? globalThis.Boolean(object.whatIf)
+        : isSet(object.what_if)
+          ? globalThis.Boolean(object.what_if)
+          : false,
+      noWait: isSet(object.noWait)
+        ? globalThis.Boolean(object.noWait)
+        : isSet(object.no_wait)
+          ? globalThis.Boolean(object.no_wait)
+          : false,
+      callerSessionId: isSet(object.callerSessionId)
+        ? globalThis.Number(object.callerSessionId)
+        : isSet(object.caller_session_id)
+          ? globalThis.Number(object.caller_session_id)
+          : undefined,
+      expectedHost: isSet(object.expectedHost)
+        ? globalThis.String(object.expectedHost)
+        : isSet(object.expected_host)
+          ? globalThis.String(object.expected_host)
+          : "",
+    };
+  },
+
+  toJSON(message: LogoffRequest): unknown {
+    const obj: any = {};
+    if (message.sessionIds?.length) {
+      obj.sessionIds = message.sessionIds.map((e) => Math.round(e));
+    }
+    if (message.whatIf !== false) {
+      obj.whatIf = message.whatIf;
+    }
+    if (message.noWait !== false) {
+      obj.noWait = message.noWait;
+    }
+    if (message.callerSessionId !== undefined) {
+      obj.callerSessionId = Math.round(message.callerSessionId);
+    }
+    if (message.expectedHost !== "") {
+      obj.expectedHost = message.expectedHost;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogoffRequest>, I>>(base?: I): LogoffRequest {
+    return LogoffRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogoffRequest>, I>>(object: I): LogoffRequest {
+    const message = createBaseLogoffRequest();
+    message.sessionIds = object.sessionIds?.map((e) => e) || [];
+    message.whatIf = object.whatIf ?? false;
+    message.noWait = object.noWait ?? false;
+    message.callerSessionId = object.callerSessionId ?? undefined;
+    message.expectedHost = object.expectedHost ?? "";
+    return message;
+  },
+};
+
+function createBaseLogoffResponse(): LogoffResponse {
+  return { host: "", results: [] };
+}
+
+export const LogoffResponse: MessageFns<LogoffResponse> = {
+  encode(message: LogoffResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    for (const v of message.results) {
+      SessionResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogoffResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogoffResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.results.push(SessionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogoffResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => SessionResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LogoffResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => SessionResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogoffResponse>, I>>(base?: I): LogoffResponse {
+    return LogoffResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogoffResponse>, I>>(object: I): LogoffResponse {
+    const message = createBaseLogoffResponse();
+    message.host = object.host ?? "";
+    message.results = object.results?.map((e) => SessionResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLogoffAllRequest(): LogoffAllRequest {
+  return {
+    whatIf: false,
+    noWait: false,
+    callerSessionId: undefined,
+    filter: undefined,
+    expectedHost: "",
+  };
+}
+
+export const LogoffAllRequest: MessageFns<LogoffAllRequest> = {
+  encode(message: LogoffAllRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.whatIf !== false) {
+      writer.uint32(8).bool(message.whatIf);
+    }
+    if (message.noWait !== false) {
+      writer.uint32(16).bool(message.noWait);
+    }
+    if (message.callerSessionId !== undefined) {
+      writer.uint32(24).uint32(message.callerSessionId);
+    }
+    if (message.filter !== undefined) {
+      SessionFilter.encode(message.filter, writer.uint32(34).fork()).join();
+    }
+    if (message.expectedHost !== "") {
+      writer.uint32(42).string(message.expectedHost);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogoffAllRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogoffAllRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.whatIf = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.noWait = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.callerSessionId = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.filter = SessionFilter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expectedHost = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogoffAllRequest {
+    return {
+      whatIf: isSet(object.whatIf)
+        ? globalThis.Boolean(object.whatIf)
+        : isSet(object.what_if)
+          ? globalThis.Boolean(object.what_if)
+          : false,
+      noWait: isSet(object.noWait)
+        ? globalThis.Boolean(object.noWait)
+        : isSet(object.no_wait)
+          ? globalThis.Boolean(object.no_wait)
+          : false,
+      callerSessionId: isSet(object.callerSessionId)
+        ? globalThis.Number(object.callerSessionId)
+        : isSet(object.caller_session_id)
+          ? globalThis.Number(object.caller_session_id)
+          : undefined,
+      filter: isSet(object.filter) ? SessionFilter.fromJSON(object.filter) : undefined,
+      expectedHost: isSet(object.expectedHost)
+        ? globalThis.String(object.expectedHost)
+        : isSet(object.expected_host)
+          ? globalThis.String(object.expected_host)
+          : "",
+    };
+  },
+
+  toJSON(message: LogoffAllRequest): unknown {
+    const obj: any = {};
+    if (message.whatIf !== false) {
+      obj.whatIf = message.whatIf;
+    }
+    if (message.noWait !== false) {
+      obj.noWait = message.noWait;
+    }
+    if (message.callerSessionId !== undefined) {
+      obj.callerSessionId = Math.round(message.callerSessionId);
+    }
+    if (message.filter !== undefined) {
+      obj.filter = SessionFilter.toJSON(message.filter);
+    }
+    if (message.expectedHost !== "") {
+      obj.expectedHost = message.expectedHost;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogoffAllRequest>, I>>(base?: I): LogoffAllRequest {
+    return LogoffAllRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogoffAllRequest>, I>>(object: I): LogoffAllRequest {
+    const message = createBaseLogoffAllRequest();
+    message.whatIf = object.whatIf ?? false;
+    message.noWait = object.noWait ?? false;
+    message.callerSessionId = object.callerSessionId ?? undefined;
+    message.filter =
+      object.filter !== undefined && object.filter !== null
+        ? SessionFilter.fromPartial(object.filter)
+        : undefined;
+    message.expectedHost = object.expectedHost ?? "";
+    return message;
+  },
+};
+
+function createBaseLogoffAllResponse(): LogoffAllResponse {
+  return { host: "", results: [] };
+}
+
+export const LogoffAllResponse: MessageFns<LogoffAllResponse> = {
+  encode(message: LogoffAllResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    for (const v of message.results) {
+      SessionResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogoffAllResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogoffAllResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.results.push(SessionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogoffAllResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => SessionResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LogoffAllResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => SessionResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogoffAllResponse>, I>>(base?: I): LogoffAllResponse {
+    return LogoffAllResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogoffAllResponse>, I>>(object: I): LogoffAllResponse {
+    const message = createBaseLogoffAllResponse();
+    message.host = object.host ?? "";
+    message.results = object.results?.map((e) => SessionResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSendMessageRequest(): SendMessageRequest {
+  return {
+    sessionIds: [],
+    filter: undefined,
+    title: "",
+    text: "",
+    buttons: 0,
+    timeout: undefined,
+    wait: false,
+    whatIf: false,
+    expectedHost: "",
+  };
+}
+
+export const SendMessageRequest: MessageFns<SendMessageRequest> = {
+  encode(message: SendMessageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.sessionIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.filter !== undefined) {
+      SessionFilter.encode(message.filter, writer.uint32(18).fork()).join();
+    }
+    if (message.title !== "") {
+      writer.uint32(26).string(message.title);
+    }
+    if (message.text !== "") {
+      writer.uint32(34).string(message.text);
+    }
+    if (message.buttons !== 0) {
+      writer.uint32(40).int32(message.buttons);
+    }
+    if (message.timeout !== undefined) {
+      Duration.encode(message.timeout, writer.uint32(50).fork()).join();
+    }
+    if (message.wait !== false) {
+      writer.uint32(56).bool(message.wait);
+    }
+    if (message.whatIf !== false) {
+      writer.uint32(64).bool(message.whatIf);
+    }
+    if (message.expectedHost !== "") {
+      writer.uint32(74).string(message.expectedHost);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendMessageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendMessageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.sessionIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sessionIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.filter = SessionFilter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.buttons = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.timeout = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.wait = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.whatIf = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.expectedHost = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendMessageRequest {
+    return {
+      sessionIds: globalThis.Array.isArray(object?.sessionIds)
+        ? object.sessionIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.session_ids)
+          ? object.session_ids.map((e: any) => globalThis.Number(e))
+          : [],
+      filter: isSet(object.filter) ? SessionFilter.fromJSON(object.filter) : undefined,
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      buttons: isSet(object.buttons) ? messageButtonsFromJSON(object.buttons) : 0,
+      timeout: isSet(object.timeout) ? Duration.fromJSON(object.timeout) : undefined,
+      wait: isSet(object.wait) ? globalThis.Boolean(object.wait) : false,
+      whatIf: isSet(object.whatIf)
+        ? globalThis.Boolean(object.whatIf)
+        : isSet(object.what_if)
+          ? globalThis.Boolean(object.what_if)
+          : false,
+      expectedHost: isSet(object.expectedHost)
+        ? globalThis.String(object.expectedHost)
+        : isSet(object.expected_host)
+          ? globalThis.String(object.expected_host)
+          : "",
+    };
+  },
+
+  toJSON(message: SendMessageRequest): unknown {
+    const obj: any = {};
+    if (message.sessionIds?.length) {
+      obj.sessionIds = message.sessionIds.map((e) => Math.round(e));
+    }
+    if (message.filter !== undefined) {
+      obj.filter = SessionFilter.toJSON(message.filter);
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.buttons !== 0) {
+      obj.buttons = messageButtonsToJSON(message.buttons);
+    }
+    if (message.timeout !== undefined) {
+      obj.timeout = Duration.toJSON(message.timeout);
+    }
+    if (message.wait !== false) {
+      obj.wait = message.wait;
+    }
+    if (message.whatIf !== false) {
+      obj.whatIf = message.whatIf;
+    }
+    if (message.expectedHost !== "") {
+      obj.expectedHost = message.expectedHost;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SendMessageRequest>, I>>(base?: I): SendMessageRequest {
+    return SendMessageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SendMessageRequest>, I>>(object: I): SendMessageRequest {
+    const message = createBaseSendMessageRequest();
+    message.sessionIds = object.sessionIds?.map((e) => e) || [];
+    message.filter =
+      object.filter !== undefined && object.filter !== null
+        ? SessionFilter.fromPartial(object.filter)
+        : undefined;
+    message.title = object.title ?? "";
+    message.text = object.text ?? "";
+    message.buttons = object.buttons ?? 0;
+    message.timeout =
+      object.timeout !== undefined && object.timeout !== null
+        ? Duration.fromPartial(object.timeout)
+        : undefined;
+    message.wait = object.wait ?? false;
+    message.whatIf = object.whatIf ?? false;
+    message.expectedHost = object.expectedHost ?? "";
+    return message;
+  },
+};
+
+function createBaseSendMessageResponse(): SendMessageResponse {
+  return { host: "", results: [] };
+}
+
+export const SendMessageResponse: MessageFns<SendMessageResponse> = {
+  encode(message: SendMessageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    for (const v of message.results) {
+      SessionResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendMessageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendMessageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.results.push(SessionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendMessageResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => SessionResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SendMessageResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => SessionResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SendMessageResponse>, I>>(base?: I): SendMessageResponse {
+    return SendMessageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SendMessageResponse>, I>>(
+    object: I,
+  ): SendMessageResponse {
+    const message = createBaseSendMessageResponse();
+    message.host = object.host ?? "";
+    message.results = object.results?.map((e) => SessionResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchSessionsRequest(): WatchSessionsRequest {
+  return { expectedHost: "" };
+}
+
+export const WatchSessionsRequest: MessageFns<WatchSessionsRequest> = {
+  encode(message: WatchSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.expectedHost !== "") {
+      writer.uint32(10).string(message.expectedHost);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.expectedHost = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchSessionsRequest {
+    return {
+      expectedHost: isSet(object.expectedHost)
+        ? globalThis.String(object.expectedHost)
+        : isSet(object.expected_host)
+          ? globalThis.String(object.expected_host)
+          : "",
+    };
+  },
+
+  toJSON(message: WatchSessionsRequest): unknown {
+    const obj: any = {};
+    if (message.expectedHost !== "") {
+      obj.expectedHost = message.expectedHost;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchSessionsRequest>, I>>(base?: I): WatchSessionsRequest {
+    return WatchSessionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSessionsRequest>, I>>(
+    object: I,
+  ): WatchSessionsRequest {
+    const message = createBaseWatchSessionsRequest();
+    message.expectedHost = object.expectedHost ?? "";
+    return message;
+  },
+};
+
+function createBaseSessionSnapshot(): SessionSnapshot {
+  return { sessions: [], reason: 0 };
+}
+
+export const SessionSnapshot: MessageFns<SessionSnapshot> = {
+  encode(message: SessionSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sessions) {
+      Session.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== 0) {
+      writer.uint32(16).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionSnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionSnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessions.push(Session.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionSnapshot {
+    return {
+      sessions: globalThis.Array.isArray(object?.sessions)
+        ? object.sessions.map((e: any) => Session.fromJSON(e))
+        : [],
+      reason: isSet(object.reason) ? snapshotReasonFromJSON(object.reason) : 0,
+    };
+  },
+
+  toJSON(message: SessionSnapshot): unknown {
+    const obj: any = {};
+    if (message.sessions?.length) {
+      obj.sessions = message.sessions.map((e) => Session.toJSON(e));
+    }
+    if (message.reason !== 0) {
+      obj.reason = snapshotReasonToJSON(message.reason);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionSnapshot>, I>>(base?: I): SessionSnapshot {
+    return SessionSnapshot.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionSnapshot>, I>>(object: I): SessionSnapshot {
+    const message = createBaseSessionSnapshot();
+    message.sessions = object.sessions?.map((e) => Session.fromPartial(e)) || [];
+    message.reason = object.reason ?? 0;
+    return message;
+  },
+};
+
+function createBaseSessionChange(): SessionChange {
+  return { kind: 0, session: undefined, revision: 0 };
+}
+
+export const SessionChange: MessageFns<SessionChange> = {
+  encode(message: SessionChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.session !== undefined) {
+      Session.encode(message.session, writer.uint32(18).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.session = Session.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionChange {
+    return {
+      kind: isSet(object.kind) ? changeKindFromJSON(object.kind) : 0,
+      session: isSet(object.session) ? Session.fromJSON(object.session) : undefined,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: SessionChange): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = changeKindToJSON(message.kind);
+    }
+    if (message.session !== undefined) {
+      obj.session = Session.toJSON(message.session);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionChange>, I>>(base?: I): SessionChange {
+    return SessionChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionChange>, I>>(object: I): SessionChange {
+    const message = createBaseSessionChange();
+    message.kind = object.kind ?? 0;
+    message.session =
+      object.session !== undefined && object.session !== null
+        ? Session.fromPartial(object.session)
+        : undefined;
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseSessionChanges(): SessionChanges {
+  return { changes: [] };
+}
+
+export const SessionChanges: MessageFns<SessionChanges> = {
+  encode(message: SessionChanges, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.changes) {
+      SessionChange.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionChanges {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionChanges();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.changes.push(SessionChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionChanges {
+    return {
+      changes: globalThis.Array.isArray(object?.changes)
+        ? object.changes.map((e: any) => SessionChange.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SessionChanges): unknown {
+    const obj: any = {};
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => SessionChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionChanges>, I>>(base?: I): SessionChanges {
+    return SessionChanges.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionChanges>, I>>(object: I): SessionChanges {
+    const message = createBaseSessionChanges();
+    message.changes = object.changes?.map((e) => SessionChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHeartbeat(): Heartbeat {
+  return { time: undefined };
+}
+
+export const Heartbeat: MessageFns<Heartbeat> = {
+  encode(message: Heartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Heartbeat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Heartbeat {
+    return { time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined };
+  },
+
+  toJSON(message: Heartbeat): unknown {
+    const obj: any = {};
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Heartbeat>, I>>(base?: I): Heartbeat {
+    return Heartbeat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Heartbeat>, I>>(object: I): Heartbeat {
+    const message = createBaseHeartbeat();
+    message.time = object.time ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchSessionsResponse(): WatchSessionsResponse {
+  return { host: "", revision: 0, event: undefined };
+}
+
+export const WatchSessionsResponse: MessageFns<WatchSessionsResponse> = {
+  encode(message: WatchSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    switch (message.event?.$case) {
+      case "snapshot":
+        SessionSnapshot.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
+      case "changes":
+        SessionChanges.encode(message.event.value, writer.uint32(34).fork()).join();
+        break;
+      case "heartbeat":
+        Heartbeat.encode(message.event.value, writer.uint32(42).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = {
+              $case: "snapshot",
+              value: SessionSnapshot.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = {
+              $case: "changes",
+              value: SessionChanges.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.event = {
+              $case: "heartbeat",
+              value: Heartbeat.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchSessionsResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      event: isSet(object.snapshot)
+        ? { $case: "snapshot", value: SessionSnapshot.fromJSON(object.snapshot) }
+        : isSet(object.changes)
+          ? { $case: "changes", value: SessionChanges.fromJSON(object.changes) }
+          : isSet(object.heartbeat)
+            ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+            : undefined,
+    };
+  },
+
+  toJSON(message: WatchSessionsResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.event?.$case === "snapshot") {
+      obj.snapshot = SessionSnapshot.toJSON(message.event.value);
+    } else if (message.event?.$case === "changes") {
+      obj.changes = SessionChanges.toJSON(message.event.value);
+    } else if (message.event?.$case === "heartbeat") {
+      obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchSessionsResponse>, I>>(base?: I): WatchSessionsResponse {
+    return WatchSessionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSessionsResponse>, I>>(
+    object: I,
+  ): WatchSessionsResponse {
+    const message = createBaseWatchSessionsResponse();
+    message.host = object.host ?? "";
+    message.revision = object.revision ?? 0;
+    switch (object.event?.$case) {
+      case "snapshot": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = {
+            $case: "snapshot",
+            value: SessionSnapshot.fromPartial(object.event.value),
+          };
+        }
+        break;
+      }
+      case "changes": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = {
+            $case: "changes",
+            value: SessionChanges.fromPartial(object.event.value),
+          };
+        }
+        break;
+      }
+      case "heartbeat": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "heartbeat", value: Heartbeat.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseGetAgentInfoRequest(): GetAgentInfoRequest {
   return {};
 }
@@ -1829,7 +3722,10 @@ export const GetAgentInfoResponse: MessageFns<GetAgentInfoResponse> = {
   },
 };
 
-/** Lists and disconnects the user sessions of one MultiPoint host. */
+/**
+ * Lists, disconnects, logs off, messages and watches the user sessions of one MultiPoint or Remote
+ * Desktop Session Host.
+ */
 export type WmsSessionServiceService = typeof WmsSessionServiceService;
 export const WmsSessionServiceService = {
   /**
@@ -1892,6 +3788,61 @@ export const WmsSessionServiceService = {
     responseDeserialize: (value: Buffer): GetAgentInfoResponse =>
       GetAgentInfoResponse.decode(value),
   },
+  /**
+   * Logs off the sessions named by id (Close-WmsSession, logoff). The protection rules of
+   * Disconnect apply unchanged. Duplicate ids are answered once.
+   */
+  logoff: {
+    path: "/wms.v1.WmsSessionService/Logoff" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LogoffRequest): Buffer =>
+      Buffer.from(LogoffRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LogoffRequest => LogoffRequest.decode(value),
+    responseSerialize: (value: LogoffResponse): Buffer =>
+      Buffer.from(LogoffResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LogoffResponse => LogoffResponse.decode(value),
+  },
+  /** Logs off every session that matches the filter, skipping protected sessions with PROTECTED. */
+  logoffAll: {
+    path: "/wms.v1.WmsSessionService/LogoffAll" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LogoffAllRequest): Buffer =>
+      Buffer.from(LogoffAllRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LogoffAllRequest => LogoffAllRequest.decode(value),
+    responseSerialize: (value: LogoffAllResponse): Buffer =>
+      Buffer.from(LogoffAllResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LogoffAllResponse => LogoffAllResponse.decode(value),
+  },
+  /** Shows a message box in sessions (msg, Send-RDUserMessage), optionally waiting for the answer. */
+  sendMessage: {
+    path: "/wms.v1.WmsSessionService/SendMessage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendMessageRequest): Buffer =>
+      Buffer.from(SendMessageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendMessageRequest => SendMessageRequest.decode(value),
+    responseSerialize: (value: SendMessageResponse): Buffer =>
+      Buffer.from(SendMessageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendMessageResponse => SendMessageResponse.decode(value),
+  },
+  /**
+   * A live stream of the host's sessions: a snapshot, then every change with a revision, and a
+   * heartbeat when nothing happened for a while. Ends when the agent drains.
+   */
+  watchSessions: {
+    path: "/wms.v1.WmsSessionService/WatchSessions" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchSessionsRequest): Buffer =>
+      Buffer.from(WatchSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchSessionsRequest => WatchSessionsRequest.decode(value),
+    responseSerialize: (value: WatchSessionsResponse): Buffer =>
+      Buffer.from(WatchSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchSessionsResponse =>
+      WatchSessionsResponse.decode(value),
+  },
 } as const;
 
 export interface WmsSessionServiceServer extends UntypedServiceImplementation {
@@ -1912,6 +3863,20 @@ export interface WmsSessionServiceServer extends UntypedServiceImplementation {
   disconnectAll: handleUnaryCall<DisconnectAllRequest, DisconnectAllResponse>;
   /** Describes the agent: host name, version, backend, its own session and start time. */
   getAgentInfo: handleUnaryCall<GetAgentInfoRequest, GetAgentInfoResponse>;
+  /**
+   * Logs off the sessions named by id (Close-WmsSession, logoff). The protection rules of
+   * Disconnect apply unchanged. Duplicate ids are answered once.
+   */
+  logoff: handleUnaryCall<LogoffRequest, LogoffResponse>;
+  /** Logs off every session that matches the filter, skipping protected sessions with PROTECTED. */
+  logoffAll: handleUnaryCall<LogoffAllRequest, LogoffAllResponse>;
+  /** Shows a message box in sessions (msg, Send-RDUserMessage), optionally waiting for the answer. */
+  sendMessage: handleUnaryCall<SendMessageRequest, SendMessageResponse>;
+  /**
+   * A live stream of the host's sessions: a snapshot, then every change with a revision, and a
+   * heartbeat when nothing happened for a while. Ends when the agent drains.
+   */
+  watchSessions: handleServerStreamingCall<WatchSessionsRequest, WatchSessionsResponse>;
 }
 
 export interface WmsSessionServiceClient extends Client {
@@ -1988,6 +3953,70 @@ export interface WmsSessionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAgentInfoResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Logs off the sessions named by id (Close-WmsSession, logoff). The protection rules of
+   * Disconnect apply unchanged. Duplicate ids are answered once.
+   */
+  logoff(
+    request: LogoffRequest,
+    callback: (error: ServiceError | null, response: LogoffResponse) => void,
+  ): ClientUnaryCall;
+  logoff(
+    request: LogoffRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LogoffResponse) => void,
+  ): ClientUnaryCall;
+  logoff(
+    request: LogoffRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LogoffResponse) => void,
+  ): ClientUnaryCall;
+  /** Logs off every session that matches the filter, skipping protected sessions with PROTECTED. */
+  logoffAll(
+    request: LogoffAllRequest,
+    callback: (error: ServiceError | null, response: LogoffAllResponse) => void,
+  ): ClientUnaryCall;
+  logoffAll(
+    request: LogoffAllRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LogoffAllResponse) => void,
+  ): ClientUnaryCall;
+  logoffAll(
+    request: LogoffAllRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LogoffAllResponse) => void,
+  ): ClientUnaryCall;
+  /** Shows a message box in sessions (msg, Send-RDUserMessage), optionally waiting for the answer. */
+  sendMessage(
+    request: SendMessageRequest,
+    callback: (error: ServiceError | null, response: SendMessageResponse) => void,
+  ): ClientUnaryCall;
+  sendMessage(
+    request: SendMessageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendMessageResponse) => void,
+  ): ClientUnaryCall;
+  sendMessage(
+    request: SendMessageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendMessageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A live stream of the host's sessions: a snapshot, then every change with a revision, and a
+   * heartbeat when nothing happened for a while. Ends when the agent drains.
+   */
+  watchSessions(
+    request: WatchSessionsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionsResponse>;
+  watchSessions(
+    request: WatchSessionsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionsResponse>;
 }
 
 export const WmsSessionServiceClient = makeGenericClientConstructor(
@@ -2042,6 +4071,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
