@@ -26,7 +26,8 @@ import { RpcError } from "./rpc-error.js";
 import { createSessionService } from "../sessions/session-service.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
 import { addReflection, trackServices, type ServiceTarget } from "./reflection.js";
-import { status as Status } from "@grpc/grpc-js";
+import { createSessionWatchHub, type WatchStats } from "../sessions/session-watch.js";
+import { createWatchHandler } from "./watch-handler.js";
 
 /** The fully qualified name of the session service, as used by the health service. */
 export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
@@ -87,6 +88,12 @@ export interface AgentOptions {
   maxWaitingMessages?: number;
   /** Longest timeout of a `SendMessage` that waits, in milliseconds. @default 3600000 */
   maxMessageWaitMs?: number;
+  /** `WatchSessions` streams at once. @default 256 (`DEFAULT_MAX_WATCHERS`) */
+  maxWatchers?: number;
+  /** Milliseconds of silence after which a watcher gets a heartbeat. @default 15000 */
+  watchHeartbeatIntervalMs?: number;
+  /** Milliseconds between listings the watch makes unasked (its safety net). @default 30000 */
+  watchRescanIntervalMs?: number;
 }
 
 /** A running agent. */
@@ -96,6 +103,8 @@ export interface Agent {
   readonly hostFqdn: string;
   readonly backend: SessionBackend;
   state(): AgentState;
+  /** The counters of `WatchSessions` (watchers, revision, resyncs). */
+  watchStats(): WatchStats;
   /**
    * Health `NOT_SERVING`, refuse new calls, let in-flight calls finish within `graceMs`, then
    * force the server down. Resolves once stopped; a second call returns the same promise.
@@ -146,13 +155,29 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     },
   });
   const accepting = () => state !== "draining" && state !== "stopped";
+  const watch = createSessionWatchHub({
+    list: () => service.listBackendSessions(),
+    watchChanges: backend.watchChanges?.bind(backend),
+    agentSessionId: () => service.agentSessionId(),
+    hostFqdn: options.hostFqdn,
+    logger,
+    ...defined({
+      maxWatchers: options.maxWatchers,
+      heartbeatIntervalMs: options.watchHeartbeatIntervalMs,
+      rescanIntervalMs: options.watchRescanIntervalMs,
+    }),
+  });
   const handlers = createGrpcHandlers({
     service,
     logger,
     accepting,
-    // The watch comes with its hub in the next commit.
-    watchSessions: (call) =>
-      call.emit("error", { code: Status.UNIMPLEMENTED, details: "WatchSessions: not yet" }),
+    watchSessions: createWatchHandler({
+      hub: watch,
+      hostFqdn: options.hostFqdn,
+      logger,
+      accepting,
+      authorize: options.authorize,
+    }),
     authorize: options.authorize,
     audit: options.audit,
     callerProcess: createCallerLookup({
@@ -206,6 +231,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     hostFqdn: options.hostFqdn,
     backend,
     state: () => state,
+    watchStats: () => watch.stats(),
     shutdown(shutdownOptions = {}) {
       stopping ??= (async () => {
         clearInterval(timer);
@@ -214,6 +240,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         logger.info({ from: state, to: "draining" }, "agent state");
         state = "draining";
         healthMount.endWatches();
+        watch.close();
         drainStarted.abort();
         const outcome = await drain(server, shutdownOptions.graceMs ?? graceMs);
         state = "stopped";

@@ -1,5 +1,5 @@
 /**
- * The session family (`Logoff`, `LogoffAll`, `SendMessage`) as a third party sees
+ * The session family (`Logoff`, `LogoffAll`, `SendMessage`, `WatchSessions`) as a third party sees
  * it: a client built only from `wms_session.proto` with `@grpc/proto-loader`, field names and enum
  * names as the `.proto` spells them, against a real agent.
  */
@@ -10,6 +10,7 @@ import {
   credentials,
   loadPackageDefinition,
   type Client,
+  type ClientReadableStream,
   type ServiceClientConstructor,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -97,5 +98,41 @@ describe("the session family from the .proto alone", () => {
     assert.deepEqual(outcomes(filtered), [
       [3, "OUTCOME_MESSAGE_SENT", "MESSAGE_RESPONSE_NOT_WAITED"],
     ]);
+  });
+
+  it("watches: a snapshot first, then a change made by another client", async (t) => {
+    const { address, client: other } = await startHarness(t);
+    const client = new wms.wms.v1.WmsSessionService(address, credentials.createInsecure());
+    t.after(() => client.close());
+    const stream = (
+      client as unknown as { WatchSessions(request: object): ClientReadableStream<Json> }
+    ).WatchSessions({ expected_host: TEST_HOST });
+    t.after(() => stream.cancel());
+    const messages: Json[] = [];
+    const twoMessages = new Promise<void>((resolve, reject) => {
+      stream.on("data", (message: Json) => {
+        messages.push(message);
+        if (messages.length === 1) void other.disconnect({ sessionIds: [2] });
+        if (messages.length === 2) resolve();
+      });
+      stream.on("error", reject);
+    });
+    await twoMessages;
+    const [snapshot, changes] = messages;
+    assert.equal(snapshot?.["event"], "snapshot");
+    assert.equal(snapshot?.["host"], TEST_HOST);
+    const first = snapshot?.["snapshot"] as { sessions: Json[]; reason: string };
+    assert.equal(first.reason, "SNAPSHOT_REASON_INITIAL");
+    assert.equal(first.sessions.length, 13);
+    assert.equal(
+      first.sessions.find((s) => s["session_id"] === 0)?.["protection"],
+      "PROTECTION_SERVICES_SESSION",
+    );
+    assert.equal(changes?.["event"], "changes");
+    const [change] = (changes?.["changes"] as { changes: Json[] }).changes;
+    assert.equal(change?.["kind"], "CHANGE_KIND_CHANGED");
+    assert.equal((change?.["session"] as Json)["state"], "SESSION_STATE_DISCONNECTED");
+    assert.equal(change?.["revision"], String(Number(snapshot?.["revision"]) + 1));
+    assert.equal(changes?.["revision"], change?.["revision"]);
   });
 });

@@ -1,0 +1,148 @@
+/**
+ * The grpc-js handler of the server-streaming `WatchSessions`: the same checks as every call
+ * (authorization, refusal while draining, `expected_host`), then the stream handed to the watch
+ * hub (`sessions/session-watch.ts`), which writes to it until the client goes or the agent drains.
+ * One log line when a watch starts and one when it ends.
+ */
+import { constants as http2 } from "node:http2";
+import {
+  status as Status,
+  type handleServerStreamingCall,
+  type ServerWritableStream,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type {
+  WatchSessionsRequest,
+  WatchSessionsResponse,
+} from "../../proto/gen/wms/v1/wms_session.js";
+import { isLoopbackAddress, parsePeer } from "../../common/ip-address.js";
+import { connectionAuthContext } from "../security/auth-context-cache.js";
+import { checkExpectedHost } from "../sessions/request-validation.js";
+import type { SessionWatchHub, WatchSink } from "../sessions/session-watch.js";
+import type { Authorizer } from "./access.js";
+import { AccessDeniedError } from "./access.js";
+import { RpcError } from "./rpc-error.js";
+
+/** What the watch handler needs from the agent around it. */
+export interface WatchHandlerOptions {
+  readonly hub: SessionWatchHub;
+  readonly hostFqdn: string;
+  readonly logger: Logger;
+  /** Whether new calls are still accepted; `false` while the agent shuts down. */
+  readonly accepting: () => boolean;
+  readonly authorize: Authorizer | undefined;
+}
+
+type WatchCall = ServerWritableStream<WatchSessionsRequest, WatchSessionsResponse>;
+
+/** The grpc-js implementation of `WatchSessions`. */
+export function createWatchHandler(
+  options: WatchHandlerOptions,
+): handleServerStreamingCall<WatchSessionsRequest, WatchSessionsResponse> {
+  const { hub, logger } = options;
+  return (call: WatchCall) => {
+    const started = performance.now();
+    const peer = call.getPeer();
+    let identity: string | undefined;
+    const log = (code: Status, message: string, extra: object = {}) =>
+      logger.info(
+        {
+          rpc: "WatchSessions",
+          peer,
+          identity,
+          durationMs: Math.round(performance.now() - started),
+          code: Status[code],
+          ...extra,
+        },
+        message,
+      );
+    const refuse = (error: unknown) => {
+      const rpcError = RpcError.from(error);
+      if (rpcError.code === Status.INTERNAL) {
+        logger.error({ err: error, rpc: "WatchSessions", peer }, "internal error");
+      }
+      log(rpcError.code, "rpc failed", { error: rpcError.message });
+      call.emit("error", rpcError.toServiceError());
+    };
+    try {
+      try {
+        identity = options.authorize?.({
+          rpc: "WatchSessions",
+          authContext: connectionAuthContext(call),
+          peer,
+        });
+      } catch (denied) {
+        if (denied instanceof AccessDeniedError) identity = denied.identity;
+        throw denied;
+      }
+      if (!options.accepting()) {
+        throw new RpcError(Status.UNAVAILABLE, "wms-agent is shutting down; retry another time");
+      }
+      const endpoint = parsePeer(peer);
+      checkExpectedHost(
+        call.request.expectedHost,
+        options.hostFqdn,
+        endpoint !== undefined && isLoopbackAddress(endpoint.address),
+      );
+    } catch (error) {
+      refuse(error);
+      return;
+    }
+
+    let remove: (() => void) | undefined;
+    let gone = false;
+    const end = (why: string) => {
+      if (gone) return;
+      gone = true;
+      remove?.();
+      log(Status.OK, "watch ended", { why });
+    };
+    call.once("cancelled", () => end("the client went away"));
+    call.once("finish", () => end("the agent ended it"));
+    call.once("error", () => end("the stream failed"));
+    const sink: WatchSink = {
+      write: (message) => call.write(message),
+      onDrain: (callback) => call.once("drain", callback),
+      end: () => call.end(),
+      cut: () => cutStream(call),
+    };
+    hub.watch(sink).then(
+      (unwatch) => {
+        remove = unwatch;
+        if (gone) unwatch();
+        else log(Status.OK, "watch started");
+      },
+      (error: unknown) => {
+        gone = true;
+        refuse(error);
+      },
+    );
+  };
+}
+
+/** What this module reaches for inside grpc-js (1.14) to end a stream its reader left full. */
+interface InterceptingCall {
+  readonly nextCall?: InterceptingCall;
+  readonly stream?: { close(code?: number): void; readonly closed?: boolean };
+}
+
+/**
+ * Resets the HTTP/2 stream of a call (`RST_STREAM CANCEL`). grpc-js has no public way for a
+ * server to give up on a stream whose reader takes nothing: ending it waits for the buffered
+ * messages to be read, and so would the agent's drain. The stream sits on the innermost
+ * intercepting call (grpc-js 1.14: `call.call(.nextCall)*.stream`); if it cannot be found the
+ * stream is left to end when its reader reads or goes away. `test/integration/agent-watch.test.ts`
+ * fails if this stops working ("a drain ends a watch whose client reads nothing").
+ */
+export function cutStream(call: object): boolean {
+  let inner = (call as { call?: InterceptingCall }).call;
+  for (let depth = 0; inner !== undefined && depth < 32; depth++) {
+    const stream = inner.stream;
+    if (stream !== undefined && typeof stream.close === "function") {
+      if (stream.closed !== true) stream.close(http2.NGHTTP2_CANCEL);
+      return true;
+    }
+    inner = inner.nextCall;
+  }
+  return false;
+}
