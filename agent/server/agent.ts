@@ -88,6 +88,11 @@ export interface AgentOptions {
   maxWaitingMessages?: number;
   /** Longest timeout of a `SendMessage` that waits, in milliseconds. @default 3600000 */
   maxMessageWaitMs?: number;
+  /**
+   * The clock idle times are computed with (milliseconds since the epoch): for tests and examples
+   * that show a fixed moment. @default Date.now
+   */
+  now?: () => number;
   /** `WatchSessions` streams at once. @default 256 (`DEFAULT_MAX_WATCHERS`) */
   maxWatchers?: number;
   /** Milliseconds of silence after which a watcher gets a heartbeat. @default 15000 */
@@ -148,6 +153,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       maxParallelOperations: options.maxParallelOperations,
       maxWaitingMessages: options.maxWaitingMessages,
       maxMessageWaitMs: options.maxMessageWaitMs,
+      now: options.now,
     }),
     onBackendUnavailable: (error) => {
       logger.warn({ err: error }, "session backend unavailable");
@@ -165,6 +171,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       maxWatchers: options.maxWatchers,
       heartbeatIntervalMs: options.watchHeartbeatIntervalMs,
       rescanIntervalMs: options.watchRescanIntervalMs,
+      now: options.now,
     }),
   });
   const handlers = createGrpcHandlers({

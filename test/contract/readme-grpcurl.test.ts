@@ -21,6 +21,8 @@ import { createTestCa, pemFolder } from "../helpers/test-pki.js";
 
 /** The host the README's answers come from. */
 const README_HOST = "mps01.lab.example.com";
+/** The moment of the README's answers: a school morning, as the classroom fixture has it. */
+const README_NOW = Date.parse("2026-03-10T09:00:00Z");
 /** The development client's identity and its role under `npm start` (scripts/dev-agent.ts). */
 const DEV_CLIENT = "dev-operator";
 
@@ -68,15 +70,13 @@ it("README: every grpcurl example works as shown, against an agent set up as npm
     key: await folder.write("agent.key", agentCert.key),
     ca: await folder.write("ca.pem", ca.cert),
   });
-  const startedMs = Date.now();
+  // The clock stands still at the README's moment: last inputs and idle times are the
+  // classroom's own, as the README shows them.
+  const now = () => README_NOW;
   const agent = await startAgent({
     hostFqdn: README_HOST,
-    // The clock stands still: idle times are the classroom's own, as the README shows them.
-    backend: createSimulatedBackend({
-      fixture: defaultSimFixture(),
-      env: {},
-      now: () => startedMs,
-    }),
+    backend: createSimulatedBackend({ fixture: defaultSimFixture(), env: {}, now }),
+    now,
     credentials: createTlsCredentials(material).credentials,
     authorize: createAccessPolicy(new Map([[DEV_CLIENT, "operator"]])).authorize,
     healthIntervalMs: 60_000,
