@@ -97,14 +97,25 @@ export function compilePattern(pattern: string): RegExp {
 }
 
 /**
+ * Most seconds a protobuf `Duration` may hold (about 10,000 years, as `duration.proto` defines
+ * it); in milliseconds it is still an exact number.
+ */
+export const MAX_DURATION_SECONDS = 315_576_000_000;
+
+/**
  * A protobuf `Duration` in milliseconds; `undefined` when unset.
- * @throws RpcError `INVALID_ARGUMENT` for negative or malformed durations.
+ * @throws RpcError `INVALID_ARGUMENT` for negative, out of range or malformed durations.
  */
 export function durationToMs(duration: Duration | undefined, field: string): number | undefined {
   if (duration === undefined) return undefined;
   const { seconds, nanos } = duration;
   if (!Number.isSafeInteger(seconds) || seconds < 0) {
     throw invalidArgument(`${field}: seconds must be a non-negative integer, got ${seconds}`);
+  }
+  if (seconds > MAX_DURATION_SECONDS) {
+    throw invalidArgument(
+      `${field}: seconds must be at most ${MAX_DURATION_SECONDS} (the range of a protobuf Duration), got ${seconds}`,
+    );
   }
   if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) {
     throw invalidArgument(`${field}: nanos must be within 0..999999999, got ${nanos}`);

@@ -202,6 +202,17 @@ void describe("durationToMs", () => {
     );
   });
 
+  void it("refuses seconds beyond a protobuf Duration's range (10,000 years), naming the field", () => {
+    assertInvalid(
+      () => durationToMs({ seconds: 315_576_000_001, nanos: 0 }, field),
+      "filter.min_idle_time: seconds must be at most 315576000000 (the range of a protobuf Duration), got 315576000001",
+    );
+    assertInvalid(
+      () => durationToMs({ seconds: 2 ** 52, nanos: 0 }, field),
+      /^filter\.min_idle_time: seconds must be at most 315576000000/,
+    );
+  });
+
   void it("refuses nanos outside 0..999999999, naming the field", () => {
     for (const nanos of [-1, 1_000_000_000, 0.5]) {
       assertInvalid(
