@@ -225,16 +225,19 @@ export async function main(io: MainIo): Promise<number> {
   let backend: SessionBackend | undefined;
   let audit: FileAuditSink | undefined;
   let tls: TlsMaterial | undefined;
+  let logger: Logger;
   try {
     const loaded = await loadConfig(io);
     if (typeof loaded === "number") return loaded;
     config = loaded;
+    logger = await createLogger(config, io);
     if (config.tls !== undefined) tls = await loadTlsMaterial(config.tls);
     if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
     backend = await createBackend(config);
     if (config.auditLog !== undefined) {
       try {
-        audit = await openFileAuditSink(config.auditLog);
+        // The logger hears of a file that was deleted or moved away and reopened, or a repaired write.
+        audit = await openFileAuditSink(config.auditLog, { logger });
       } catch (error) {
         throw new ConfigError(`--audit-log ${config.auditLog}: ${(error as Error).message}`);
       }
@@ -245,7 +248,6 @@ export async function main(io: MainIo): Promise<number> {
     return 2;
   }
 
-  const logger = await createLogger(config, io);
   const activitySeed =
     config.simActivity === undefined ? undefined : simulatedActivitySeed(backend);
   if (activitySeed !== undefined) {

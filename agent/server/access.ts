@@ -1,7 +1,7 @@
 /**
- * The ports through which the security layer plugs into the agent: who may call what
- * (`Authorizer`) and where mutating calls are recorded (`AuditSink`). With `--insecure-loopback`
- * no authorizer is set and every loopback caller is allowed.
+ * The port through which the security layer plugs into the agent: who may call what
+ * (`Authorizer`). With `--insecure-loopback` no authorizer is set and every loopback caller is
+ * allowed. (Where mutating calls are recorded is `agent/audit/audit-record.ts`'s `AuditSink`.)
  */
 import type { ServerUnaryCall, status as Status } from "@grpc/grpc-js";
 import { RpcError } from "./rpc-error.js";
@@ -54,42 +54,4 @@ export class AccessDeniedError extends RpcError {
   ) {
     super(code, message);
   }
-}
-
-/** One session's result as the audit log records it (enum values by name). */
-export interface AuditSessionResult {
-  readonly sessionId: number;
-  /** `DISCONNECTED`, `WOULD_DISCONNECT`, `PROTECTED`, ... */
-  readonly outcome: string;
-  readonly message: string;
-  /** 0 when none. */
-  readonly win32Error: number;
-  /** The protection rule behind a `PROTECTED` outcome. */
-  readonly protection?: string;
-  /** `DOMAIN\user` of the session as it was, when it had a user. */
-  readonly user?: string;
-  /** `SendMessage`: the user's answer, `TIMEOUT` or `NOT_WAITED`. */
-  readonly response?: string;
-}
-
-/** One record of a mutating call, written before its answer is sent. */
-export interface AuditRecord {
-  /** When the call was answered (ISO 8601, UTC). */
-  readonly time: string;
-  /** The caller's identity (certificate CN or SAN); `null` under `--insecure-loopback` or when none was presented. */
-  readonly identity: string | null;
-  /** The caller's address as grpc-js reports it (`ADDRESS:PORT`). */
-  readonly peer: string;
-  readonly rpc: RpcName;
-  /** The request in the proto3 JSON mapping (camelCase fields, defaults left out). */
-  readonly request: unknown;
-  /** The per-session results, when the call got that far. */
-  readonly results?: readonly AuditSessionResult[];
-  /** The gRPC status name and message, when the call failed as a whole. */
-  readonly status?: { readonly code: string; readonly message: string };
-}
-
-/** Where audit records go. A rejected `write` fails the call with `UNAVAILABLE`. */
-export interface AuditSink {
-  write(record: AuditRecord): Promise<void>;
 }

@@ -15,13 +15,17 @@ import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js
 import { HealthImplementation } from "grpc-health-check";
 import { pino, type Logger } from "pino";
 import { WmsSessionServiceService } from "../../proto/gen/wms/v1/wms_session.js";
-import type { AuditSink, AuthContext, Authorizer } from "./access.js";
+import type { AuthContext, Authorizer } from "./access.js";
+import type { AuditSink } from "../audit/audit-record.js";
+import { createAuditInterceptor } from "../audit/audit-interceptor.js";
+import { createAuditor } from "../audit/auditor.js";
 import { connectionAuthContext } from "../security/auth-context-cache.js";
 import type { SessionBackend } from "../sessions/backend.js";
 import { createSimulatedBackend } from "../backends/simulated.js";
 import { createCallerLookup, type PeerProcessResolver } from "../caller/caller-process.js";
 import type { HostAddresses } from "../caller/host-addresses.js";
 import { createGrpcHandlers } from "./grpc-adapter.js";
+import { decodeLeniently } from "./request-decoding.js";
 import { RpcError } from "./rpc-error.js";
 import { createSessionService } from "../sessions/session-service.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
@@ -53,8 +57,18 @@ export interface AgentOptions {
   credentials?: ServerCredentials;
   /** Who may call what; `undefined` lets every caller in (insecure loopback). */
   authorize?: Authorizer;
-  /** Where mutating calls (disconnect, log off, message) are recorded; `undefined` records nothing. */
+  /**
+   * Where mutating calls (disconnect, log off, message) are recorded: an intent before acting, a
+   * result after; `undefined` records nothing.
+   */
   audit?: AuditSink;
+  /**
+   * Largest audit record, in bytes of JSON; larger ones are summarised (counts and first ids
+   * instead of a huge request's every id), so no caller can fill the disk through the audit log.
+   * @default 65536 — a Disconnect of the 4,096 ids the contract allows (about 45 KiB) and the
+   *   results of every session of a large host are recorded whole
+   */
+  maxAuditRecordBytes?: number;
   /** @default a silent logger */
   logger?: Logger;
   /** Milliseconds in-flight calls get to finish on shutdown before the server is forced down. @default 10000 */
@@ -174,6 +188,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       now: options.now,
     }),
   });
+  const auditor =
+    options.audit === undefined
+      ? undefined
+      : createAuditor({
+          sink: options.audit,
+          logger,
+          ...defined({ maxAuditRecordBytes: options.maxAuditRecordBytes }),
+        });
   const handlers = createGrpcHandlers({
     service,
     logger,
@@ -186,7 +208,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       authorize: options.authorize,
     }),
     authorize: options.authorize,
-    audit: options.audit,
     callerProcess: createCallerLookup({
       backend,
       ...(options.peerResolver === undefined ? {} : { resolver: options.peerResolver }),
@@ -201,10 +222,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 1024 * 1024,
     // channelz stays on: with it off, grpc-js 1.14 does not track sessions in the map that
     // forceShutdown() destroys, so a forced shutdown would leave in-flight calls hanging.
+    // The audit interceptor comes first (nearest the network): it must see every call's end.
+    interceptors: [createAuditInterceptor({ auditor, authorize: options.authorize, logger })],
   });
   // Reflection lists what is mounted through `mounts`, and goes last.
   const mounts = trackServices(server);
-  mounts.addService(WmsSessionServiceService, handlers);
+  mounts.addService(decodeLeniently(WmsSessionServiceService), handlers);
   const healthMount = mountHealth(mounts, options.authorize);
   health.addToServer(healthMount.server);
   addReflection(mounts, { target: mountReflection(mounts, options.authorize) });
@@ -250,6 +273,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         watch.close();
         drainStarted.abort();
         const outcome = await drain(server, shutdownOptions.graceMs ?? graceMs);
+        if (outcome === "forced") {
+          await auditor?.abandonOpenCalls(
+            "the agent was stopped at the end of its grace period while this call was under way: it may have acted; compare with the sessions (wmsctl get)",
+          );
+        }
         state = "stopped";
         logger.info({ outcome }, "agent stopped");
         await backend.close();

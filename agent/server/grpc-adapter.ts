@@ -1,35 +1,19 @@
 /**
  * Turns the async handlers of `session-service.ts` into grpc-js unary handlers (the streaming
- * `WatchSessions` comes in ready-made): lifecycle and
- * load checks, authorization, the caller's session (rule 3), one log line per RPC, audit records
- * for mutating calls, and status conversion (`RpcError` → status; anything else → `INTERNAL`).
+ * `WatchSessions` comes in ready-made): lifecycle and load checks, authorization, the caller's
+ * session (rule 3), one log line per RPC, and status conversion (`RpcError` → status; anything
+ * else → `INTERNAL`). Mutating calls are audited around the handlers, by the audit interceptor
+ * (`agent/audit/audit-interceptor.ts`).
  */
 import { status as Status, type handleUnaryCall, type ServerUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import {
-  DisconnectAllRequest,
-  DisconnectRequest,
-  LogoffAllRequest,
-  LogoffRequest,
-  MessageResponse,
-  Outcome,
-  Protection,
-  SendMessageRequest,
-  type SessionResult,
-  type WmsSessionServiceServer,
-} from "../../proto/gen/wms/v1/wms_session.js";
-import {
-  AccessDeniedError,
-  type AuditRecord,
-  type AuditSessionResult,
-  type AuditSink,
-  type Authorizer,
-  type RpcName,
-} from "./access.js";
+import type { SessionResult, WmsSessionServiceServer } from "../../proto/gen/wms/v1/wms_session.js";
+import { AccessDeniedError, type Authorizer, type RpcName } from "./access.js";
 import { connectionAuthContext } from "../security/auth-context-cache.js";
 import { isLoopbackAddress, parsePeer } from "../../common/ip-address.js";
 import type { CallerLookup } from "../caller/caller-process.js";
-import { RpcError } from "./rpc-error.js";
+import { UndecodableRequest } from "./request-decoding.js";
+import { invalidArgument, RpcError } from "./rpc-error.js";
 import {
   countOutcomes,
   type CallContext,
@@ -43,7 +27,6 @@ export interface GrpcAdapterOptions {
   /** Whether new calls are still accepted; `false` while the agent shuts down. */
   readonly accepting: () => boolean;
   readonly authorize: Authorizer | undefined;
-  readonly audit: AuditSink | undefined;
   /** Protection rule 3: the calling process, when it runs on this host. */
   readonly callerProcess: CallerLookup;
   /** Calls answered with `RESOURCE_EXHAUSTED` beyond this many in flight. */
@@ -59,26 +42,17 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
   const { service } = options;
   const now = options.now ?? (() => performance.now());
   let inFlight = 0;
-  // Set when an audit write fails, cleared by the next one that succeeds. While it is set,
-  // mutating calls are refused before they act: only the call that found the log broken can
-  // have acted without a record in the file (its record goes to the agent log instead).
-  let auditBroken = false;
 
-  /**
-   * @param requestToJson the request's proto3 JSON form, for the audit record of a mutating RPC;
-   *   `undefined` for RPCs that change nothing and are not audited.
-   */
   function unary<Req, Res extends object>(
     rpc: RpcName,
     handler: (request: Req, context: CallContext) => Promise<Res>,
-    requestToJson?: (request: Req) => unknown,
   ): handleUnaryCall<Req, Res> {
     async function handle(call: ServerUnaryCall<Req, Res>, peer: string) {
       let identity: string | undefined;
       let results: readonly SessionResult[] | undefined;
       let outcome: { response: Res } | { error: RpcError };
       try {
-        // Authorization first, so that every audit record says who called, refused calls included.
+        // Authorization first, so that the log line of a refused call says who called.
         try {
           identity = options.authorize?.({ rpc, authContext: connectionAuthContext(call), peer });
         } catch (denied) {
@@ -94,12 +68,9 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
             `too many calls in flight (limit ${options.maxInFlightCalls}); retry later`,
           );
         }
-        if (requestToJson !== undefined && options.audit !== undefined && auditBroken) {
-          throw new RpcError(
-            Status.UNAVAILABLE,
-            "the audit log cannot be written (see the agent log), so nothing was done; retry once it is fixed",
-          );
-        }
+        // decodeLeniently (agent.ts) hands over what did not decode instead of failing the call.
+        const request: unknown = call.request;
+        if (request instanceof UndecodableRequest) throw invalidArgument(request.message(rpc));
         let callerProcess: ReturnType<CallerLookup> | undefined;
         const context: CallContext = {
           peerIsLoopback: isLoopbackPeer(peer),
@@ -114,25 +85,6 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
         outcome = { error: RpcError.from(caught) };
         if (outcome.error.code === Status.INTERNAL) {
           options.logger.error({ err: caught, rpc, peer }, "internal error");
-        }
-      }
-      if (requestToJson !== undefined && options.audit !== undefined) {
-        const record: AuditRecord = {
-          time: new Date().toISOString(),
-          identity: identity ?? null,
-          peer,
-          rpc,
-          request: requestToJson(call.request),
-          ...("response" in outcome
-            ? { results: (results ?? []).map(auditResult) }
-            : { status: { code: Status[outcome.error.code], message: outcome.error.message } }),
-        };
-        try {
-          await options.audit.write(record);
-          auditBroken = false;
-        } catch (auditError) {
-          auditBroken = true;
-          outcome = { error: auditFailure(auditError, record, "response" in outcome) };
         }
       }
       return { outcome, identity, results };
@@ -167,50 +119,17 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
     };
   }
 
-  function auditFailure(error: unknown, record: AuditRecord, answered: boolean): RpcError {
-    // The record goes to the agent log, so that what was done is recorded somewhere.
-    options.logger.error(
-      { err: error, auditRecord: record },
-      "audit record could not be written; call failed",
-    );
-    return new RpcError(
-      Status.UNAVAILABLE,
-      answered
-        ? "the audit record could not be written, so the result is withheld; see the agent log"
-        : `the audit record could not be written; see the agent log (the call had failed: ${record.status?.message ?? "unknown"})`,
-      { cause: error },
-    );
-  }
-
   return {
     listSessions: unary("ListSessions", (request, context) =>
       service.listSessions(request, context),
     ),
-    disconnect: unary(
-      "Disconnect",
-      (request, context) => service.disconnect(request, context),
-      (request) => DisconnectRequest.toJSON(request),
+    disconnect: unary("Disconnect", (request, context) => service.disconnect(request, context)),
+    disconnectAll: unary("DisconnectAll", (request, context) =>
+      service.disconnectAll(request, context),
     ),
-    disconnectAll: unary(
-      "DisconnectAll",
-      (request, context) => service.disconnectAll(request, context),
-      (request) => DisconnectAllRequest.toJSON(request),
-    ),
-    logoff: unary(
-      "Logoff",
-      (request, context) => service.logoff(request, context),
-      (request) => LogoffRequest.toJSON(request),
-    ),
-    logoffAll: unary(
-      "LogoffAll",
-      (request, context) => service.logoffAll(request, context),
-      (request) => LogoffAllRequest.toJSON(request),
-    ),
-    sendMessage: unary(
-      "SendMessage",
-      (request, context) => service.sendMessage(request, context),
-      (request) => SendMessageRequest.toJSON(request),
-    ),
+    logoff: unary("Logoff", (request, context) => service.logoff(request, context)),
+    logoffAll: unary("LogoffAll", (request, context) => service.logoffAll(request, context)),
+    sendMessage: unary("SendMessage", (request, context) => service.sendMessage(request, context)),
     getAgentInfo: unary("GetAgentInfo", () => service.getAgentInfo()),
     watchSessions: options.watchSessions,
   };
@@ -220,28 +139,4 @@ export function createGrpcHandlers(options: GrpcAdapterOptions): WmsSessionServi
 function isLoopbackPeer(peer: string): boolean {
   const endpoint = parsePeer(peer);
   return endpoint !== undefined && isLoopbackAddress(endpoint.address);
-}
-
-/** A session result as the audit log records it: enum values by name, the session's user. */
-function auditResult(result: SessionResult): AuditSessionResult {
-  const session = result.session;
-  const user =
-    session === undefined || session.userName === ""
-      ? undefined
-      : session.domainName === ""
-        ? session.userName
-        : `${session.domainName}\\${session.userName}`;
-  return {
-    sessionId: result.sessionId,
-    outcome: Outcome[result.outcome] ?? String(result.outcome),
-    message: result.message,
-    win32Error: result.win32Error,
-    ...(result.protection === Protection.UNSPECIFIED
-      ? {}
-      : { protection: Protection[result.protection] ?? String(result.protection) }),
-    ...(user === undefined ? {} : { user }),
-    ...(result.response === MessageResponse.UNSPECIFIED
-      ? {}
-      : { response: MessageResponse[result.response] ?? String(result.response) }),
-  };
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
 import { AGENT_BIN } from "./commands.js";
+import { underFileSizeLimit } from "./file-size-limit.js";
 
 /** One JSON log line of the agent. */
 export type LogLine = Record<string, unknown> & { msg?: string };
@@ -32,21 +33,32 @@ export async function spawnAgent(
   t: TestContext,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
-  { insecureLoopback = true }: { insecureLoopback?: boolean } = {},
+  {
+    insecureLoopback = true,
+    fileSizeLimitBlocks,
+  }: {
+    insecureLoopback?: boolean;
+    /** Files the agent writes cannot grow beyond this many 512-byte blocks (a full disk). */
+    fileSizeLimitBlocks?: number;
+  } = {},
 ): Promise<AgentProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      AGENT_BIN,
-      ...(insecureLoopback ? ["--insecure-loopback"] : []),
-      "--listen",
-      "127.0.0.1:0",
-      "--host-fqdn",
-      "mps01.lab.example.com",
-      ...args,
-    ],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const agentArgs = [
+    AGENT_BIN,
+    ...(insecureLoopback ? ["--insecure-loopback"] : []),
+    "--listen",
+    "127.0.0.1:0",
+    "--host-fqdn",
+    "mps01.lab.example.com",
+    ...args,
+  ];
+  const { command, args: commandArgs } =
+    fileSizeLimitBlocks === undefined
+      ? { command: process.execPath, args: agentArgs }
+      : underFileSizeLimit(fileSizeLimitBlocks, process.execPath, agentArgs);
+  const child = spawn(command, commandArgs, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: LogLine[] = [];
   const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   let stderr = "";

@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { networkInterfaces } from "node:os";
 import { describe, it, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { AuditRecord } from "../../agent/server/access.js";
+import type { AuditRecord, ResultRecord } from "../../agent/audit/audit-record.js";
 import {
   Outcome,
   Protection,
@@ -66,22 +66,23 @@ function interfaceAddresses(): { label: string; host: string; listen: string }[]
   );
 }
 
-/** The audit sink of a test agent: each record as it is written, and the next one awaited. */
+/** The audit sink of a test agent: each result record as it is written, and the next one awaited. */
 function recordingAudit() {
-  const records: AuditRecord[] = [];
+  const records: ResultRecord[] = [];
   let wake: (() => void) | undefined;
   return {
     records,
     sink: {
-      write(record: AuditRecord) {
-        records.push(record);
+      write(json: string) {
+        const record = JSON.parse(json) as AuditRecord;
+        if (record.kind === "result") records.push(record);
         wake?.();
         return Promise.resolve();
       },
     },
-    async next(count: number): Promise<AuditRecord> {
+    async next(count: number): Promise<ResultRecord> {
       while (records.length < count) await new Promise<void>((resolve) => (wake = resolve));
-      return records[count - 1] as AuditRecord;
+      return records[count - 1] as ResultRecord;
     },
   };
 }
@@ -154,7 +155,7 @@ void describe("rule 3 fails closed when the local caller's process cannot be fou
     await exited;
   }
 
-  function assertRefusedEverything(record: AuditRecord, reason: RegExp): void {
+  function assertRefusedEverything(record: ResultRecord, reason: RegExp): void {
     const results = record.results ?? [];
     const refused = results.filter((r) => r.protection === "CALLER_UNRESOLVED");
     assert.deepEqual(

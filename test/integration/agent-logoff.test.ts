@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
-import type { AuditRecord } from "../../agent/server/access.js";
+import type { AuditRecord, ResultRecord } from "../../agent/audit/audit-record.js";
 import {
   Outcome,
   Protection,
@@ -202,10 +202,12 @@ describe("Logoff", () => {
     assert.equal(agent.state(), "backend-unavailable");
   });
 
-  it("writes one audit record per call, refused ones included", async (t) => {
+  it("writes the audit records of every call, refused ones included", async (t) => {
     const records: AuditRecord[] = [];
     const { client } = await startHarness(t, {
-      audit: { write: (record) => Promise.resolve(void records.push(record)) },
+      audit: {
+        write: (json) => Promise.resolve(void records.push(JSON.parse(json) as AuditRecord)),
+      },
     });
     await client.logoff({ sessionIds: [2, 0], expectedHost: TEST_HOST });
     await client.logoffAll({
@@ -213,8 +215,17 @@ describe("Logoff", () => {
       filter: { userNamePattern: "zo?", states: [], minIdleTime: undefined },
     });
     await rejectsWith(client.logoff({ sessionIds: [] }), Status.INVALID_ARGUMENT, /./);
+    // A call that could act has its intent (with the request) first; a what-if has none.
     assert.deepEqual(
-      records.map((r) => [r.rpc, r.request, r.results?.map((x) => [x.sessionId, x.outcome])]),
+      records.map((r) => r.kind),
+      ["intent", "result", "result", "intent", "result"],
+    );
+    const results = records.filter((r): r is ResultRecord => r.kind === "result");
+    const requestOf = (result: ResultRecord) =>
+      result.request ??
+      records.find((r) => r.kind === "intent" && r.callId === result.callId)?.request;
+    assert.deepEqual(
+      results.map((r) => [r.rpc, requestOf(r), r.results?.map((x) => [x.sessionId, x.outcome])]),
       [
         [
           "Logoff",
@@ -228,8 +239,8 @@ describe("Logoff", () => {
         ["Logoff", {}, undefined],
       ],
     );
-    assert.equal(records[0]?.results?.[0]?.user, "LAB\\amelia");
-    assert.equal(records[2]?.status?.code, "INVALID_ARGUMENT");
+    assert.equal(results[0]?.results?.[0]?.user, "LAB\\amelia");
+    assert.equal(results[2]?.status?.code, "INVALID_ARGUMENT");
   });
 });
 

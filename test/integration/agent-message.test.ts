@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
-import type { AuditRecord } from "../../agent/server/access.js";
+import type { AuditRecord, ResultRecord } from "../../agent/audit/audit-record.js";
 import { createManualClock, type ManualClock } from "../../agent/backends/sim-clock.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
@@ -325,7 +325,9 @@ describe("SendMessage", () => {
   it("writes an audit record with each answer", async (t) => {
     const records: AuditRecord[] = [];
     const { client, backend, clock } = await startMessaging(t, {
-      audit: { write: (record) => Promise.resolve(void records.push(record)) },
+      audit: {
+        write: (json) => Promise.resolve(void records.push(JSON.parse(json) as AuditRecord)),
+      },
     });
     backend.inject(2, { messageResponse: MessageResponse.OK });
     const call = client.sendMessage({
@@ -337,16 +339,24 @@ describe("SendMessage", () => {
     await until(() => backend.messageCalls().length === 2);
     clock.advance(5_000);
     await call;
-    assert.equal(records.length, 1);
-    assert.equal(records[0]?.rpc, "SendMessage");
+    // The intent, with the request, before any message is shown; the result after.
+    assert.deepEqual(
+      records.map((r) => [r.kind, r.rpc]),
+      [
+        ["intent", "SendMessage"],
+        ["result", "SendMessage"],
+      ],
+    );
     assert.deepEqual(records[0]?.request, {
       sessionIds: [2, 4],
       text,
       timeout: { seconds: 5 },
       wait: true,
     });
+    const result = records[1] as ResultRecord;
+    assert.equal(result.callId, records[0]?.callId);
     assert.deepEqual(
-      records[0]?.results?.map((r) => [r.sessionId, r.outcome, r.response, r.user]),
+      result.results?.map((r) => [r.sessionId, r.outcome, r.response, r.user]),
       [
         [2, "MESSAGE_SENT", "OK", "LAB\\amelia"],
         [4, "MESSAGE_SENT", "TIMEOUT", "LAB\\józef"],

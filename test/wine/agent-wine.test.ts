@@ -191,17 +191,32 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     assert.equal(report.agent?.agentSessionId, 1);
   });
 
-  void it("writes an audit record for each disconnect", () => {
+  void it("writes the audit records of each disconnect: its intent, then its result", () => {
     assert.ok(existsSync(auditFile));
-    const records = readFileSync(auditFile, "utf8").trim().split("\n");
-    assert.equal(records.length, 2);
-    const [refused, record] = records.map(
-      (line) =>
-        JSON.parse(line) as {
-          rpc?: string;
-          results?: { sessionId: number; win32Error: number; protection?: string }[];
-        },
+    const records = readFileSync(auditFile, "utf8")
+      .trim()
+      .split("\n")
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            kind?: string;
+            callId?: string;
+            rpc?: string;
+            results?: { sessionId: number; win32Error: number; protection?: string }[];
+          },
+      );
+    assert.deepEqual(
+      records.map((r) => [r.kind, r.rpc]),
+      [
+        ["intent", "Disconnect"],
+        ["result", "Disconnect"],
+        ["intent", "Disconnect"],
+        ["result", "Disconnect"],
+      ],
     );
+    assert.equal(records[1]?.callId, records[0]?.callId);
+    assert.equal(records[3]?.callId, records[2]?.callId);
+    const [refused, record] = [records[1], records[3]];
     assert.deepEqual(
       refused?.results?.map((r) => [r.sessionId, r.protection]),
       [[4, "CALLER_UNRESOLVED"]],
