@@ -100,7 +100,7 @@ function buildCommand(io: MainIo): Command {
     )
     .option(
       "--audit-log <file>",
-      `append a JSON line for every Disconnect, DisconnectAll, Logoff, LogoffAll and SendMessage ${envHelp("auditLog")}`,
+      `append JSON lines for every Disconnect, DisconnectAll, Logoff, LogoffAll and SendMessage: an intent before acting (nothing is done if it cannot be written), the result before answering ${envHelp("auditLog")}`,
     )
     .addOption(
       new Option("--log-level <level>", `log level ${envHelp("logLevel")}`).choices(LOG_LEVELS),
