@@ -6,9 +6,10 @@
  *
  * For an audited (mutating) RPC it:
  * - holds the request until its intent record is on disk, then lets the handler have it; when
- *   the intent cannot be written the call is answered `UNAVAILABLE` and the handler never runs;
- *   a request that cannot act (what-if, undecodable, or from a caller the roles refuse) needs no
- *   intent and goes straight on;
+ *   the intent cannot be written the call is answered `UNAVAILABLE` and the handler never runs.
+ *   Only a request that cannot act (what-if, undecodable) goes straight on without an intent;
+ *   whether the caller may act is not for the audit to guess (the allow-list can be reloaded
+ *   between two looks), so a request that reaches the handler always has its intent on disk;
  * - writes the result record (per-session results, or the status) before the answer goes out.
  *
  * For every RPC, a call that ends before its request was read — grpc-js refused a message larger
@@ -60,7 +61,6 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
     let peer = "unknown";
     let authContext: AuthContext = {};
     let caller: AuditCaller | undefined;
-    let refused = false;
     let audited: AuditedCall | undefined;
     let request: unknown;
     let read = false;
@@ -74,9 +74,8 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
             peer = call.getPeer();
             authContext = authContextOf(call);
             if (method !== undefined && auditor !== undefined) {
-              const who = identify(options.authorize, method, authContext, peer);
-              refused = who.refused;
-              caller = callerOf(who.identity, authContext, peer, metadata);
+              const identity = identityOf(options.authorize, method, authContext, peer);
+              caller = callerOf(identity, authContext, peer, metadata);
               audited = auditor.begin(method.rpc, caller);
             }
             nextMetadata(metadata);
@@ -84,12 +83,7 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
           onReceiveMessage(message: unknown, nextMessage: (message: unknown) => void) {
             read = true;
             request = message;
-            if (
-              audited === undefined ||
-              method === undefined ||
-              refused ||
-              !method.mayAct(message)
-            ) {
+            if (audited === undefined || method === undefined || !method.mayAct(message)) {
               nextMessage(message);
               return;
             }
@@ -163,23 +157,19 @@ function authContextOf(call: ServerInterceptingCallInterface): AuthContext {
 }
 
 /**
- * The identity the access policy gives the role to (or, when it refuses the call, the
- * certificate's first name), and whether it refuses.
+ * The identity the access policy gives the role to or, when it refuses the call, the
+ * certificate's first name (the refusal itself is the policy's to answer, not the audit's).
  */
-function identify(
+function identityOf(
   authorize: Authorizer | undefined,
   method: AuditedMethod,
   authContext: AuthContext,
   peer: string,
-): { identity: string | undefined; refused: boolean } {
-  if (authorize === undefined) return { identity: undefined, refused: false };
+): string | undefined {
   try {
-    return { identity: authorize({ rpc: method.rpc, authContext, peer }), refused: false };
+    return authorize?.({ rpc: method.rpc, authContext, peer });
   } catch (error) {
-    return {
-      identity: error instanceof AccessDeniedError ? error.identity : undefined,
-      refused: true,
-    };
+    return error instanceof AccessDeniedError ? error.identity : undefined;
   }
 }
 

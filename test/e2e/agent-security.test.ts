@@ -229,7 +229,10 @@ describe("wms-agent under mutual TLS, reloaded with SIGHUP", () => {
     const records = (await readFile(audit, "utf8"))
       .trim()
       .split("\n")
-      .map((line) => JSON.parse(line) as { identity: string; status?: { code: string } });
+      .map(
+        (line) => JSON.parse(line) as { kind: string; identity: string; status?: { code: string } },
+      )
+      .filter((record) => record.kind === "result");
     assert.deepEqual(
       records.map((r) => [r.identity, r.status?.code ?? "OK"]),
       [
