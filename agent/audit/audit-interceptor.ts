@@ -145,9 +145,13 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
   };
 }
 
-/** The request for a result record: its JSON form when it was read. */
-function requestJson(method: AuditedMethod, read: boolean, request: unknown): unknown {
-  return read ? method.requestJson(request) : undefined;
+/** The request's JSON form for a result record, when it was read. */
+function requestJson(
+  method: AuditedMethod,
+  read: boolean,
+  request: unknown,
+): (() => unknown) | undefined {
+  return read ? () => method.requestJson(request) : undefined;
 }
 
 /** The connection's auth context, read once per TLS connection (see `auth-context-cache.ts`). */

@@ -59,10 +59,11 @@ export interface AuditedCall {
    */
   intent(request: unknown): Promise<void>;
   /**
-   * Writes the result record; `request` is the request when it was read (recorded here when the
-   * call has no intent record). Never rejects: a record that cannot be written is logged.
+   * Writes the result record. `request` gives the request's JSON form when it was read; it is
+   * asked for only when the call has no intent record (which has the request already). Never
+   * rejects: a record that cannot be written is logged.
    */
-  result(ending: CallEnding, request?: unknown): Promise<void>;
+  result(ending: CallEnding, request?: () => unknown): Promise<void>;
 }
 
 /** Writes the audit records of mutating calls. */
@@ -141,7 +142,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
           return writeResult({
             kind: "result",
             ...base(callId, rpc, caller),
-            ...(intended || request === undefined ? {} : { request }),
+            ...(intended || request === undefined ? {} : { request: request() }),
             ...ending,
           });
         },

@@ -214,10 +214,10 @@ describe("createAuditor", () => {
     const call = auditor.begin("Disconnect", caller);
     await call.intent({ sessionIds: [2] });
     assert.equal(auditor.openCalls(), 1);
-    await call.result({ results: [] }, { sessionIds: [2] });
+    await call.result({ results: [] }, () => assert.fail("the intent has the request"));
     assert.equal(auditor.openCalls(), 0);
     const whatIf = auditor.begin("Disconnect", caller);
-    await whatIf.result({ results: [] }, { sessionIds: [2], whatIf: true });
+    await whatIf.result({ results: [] }, () => ({ sessionIds: [2], whatIf: true }));
     assert.deepEqual(memory.records, [
       {
         kind: "intent",
