@@ -269,6 +269,17 @@ describe("SendMessage", () => {
     assert.deepEqual(backend.messageCalls(), []);
   });
 
+  it("answers UNAVAILABLE while the session backend is down, and shows nothing", async (t) => {
+    const { client, backend } = await startMessaging(t);
+    backend.setAvailable(false);
+    await rejectsWith(
+      client.sendMessage({ sessionIds: [2], text }),
+      Status.UNAVAILABLE,
+      /session backend cannot be reached/,
+    );
+    assert.deepEqual(backend.messageCalls(), []);
+  });
+
   it("accepts 4096 characters of text and 256 of title", async (t) => {
     const { client, backend } = await startMessaging(t);
     const response = await client.sendMessage({
