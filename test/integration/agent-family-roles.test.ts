@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from "node:test";
 import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
-import type { AuditRecord } from "../../agent/server/access.js";
+import type { AuditRecord, ResultRecord } from "../../agent/audit/audit-record.js";
 import { startAgent } from "../../agent/server/agent.js";
 import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
@@ -50,7 +50,7 @@ async function startSecured(t: TestContext) {
         ["ops", "operator"],
       ]),
     ).authorize,
-    audit: { write: (record) => Promise.resolve(void records.push(record)) },
+    audit: { write: (json) => Promise.resolve(void records.push(JSON.parse(json) as AuditRecord)) },
     healthIntervalMs: 60_000,
   });
   const clients: WmsSessionServiceClient[] = [];
@@ -67,7 +67,8 @@ async function startSecured(t: TestContext) {
     clients.push(raw);
     return raw;
   };
-  return { backend, records, clientAs };
+  const results = () => records.filter((r): r is ResultRecord => r.kind === "result");
+  return { backend, records, results, clientAs };
 }
 
 async function deniedAs(call: Promise<unknown>, rpc: string): Promise<void> {
@@ -83,7 +84,7 @@ async function deniedAs(call: Promise<unknown>, rpc: string): Promise<void> {
 
 describe("the session family's roles", () => {
   it("lets a reader watch, and refuses its log-offs and messages, auditing each", async (t) => {
-    const { backend, records, clientAs } = await startSecured(t);
+    const { backend, results, clientAs } = await startSecured(t);
     const { reader } = await pki;
     const raw = clientAs(reader);
     const client = promisifyClient(raw);
@@ -95,7 +96,7 @@ describe("the session family's roles", () => {
     assert.deepEqual(backend.logoffCalls(), []);
     assert.deepEqual(backend.messageCalls(), []);
     assert.deepEqual(
-      records.map((r) => [r.rpc, r.identity, r.status?.code]),
+      results().map((r) => [r.rpc, r.identity, r.status?.code]),
       [
         ["Logoff", "kiosk-7", "PERMISSION_DENIED"],
         ["LogoffAll", "kiosk-7", "PERMISSION_DENIED"],
@@ -105,7 +106,7 @@ describe("the session family's roles", () => {
   });
 
   it("lets an operator log off, message and watch", async (t) => {
-    const { records, clientAs } = await startSecured(t);
+    const { results, clientAs } = await startSecured(t);
     const { operator } = await pki;
     const raw = clientAs(operator);
     const client = promisifyClient(raw);
@@ -117,7 +118,7 @@ describe("the session family's roles", () => {
     assert.equal(message.results[0]?.outcome, Outcome.MESSAGE_SENT);
     await watch.next((m) => m.revision === snapshot.revision + 1);
     assert.deepEqual(
-      records.map((r) => [r.rpc, r.identity, r.results?.map((x) => x.outcome)]),
+      results().map((r) => [r.rpc, r.identity, r.results?.map((x) => x.outcome)]),
       [
         ["Logoff", "ops", ["LOGGED_OFF"]],
         ["SendMessage", "ops", ["MESSAGE_SENT"]],
