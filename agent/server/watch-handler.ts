@@ -21,7 +21,8 @@ import { checkExpectedHost } from "../sessions/request-validation.js";
 import type { SessionWatchHub, WatchSink } from "../sessions/session-watch.js";
 import type { Authorizer } from "./access.js";
 import { AccessDeniedError } from "./access.js";
-import { RpcError } from "./rpc-error.js";
+import { UndecodableRequest } from "./request-decoding.js";
+import { invalidArgument, RpcError } from "./rpc-error.js";
 
 /** What the watch handler needs from the agent around it. */
 export interface WatchHandlerOptions {
@@ -77,6 +78,10 @@ export function createWatchHandler(
       }
       if (!options.accepting()) {
         throw new RpcError(Status.UNAVAILABLE, "wms-agent is shutting down; retry another time");
+      }
+      const request: unknown = call.request;
+      if (request instanceof UndecodableRequest) {
+        throw invalidArgument(request.message("WatchSessions"));
       }
       const endpoint = parsePeer(peer);
       checkExpectedHost(

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { credentials, status as Status } from "@grpc/grpc-js";
+import { Client, credentials, status as Status, type StatusObject } from "@grpc/grpc-js";
 import { AccessDeniedError } from "../../agent/server/access.js";
 import {
   ChangeKind,
@@ -183,6 +183,23 @@ describe("WatchSessions", () => {
     const beat = await watch.next((m) => m.event?.$case === "heartbeat");
     assert.equal(beat.revision, snapshot.revision);
     assert.equal(beat.host, TEST_HOST);
+  });
+
+  it("refuses a request that does not decode with INVALID_ARGUMENT", async (t) => {
+    const { address } = await startHarness(t);
+    const raw = new Client(address, credentials.createInsecure());
+    t.after(() => raw.close());
+    // Field 1 (expected_host) announces 255 bytes and brings one.
+    const stream = raw.makeServerStreamRequest(
+      "/wms.v1.WmsSessionService/WatchSessions",
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+      Buffer.from([0x0a, 0xff, 0x01, 0x41]),
+    );
+    stream.on("error", () => undefined);
+    const status = await new Promise<StatusObject>((resolve) => stream.on("status", resolve));
+    assert.equal(Status[status.code], "INVALID_ARGUMENT");
+    assert.match(status.details, /^the WatchSessions request is not a valid message/);
   });
 
   it("refuses a watch meant for another host, or by an identity not allowed", async (t) => {
