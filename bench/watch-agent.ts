@@ -4,8 +4,9 @@
  *
  * Messages from the parent, each answered with one message:
  * - `{ kind: "stats" }` → `{ rssBytes, cpuUs, watch }` (the hub's counters);
- * - `{ kind: "changes", count, perSecond }` → `{ made, elapsedMs }` once `count` changes were
- *   made, `perSecond` at a time (0: as fast as the agent takes them). Each change sets a station's
+ * - `{ kind: "changes", count, perSecond, batch }` → `{ made, elapsedMs }` once `count` changes
+ *   were made, `perSecond` at a time (0: as fast as the agent takes them, `batch` in each turn of
+ *   the event loop). Each change sets a station's
  *   last input to the moment it is made, so a watcher can tell the delay from its arrival.
  */
 import { readFileSync } from "node:fs";
@@ -26,7 +27,13 @@ export interface WatchAgentConfig {
 /** A request of the parent. */
 export type WatchAgentRequest =
   | { readonly kind: "stats" }
-  | { readonly kind: "changes"; readonly count: number; readonly perSecond: number };
+  | {
+      readonly kind: "changes";
+      readonly count: number;
+      readonly perSecond: number;
+      /** Changes made together, in one turn of the event loop (one listing, one message). */
+      readonly batch?: number;
+    };
 
 const config = JSON.parse(process.argv[2] ?? "null") as WatchAgentConfig;
 const backend = createSimulatedBackend({ fixture: defaultSimFixture(), env: {} });
@@ -58,11 +65,12 @@ const stations = backend
   .filter((s) => s.userName !== "" && s.sessionId !== 0)
   .map((s) => s.sessionId);
 
-async function makeChanges(count: number, perSecond: number): Promise<number> {
+async function makeChanges(count: number, perSecond: number, batch: number): Promise<number> {
   const started = performance.now();
   for (let made = 0; made < count; made++) {
     const id = stations[made % stations.length] ?? 1;
     backend.updateSession(id, { lastInputTime: new Date() });
+    if (perSecond === 0 && (made + 1) % batch !== 0) continue;
     if (perSecond > 0) {
       const due = started + ((made + 1) * 1000) / perSecond;
       const wait = due - performance.now();
@@ -85,7 +93,11 @@ process.on("message", (message: WatchAgentRequest) => {
         watch: agent.watchStats(),
       });
     } else {
-      const elapsedMs = await makeChanges(message.count, message.perSecond);
+      const elapsedMs = await makeChanges(
+        message.count,
+        message.perSecond,
+        Math.max(1, Math.min(message.batch ?? 1, stations.length)),
+      );
       process.send?.({ made: message.count, elapsedMs });
     }
   })();

@@ -10,7 +10,9 @@
  *    them (from the first change until the last watcher has the last revision), with the number
  *    of watchers resynchronised on the way.
  *
- * Flags: `--watchers 100 --latency-changes 500 --rate 100 --burst-changes 20000 --insecure`.
+ * Flags: `--watchers 100 --latency-changes 500 --rate 100 --burst-changes 20000 --batch 1
+ * --insecure` (`--batch N`: the burst makes N changes at once, which the agent sends as one
+ * message; 1, the default, is the worst case: one message per change).
  */
 import { fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -36,6 +38,7 @@ const { values: flags } = parseArgs({
     "latency-changes": { type: "string", default: "500" },
     rate: { type: "string", default: "100" },
     "burst-changes": { type: "string", default: "20000" },
+    batch: { type: "string", default: "1" },
     insecure: { type: "boolean", default: false },
   },
 });
@@ -43,6 +46,7 @@ const watcherCount = Number(flags.watchers);
 const latencyChanges = Number(flags["latency-changes"]);
 const rate = Number(flags.rate);
 const burstChanges = Number(flags["burst-changes"]);
+const batch = Number(flags.batch);
 const log = (text: string) => process.stderr.write(`bench:watch: ${text}\n`);
 const FQDN = "agent-0001.bench.test";
 
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
   for (const watcher of watchers) watcher.resyncs = 0;
   const cpuBefore = Number((await ask({ kind: "stats" }))["cpuUs"]);
   const burstStarted = performance.now();
-  const burst = await ask({ kind: "changes", count: burstChanges, perSecond: 0 });
+  const burst = await ask({ kind: "changes", count: burstChanges, perSecond: 0, batch });
   const afterBurst = (await ask({ kind: "stats" }))["watch"] as {
     revision: number;
     resyncs: number;
@@ -180,6 +184,7 @@ async function main(): Promise<void> {
     },
     burst: {
       changesMade: burstChanges,
+      changesPerTurn: batch,
       makeMs: round(Number(burst["elapsedMs"])),
       revisions,
       deliveredMs: round(burstMs),

@@ -31,7 +31,7 @@ import { createSessionService } from "../sessions/session-service.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
 import { addReflection, trackServices, type ServiceTarget } from "./reflection.js";
 import { createSessionWatchHub, type WatchStats } from "../sessions/session-watch.js";
-import { createWatchHandler } from "./watch-handler.js";
+import { createWatchHandler, encodeWatchMessagesOnce } from "./watch-handler.js";
 
 /** The fully qualified name of the session service, as used by the health service. */
 export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
@@ -227,7 +227,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   });
   // Reflection lists what is mounted through `mounts`, and goes last.
   const mounts = trackServices(server);
-  mounts.addService(decodeLeniently(WmsSessionServiceService), handlers);
+  mounts.addService(encodeWatchMessagesOnce(decodeLeniently(WmsSessionServiceService)), handlers);
   const healthMount = mountHealth(mounts, options.authorize);
   health.addToServer(healthMount.server);
   addReflection(mounts, { target: mountReflection(mounts, options.authorize) });

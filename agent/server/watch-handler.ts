@@ -14,6 +14,7 @@ import type { Logger } from "pino";
 import type {
   WatchSessionsRequest,
   WatchSessionsResponse,
+  WmsSessionServiceService,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { isLoopbackAddress, parsePeer } from "../../common/ip-address.js";
 import { connectionAuthContext } from "../security/auth-context-cache.js";
@@ -122,6 +123,33 @@ export function createWatchHandler(
         refuse(error);
       },
     );
+  };
+}
+
+/**
+ * The service definition with `WatchSessions` answers encoded once per message instead of once
+ * per watcher: the hub writes the same changes object to every stream, and grpc-js serialises
+ * each write. The encoding is kept by the message's identity (a `WeakMap`), so it goes with the
+ * message. grpc-js copies the bytes into each frame and never changes them.
+ */
+export function encodeWatchMessagesOnce(
+  definition: typeof WmsSessionServiceService,
+): typeof WmsSessionServiceService {
+  const watch = definition.watchSessions;
+  const encoded = new WeakMap<WatchSessionsResponse, Buffer>();
+  return {
+    ...definition,
+    watchSessions: {
+      ...watch,
+      responseSerialize(message: WatchSessionsResponse): Buffer {
+        let bytes = encoded.get(message);
+        if (bytes === undefined) {
+          bytes = watch.responseSerialize(message);
+          encoded.set(message, bytes);
+        }
+        return bytes;
+      },
+    },
   };
 }
 
