@@ -44,8 +44,13 @@ export interface WtsBackendOptions {
 
 const WTS_CURRENT_SERVER_HANDLE = null;
 /** `WTS_INFO_CLASS` values. */
+const WTSUserName = 5;
+const WTSDomainName = 7;
 const WTSClientName = 10;
+const WTSClientProtocolType = 16;
 const WTSSessionInfo = 24;
+/** `WTSClientProtocolType` of a Remote Desktop (RDP) session; 0 is the console, 1 ICA. */
+const WTS_PROTOCOL_TYPE_RDP = 2;
 /** What `ProcessIdToSessionId` says of a process id that names no process (any more). */
 const ERROR_INVALID_PARAMETER = 87;
 
@@ -341,8 +346,39 @@ class WtsBackend implements SessionBackend {
     }
   }
 
+  /**
+   * What one session is: the names from `WTSUserName` / `WTSDomainName` (whole: `WTSINFOW`
+   * truncates them at 20 and 17 characters), times from `WTSINFOW`, the client and its protocol.
+   * `undefined` when the session ended meanwhile. A query that fails with any other code costs
+   * this session its details, not the list: it comes back with what the enumeration told (id,
+   * state, station) and a note that says which query failed and why.
+   */
   async #describe(enumerated: EnumeratedSession): Promise<BackendSession | undefined> {
-    const info = await this.#query(enumerated.sessionId, WTSSessionInfo, (pointer, bytes) => {
+    try {
+      return await this.#describeFully(enumerated);
+    } catch (error) {
+      // Remote Desktop Services itself unreachable is the host's failure, not this session's.
+      if (!(error instanceof Win32Error) || win32ErrorMeaning(error.code).backendUnavailable) {
+        throw error;
+      }
+      return {
+        sessionId: enumerated.sessionId,
+        state: sessionStateFromWts(enumerated.wtsState),
+        userName: "",
+        domainName: "",
+        stationName: enumerated.stationName,
+        clientName: "",
+        logonTime: undefined,
+        lastInputTime: undefined,
+        locked: false,
+        note: `details unknown: ${error.message}`,
+      };
+    }
+  }
+
+  async #describeFully(enumerated: EnumeratedSession): Promise<BackendSession | undefined> {
+    const { sessionId } = enumerated;
+    const info = await this.#query(sessionId, WTSSessionInfo, (pointer, bytes) => {
       if (bytes < WTSINFOW_SIZE) {
         throw new Error(`WTSSessionInfo returned ${bytes} bytes, expected ${WTSINFOW_SIZE}`);
       }
@@ -350,25 +386,38 @@ class WtsBackend implements SessionBackend {
       return parseWtsInfo(Buffer.from(raw));
     });
     if (info === undefined) return undefined;
-    const clientName = await this.#query(
-      enumerated.sessionId,
-      WTSClientName,
-      (pointer, bytes) =>
-        this.api.koffi.decode(pointer, "char16_t", Math.floor(bytes / 2)) as string,
-    );
+    const userName = await this.#queryString(sessionId, WTSUserName);
+    if (userName === undefined) return undefined;
+    const domainName = await this.#queryString(sessionId, WTSDomainName);
+    if (domainName === undefined) return undefined;
+    const clientName = await this.#queryString(sessionId, WTSClientName);
     if (clientName === undefined) return undefined;
+    const protocol = await this.#query(sessionId, WTSClientProtocolType, (pointer, bytes) => {
+      if (bytes < 2) throw new Error(`WTSClientProtocolType returned ${bytes} bytes, expected 2`);
+      return this.api.koffi.decode(pointer, "uint16_t") as number;
+    });
+    if (protocol === undefined) return undefined;
+    const state = sessionStateFromWts(enumerated.wtsState);
     return {
-      sessionId: enumerated.sessionId,
-      state: sessionStateFromWts(enumerated.wtsState),
-      userName: info.userName,
-      domainName: info.domainName,
+      sessionId,
+      state,
+      userName,
+      domainName,
       stationName: enumerated.stationName || info.winStationName,
-      clientName: stripNuls(clientName),
+      clientName,
       logonTime: filetimeToDate(info.logonTime),
-      lastInputTime: filetimeToDate(info.lastInputTime),
-      // WTSSessionInfoEx (WTSINFOEX_LEVEL1 SessionFlags) tells; it comes with the Wine tier.
+      lastInputTime: idleTimeTrusted(protocol, userName)
+        ? filetimeToDate(info.lastInputTime)
+        : undefined,
       locked: false,
     };
+  }
+
+  /** One string-valued information class, up to its NUL; `undefined` when the session ended. */
+  #queryString(sessionId: number, infoClass: number): Promise<string | undefined> {
+    return this.#query(sessionId, infoClass, (pointer, bytes) =>
+      stripNuls(this.api.koffi.decode(pointer, "char16_t", Math.floor(bytes / 2)) as string),
+    );
   }
 
   /**
@@ -509,4 +558,15 @@ function stripNuls(text: string): string {
 export function filetimeToDate(filetime: bigint): Date | undefined {
   if (filetime <= FILETIME_UNIX_EPOCH) return undefined;
   return new Date(Number((filetime - FILETIME_UNIX_EPOCH) / 10000n));
+}
+
+/**
+ * Whether a session's `LastInputTime` can be trusted (issue 17). Windows tracks input for Remote
+ * Desktop sessions; for console-type sessions (protocol 0: the local console, and MultiPoint
+ * stations, which are local) it reports `LastInputTime` equal to `CurrentTime` while connected
+ * and 0 once disconnected, so their idle time is unknown, never guessed. A session without a
+ * user has no input to speak of either.
+ */
+export function idleTimeTrusted(protocolType: number, userName: string): boolean {
+  return protocolType === WTS_PROTOCOL_TYPE_RDP && userName !== "";
 }

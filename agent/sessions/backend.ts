@@ -29,6 +29,11 @@ export interface BackendSession {
   readonly lastInputTime: Date | undefined;
   /** The session's desktop is locked (`WTSINFOEX_LEVEL1` `SessionFlags`). */
   readonly locked: boolean;
+  /**
+   * Set when the backend could not learn everything about this session (one of its queries
+   * failed): what went wrong. The fields it could not read are then empty or unknown.
+   */
+  readonly note?: string;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Plain-text tables and the PowerShell-style what-if line, for `-o table`.
  */
-import type { HostReport, ResultView } from "./report.js";
+import type { HostReport, ResultView, SessionView } from "./report.js";
 
 /** Formats rows under a header, columns padded to their widest cell, two spaces apart. */
 export function formatTable(
@@ -33,6 +33,16 @@ export function formatSeconds(seconds: number | null): string {
   return `${Math.floor(seconds / 86_400)}d${String(Math.floor(seconds / 3600) % 24).padStart(2, "0")}h`;
 }
 
+/**
+ * The IDLE cell: the idle time; `unknown` for a session with a user whose input the host does not
+ * track (the console, MultiPoint stations: issue 17), which no idle filter ever matches; empty
+ * for a session nobody is logged on to.
+ */
+export function idleCell(session: Pick<SessionView, "userName" | "idleSeconds">): string {
+  if (session.idleSeconds !== null) return formatSeconds(session.idleSeconds);
+  return session.userName === "" ? "" : "unknown";
+}
+
 /** `session 5 (alice, Station 3) on h1.lab.example.com`, the target of a what-if or a prompt. */
 export function sessionTarget(
   host: string,
@@ -58,7 +68,7 @@ export function sessionsTable(reports: readonly HostReport[]): string {
       s.userName === "" ? "" : s.domainName === "" ? s.userName : `${s.domainName}\\${s.userName}`,
       s.stationName,
       s.clientName,
-      formatSeconds(s.idleSeconds),
+      idleCell(s),
       s.protection === "NONE" ? "" : s.protection,
     ]),
   );

@@ -161,7 +161,8 @@ async function fake(backend: SessionBackend): Promise<void> {
   await failing("enumerate5", "enumerate=5", () => backend.listSessions());
   await failing("queryVanished2", "query:3=2", () => backend.listSessions());
   await failing("queryVanished7022", "query:4=7022", () => backend.listSessions());
-  await failing("query5", "query:5=5", () => backend.listSessions());
+  await failing("queryFails5", "query:5=5", () => backend.listSessions());
+  await failing("query1722", "query:5=1722", () => backend.listSessions());
   await failing("disconnect7022", "disconnect:4=7022", () =>
     backend.disconnectSession(4, { wait: true }),
   );

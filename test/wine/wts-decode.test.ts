@@ -10,6 +10,7 @@ import {
   createWtsBackend,
   decodeUtf16Fixed,
   filetimeToDate,
+  idleTimeTrusted,
   parseWtsInfo,
   sessionStateFromWts,
 } from "../../agent/backends/wts.js";
@@ -99,5 +100,15 @@ void describe("FILETIMEs", () => {
     const lastInput = FILETIME_1970 + BigInt(Date.parse("2026-11-24T08:28:30Z")) * 10000n;
     assert.equal(filetimeToDate(lastInput)?.toISOString(), "2026-11-24T08:28:30.000Z");
     assert.equal(filetimeToDate(0n), undefined);
+  });
+});
+
+void describe("idleTimeTrusted", () => {
+  void it("trusts the last input of Remote Desktop sessions with a user, and nothing else", () => {
+    assert.equal(idleTimeTrusted(2, "teacher"), true);
+    // 0: the console and MultiPoint stations, whose LastInputTime is CurrentTime or 0.
+    assert.equal(idleTimeTrusted(0, "teacher"), false);
+    assert.equal(idleTimeTrusted(1, "teacher"), false);
+    assert.equal(idleTimeTrusted(2, ""), false);
   });
 });

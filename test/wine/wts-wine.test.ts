@@ -66,16 +66,8 @@ const FAKE_NOW_MS = Date.parse("2026-11-24T09:30:00Z");
 /** The fixture of `fake-wtsapi32.c`, as the backend must report it. */
 const fixture = [
   session(0, SessionState.DISCONNECTED, "Services"),
-  session(
-    1,
-    SessionState.ACTIVE,
-    "Console",
-    "zoë",
-    "CLASSROOM",
-    "",
-    "2026-11-24T08:00:00.000Z",
-    90_000,
-  ),
+  // The console reports LastInputTime = CurrentTime while connected: its idle time is unknown.
+  session(1, SessionState.ACTIVE, "Console", "zoë", "CLASSROOM", "", "2026-11-24T08:00:00.000Z"),
   session(2, SessionState.CONNECTED, "Station 2"),
   session(3, SessionState.CONNECT_QUERY, "RDP-Tcp#3", "", "", "ÉCOLE-PC-ß"),
   session(
@@ -102,7 +94,8 @@ const fixture = [
   session(7, SessionState.RESET, "Station 7"),
   session(8, SessionState.DOWN, "Station 8"),
   session(9, SessionState.INIT, "Station 9"),
-  // A 20-character user name fills WTSINFOW.UserName; the client name has a surrogate pair.
+  // A 20-character user name fills WTSINFOW.UserName; the client name has a surrogate pair. A
+  // MultiPoint station is local, console-type: idle unknown.
   session(
     12,
     SessionState.ACTIVE,
@@ -111,7 +104,17 @@ const fixture = [
     "ABCDEFGHIJKLMNO",
     "😀PC",
     "2026-11-24T08:01:00.000Z",
-    5000,
+  ),
+  // Names longer than WTSINFOW holds (20 and 17), read whole from WTSUserName / WTSDomainName.
+  session(
+    13,
+    SessionState.ACTIVE,
+    "RDP-Tcp#13",
+    "anne-sophie.van-den-berghe",
+    "CLASSROOM-NORTH-WING",
+    "LAB-LAPTOP-07",
+    "2026-11-24T08:02:00.000Z",
+    42_000,
   ),
   session(65536, SessionState.LISTEN, "RDP-Tcp"),
 ];
@@ -206,7 +209,7 @@ void describe("wts backend under Wine", () => {
       assert.deepEqual(value(result, "layout"), { size: 216, user: 130, lastInput: 192, row: 24 });
     });
 
-    void it("lists all ten states, with non-ASCII names, logon and idle times", () => {
+    void it("lists all ten states, with non-ASCII and long names, logon and idle times", () => {
       assert.deepEqual(value(result, "listSessions"), fixture);
       const states = new Set(fixture.map((s) => s.state));
       assert.equal(states.size, 10);
@@ -222,6 +225,42 @@ void describe("wts backend under Wine", () => {
       assert.deepEqual(value(result, "queryVanished7022"), without(4));
     });
 
+    void it("knows no idle time for console-type sessions (console, stations): never guessed", () => {
+      const list = value(result, "listSessions") as typeof fixture;
+      for (const id of [1, 12]) {
+        assert.equal(list.find((s) => s.sessionId === id)?.lastInputTime, null, `session ${id}`);
+      }
+      // Disconnected, the console reports LastInputTime 0: still unknown, not 150 000 days.
+      const after = value(result, "listAfterDisconnect") as typeof fixture;
+      assert.equal(after.find((s) => s.sessionId === 1)?.lastInputTime, null);
+      assert.equal(
+        after.find((s) => s.sessionId === 13)?.lastInputTime,
+        new Date(FAKE_NOW_MS - 42_000).toISOString(),
+      );
+    });
+
+    void it("degrades one session whose query fails with an unexpected code, not the list", () => {
+      const list = value(result, "queryFails5") as (ReturnType<typeof session> & {
+        note?: string;
+      })[];
+      assert.equal(list.length, fixture.length);
+      const degraded = list.find((s) => s.sessionId === 5);
+      assert.deepEqual(
+        { ...degraded, note: undefined },
+        { ...session(5, SessionState.DISCONNECTED, "RDP-Tcp#5"), note: undefined },
+      );
+      assert.match(
+        degraded?.note ?? "",
+        /^details unknown: WTSQuerySessionInformationW\(5, 24\) failed: access denied \(5\)$/,
+      );
+      for (const other of list.filter((s) => s.sessionId !== 5))
+        assert.equal(other.note, undefined);
+      assert.deepEqual(
+        list.filter((s) => s.sessionId !== 5),
+        fixture.filter((s) => s.sessionId !== 5),
+      );
+    });
+
     void it("throws Win32Error with GetLastError's code, mapped by win32-errors.ts", () => {
       const expectations: [string, number, Outcome, { retryable?: boolean; down?: boolean }][] = [
         ["disconnect7022", 7022, Outcome.NOT_FOUND, {}],
@@ -232,7 +271,7 @@ void describe("wts backend under Wine", () => {
         ["disconnect1722", 1722, Outcome.FAILED, { down: true }],
         ["enumerate1722", 1722, Outcome.FAILED, { down: true }],
         ["enumerate5", 5, Outcome.FAILED, {}],
-        ["query5", 5, Outcome.FAILED, {}],
+        ["query1722", 1722, Outcome.FAILED, { down: true }],
       ];
       for (const [name, code, outcome, flags] of expectations) {
         const error = failure(result, name);

@@ -36,22 +36,30 @@ typedef struct {
     const WCHAR *client;
     LONGLONG logon;     /* FILETIME, 0 when nobody is logged on */
     LONGLONG idle_secs; /* -1: LastInputTime unknown (0) */
+    USHORT protocol;    /* WTSClientProtocolType: 0 console-type (console, stations), 2 RDP */
 } FakeSession;
 
+/*
+ * Console-type sessions (protocol 0: the console and MultiPoint stations) report LastInputTime the
+ * way Windows does, as CurrentTime while connected and 0 once disconnected, whatever idle_secs
+ * says; the user and domain names of session 13 do not fit WTSINFOW (20 and 17 characters).
+ */
 static FakeSession sessions[] = {
-    {0, WTSDisconnected, L"Services", L"", L"", L"", 0, -1},
-    {1, WTSActive, L"Console", L"zo\u00eb", L"CLASSROOM", L"", FT_LOGON, 90},
-    {2, WTSConnected, L"Station 2", L"", L"", L"", 0, -1},
-    {3, WTSConnectQuery, L"RDP-Tcp#3", L"", L"", L"\u00c9COLE-PC-\u00df", 0, -1},
-    {4, WTSShadow, L"RDP-Tcp#4", L"teacher", L"CLASSROOM", L"T-LAPTOP", FT_LOGON, 0},
-    {5, WTSDisconnected, L"RDP-Tcp#5", L"J\u00f3zef", L"\u0141\u00d3D\u0179", L"", FT_LOGON, 3600},
-    {6, WTSIdle, L"Station 6", L"", L"", L"", 0, -1},
-    {7, WTSReset, L"Station 7", L"", L"", L"", 0, -1},
-    {8, WTSDown, L"Station 8", L"", L"", L"", 0, -1},
-    {9, WTSInit, L"Station 9", L"", L"", L"", 0, -1},
+    {0, WTSDisconnected, L"Services", L"", L"", L"", 0, -1, 0},
+    {1, WTSActive, L"Console", L"zo\u00eb", L"CLASSROOM", L"", FT_LOGON, 90, 0},
+    {2, WTSConnected, L"Station 2", L"", L"", L"", 0, -1, 0},
+    {3, WTSConnectQuery, L"RDP-Tcp#3", L"", L"", L"\u00c9COLE-PC-\u00df", 0, -1, 2},
+    {4, WTSShadow, L"RDP-Tcp#4", L"teacher", L"CLASSROOM", L"T-LAPTOP", FT_LOGON, 0, 2},
+    {5, WTSDisconnected, L"RDP-Tcp#5", L"J\u00f3zef", L"\u0141\u00d3D\u0179", L"", FT_LOGON, 3600, 2},
+    {6, WTSIdle, L"Station 6", L"", L"", L"", 0, -1, 0},
+    {7, WTSReset, L"Station 7", L"", L"", L"", 0, -1, 0},
+    {8, WTSDown, L"Station 8", L"", L"", L"", 0, -1, 0},
+    {9, WTSInit, L"Station 9", L"", L"", L"", 0, -1, 0},
     {12, WTSActive, L"Station 12", L"abcdefghijklmnopqrst", L"ABCDEFGHIJKLMNO", L"\U0001F600PC",
-     FT_LOGON + 60 * FT_SECOND, 5},
-    {65536, WTSListen, L"RDP-Tcp", L"", L"", L"", 0, -1},
+     FT_LOGON + 60 * FT_SECOND, 5, 0},
+    {13, WTSActive, L"RDP-Tcp#13", L"anne-sophie.van-den-berghe", L"CLASSROOM-NORTH-WING",
+     L"LAB-LAPTOP-07", FT_LOGON + 120 * FT_SECOND, 42, 2},
+    {65536, WTSListen, L"RDP-Tcp", L"", L"", L"", 0, -1, 2},
 };
 #define SESSION_COUNT (sizeof(sessions) / sizeof(sessions[0]))
 
@@ -227,6 +235,15 @@ __declspec(dllexport) BOOL WINAPI WTSQuerySessionInformationW(HANDLE server, DWO
         return return_string(s->station, buffer, bytes);
     case WTSClientName:
         return return_string(s->client, buffer, bytes);
+    case WTSClientProtocolType: {
+        USHORT *protocol = track_alloc(sizeof(USHORT));
+        if (protocol == NULL)
+            return fail(ERROR_NOT_ENOUGH_MEMORY);
+        *protocol = s->protocol;
+        *buffer = (LPWSTR)protocol;
+        *bytes = sizeof(USHORT);
+        return TRUE;
+    }
     case WTSSessionInfo: {
         WTSINFOW *info = track_alloc(sizeof(WTSINFOW));
         if (info == NULL)
@@ -241,7 +258,10 @@ __declspec(dllexport) BOOL WINAPI WTSQuerySessionInformationW(HANDLE server, DWO
         info->LogonTime.QuadPart = s->logon;
         info->ConnectTime.QuadPart = s->logon;
         info->CurrentTime.QuadPart = FT_NOW;
-        info->LastInputTime.QuadPart = s->idle_secs < 0 ? 0 : FT_NOW - s->idle_secs * FT_SECOND;
+        if (s->protocol == 0)
+            info->LastInputTime.QuadPart = s->state == WTSDisconnected ? 0 : FT_NOW;
+        else
+            info->LastInputTime.QuadPart = s->idle_secs < 0 ? 0 : FT_NOW - s->idle_secs * FT_SECOND;
         LeaveCriticalSection(&lock);
         *buffer = (LPWSTR)info;
         *bytes = sizeof(WTSINFOW);
