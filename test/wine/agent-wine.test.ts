@@ -137,7 +137,7 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     const sessions = report.sessions ?? [];
     assert.deepEqual(
       sessions.map((s) => s.sessionId),
-      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 65536],
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 65536],
     );
     const byId = new Map(sessions.map((s) => [s.sessionId, s]));
     assert.equal(byId.get(0)?.protection, "SERVICES_SESSION");
@@ -147,6 +147,13 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     assert.equal(byId.get(5)?.userName, "Józef");
     assert.equal(byId.get(5)?.domainName, "ŁÓDŹ");
     assert.equal(byId.get(65536)?.state, "LISTEN");
+    // Whole names, longer than WTSINFOW holds; idle known for a Remote Desktop session only.
+    assert.equal(byId.get(13)?.userName, "anne-sophie.van-den-berghe");
+    assert.equal(byId.get(13)?.domainName, "CLASSROOM-NORTH-WING");
+    // The DLL's clock stands still at 2026-11-24T09:30Z; the agent computes idle time with its own.
+    assert.ok((byId.get(13)?.idleSeconds ?? -1) >= 42, "a Remote Desktop session's idle time");
+    assert.equal(byId.get(1)?.idleSeconds, null, "the console's idle time is unknown");
+    assert.equal(byId.get(12)?.idleSeconds, null, "a station's idle time is unknown");
     // wmsctl is a Linux process: Wine lists its connection without an owner, so the agent cannot
     // rule out any session as the caller's (rule 3 fails closed).
     assert.equal(byId.get(4)?.protection, "CALLER_UNRESOLVED");
@@ -233,6 +240,35 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
         [1, 0],
       ],
     );
+  });
+
+  void it("never matches a console-type session by idle time", async () => {
+    const { report } = await wmsctl("disconnect", "--all", "--min-idle", "1s", "--what-if");
+    assert.equal(report.status, "ok");
+    // 4, 5 and 13 are Remote Desktop sessions with a user (their last input is days before the
+    // agent's clock); the console (1) and station 12, whose idle time is unknown, are not idle.
+    assert.deepEqual(
+      (report.results ?? []).map((r) => r.sessionId),
+      [4, 5, 13],
+    );
+  });
+
+  void it("lists the other sessions when one of them cannot be read (Win32 error 5)", async () => {
+    writeFileSync(failFile, "query:13=5");
+    try {
+      const { status, report } = await wmsctl("get");
+      assert.equal(status, 0);
+      const sessions = report.sessions ?? [];
+      assert.equal(sessions.length, 13);
+      const degraded = sessions.find((s) => s.sessionId === 13);
+      assert.equal(degraded?.state, "ACTIVE");
+      assert.equal(degraded?.stationName, "RDP-Tcp#13");
+      assert.equal(degraded?.userName, "");
+      assert.equal(degraded?.idleSeconds, null);
+      assert.equal(sessions.find((s) => s.sessionId === 5)?.userName, "Józef");
+    } finally {
+      writeFileSync(failFile, "");
+    }
   });
 
   void it("answers UNAVAILABLE and turns NOT_SERVING while RDS is unreachable (1722)", async () => {
