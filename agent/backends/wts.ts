@@ -13,6 +13,7 @@
  * `../win32-errors.ts` alone.
  */
 import type koffiModule from "koffi";
+import { release } from "node:os";
 import { WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import {
   MessageButtons,
@@ -40,7 +41,17 @@ export interface WtsBackendOptions {
    * @default "wtsapi32.dll"
    */
   readonly wtsapi32?: string;
+  /**
+   * How long to wait before calling `WTSWaitSystemEvent` again after it failed (Remote Desktop
+   * Services restarting): long enough not to spin against a stopped service, short enough that
+   * the news resumes well before the agent's periodic re-enumeration (30 s) would notice.
+   * @default 5000
+   */
+  readonly eventRetryDelayMs?: number;
 }
+
+/** Default of {@link WtsBackendOptions.eventRetryDelayMs}. */
+export const DEFAULT_EVENT_RETRY_DELAY_MS = 5000;
 
 const WTS_CURRENT_SERVER_HANDLE = null;
 /** `WTS_INFO_CLASS` values. */
@@ -49,6 +60,14 @@ const WTSDomainName = 7;
 const WTSClientName = 10;
 const WTSClientProtocolType = 16;
 const WTSSessionInfo = 24;
+const WTSSessionInfoEx = 25;
+/** `WTSINFOEXW`: `Level` (DWORD), padding, then `WTSINFOEX_LEVEL1_W` at 8, 232 bytes in all. */
+export const WTSINFOEXW_SIZE = 232;
+/** Offset of `WTSINFOEX_LEVEL1_W.SessionFlags` in `WTSINFOEXW`. */
+export const WTSINFOEXW_SESSION_FLAGS_OFFSET = 16;
+/** `WTSWaitSystemEvent` masks: every event, and the flush that releases every waiter. */
+const WTS_EVENT_ALL = 0x7fffffff;
+const WTS_EVENT_FLUSH = 0x80000000;
 /** `WTSClientProtocolType` of a Remote Desktop (RDP) session; 0 is the console, 1 ICA. */
 const WTS_PROTOCOL_TYPE_RDP = 2;
 /** What `ProcessIdToSessionId` says of a process id that names no process (any more). */
@@ -71,7 +90,11 @@ export async function createWtsBackend(options: WtsBackendOptions = {}): Promise
     throw new Error("the wts backend needs Windows; use --backend simulated");
   }
   const api = await loadApi(options.wtsapi32 ?? "wtsapi32.dll");
-  return new WtsBackend(api);
+  const eventRetryDelayMs = options.eventRetryDelayMs ?? DEFAULT_EVENT_RETRY_DELAY_MS;
+  if (!Number.isInteger(eventRetryDelayMs) || eventRetryDelayMs < 1) {
+    throw new RangeError(`eventRetryDelayMs must be a positive integer, got ${eventRetryDelayMs}`);
+  }
+  return new WtsBackend(api, { eventRetryDelayMs });
 }
 
 /** The native functions and types, loaded once per `wtsapi32` name for the whole process. */
@@ -84,6 +107,7 @@ interface WtsApi {
   readonly WTSDisconnectSession: NativeFunction;
   readonly WTSLogoffSession: NativeFunction;
   readonly WTSSendMessageW: NativeFunction;
+  readonly WTSWaitSystemEvent: NativeFunction;
   readonly WTSFreeMemory: NativeFunction;
   readonly GetLastError: NativeFunction;
   readonly GetCurrentProcessId: NativeFunction;
@@ -143,6 +167,9 @@ async function importApi(wtsapi32: string): Promise<WtsApi> {
     WTSSendMessageW: wts.func(
       "int __stdcall WTSSendMessageW(void *hServer, uint32_t SessionId, const char16_t *pTitle, uint32_t TitleLength, const char16_t *pMessage, uint32_t MessageLength, uint32_t Style, uint32_t Timeout, _Out_ uint32_t *pResponse, int bWait)",
     ),
+    WTSWaitSystemEvent: wts.func(
+      "int __stdcall WTSWaitSystemEvent(void *hServer, uint32_t EventMask, _Out_ uint32_t *pEventFlags)",
+    ),
     WTSFreeMemory: wts.func("void __stdcall WTSFreeMemory(void *pMemory)"),
     GetLastError: kernel32.func("uint32_t __stdcall GetLastError()"),
     GetCurrentProcessId: kernel32.func("uint32_t __stdcall GetCurrentProcessId()"),
@@ -163,8 +190,17 @@ interface EnumeratedSession {
 class WtsBackend implements SessionBackend {
   readonly name = "wts";
   #closed = false;
+  readonly #listeners = new Set<() => void>();
+  /** The event loop's current `WTSWaitSystemEvent`, settled when it returns; `undefined` when idle. */
+  #waiting: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Whether `SessionFlags` 0 means unlocked (Windows 7 / Server 2008 R2, version 6.1). */
+  readonly #lockFlagReversed = lockFlagReversed(release());
 
-  constructor(private readonly api: WtsApi) {}
+  constructor(
+    private readonly api: WtsApi,
+    private readonly options: Required<Pick<WtsBackendOptions, "eventRetryDelayMs">>,
+  ) {}
 
   async listSessions(): Promise<BackendSession[]> {
     this.#assertOpen();
@@ -262,9 +298,75 @@ class WtsBackend implements SessionBackend {
     }
   }
 
-  close(): Promise<void> {
+  /**
+   * Session news from `WTSWaitSystemEvent` (logon, logoff, connect, disconnect, create, delete,
+   * state change), waited for on one koffi worker thread while anyone listens. Lock and unlock
+   * are not among them (the service's SESSIONCHANGE is); the agent's periodic re-enumeration
+   * covers what the events miss. A failed wait is retried after `eventRetryDelayMs`.
+   */
+  watchChanges(listener: () => void): () => void {
+    this.#assertOpen();
+    this.#listeners.add(listener);
+    this.#startWaiting();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) void this.#stopWaiting();
+    };
+  }
+
+  async close(): Promise<void> {
     this.#closed = true;
-    return Promise.resolve();
+    this.#listeners.clear();
+    await this.#stopWaiting();
+  }
+
+  #startWaiting(): void {
+    if (this.#waiting !== undefined || this.#retryTimer !== undefined || this.#closed) return;
+    if (this.#listeners.size === 0) return;
+    const flags: [number] = [0];
+    this.#waiting = this.#callAsync(
+      this.api.WTSWaitSystemEvent,
+      WTS_CURRENT_SERVER_HANDLE,
+      WTS_EVENT_ALL,
+      flags,
+    ).then(
+      ({ result }) => {
+        this.#waiting = undefined;
+        const flushed = (flags[0] & WTS_EVENT_FLUSH) !== 0 || flags[0] === 0;
+        if (this.#closed || this.#listeners.size === 0) return;
+        if (result === 0 || flushed) {
+          this.#retryLater();
+          return;
+        }
+        for (const listener of [...this.#listeners]) listener();
+        this.#startWaiting();
+      },
+      () => {
+        this.#waiting = undefined;
+        this.#retryLater();
+      },
+    );
+  }
+
+  #retryLater(): void {
+    if (this.#closed || this.#listeners.size === 0) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#startWaiting();
+    }, this.options.eventRetryDelayMs);
+    this.#retryTimer.unref();
+  }
+
+  /** Releases the waiting worker thread with `WTS_EVENT_FLUSH` and waits until it has returned. */
+  async #stopWaiting(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
+    const flags: [number] = [0];
+    // Returns at once; every pending wait on the server handle returns too.
+    this.api.WTSWaitSystemEvent(WTS_CURRENT_SERVER_HANDLE, WTS_EVENT_FLUSH, flags);
+    await waiting;
   }
 
   #assertOpen(): void {
@@ -398,6 +500,25 @@ class WtsBackend implements SessionBackend {
     });
     if (protocol === undefined) return undefined;
     const state = sessionStateFromWts(enumerated.wtsState);
+    // Nobody logged on, nothing to lock: one query fewer for an empty station or a listener.
+    const sessionFlags =
+      userName === ""
+        ? WTS_SESSIONSTATE_UNKNOWN
+        : await this.#query(sessionId, WTSSessionInfoEx, (pointer, bytes) => {
+            if (bytes < WTSINFOEXW_SIZE) {
+              throw new Error(
+                `WTSSessionInfoEx returned ${bytes} bytes, expected ${WTSINFOEXW_SIZE}`,
+              );
+            }
+            const level = this.api.koffi.decode(pointer, "uint32_t") as number;
+            if (level !== 1) throw new Error(`WTSSessionInfoEx returned level ${level}, not 1`);
+            return this.api.koffi.decode(
+              pointer,
+              WTSINFOEXW_SESSION_FLAGS_OFFSET,
+              "int32_t",
+            ) as number;
+          });
+    if (sessionFlags === undefined) return undefined;
     return {
       sessionId,
       state,
@@ -409,7 +530,7 @@ class WtsBackend implements SessionBackend {
       lastInputTime: idleTimeTrusted(protocol, userName)
         ? filetimeToDate(info.lastInputTime)
         : undefined,
-      locked: false,
+      locked: isLocked(sessionFlags, this.#lockFlagReversed),
     };
   }
 
@@ -501,6 +622,27 @@ export function messageResponseFromId(id: number): MessageResponse {
   if (id === IDASYNC) return MessageResponse.NOT_WAITED;
   // IDOK (1) ... IDNO (7): the wire enum numbers the buttons the same way.
   return Number.isInteger(id) && id >= 1 && id <= 7 ? id : MessageResponse.UNRECOGNIZED;
+}
+
+/** `WTSINFOEX_LEVEL1_W.SessionFlags` when Windows does not know (or nobody is logged on). */
+const WTS_SESSIONSTATE_UNKNOWN = -1;
+
+/**
+ * Whether `SessionFlags` 0 and 1 are swapped: Microsoft documents `WTS_SESSIONSTATE_LOCK` 0 and
+ * `WTS_SESSIONSTATE_UNLOCK` 1, and notes that Windows 7 and Server 2008 R2 (version 6.1) report
+ * them the other way round. `osRelease` is `os.release()`, which Node reads with `RtlGetVersion`
+ * (not subject to the compatibility shims of `GetVersionEx`). Node 20 and later no longer run on
+ * 6.1; the rule stays so that a reading is never silently inverted.
+ */
+export function lockFlagReversed(osRelease: string): boolean {
+  const [major, minor] = osRelease.split(".").map(Number);
+  return major === 6 && minor === 1;
+}
+
+/** Whether `SessionFlags` says the session is locked; unknown (-1) is not locked. */
+export function isLocked(sessionFlags: number, reversed: boolean): boolean {
+  if (sessionFlags !== 0 && sessionFlags !== 1) return false;
+  return sessionFlags === (reversed ? 1 : 0);
 }
 
 /** `WTS_CONNECTSTATE_CLASS` (0 = WTSActive ... 9 = WTSInit) to the wire enum, which is one more. */

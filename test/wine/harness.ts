@@ -9,7 +9,9 @@
  */
 import { createServer, connect } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
+import { release } from "node:os";
 import koffi from "koffi";
+import { MessageButtons } from "../../proto/gen/wms/v1/wms_session.js";
 import type { SessionBackend } from "../../agent/sessions/backend.js";
 import { createWtsBackend } from "../../agent/backends/wts.js";
 import { createWindowsPeerResolver } from "../../agent/caller/windows-peer-process.js";
@@ -187,11 +189,125 @@ async function fake(backend: SessionBackend): Promise<void> {
   await step("afterDisconnect12", () => stats());
   await step("listAfterDisconnect", () => backend.listSessions());
   await step("healthyAfter", () => backend.isHealthy());
+  const eventStats = await familySteps(backend, dll);
   await step("closeThenList", async () => {
     await backend.close();
     return backend.listSessions();
   });
+  await step("eventsAfterClose", () => eventStats());
   await step("stats", () => stats());
+}
+
+/** Log-off, messages, the lock flag and WTSWaitSystemEvent (issue 12), through the real ABI. */
+async function familySteps(backend: SessionBackend, dll: ReturnType<typeof koffi.load>) {
+  const layoutEx = dll.func(
+    "void __stdcall FakeWtsLayoutEx(_Out_ uint32_t *size, _Out_ uint32_t *flags)",
+  );
+  const events = dll.func(
+    "void __stdcall FakeWtsEvents(_Out_ int32_t *started, _Out_ int32_t *returned, _Out_ int32_t *flushes, _Out_ uint32_t *pending)",
+  );
+  const raise = dll.func("void __stdcall FakeWtsRaise(uint32_t flags)");
+  const lastMessage = dll.func(
+    "void __stdcall FakeWtsLastMessage(_Out_ uint16_t *title, _Out_ uint16_t *message, _Out_ uint32_t *titleBytes, _Out_ uint32_t *messageBytes, _Out_ uint32_t *style, _Out_ uint32_t *timeout, _Out_ uint32_t *wait)",
+  );
+  const eventStats = () => {
+    const out: [number][] = [[0], [0], [0], [0]];
+    events(...out);
+    const [started, returned, flushes, pending] = out.map((cell) => cell[0]);
+    return { started, returned, flushes, pending };
+  };
+  await step("osRelease", () => release());
+  await step("layoutEx", () => {
+    const out: [number][] = [[0], [0]];
+    layoutEx(...out);
+    return { size: out[0]?.[0], sessionFlags: out[1]?.[0] };
+  });
+  await step("locks", async () =>
+    (await backend.listSessions()).filter((s) => s.locked).map((s) => s.sessionId),
+  );
+
+  // Messages: the title and text arrive whole (lengths in bytes), each answer mapped.
+  const readMessage = () => {
+    const title = new Uint16Array(300);
+    const text = new Uint16Array(4200);
+    const out: [number][] = [[0], [0], [0], [0], [0]];
+    lastMessage(title, text, ...out);
+    const decode = (units: Uint16Array) => {
+      const end = units.indexOf(0);
+      return Buffer.from(units.buffer, 0, (end === -1 ? units.length : end) * 2).toString(
+        "utf16le",
+      );
+    };
+    const [titleBytes, messageBytes, style, timeout, wait] = out.map((cell) => cell[0]);
+    return {
+      title: decode(title),
+      text: decode(text),
+      titleBytes,
+      messageBytes,
+      style,
+      timeout,
+      wait,
+    };
+  };
+  const box = {
+    title: "Ms Żabińska 😀",
+    text: "Save your work: the room closes in 5 minutes.",
+    buttons: MessageButtons.YES_NO,
+    timeoutSeconds: 30,
+  };
+  await step("messageNoWait", () => backend.sendMessage(13, { ...box, wait: false }));
+  await step("messageNoWaitSeen", () => readMessage());
+  await step("messageTimeout", () => backend.sendMessage(13, { ...box, wait: true }));
+  await step("messageTimeoutSeen", () => readMessage());
+  setFailure("answer:13=6");
+  await step("messageYes", () => backend.sendMessage(13, { ...box, wait: true }));
+  setFailure("message:13=7007");
+  await step("message7007", () => backend.sendMessage(13, { ...box, wait: false }));
+  setFailure(undefined);
+  await step("messageMissing", () => backend.sendMessage(77, { ...box, wait: false }));
+
+  // WTSWaitSystemEvent: news of a log-off and a raised event reach the listener; the last
+  // listener leaving flushes the waiting thread.
+  let heard = 0;
+  let notify: (() => void) | undefined;
+  const heardOnce = () => new Promise<void>((resolve) => (notify = resolve));
+  const stop = backend.watchChanges?.(() => {
+    heard++;
+    notify?.();
+  });
+  const untilWaiting = async (count: number) => {
+    // A condition, not a sleep: the worker thread has entered WTSWaitSystemEvent.
+    while ((eventStats().started ?? 0) < count) await new Promise((r) => setTimeout(r, 5));
+  };
+  await untilWaiting(1);
+  let next = heardOnce();
+  await step("logoff13", () => backend.logoffSession(13, { wait: true }));
+  await next;
+  await step("heardLogoff", () => heard);
+  await step("afterLogoff13", async () =>
+    (await backend.listSessions()).find((s) => s.sessionId === 13),
+  );
+  await untilWaiting(2);
+  next = heardOnce();
+  raise(0x20); // WTS_EVENT_LOGON
+  await next;
+  await step("heardRaised", () => heard);
+  await step("logoffListener", () => backend.logoffSession(65536, { wait: false }));
+  await step("logoffMissing", () => backend.logoffSession(77, { wait: true }));
+  setFailure("logoff:4=5");
+  await step("logoff5", () => backend.logoffSession(4, { wait: false }));
+  setFailure(undefined);
+  await untilWaiting(3);
+  stop?.();
+  await step("eventsAfterStop", async () => {
+    while (eventStats().returned !== eventStats().started)
+      await new Promise((r) => setTimeout(r, 5));
+    return eventStats();
+  });
+  // Listening again, then closed while waiting: close flushes and returns.
+  backend.watchChanges?.(() => undefined);
+  await untilWaiting(4);
+  return eventStats;
 }
 
 async function main(): Promise<void> {

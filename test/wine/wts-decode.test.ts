@@ -11,6 +11,8 @@ import {
   decodeUtf16Fixed,
   filetimeToDate,
   idleTimeTrusted,
+  isLocked,
+  lockFlagReversed,
   parseWtsInfo,
   sessionStateFromWts,
 } from "../../agent/backends/wts.js";
@@ -110,5 +112,22 @@ void describe("idleTimeTrusted", () => {
     assert.equal(idleTimeTrusted(0, "teacher"), false);
     assert.equal(idleTimeTrusted(1, "teacher"), false);
     assert.equal(idleTimeTrusted(2, ""), false);
+  });
+});
+
+void describe("the lock flag (WTSINFOEX_LEVEL1_W SessionFlags)", () => {
+  void it("reads 0 as locked and 1 as unlocked, reversed on Windows 7 / Server 2008 R2 (6.1)", () => {
+    assert.equal(lockFlagReversed("10.0.20348"), false);
+    assert.equal(lockFlagReversed("6.3.9600"), false);
+    assert.equal(lockFlagReversed("6.1.7601"), true);
+    assert.equal(isLocked(0, false), true);
+    assert.equal(isLocked(1, false), false);
+    assert.equal(isLocked(0, true), false);
+    assert.equal(isLocked(1, true), true);
+  });
+
+  void it("treats WTS_SESSIONSTATE_UNKNOWN (-1) as not locked", () => {
+    assert.equal(isLocked(-1, false), false);
+    assert.equal(isLocked(-1, true), false);
   });
 });

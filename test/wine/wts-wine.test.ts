@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { Outcome, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { MessageResponse, Outcome, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { lockFlagReversed } from "../../agent/backends/wts.js";
 import { win32ErrorMeaning } from "../../agent/sessions/win32-errors.js";
 import { failure, output, value, type HarnessOutput } from "./harness-output.js";
 import {
@@ -80,16 +81,20 @@ const fixture = [
     "2026-11-24T08:00:00.000Z",
     0,
   ),
-  session(
-    5,
-    SessionState.DISCONNECTED,
-    "RDP-Tcp#5",
-    "Józef",
-    "ŁÓDŹ",
-    "",
-    "2026-11-24T08:00:00.000Z",
-    3_600_000,
-  ),
+  // Disconnected and locked (WTSINFOEX_LEVEL1_W SessionFlags WTS_SESSIONSTATE_LOCK).
+  {
+    ...session(
+      5,
+      SessionState.DISCONNECTED,
+      "RDP-Tcp#5",
+      "Józef",
+      "ŁÓDŹ",
+      "",
+      "2026-11-24T08:00:00.000Z",
+      3_600_000,
+    ),
+    locked: true,
+  },
   session(6, SessionState.IDLE, "Station 6"),
   session(7, SessionState.RESET, "Station 7"),
   session(8, SessionState.DOWN, "Station 8"),
@@ -318,6 +323,69 @@ void describe("wts backend under Wine", () => {
       assert.ok((stats["allocations"] ?? 0) > 100, `allocations ${stats["allocations"]}`);
       assert.equal(stats["frees"], stats["allocations"]);
       assert.equal(stats["badFrees"], 0);
+    });
+
+    void it("reads the lock flag from WTSINFOEX_LEVEL1_W at the compiler's offset", () => {
+      assert.deepEqual(value(result, "layoutEx"), { size: 232, sessionFlags: 16 });
+      // Wine reports a version after Windows 7, where 0 is WTS_SESSIONSTATE_LOCK.
+      assert.equal(lockFlagReversed(value(result, "osRelease") as string), false);
+      // 5 was locked from the start; the DLL locks 1 and 12 when the test disconnects them.
+      assert.deepEqual(value(result, "locks"), [1, 5, 12]);
+    });
+
+    void it("sends a message with title and text whole (lengths in bytes), each answer mapped", () => {
+      assert.equal(value(result, "messageNoWait"), MessageResponse.NOT_WAITED);
+      const title = "Ms Żabińska 😀";
+      const text = "Save your work: the room closes in 5 minutes.";
+      const seen = { title, text, titleBytes: title.length * 2, messageBytes: text.length * 2 };
+      // MB_YESNO (4), a 30 s timeout, bWait as asked.
+      assert.deepEqual(value(result, "messageNoWaitSeen"), {
+        ...seen,
+        style: 4,
+        timeout: 30,
+        wait: 0,
+      });
+      assert.equal(value(result, "messageTimeout"), MessageResponse.TIMEOUT); // IDTIMEOUT 32000
+      assert.deepEqual(value(result, "messageTimeoutSeen"), {
+        ...seen,
+        style: 4,
+        timeout: 30,
+        wait: 1,
+      });
+      assert.equal(value(result, "messageYes"), MessageResponse.YES);
+      assert.equal(failure(result, "message7007").code, 7007);
+      assert.equal(failure(result, "messageMissing").code, 7022);
+    });
+
+    void it("logs a session off through WTSLogoffSession, Win32 errors as they come", () => {
+      assert.equal(value(result, "logoff13"), null);
+      const after = value(result, "afterLogoff13") as { state: number; userName: string };
+      assert.equal(after.state, SessionState.CONNECTED);
+      assert.equal(after.userName, "");
+      assert.equal(failure(result, "logoffListener").code, 7045);
+      assert.equal(failure(result, "logoffMissing").code, 7022);
+      assert.equal(failure(result, "logoff5").code, 5);
+    });
+
+    void it("hears session events through WTSWaitSystemEvent on a worker thread", () => {
+      assert.equal(value(result, "heardLogoff"), 1);
+      assert.equal(value(result, "heardRaised"), 2);
+    });
+
+    void it("flushes the waiting thread when the last listener leaves, and when closed", () => {
+      assert.deepEqual(value(result, "eventsAfterStop"), {
+        started: 3,
+        returned: 3,
+        flushes: 1,
+        pending: 0,
+      });
+      // close() returned, so it did not hang on the wait it flushed.
+      assert.deepEqual(value(result, "eventsAfterClose"), {
+        started: 4,
+        returned: 4,
+        flushes: 2,
+        pending: 0,
+      });
     });
 
     void it("refuses calls once closed", () => {

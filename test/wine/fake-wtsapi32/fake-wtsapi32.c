@@ -20,6 +20,7 @@
 #include <windows.h>
 #include <wtsapi32.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 /* FILETIMEs: 2026-11-24T08:00:00Z (logon) and 2026-11-24T09:30:00Z (now). */
@@ -37,7 +38,40 @@ typedef struct {
     LONGLONG logon;     /* FILETIME, 0 when nobody is logged on */
     LONGLONG idle_secs; /* -1: LastInputTime unknown (0) */
     USHORT protocol;    /* WTSClientProtocolType: 0 console-type (console, stations), 2 RDP */
+    BOOL locked;        /* SessionFlags WTS_SESSIONSTATE_LOCK (0) rather than UNLOCK (1) */
 } FakeSession;
+
+/* WTSINFOEX_LEVEL1_W and WTSINFOEXW as wtsapi32.h of the Windows SDK declares them (mingw lacks
+ * them). */
+typedef struct {
+    ULONG SessionId;
+    WTS_CONNECTSTATE_CLASS SessionState;
+    LONG SessionFlags;
+    WCHAR WinStationName[WINSTATIONNAME_LENGTH + 1];
+    WCHAR UserName[USERNAME_LENGTH + 1];
+    WCHAR DomainName[DOMAIN_LENGTH + 1];
+    LARGE_INTEGER LogonTime;
+    LARGE_INTEGER ConnectTime;
+    LARGE_INTEGER DisconnectTime;
+    LARGE_INTEGER LastInputTime;
+    LARGE_INTEGER CurrentTime;
+    DWORD IncomingBytes;
+    DWORD OutgoingBytes;
+    DWORD IncomingFrames;
+    DWORD OutgoingFrames;
+    DWORD IncomingCompressedBytes;
+    DWORD OutgoingCompressedBytes;
+} FAKE_WTSINFOEX_LEVEL1_W;
+typedef struct {
+    DWORD Level;
+    union {
+        FAKE_WTSINFOEX_LEVEL1_W WTSInfoExLevel1;
+    } Data;
+} FAKE_WTSINFOEXW;
+#define FAKE_WTSSessionInfoEx 25
+#define WTS_SESSIONSTATE_UNKNOWN 0xFFFFFFFF
+#define WTS_SESSIONSTATE_LOCK 0
+#define WTS_SESSIONSTATE_UNLOCK 1
 
 /*
  * Console-type sessions (protocol 0: the console and MultiPoint stations) report LastInputTime the
@@ -45,25 +79,44 @@ typedef struct {
  * says; the user and domain names of session 13 do not fit WTSINFOW (20 and 17 characters).
  */
 static FakeSession sessions[] = {
-    {0, WTSDisconnected, L"Services", L"", L"", L"", 0, -1, 0},
-    {1, WTSActive, L"Console", L"zo\u00eb", L"CLASSROOM", L"", FT_LOGON, 90, 0},
-    {2, WTSConnected, L"Station 2", L"", L"", L"", 0, -1, 0},
-    {3, WTSConnectQuery, L"RDP-Tcp#3", L"", L"", L"\u00c9COLE-PC-\u00df", 0, -1, 2},
-    {4, WTSShadow, L"RDP-Tcp#4", L"teacher", L"CLASSROOM", L"T-LAPTOP", FT_LOGON, 0, 2},
-    {5, WTSDisconnected, L"RDP-Tcp#5", L"J\u00f3zef", L"\u0141\u00d3D\u0179", L"", FT_LOGON, 3600, 2},
-    {6, WTSIdle, L"Station 6", L"", L"", L"", 0, -1, 0},
-    {7, WTSReset, L"Station 7", L"", L"", L"", 0, -1, 0},
-    {8, WTSDown, L"Station 8", L"", L"", L"", 0, -1, 0},
-    {9, WTSInit, L"Station 9", L"", L"", L"", 0, -1, 0},
+    {0, WTSDisconnected, L"Services", L"", L"", L"", 0, -1, 0, FALSE},
+    {1, WTSActive, L"Console", L"zo\u00eb", L"CLASSROOM", L"", FT_LOGON, 90, 0, FALSE},
+    {2, WTSConnected, L"Station 2", L"", L"", L"", 0, -1, 0, FALSE},
+    {3, WTSConnectQuery, L"RDP-Tcp#3", L"", L"", L"\u00c9COLE-PC-\u00df", 0, -1, 2, FALSE},
+    {4, WTSShadow, L"RDP-Tcp#4", L"teacher", L"CLASSROOM", L"T-LAPTOP", FT_LOGON, 0, 2, FALSE},
+    {5, WTSDisconnected, L"RDP-Tcp#5", L"J\u00f3zef", L"\u0141\u00d3D\u0179", L"", FT_LOGON, 3600, 2, TRUE},
+    {6, WTSIdle, L"Station 6", L"", L"", L"", 0, -1, 0, FALSE},
+    {7, WTSReset, L"Station 7", L"", L"", L"", 0, -1, 0, FALSE},
+    {8, WTSDown, L"Station 8", L"", L"", L"", 0, -1, 0, FALSE},
+    {9, WTSInit, L"Station 9", L"", L"", L"", 0, -1, 0, FALSE},
     {12, WTSActive, L"Station 12", L"abcdefghijklmnopqrst", L"ABCDEFGHIJKLMNO", L"\U0001F600PC",
-     FT_LOGON + 60 * FT_SECOND, 5, 0},
+     FT_LOGON + 60 * FT_SECOND, 5, 0, FALSE},
     {13, WTSActive, L"RDP-Tcp#13", L"anne-sophie.van-den-berghe", L"CLASSROOM-NORTH-WING",
-     L"LAB-LAPTOP-07", FT_LOGON + 120 * FT_SECOND, 42, 2},
-    {65536, WTSListen, L"RDP-Tcp", L"", L"", L"", 0, -1, 2},
+     L"LAB-LAPTOP-07", FT_LOGON + 120 * FT_SECOND, 42, 2, FALSE},
+    {65536, WTSListen, L"RDP-Tcp", L"", L"", L"", 0, -1, 2, FALSE},
 };
 #define SESSION_COUNT (sizeof(sessions) / sizeof(sessions[0]))
 
 static CRITICAL_SECTION lock;
+/* WTSWaitSystemEvent: events raised and not yet reported, and whether a flush is releasing the
+ * waiters; changed under lock, waiters woken through the condition variable. */
+static CONDITION_VARIABLE event_raised;
+static DWORD pending_events;
+static LONG flush_generation, waits_started, waits_returned, flushes, waiting_now;
+/* The last WTSSendMessageW, as the DLL received it across the ABI. */
+static WCHAR last_title[300], last_message[4200];
+static DWORD last_title_bytes, last_message_bytes, last_style, last_timeout, last_message_wait;
+
+/* Reports an event to the threads in WTSWaitSystemEvent, if any: as on Windows, an event that
+ * happens while nobody waits is not kept for a later wait. */
+static void raise_event(DWORD flags)
+{
+    EnterCriticalSection(&lock);
+    if (waiting_now > 0)
+        pending_events |= flags;
+    LeaveCriticalSection(&lock);
+    WakeAllConditionVariable(&event_raised);
+}
 static LONG allocations, frees, bad_frees, current_session_disconnects;
 static DWORD last_disconnect_id = 0xfffffffe;
 static LONG last_disconnect_wait = -1;
@@ -226,7 +279,7 @@ __declspec(dllexport) BOOL WINAPI WTSQuerySessionInformationW(HANDLE server, DWO
     FakeSession *s = find_session(id);
     if (s == NULL)
         return fail(7022); /* ERROR_CTX_WINSTATION_NOT_FOUND */
-    switch (info_class) {
+    switch ((int)info_class) {
     case WTSUserName:
         return return_string(s->user, buffer, bytes);
     case WTSDomainName:
@@ -242,6 +295,28 @@ __declspec(dllexport) BOOL WINAPI WTSQuerySessionInformationW(HANDLE server, DWO
         *protocol = s->protocol;
         *buffer = (LPWSTR)protocol;
         *bytes = sizeof(USHORT);
+        return TRUE;
+    }
+    case FAKE_WTSSessionInfoEx: {
+        FAKE_WTSINFOEXW *ex = track_alloc(sizeof(FAKE_WTSINFOEXW));
+        if (ex == NULL)
+            return fail(ERROR_NOT_ENOUGH_MEMORY);
+        FAKE_WTSINFOEX_LEVEL1_W *l1 = &ex->Data.WTSInfoExLevel1;
+        EnterCriticalSection(&lock);
+        ex->Level = 1;
+        l1->SessionId = s->id;
+        l1->SessionState = s->state;
+        l1->SessionFlags = s->user[0] == 0 ? (LONG)WTS_SESSIONSTATE_UNKNOWN
+                           : s->locked     ? WTS_SESSIONSTATE_LOCK
+                                           : WTS_SESSIONSTATE_UNLOCK;
+        wcsncpy(l1->WinStationName, s->station, WINSTATIONNAME_LENGTH);
+        wcsncpy(l1->UserName, s->user, USERNAME_LENGTH);
+        wcsncpy(l1->DomainName, s->domain, DOMAIN_LENGTH);
+        l1->LogonTime.QuadPart = s->logon;
+        l1->CurrentTime.QuadPart = FT_NOW;
+        LeaveCriticalSection(&lock);
+        *buffer = (LPWSTR)ex;
+        *bytes = sizeof(FAKE_WTSINFOEXW);
         return TRUE;
     }
     case WTSSessionInfo: {
@@ -294,7 +369,9 @@ __declspec(dllexport) BOOL WINAPI WTSDisconnectSession(HANDLE server, DWORD id, 
     EnterCriticalSection(&lock);
     s->state = WTSDisconnected;
     s->client = L"";
+    s->locked = TRUE;
     LeaveCriticalSection(&lock);
+    raise_event(WTS_EVENT_DISCONNECT | WTS_EVENT_STATECHANGE);
     return TRUE;
 }
 
@@ -321,30 +398,85 @@ __declspec(dllexport) BOOL WINAPI WTSLogoffSession(HANDLE server, DWORD id, BOOL
     s->domain = L"";
     s->logon = 0;
     s->idle_secs = -1;
+    s->locked = FALSE;
     LeaveCriticalSection(&lock);
+    raise_event(WTS_EVENT_LOGOFF | WTS_EVENT_STATECHANGE);
     return TRUE;
 }
 
 /* Shows nothing: IDASYNC without bWait, IDTIMEOUT with it (nobody is there to answer). */
+/*
+ * Shows nothing and records what it was given. Without bWait the answer is IDASYNC; with it, the
+ * answer configured as "answer:SESSION=ID" (e.g. IDYES 6), or IDTIMEOUT once the timeout passes
+ * (at once: nobody is there to answer).
+ */
 __declspec(dllexport) BOOL WINAPI WTSSendMessageW(HANDLE server, DWORD id, LPWSTR title,
                                                   DWORD title_bytes, LPWSTR message,
                                                   DWORD message_bytes, DWORD style, DWORD timeout,
                                                   DWORD *response, BOOL wait)
 {
     DWORD code;
-    (void)title;
-    (void)title_bytes;
-    (void)message;
-    (void)message_bytes;
-    (void)style;
-    (void)timeout;
-    if (server != WTS_CURRENT_SERVER_HANDLE || response == NULL)
+    if (server != WTS_CURRENT_SERVER_HANDLE || response == NULL || title == NULL ||
+        message == NULL || title_bytes % 2 != 0 || message_bytes % 2 != 0 ||
+        title_bytes >= sizeof(last_title) || message_bytes >= sizeof(last_message))
+        return fail(ERROR_INVALID_PARAMETER);
+    if (id == WTS_CURRENT_SESSION)
         return fail(ERROR_INVALID_PARAMETER);
     if ((code = configured_failure("message", id)) != 0)
         return fail(code);
     if (find_session(id) == NULL)
         return fail(7022);
-    *response = wait ? IDTIMEOUT : IDASYNC;
+    EnterCriticalSection(&lock);
+    memset(last_title, 0, sizeof(last_title));
+    memset(last_message, 0, sizeof(last_message));
+    memcpy(last_title, title, title_bytes);
+    memcpy(last_message, message, message_bytes);
+    last_title_bytes = title_bytes;
+    last_message_bytes = message_bytes;
+    last_style = style;
+    last_timeout = timeout;
+    last_message_wait = wait ? 1 : 0;
+    LeaveCriticalSection(&lock);
+    DWORD answer = configured_failure("answer", id);
+    *response = !wait ? IDASYNC : answer != 0 ? answer : IDTIMEOUT;
+    return TRUE;
+}
+
+/*
+ * Waits until a session event is raised (a disconnect, a log-off, FakeWtsRaise) and reports it,
+ * or until WTS_EVENT_FLUSH releases every waiter, which then returns TRUE with no event.
+ */
+__declspec(dllexport) BOOL WINAPI WTSWaitSystemEvent(HANDLE server, DWORD mask, DWORD *flags)
+{
+    DWORD code;
+    if (server != WTS_CURRENT_SERVER_HANDLE || flags == NULL)
+        return fail(ERROR_INVALID_PARAMETER);
+    *flags = 0;
+    EnterCriticalSection(&lock);
+    if (mask == WTS_EVENT_FLUSH) {
+        flush_generation++;
+        flushes++;
+        LeaveCriticalSection(&lock);
+        WakeAllConditionVariable(&event_raised);
+        return TRUE;
+    }
+    LeaveCriticalSection(&lock);
+    if ((code = configured_failure("wait", -1)) != 0)
+        return fail(code);
+    EnterCriticalSection(&lock);
+    LONG generation = flush_generation;
+    waits_started++;
+    waiting_now++;
+    while ((pending_events & mask) == 0 && generation == flush_generation)
+        SleepConditionVariableCS(&event_raised, &lock, INFINITE);
+    if (generation == flush_generation) {
+        *flags = pending_events & mask;
+        pending_events &= ~mask;
+    }
+    waits_returned++;
+    if (--waiting_now == 0)
+        pending_events = 0;
+    LeaveCriticalSection(&lock);
     return TRUE;
 }
 
@@ -383,6 +515,50 @@ __declspec(dllexport) void WINAPI FakeWtsStats(LONG *out_allocations, LONG *out_
     LeaveCriticalSection(&lock);
 }
 
+/* Raises session events, as Windows does on a logon or a lock the DLL does not model. */
+__declspec(dllexport) void WINAPI FakeWtsRaise(DWORD flags)
+{
+    raise_event(flags);
+}
+
+/* WTSWaitSystemEvent's counters: waits begun, waits returned, flushes; and the pending events. */
+__declspec(dllexport) void WINAPI FakeWtsEvents(LONG *out_started, LONG *out_returned,
+                                                LONG *out_flushes, DWORD *out_pending)
+{
+    EnterCriticalSection(&lock);
+    *out_started = waits_started;
+    *out_returned = waits_returned;
+    *out_flushes = flushes;
+    *out_pending = pending_events;
+    LeaveCriticalSection(&lock);
+}
+
+/* The last message box: its title and text (NUL-terminated copies), their byte counts, style,
+ * timeout and bWait. */
+__declspec(dllexport) void WINAPI FakeWtsLastMessage(WCHAR *title, WCHAR *message,
+                                                     DWORD *out_title_bytes,
+                                                     DWORD *out_message_bytes, DWORD *out_style,
+                                                     DWORD *out_timeout, DWORD *out_wait)
+{
+    EnterCriticalSection(&lock);
+    memcpy(title, last_title, sizeof(last_title));
+    memcpy(message, last_message, sizeof(last_message));
+    *out_title_bytes = last_title_bytes;
+    *out_message_bytes = last_message_bytes;
+    *out_style = last_style;
+    *out_timeout = last_timeout;
+    *out_wait = last_message_wait;
+    LeaveCriticalSection(&lock);
+}
+
+/* Where WTSINFOEXW keeps what the caller decodes: its size and SessionFlags' offset. */
+__declspec(dllexport) void WINAPI FakeWtsLayoutEx(DWORD *size, DWORD *offset_session_flags)
+{
+    *size = sizeof(FAKE_WTSINFOEXW);
+    *offset_session_flags =
+        offsetof(FAKE_WTSINFOEXW, Data) + offsetof(FAKE_WTSINFOEX_LEVEL1_W, SessionFlags);
+}
+
 /* The layout the caller must decode, checked by the test against its own offsets. */
 __declspec(dllexport) void WINAPI FakeWtsLayout(DWORD *sizeof_wtsinfow, DWORD *offset_username,
                                                 DWORD *offset_lastinput,
@@ -398,7 +574,9 @@ BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved)
 {
     (void)instance;
     (void)reserved;
-    if (reason == DLL_PROCESS_ATTACH)
+    if (reason == DLL_PROCESS_ATTACH) {
         InitializeCriticalSection(&lock);
+        InitializeConditionVariable(&event_raised);
+    }
     return TRUE;
 }
