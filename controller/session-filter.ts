@@ -1,0 +1,158 @@
+/**
+ * The session filter on the controller's side, with the agent's semantics (DESIGN section 2): a
+ * user name pattern (`*` any run of characters, `?` one; case-insensitive; matched against the
+ * user name alone and against `DOMAIN\user`), a set of states, and a minimum idle time, which an
+ * unknown idle time never meets. `wmsctl get` filters with it (ListSessions has no filter), warn,
+ * then act checks that a session still matches with it, and `wmsctl` checks a pattern with it
+ * before anything is sent. The same rules as the agent's `compileFilter`; a unit test holds the
+ * two to the same answers.
+ */
+import type { Duration } from "../proto/gen/google/protobuf/duration.js";
+import {
+  SessionState,
+  sessionStateToJSON,
+  type Session,
+  type SessionFilter,
+} from "../proto/gen/wms/v1/wms_session.js";
+
+/** The longest user name pattern the agent accepts, in characters. */
+export const MAX_USER_PATTERN_CHARS = 256;
+
+/** Characters Windows never allows in a user or domain name (`*` and `?` are the wildcards). */
+const FORBIDDEN_IN_PATTERN = /["/[\]:;|=,+<>\p{Cc}]/u;
+
+/** A checked filter. */
+export interface ClientFilter {
+  /** Whether the session matches every part of the filter, `idleMs` being its idle time. */
+  matches(session: Session, idleMs: number | undefined): boolean;
+  /**
+   * Why the session does not match, in words (`"it is ACTIVE, not DISCONNECTED"`); `undefined`
+   * when it matches.
+   */
+  mismatch(session: Session, idleMs: number | undefined): string | undefined;
+  /** Whether the filter has a minimum idle time. */
+  readonly minIdleMs: number | undefined;
+}
+
+/** A state's name without its prefix: `ACTIVE`, `DISCONNECTED`. */
+export const stateName = (state: SessionState): string =>
+  sessionStateToJSON(state).replace(/^SESSION_STATE_/, "");
+
+/**
+ * Compiles a user name pattern into an anchored, case-insensitive regular expression.
+ * @throws TypeError for a pattern the agent refuses (too long, a character no Windows user name
+ *   has, more than one `\`), naming the rule.
+ */
+export function compileUserPattern(pattern: string): RegExp {
+  if ([...pattern].length > MAX_USER_PATTERN_CHARS) {
+    throw new TypeError(`user name pattern: longer than ${MAX_USER_PATTERN_CHARS} characters`);
+  }
+  const bad = FORBIDDEN_IN_PATTERN.exec(pattern);
+  if (bad !== null) {
+    throw new TypeError(
+      `user name pattern: character ${JSON.stringify(bad[0])} cannot appear in a Windows user name`,
+    );
+  }
+  if (pattern.split("\\").length > 2) {
+    throw new TypeError('user name pattern: at most one "\\" (DOMAIN\\user)');
+  }
+  let source = "";
+  for (const char of pattern) {
+    if (char === "*") source += ".*";
+    else if (char === "?") source += ".";
+    else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`, "isu");
+}
+
+/** A protobuf `Duration` in milliseconds; `undefined` when unset. */
+export function durationMs(duration: Duration | undefined): number | undefined {
+  return duration === undefined
+    ? undefined
+    : duration.seconds * 1000 + Math.floor(duration.nanos / 1_000_000);
+}
+
+/**
+ * A session's idle time as the agent answered it (`idle_time`, computed by the agent when it
+ * listed the session: no clock skew), else from `last_input_time` and `nowMs` (Unix ms);
+ * `undefined` when neither is known.
+ */
+export function idleMsOf(session: Session, nowMs: number): number | undefined {
+  const idle = durationMs(session.idleTime);
+  if (idle !== undefined) return idle;
+  const last = session.lastInputTime?.getTime();
+  return last === undefined ? undefined : Math.max(0, nowMs - last);
+}
+
+/**
+ * A session's idle time now, for a view kept up to date over time (a watch): from
+ * `last_input_time` and `nowMs` (Unix ms), else the `idle_time` answered with it.
+ */
+export function liveIdleMsOf(session: Session, nowMs: number): number | undefined {
+  const last = session.lastInputTime?.getTime();
+  return last === undefined ? durationMs(session.idleTime) : Math.max(0, nowMs - last);
+}
+
+/** `1h30m`, `45s`: a duration in words for messages. */
+export function describeMs(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const parts: string[] = [];
+  const units: [number, string][] = [
+    [86_400, "d"],
+    [3600, "h"],
+    [60, "m"],
+  ];
+  let rest = seconds;
+  for (const [size, unit] of units) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  if (rest > 0 || parts.length === 0) parts.push(`${rest}s`);
+  return parts.join("");
+}
+
+/**
+ * Checks a filter and compiles it; no filter matches every session.
+ * @throws TypeError for a malformed pattern, an unknown state or a negative idle time.
+ */
+export function compileSessionFilter(filter: SessionFilter | undefined): ClientFilter {
+  const pattern = filter?.userNamePattern ?? "";
+  const user = pattern === "" ? undefined : compileUserPattern(pattern);
+  const states = new Set(filter?.states ?? []);
+  for (const state of states) {
+    if (!Number.isInteger(state) || state < SessionState.ACTIVE || state > SessionState.INIT) {
+      throw new TypeError(`session state ${String(state)} is not one of ACTIVE..INIT`);
+    }
+  }
+  const minIdleMs = durationMs(filter?.minIdleTime);
+  if (minIdleMs !== undefined && !(minIdleMs >= 0)) {
+    throw new TypeError(`minimum idle time ${minIdleMs} ms is negative`);
+  }
+  const mismatch = (session: Session, idleMs: number | undefined): string | undefined => {
+    if (states.size > 0 && !states.has(session.state)) {
+      const wanted = [...states].map(stateName).join(" or ");
+      return `it is ${stateName(session.state)}, not ${wanted}`;
+    }
+    if (minIdleMs !== undefined && minIdleMs > 0) {
+      if (idleMs === undefined) return "its idle time is unknown, which is never idle";
+      if (idleMs < minIdleMs) {
+        return `it has been idle ${describeMs(idleMs)}, less than ${describeMs(minIdleMs)}`;
+      }
+    }
+    if (user !== undefined) {
+      const qualified =
+        session.domainName === "" ? session.userName : `${session.domainName}\\${session.userName}`;
+      if (!user.test(session.userName) && !user.test(qualified)) {
+        return `its user ${qualified} does not match ${pattern}`;
+      }
+    }
+    return undefined;
+  };
+  return {
+    minIdleMs,
+    mismatch,
+    matches: (session, idleMs) => mismatch(session, idleMs) === undefined,
+  };
+}
