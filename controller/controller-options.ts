@@ -53,6 +53,28 @@ export interface ControllerOptions {
    */
   readonly reconnectWindowMs?: number;
   /**
+   * A watch whose connection is lost reconnects after a random delay in `[c/2, c)` where `c =
+   * min(watchReconnectMaxDelayMs, watchReconnectBaseDelayMs × 2^(n-1))` after n failures in a row
+   * ("equal jitter": spread out so that a fleet's watches do not all return to a restarted agent
+   * at once, yet never a busy loop). 500 ms: an agent restart is noticed within about a second.
+   * @default 500
+   */
+  readonly watchReconnectBaseDelayMs?: number;
+  /**
+   * The cap of the watch's reconnection delay, in milliseconds: how long a host that came back
+   * can go unnoticed at worst; 15 s keeps 1,000 watches of hosts that are down to about 70
+   * connection attempts a second.
+   * @default 15000
+   */
+  readonly watchReconnectMaxDelayMs?: number;
+  /**
+   * A watch that receives nothing (no change, no heartbeat) for this long, in milliseconds, is
+   * presumed dead (a network that drops packets without a reset) and reconnected: four of the
+   * agent's 15-second heartbeats.
+   * @default 60000
+   */
+  readonly watchSilenceTimeoutMs?: number;
+  /**
    * The caller's own session on this machine, sent as `caller_session_id` to agents that
    * {@link ControllerOptions.isLocalTarget} says are this machine. @default none
    */
@@ -81,6 +103,9 @@ export interface ResolvedControllerOptions {
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly reconnectWindowMs: number;
+  readonly watchReconnectBaseDelayMs: number;
+  readonly watchReconnectMaxDelayMs: number;
+  readonly watchSilenceTimeoutMs: number;
   readonly callerSessionId: number | undefined;
   readonly isLocalTarget: LocalTargetTest;
   readonly channelOptions: ChannelOptions;
@@ -113,6 +138,24 @@ export function resolveControllerOptions(options: ControllerOptions): ResolvedCo
     retryBaseDelayMs: integer(options.retryBaseDelayMs ?? 200, "retryBaseDelayMs", 0, 600_000),
     retryMaxDelayMs: integer(options.retryMaxDelayMs ?? 2000, "retryMaxDelayMs", 0, 600_000),
     reconnectWindowMs: integer(options.reconnectWindowMs ?? 1000, "reconnectWindowMs", 0, 600_000),
+    watchReconnectBaseDelayMs: integer(
+      options.watchReconnectBaseDelayMs ?? 500,
+      "watchReconnectBaseDelayMs",
+      1,
+      600_000,
+    ),
+    watchReconnectMaxDelayMs: integer(
+      options.watchReconnectMaxDelayMs ?? 15_000,
+      "watchReconnectMaxDelayMs",
+      1,
+      3_600_000,
+    ),
+    watchSilenceTimeoutMs: integer(
+      options.watchSilenceTimeoutMs ?? 60_000,
+      "watchSilenceTimeoutMs",
+      1,
+      2_147_483_647,
+    ),
     callerSessionId:
       callerSessionId === undefined
         ? undefined

@@ -5,12 +5,17 @@
  * session where the target is this machine.
  */
 import { Metadata, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
-import type {
-  DisconnectAllResponse,
-  DisconnectResponse,
-  GetAgentInfoResponse,
-  ListSessionsResponse,
+import {
   SessionFilter,
+  type DisconnectAllResponse,
+  type DisconnectRequest,
+  type DisconnectResponse,
+  type GetAgentInfoResponse,
+  type ListSessionsResponse,
+  type LogoffAllResponse,
+  type LogoffResponse,
+  type SendMessageResponse,
+  type WmsSessionServiceClient,
 } from "../proto/gen/wms/v1/wms_session.js";
 import { ChannelPool } from "./channel-pool.js";
 import {
@@ -21,21 +26,25 @@ import {
 import { fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
 import { NotServingError, SESSION_SERVICE_HEALTH_NAME, type AgentHealth } from "./health-check.js";
 import { HostCallError, type HostResult, type RpcName } from "./host-result.js";
+import { messageFields, type MessageOptions } from "./message.js";
+import {
+  ACTION_VERBS,
+  idsFor,
+  type ActionOptions,
+  type ActionResponse,
+  type CallOptions,
+  type SessionAction,
+  type SessionIdsByTarget,
+  type SessionSelection,
+} from "./session-actions.js";
 import type { Target } from "./targets.js";
+import { warnThenAct, type WarnThenActOptions, type WarnThenActResponse } from "./warn-then-act.js";
+import { watchFleet, type WatchEvent } from "./watch.js";
 
-/** Options every controller call takes. */
-export interface CallOptions {
-  /** Cancels the whole run: calls in flight are cancelled and the iteration throws. */
-  readonly signal?: AbortSignal;
-}
+export type { CallOptions, SessionIdsByTarget };
 
 /** Options of {@link Controller.disconnect} and {@link Controller.disconnectAll}. */
-export interface DisconnectOptions extends CallOptions {
-  /** Report what would happen and change nothing (-WhatIf). @default false */
-  readonly whatIf?: boolean;
-  /** Do not wait for each disconnect to complete on the host. @default false */
-  readonly noWait?: boolean;
-}
+export type DisconnectOptions = ActionOptions;
 
 /** Options of {@link Controller.disconnectAll}. */
 export interface DisconnectAllOptions extends DisconnectOptions {
@@ -43,10 +52,16 @@ export interface DisconnectAllOptions extends DisconnectOptions {
   readonly filter?: SessionFilter;
 }
 
+/** Options of {@link Controller.logoff}. */
+export type LogoffOptions = ActionOptions;
+
+/** Options of {@link Controller.logoffAll}. */
+export type LogoffAllOptions = DisconnectAllOptions;
+
 /** Options of {@link Controller.listSessions}. */
 export interface ListSessionsOptions extends CallOptions {
   /** Only these sessions (per target when a function). @default all */
-  readonly sessionIds?: readonly number[] | ((target: Target) => readonly number[]);
+  readonly sessionIds?: SessionIdsByTarget;
 }
 
 /** Options of {@link Controller.checkHealth}. */
@@ -63,9 +78,6 @@ export interface CheckHealthOptions extends CallOptions {
    */
   readonly agentInfo?: boolean;
 }
-
-/** The session ids of a disconnect: the same for every target, or chosen per target. */
-export type SessionIdsByTarget = readonly number[] | ((target: Target) => readonly number[]);
 
 /** A fleet client. Close it when done: it owns one channel per host. */
 export interface Controller {
@@ -86,6 +98,52 @@ export interface Controller {
     targets: readonly Target[],
     options?: DisconnectAllOptions,
   ): AsyncIterable<HostResult<DisconnectAllResponse>>;
+  /** `Logoff` of the given session ids on every target (Close-WmsSession, `logoff`). */
+  logoff(
+    targets: readonly Target[],
+    sessionIds: SessionIdsByTarget,
+    options?: LogoffOptions,
+  ): AsyncIterable<HostResult<LogoffResponse>>;
+  /** `LogoffAll` on every target: every session that matches the filter. */
+  logoffAll(
+    targets: readonly Target[],
+    options?: LogoffAllOptions,
+  ): AsyncIterable<HostResult<LogoffAllResponse>>;
+  /**
+   * A verb chosen at run time: `Disconnect`/`Logoff` for ids, `DisconnectAll`/`LogoffAll` for
+   * `kind: "all"`. The named methods above are this with the verb fixed.
+   */
+  act(
+    action: SessionAction,
+    targets: readonly Target[],
+    selection: SessionSelection,
+    options?: ActionOptions,
+  ): AsyncIterable<HostResult<ActionResponse>>;
+  /**
+   * `SendMessage` on every target: a message box in the selected sessions (`msg`,
+   * Send-RDUserMessage), with the users' answers when `wait` is set.
+   * @throws TypeError at once, before anything is sent, for a message the agent would refuse.
+   */
+  sendMessage(
+    targets: readonly Target[],
+    selection: SessionSelection,
+    message: MessageOptions,
+  ): AsyncIterable<HostResult<SendMessageResponse>>;
+  /**
+   * Warn, then act: a message, a grace period, a second look, then the action on the sessions
+   * that still match; one result per target (see {@link warnThenAct}).
+   * @throws TypeError at once for a bad grace period or warning.
+   */
+  warnThenAct(
+    targets: readonly Target[],
+    options: WarnThenActOptions,
+  ): AsyncIterable<HostResult<WarnThenActResponse>>;
+  /**
+   * `WatchSessions` on every target, as one stream of events: each host's connection coming and
+   * going, its snapshot and its changes, reconnecting by itself (see {@link watchFleet}). Runs
+   * until `signal` aborts (then it throws the signal's reason) or the loop is left.
+   */
+  watch(targets: readonly Target[], options?: CallOptions): AsyncIterable<WatchEvent>;
   /** `GetAgentInfo` on every target: is the agent there, and what is it. */
   getAgentInfo(
     targets: readonly Target[],
@@ -124,9 +182,15 @@ function unary<Req, Res>(method: Unary<Req, Res>, request: Req, context: Attempt
   });
 }
 
-function idsFor(ids: SessionIdsByTarget | undefined, target: Target): number[] {
-  if (ids === undefined) return [];
-  return [...(typeof ids === "function" ? ids(target) : ids)];
+/** The by-id and for-all methods of a verb, as plain functions of one client. */
+function actionMethods(client: WmsSessionServiceClient, action: SessionAction) {
+  // DisconnectRequest and LogoffRequest (and the -All pair) have the same fields.
+  return action === "disconnect"
+    ? { ids: client.disconnect.bind(client), all: client.disconnectAll.bind(client) }
+    : {
+        ids: client.logoff.bind(client) as Unary<DisconnectRequest, ActionResponse>,
+        all: client.logoffAll.bind(client),
+      };
 }
 
 /**
@@ -149,8 +213,8 @@ export function createController(options: ControllerOptions): Controller {
       : {};
   };
 
-  /** The fields every disconnect request carries: flags, the target's FQDN, the caller's session. */
-  const disconnectFields = async (context: AttemptContext, callOptions: DisconnectOptions) => ({
+  /** The fields every action carries: flags, the target's FQDN, the caller's session. */
+  const actionFields = async (context: AttemptContext, callOptions: ActionOptions) => ({
     whatIf: callOptions.whatIf ?? false,
     noWait: callOptions.noWait ?? false,
     expectedHost: context.target.fqdn,
@@ -163,55 +227,102 @@ export function createController(options: ControllerOptions): Controller {
     rpc: RpcName,
     call: HostCall<T>,
     signal: AbortSignal | undefined,
-  ) => fanOut(targets, rpc, call, pool, resolved, signal);
+    options: ResolvedControllerOptions = resolved,
+  ) => fanOut(targets, rpc, call, pool, options, signal);
+
+  const act: Controller["act"] = (action, targets, selection, callOptions = {}) => {
+    const { rpcs } = ACTION_VERBS[action];
+    if (selection.kind === "ids") {
+      return run(
+        targets,
+        rpcs.ids,
+        async (context) =>
+          unary(
+            actionMethods(context.client, action).ids,
+            {
+              sessionIds: idsFor(selection.sessionIds, context.target),
+              ...(await actionFields(context, callOptions)),
+            },
+            context,
+          ),
+        callOptions.signal,
+      );
+    }
+    return run(
+      targets,
+      rpcs.all,
+      async (context) =>
+        unary(
+          actionMethods(context.client, action).all,
+          { filter: selection.filter, ...(await actionFields(context, callOptions)) },
+          context,
+        ),
+      callOptions.signal,
+    );
+  };
+
+  const sendMessage: Controller["sendMessage"] = (targets, selection, message) => {
+    const fields = messageFields(message);
+    // Waiting for answers takes as long as the message may stay up, plus the usual deadline.
+    const timeoutMs =
+      fields.wait && message.timeoutMs !== undefined
+        ? resolved.timeoutMs + message.timeoutMs
+        : resolved.timeoutMs;
+    return run(
+      targets,
+      "SendMessage",
+      (context) =>
+        unary(
+          context.client.sendMessage.bind(context.client),
+          {
+            ...fields,
+            sessionIds:
+              selection.kind === "ids" ? idsFor(selection.sessionIds, context.target) : [],
+            filter:
+              selection.kind === "all"
+                ? (selection.filter ?? SessionFilter.fromPartial({}))
+                : undefined,
+            expectedHost: context.target.fqdn,
+          },
+          context,
+        ),
+      message.signal,
+      { ...resolved, timeoutMs },
+    );
+  };
+
+  const listSessions: Controller["listSessions"] = (targets, callOptions = {}) =>
+    run(
+      targets,
+      "ListSessions",
+      (context) =>
+        unary(
+          context.client.listSessions.bind(context.client),
+          {
+            sessionIds: idsFor(callOptions.sessionIds, context.target),
+            expectedHost: context.target.fqdn,
+          },
+          context,
+        ),
+      callOptions.signal,
+    );
 
   return {
     options: resolved,
-    listSessions(targets, callOptions = {}) {
-      return run(
-        targets,
-        "ListSessions",
-        (context) =>
-          unary(
-            context.client.listSessions.bind(context.client),
-            {
-              sessionIds: idsFor(callOptions.sessionIds, context.target),
-              expectedHost: context.target.fqdn,
-            },
-            context,
-          ),
-        callOptions.signal,
-      );
-    },
-    disconnect(targets, sessionIds, callOptions = {}) {
-      return run(
-        targets,
-        "Disconnect",
-        async (context) =>
-          unary(
-            context.client.disconnect.bind(context.client),
-            {
-              sessionIds: idsFor(sessionIds, context.target),
-              ...(await disconnectFields(context, callOptions)),
-            },
-            context,
-          ),
-        callOptions.signal,
-      );
-    },
-    disconnectAll(targets, callOptions = {}) {
-      return run(
-        targets,
-        "DisconnectAll",
-        async (context) =>
-          unary(
-            context.client.disconnectAll.bind(context.client),
-            { filter: callOptions.filter, ...(await disconnectFields(context, callOptions)) },
-            context,
-          ),
-        callOptions.signal,
-      );
-    },
+    listSessions,
+    act,
+    sendMessage,
+    disconnect: (targets, sessionIds, callOptions) =>
+      act("disconnect", targets, { kind: "ids", sessionIds }, callOptions),
+    disconnectAll: (targets, callOptions = {}) =>
+      act("disconnect", targets, { kind: "all", filter: callOptions.filter }, callOptions),
+    logoff: (targets, sessionIds, callOptions) =>
+      act("logoff", targets, { kind: "ids", sessionIds }, callOptions),
+    logoffAll: (targets, callOptions = {}) =>
+      act("logoff", targets, { kind: "all", filter: callOptions.filter }, callOptions),
+    warnThenAct: (targets, callOptions) =>
+      warnThenAct({ act, sendMessage, listSessions }, targets, callOptions),
+    watch: (targets, callOptions = {}) => watchFleet(targets, pool, resolved, callOptions.signal),
     getAgentInfo(targets, callOptions = {}) {
       return run(
         targets,

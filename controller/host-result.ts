@@ -20,7 +20,15 @@ export type HostStatus = "ok" | "failed" | "denied" | "unreachable" | "timeout";
  * standard health service.
  */
 export type RpcName =
-  "ListSessions" | "Disconnect" | "DisconnectAll" | "GetAgentInfo" | "Health/Check";
+  | "ListSessions"
+  | "Disconnect"
+  | "DisconnectAll"
+  | "Logoff"
+  | "LogoffAll"
+  | "SendMessage"
+  | "WatchSessions"
+  | "GetAgentInfo"
+  | "Health/Check";
 
 /**
  * An RPC as error messages name it: `WmsSessionService/Disconnect`,

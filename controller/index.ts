@@ -26,9 +26,54 @@ export {
   type DisconnectAllOptions,
   type DisconnectOptions,
   type ListSessionsOptions,
+  type LogoffAllOptions,
+  type LogoffOptions,
   type SessionIdsByTarget,
 } from "./controller.js";
 export { MAX_SESSION_ID } from "../common/session-id.js";
+export {
+  ACTION_VERBS,
+  type ActionOptions,
+  type ActionResponse,
+  type ActionVerb,
+  type SessionAction,
+  type SessionSelection,
+} from "./session-actions.js";
+export {
+  MAX_MESSAGE_TEXT_CHARS,
+  MAX_MESSAGE_TIMEOUT_MS,
+  MAX_MESSAGE_TITLE_CHARS,
+  MIN_MESSAGE_TIMEOUT_MS,
+  type MessageOptions,
+} from "./message.js";
+export {
+  MAX_GRACE_MS,
+  SYSTEM_GRACE_CLOCK,
+  recheck,
+  type GraceClock,
+  type GracePeriod,
+  type Recheck,
+  type WarnThenActOptions,
+  type WarnThenActResponse,
+  type Warning,
+} from "./warn-then-act.js";
+export {
+  watchBackoffMs,
+  type SnapshotCause,
+  type WatchChanges,
+  type WatchConnected,
+  type WatchDisconnected,
+  type WatchEvent,
+  type WatchHeartbeat,
+  type WatchSnapshot,
+} from "./watch.js";
+export {
+  MAX_USER_PATTERN_CHARS,
+  compileSessionFilter,
+  compileUserPattern,
+  idleMsOf,
+  type ClientFilter,
+} from "./session-filter.js";
 export {
   resolveControllerOptions,
   type ControllerOptions,
