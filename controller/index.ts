@@ -1,9 +1,15 @@
 /**
- * wmsfleet controller: `Disconnect-WmsSession` over a fleet of hosts. Build targets with
- * {@link resolveTargets}, create a {@link Controller} with one shared credentials object, and
- * iterate the results of each call as hosts answer:
+ * wmsfleet: `Disconnect-WmsSession` over a fleet of hosts. This is the package's main entry point
+ * (`import … from "wmsfleet"`); certificates for a fleet come from `"wmsfleet/pki"`, the wire
+ * types and the raw gRPC client from `"wmsfleet/proto"`.
+ *
+ * Build targets with {@link resolveTargets}, create a {@link Controller} with one shared
+ * credentials object, and iterate the results of each call as hosts answer; every host appears
+ * exactly once, as a {@link HostResult}:
  *
  * ```ts
+ * import { createController, credentials, resolveTargets } from "wmsfleet";
+ *
  * const controller = createController({ credentials: credentials.createSsl(ca, key, cert) });
  * try {
  *   const targets = resolveTargets({ servers: ["h1.lab.example.com,h2.lab.example.com"] });
@@ -15,9 +21,11 @@
  * }
  * ```
  *
- * Certificates for a fleet (CA, agents, clients) come from `controller/pki/index.js`.
+ * What `wmsctl` itself is built from (its fan-out engine, channel pool, health client, config
+ * directory files) is not exported: it may change in any release.
  */
-export { ChannelPool, channelOptionsFor, type ChannelPoolOptions } from "./channel-pool.js";
+
+// For end users: the controller, its options and its results.
 export {
   createController,
   type CallOptions,
@@ -30,7 +38,6 @@ export {
   type LogoffOptions,
   type SessionIdsByTarget,
 } from "./controller.js";
-export { MAX_SESSION_ID } from "../common/session-id.js";
 export {
   ACTION_VERBS,
   type ActionOptions,
@@ -48,17 +55,12 @@ export {
 } from "./message.js";
 export {
   MAX_GRACE_MS,
-  SYSTEM_GRACE_CLOCK,
-  recheck,
-  type GraceClock,
   type GracePeriod,
-  type Recheck,
   type WarnThenActOptions,
   type WarnThenActResponse,
   type Warning,
 } from "./warn-then-act.js";
 export {
-  watchBackoffMs,
   type SnapshotCause,
   type WatchChanges,
   type WatchConnected,
@@ -68,64 +70,28 @@ export {
   type WatchSnapshot,
 } from "./watch.js";
 export {
-  MAX_USER_PATTERN_CHARS,
-  compileSessionFilter,
-  compileUserPattern,
-  idleMsOf,
-  type ClientFilter,
-} from "./session-filter.js";
-export {
-  resolveControllerOptions,
+  DEFAULT_RETRIES,
+  DEFAULT_THROTTLE,
+  DEFAULT_TIMEOUT_MS,
   type ControllerOptions,
-  type LocalTargetTest,
-  type ResolvedControllerOptions,
 } from "./controller-options.js";
-export {
-  CONFIG_FILES,
-  LOCAL_CONFIG_DIR_NAME,
-  describeConfigDir,
-  findConfigDir,
-  userConfigDir,
-  type ConfigDir,
-  type ConfigDirContext,
-  type ConfigDirSource,
-} from "./config-dir.js";
-export { backoffMs, fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
-export {
-  TargetError,
-  formatHostPort,
-  isLoopbackIp,
-  normalizeHostName,
-  parseHostPort,
-  parsePort,
-  type HostPort,
-} from "./host-name.js";
-export {
-  NOT_SERVING_MESSAGE,
-  NotServingError,
-  SESSION_SERVICE_HEALTH_NAME,
-  type AgentHealth,
-  type HealthCheckRequest,
-  type HealthCheckResponse,
-  type HealthClient,
-  type ServingStatus,
-} from "./health-check.js";
-export { healthClientOn } from "./health-client.js";
+/**
+ * grpc-js's `credentials` and `ChannelCredentials`, from the very copy of `@grpc/grpc-js` the
+ * controller's channels use: `credentials.createSsl(ca, key, cert)` for mutual TLS,
+ * `credentials.createInsecure()` only for agents started with `--insecure-loopback`.
+ */
+export { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 export {
   HostCallError,
-  classifyFailure,
-  isRefusedCertificate,
-  isServiceError,
-  rpcLabel,
-  statusName,
   type HostFailure,
   type HostResult,
   type HostStatus,
   type HostSuccess,
   type RpcName,
 } from "./host-result.js";
-export { isLocalTarget, localAddresses } from "./local-machine.js";
-export { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
+export { NotServingError, type AgentHealth, type ServingStatus } from "./health-check.js";
+
+// For end users: the hosts a call goes to.
 export {
   DEFAULT_TARGET,
   parseInventory,
@@ -135,3 +101,25 @@ export {
   type Target,
   type TargetSpec,
 } from "./targets.js";
+export { TargetError, type HostPort } from "./host-name.js";
+export { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
+export { MAX_SESSION_ID, MAX_SESSION_IDS, WTS_CURRENT_SESSION } from "../common/session-id.js";
+
+// For other tools built on the controller (the console, scripts that act as wmsctl does).
+export {
+  resolveControllerOptions,
+  type LocalTargetTest,
+  type ResolvedControllerOptions,
+} from "./controller-options.js";
+export { isLocalTarget, localAddresses } from "./local-machine.js";
+export { formatHostPort, normalizeHostName, parseHostPort, parsePort } from "./host-name.js";
+export { describeConfigDir, findConfigDir, type ConfigDir } from "./config-dir.js";
+export { SYSTEM_GRACE_CLOCK, recheck, type GraceClock, type Recheck } from "./warn-then-act.js";
+export { watchBackoffMs } from "./watch.js";
+export {
+  MAX_USER_PATTERN_CHARS,
+  compileSessionFilter,
+  compileUserPattern,
+  idleMsOf,
+  type ClientFilter,
+} from "./session-filter.js";

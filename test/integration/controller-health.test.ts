@@ -10,9 +10,9 @@ import { startAgent, type Agent } from "../../agent/server/agent.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
 import type { HostReport } from "../../controller/cli/report.js";
+import { ChannelPool } from "../../controller/channel-pool.js";
+import { NOT_SERVING_MESSAGE } from "../../controller/health-check.js";
 import {
-  ChannelPool,
-  NOT_SERVING_MESSAGE,
   NotServingError,
   createController,
   type AgentHealth,

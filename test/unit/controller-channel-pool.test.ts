@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { credentials } from "@grpc/grpc-js";
-import {
-  ChannelPool,
-  channelOptionsFor,
-  isLocalTarget,
-  resolveTargets,
-} from "../../controller/index.js";
+import { ChannelPool, channelOptionsFor } from "../../controller/channel-pool.js";
+import { isLocalTarget, resolveTargets } from "../../controller/index.js";
 
 void describe("ChannelPool", () => {
   const shared = credentials.createInsecure();

@@ -12,7 +12,9 @@ import {
   parseSessionIds,
   parseStates,
 } from "../../controller/cli/values.js";
-import { backoffMs, classifyFailure, resolveControllerOptions } from "../../controller/index.js";
+import { backoffMs } from "../../controller/fan-out.js";
+import { classifyFailure } from "../../controller/host-result.js";
+import { resolveControllerOptions } from "../../controller/index.js";
 import { credentials } from "@grpc/grpc-js";
 
 void describe("session ids", () => {

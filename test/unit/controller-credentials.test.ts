@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { findCredentialFiles, type CredentialFlags } from "../../controller/cli/credentials.js";
 import type { CliIo } from "../../controller/cli/io.js";
-import { findConfigDir, userConfigDir } from "../../controller/index.js";
+import { userConfigDir } from "../../controller/config-dir.js";
+import { findConfigDir } from "../../controller/index.js";
 import { createCertificateAuthority, issueClientCertificate } from "../../controller/pki/index.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 

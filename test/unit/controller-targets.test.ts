@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { isLoopbackIp } from "../../controller/host-name.js";
 import {
   TargetError,
-  isLoopbackIp,
   normalizeHostName,
   parseHostPort,
   parseInventory,
