@@ -117,21 +117,23 @@ export function isConnected(client: WmsSessionServiceClient): boolean {
 }
 
 /**
- * Resolves `true` once the client's channel is connected, `false` at `deadline` (Unix ms) or when
- * `signal` aborts. grpc-js keeps a channel that lost its agent in `TRANSIENT_FAILURE`, failing
- * calls at once while it reconnects in the background; a retry waits here for it to come back.
+ * Resolves `true` once the client's channel is connected, `false` after `waitMs` milliseconds or
+ * when `signal` aborts. grpc-js keeps a channel that lost its agent in `TRANSIENT_FAILURE`,
+ * failing calls at once while it reconnects in the background; a retry waits here for it to come
+ * back.
  */
 export function waitUntilConnected(
   client: WmsSessionServiceClient,
-  deadline: number,
+  waitMs: number,
   signal: AbortSignal,
 ): Promise<boolean> {
   if (isConnected(client)) return Promise.resolve(true);
-  if (signal.aborted || deadline <= Date.now()) return Promise.resolve(false);
+  if (signal.aborted || waitMs <= 0) return Promise.resolve(false);
   return new Promise((resolve) => {
     const onAbort = () => resolve(false);
     signal.addEventListener("abort", onAbort, { once: true });
-    client.waitForReady(new Date(deadline), (error) => {
+    // grpc-js takes a wall-clock instant.
+    client.waitForReady(new Date(Date.now() + waitMs), (error) => {
       signal.removeEventListener("abort", onAbort);
       resolve(error === undefined);
     });

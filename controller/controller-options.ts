@@ -88,7 +88,12 @@ export interface ControllerOptions {
   readonly channelOptions?: ChannelOptions;
   /** Waits between retries; injected by tests. @default `setTimeout` of `node:timers/promises` */
   readonly delay?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** The clock durations are measured with, in milliseconds. @default performance.now */
+  /**
+   * The clock, in milliseconds, that each host's deadline and duration are measured on (only
+   * the grpc-js deadline is turned into a wall-clock `Date`, from the time left on it); a
+   * monotonic clock, so that a wall-clock step never cuts or stretches a deadline.
+   * @default performance.now
+   */
   readonly now?: () => number;
   /** Jitter source, in [0, 1). @default Math.random */
   readonly random?: () => number;

@@ -25,7 +25,10 @@ import type { Target } from "./targets.js";
 export interface AttemptContext {
   readonly target: Target;
   readonly client: WmsSessionServiceClient;
-  /** The host's deadline, the same for every attempt. */
+  /**
+   * The host's deadline as grpc-js takes it, a wall-clock `Date`: the same instant (on the
+   * controller's clock) for every attempt.
+   */
   readonly deadline: Date;
   /** Aborts when the run is cancelled or abandoned. */
   readonly signal: AbortSignal;
@@ -85,28 +88,36 @@ async function runHost<T>(
   signal: AbortSignal,
 ): Promise<HostResult<T>> {
   const address = formatHostPort(target.address);
+  // One clock, `options.now`, for the deadline and the durations; grpc-js takes its deadline as
+  // a wall-clock Date, made from the time left on that clock.
   const start = options.now();
-  const deadlineMs = Date.now() + options.timeoutMs;
+  const deadline = start + options.timeoutMs;
+  const remainingMs = () => deadline - options.now();
   const client = pool.client(target);
   const elapsed = () => Math.max(0, Math.round(options.now() - start));
   let failure: HostFailure | undefined;
   for (let attempts = 1; ; attempts++) {
     if (failure !== undefined) {
       const waitMs = backoffMs(attempts - 1, options);
-      if (waitMs >= deadlineMs - Date.now()) return failure;
+      if (waitMs >= remainingMs()) return failure;
       await options.delay(waitMs, signal).catch(() => undefined);
-      const windowEnd = Math.min(deadlineMs, Date.now() + options.reconnectWindowMs);
-      if (!(await waitUntilConnected(client, windowEnd, signal))) {
+      const windowMs = Math.min(remainingMs(), options.reconnectWindowMs);
+      if (!(await waitUntilConnected(client, windowMs, signal))) {
         // No connection came back in time: this retry failed as the last attempt did.
         failure = { ...failure, attempts, durationMs: elapsed() };
-        if (attempts > options.retries || signal.aborted || Date.now() >= deadlineMs) {
+        if (attempts > options.retries || signal.aborted || remainingMs() <= 0) {
           return failure;
         }
         continue;
       }
     }
     try {
-      const response = await call({ target, client, deadline: new Date(deadlineMs), signal });
+      const response = await call({
+        target,
+        client,
+        deadline: new Date(Date.now() + remainingMs()),
+        signal,
+      });
       return {
         host: target.fqdn,
         address,
