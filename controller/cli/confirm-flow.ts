@@ -9,7 +9,14 @@ import type { Controller, DisconnectAllOptions, DisconnectOptions } from "../con
 import type { HostResult } from "../host-result.js";
 import type { Target } from "../targets.js";
 import type { ConfirmAnswer, CliIo } from "./io.js";
-import { hostReport, resultView, type HostReport, type ResultView } from "./report.js";
+import {
+  DECLINED,
+  WOULD_DISCONNECT,
+  hostReport,
+  resultView,
+  type HostReport,
+  type ResultView,
+} from "./report.js";
 import { sessionTarget } from "./table.js";
 
 /** What to disconnect: ids per target, or everything matching a filter (`--all`). */
@@ -48,7 +55,7 @@ async function whatIfPass(
 
 const declined = (result: ResultView): ResultView => ({
   ...result,
-  outcome: "DECLINED",
+  outcome: DECLINED,
   message: "declined at the --confirm prompt",
 });
 
@@ -67,7 +74,7 @@ export async function* confirmThenDisconnect(
     const preview = previews.get(target.fqdn);
     if (preview?.status !== "ok") continue;
     for (const result of preview.response.results.map(resultView)) {
-      if (result.outcome !== "WOULD_DISCONNECT") continue;
+      if (result.outcome !== WOULD_DISCONNECT) continue;
       const answer =
         standing ??
         (await io.prompt(
@@ -89,7 +96,7 @@ export async function* confirmThenDisconnect(
     return preview.response.results
       .map(resultView)
       .filter((r) => !yes.has(r.sessionId))
-      .map((r) => (r.outcome === "WOULD_DISCONNECT" ? declined(r) : r));
+      .map((r) => (r.outcome === WOULD_DISCONNECT ? declined(r) : r));
   };
 
   for (const target of targets) {

@@ -3,6 +3,7 @@
  * records, table rows), its summary line and the exit status (DESIGN section 6).
  */
 import {
+  Outcome,
   outcomeToJSON,
   protectionToJSON,
   sessionStateToJSON,
@@ -30,7 +31,10 @@ export interface SessionView {
   readonly protection: string;
 }
 
-/** What happened to one session; `DECLINED` is `wmsctl`'s own: refused at `--confirm`. */
+/** `wmsctl`'s own outcome, beside the agent's: a session refused at the `--confirm` prompt. */
+export const DECLINED = "DECLINED";
+
+/** What happened to one session; {@link DECLINED} is `wmsctl`'s own: refused at `--confirm`. */
 export interface ResultView {
   readonly sessionId: number;
   readonly outcome: string;
@@ -74,6 +78,8 @@ const strip = (text: string, prefix: string) =>
 
 /** An enum value's name without its prefix: `OUTCOME_DISCONNECTED` → `DISCONNECTED`. */
 export const outcomeName = (value: number) => strip(outcomeToJSON(value), "OUTCOME_");
+/** The printed outcome of a what-if: `Outcome.WOULD_DISCONNECT` by its name. */
+export const WOULD_DISCONNECT = outcomeName(Outcome.WOULD_DISCONNECT);
 const protectionName = (value: number) =>
   value === 0 ? "NONE" : strip(protectionToJSON(value), "PROTECTION_");
 
@@ -148,9 +154,16 @@ export function healthReport(result: HostResult<AgentHealth>): HostReport {
 }
 
 /** Outcomes that mean the session ended up as asked (or would, or was left by choice). */
-const SUCCESSES = new Set(["DISCONNECTED", "WOULD_DISCONNECT", "ALREADY_DISCONNECTED", "DECLINED"]);
+const SUCCESSES: ReadonlySet<string> = new Set([
+  ...[Outcome.DISCONNECTED, Outcome.WOULD_DISCONNECT, Outcome.ALREADY_DISCONNECTED].map(
+    outcomeName,
+  ),
+  DECLINED,
+]);
 /** With `--all` the agent skips protected, unsuitable and vanished sessions by design. */
-const SKIPS_OF_ALL = new Set(["PROTECTED", "NOT_DISCONNECTABLE", "NOT_FOUND"]);
+const SKIPS_OF_ALL: ReadonlySet<string> = new Set(
+  [Outcome.PROTECTED, Outcome.NOT_DISCONNECTABLE, Outcome.NOT_FOUND].map(outcomeName),
+);
 
 /** Whether a session result is a failure; `all` for `disconnect --all`. */
 export function isFailedResult(result: ResultView, all: boolean): boolean {

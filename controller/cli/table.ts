@@ -1,7 +1,7 @@
 /**
  * Plain-text tables and the PowerShell-style what-if line, for `-o table`.
  */
-import type { HostReport, ResultView, SessionView } from "./report.js";
+import { WOULD_DISCONNECT, type HostReport, type ResultView, type SessionView } from "./report.js";
 
 /** Formats rows under a header, columns padded to their widest cell, two spaces apart. */
 export function formatTable(
@@ -84,7 +84,7 @@ export function resultsTable(reports: readonly HostReport[]): string {
   const rows: string[][] = [];
   for (const report of reports) {
     for (const result of report.results ?? []) {
-      if (result.outcome === "WOULD_DISCONNECT") {
+      if (result.outcome === WOULD_DISCONNECT) {
         whatIf.push(whatIfLine(report.host, result));
       } else {
         rows.push([
