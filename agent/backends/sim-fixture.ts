@@ -222,7 +222,7 @@ export function defaultSimFixture(): SimFixture {
   return parseSimFixtureText(text, "classroom.json");
 }
 
-/** Parses fixture JSON text; syntax errors carry the line and column. */
+/** Parses fixture JSON text; a syntax error says where, as far as `JSON.parse` does. */
 function parseSimFixtureText(raw: string, source: string): SimFixture {
   // Windows tools (PowerShell 5's `-Encoding UTF8`, older Notepad) write a byte order mark.
   const text = raw.replace(/^\uFEFF/, "");
@@ -230,91 +230,25 @@ function parseSimFixtureText(raw: string, source: string): SimFixture {
   try {
     value = JSON.parse(text) as unknown;
   } catch (error) {
-    // V8's messages rarely say where (and quote the text instead): find the spot ourselves.
-    const found = findJsonSyntaxError(text);
-    const detail =
-      found === undefined
-        ? `invalid JSON: ${error instanceof Error ? error.message : String(error)}`
-        : `invalid JSON at ${lineAndColumn(text, found.offset)}: ${found.problem}`;
+    const detail = `invalid JSON${syntaxErrorDetail(text, error)}`;
     throw new SimFixtureError(source, undefined, detail, { cause: error });
   }
   return parseSimFixture(value, source);
 }
 
 /**
- * Scans JSON text for its first syntax error, as `JSON.parse` would reject it; `undefined` when the
- * text is valid JSON.
+ * `JSON.parse`'s complaint, on one line: ` at line L, column C: what` where V8 names the offset
+ * (most errors: `… in JSON at position 17`; the end of the input for a file cut short), `: what`
+ * where it quotes the text around the error instead (`Unexpected token ']', "…" is not valid JSON`).
  */
-function findJsonSyntaxError(text: string): { offset: number; problem: string } | undefined {
-  let at = 0;
-  class Stop extends Error {}
-  const unexpected = (): Stop =>
-    new Stop(
-      at >= text.length ? "unexpected end of file" : `unexpected ${JSON.stringify(text[at])}`,
-    );
-  const space = (): void => {
-    while (at < text.length && " \t\n\r".includes(text[at] ?? "")) at++;
-  };
-  const expect = (pattern: RegExp): void => {
-    pattern.lastIndex = at;
-    const match = pattern.exec(text);
-    if (match === null) throw unexpected();
-    // JSON strings may not hold raw control characters (a tab typed into a name, say).
-    const control = [...match[0]].findIndex((char) => char < " ");
-    if (control >= 0) {
-      at += control;
-      throw unexpected();
-    }
-    at += match[0].length;
-  };
-  const value = (): void => {
-    space();
-    const char = text[at];
-    if (char === "{" || char === "[") {
-      const close = char === "{" ? "}" : "]";
-      at++;
-      space();
-      if (text[at] === close) {
-        at++;
-        return;
-      }
-      for (;;) {
-        if (close === "}") {
-          space();
-          if (text[at] !== '"') throw unexpected();
-          expect(STRING);
-          space();
-          if (text[at] !== ":") throw unexpected();
-          at++;
-        }
-        value();
-        space();
-        if (text[at] === close) {
-          at++;
-          return;
-        }
-        if (text[at] !== ",") throw unexpected();
-        at++;
-      }
-    } else if (char === '"') {
-      expect(STRING);
-    } else {
-      expect(LITERAL);
-    }
-  };
-  try {
-    value();
-    space();
-    if (at < text.length) throw unexpected();
-    return undefined;
-  } catch (stop) {
-    if (stop instanceof Stop) return { offset: at, problem: stop.message };
-    throw stop;
-  }
+function syntaxErrorDetail(text: string, error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
+  const at = /^(.*?)(?: in JSON)? at position (\d+)/.exec(message);
+  if (at !== null) return ` at ${lineAndColumn(text, Number(at[2]))}: ${at[1] ?? message}`;
+  if (/end of JSON input/.test(message))
+    return ` at ${lineAndColumn(text, text.length)}: ${message}`;
+  return `: ${message}`;
 }
-
-const STRING = /"(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-const LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
 
 function readError(path: string, error: unknown): SimFixtureError {
   const code = (error as { code?: unknown } | null)?.code;
@@ -420,7 +354,7 @@ function checkKeys(
 ): void {
   for (const key of Object.keys(entry)) {
     if (known.includes(key)) continue;
-    const guess = known.find((candidate) => looksLike(candidate, key));
+    const guess = meant(known, key);
     const hint =
       guess === undefined ? `known keys: ${known.join(", ")}` : `did you mean "${guess}"?`;
     fail(join(path, key), `unknown key (${hint})`);
@@ -552,22 +486,26 @@ function describe(value: unknown): string {
   return "an object";
 }
 
-/** Whether an unknown key is probably a misspelling of a known one, for "did you mean" hints. */
-function looksLike(known: string, key: string): boolean {
-  const [a, b] = [known.toLowerCase(), key.toLowerCase()];
-  return editDistance(a, b) <= 2 || (b.length >= 4 && a.startsWith(b));
+/**
+ * The known key an unknown one probably meant, for a "did you mean" hint: the same but for case
+ * (`sessionID`), one character off (`lockd`), or cut short or run on (`station`, `idleSecond`).
+ */
+function meant(known: readonly string[], key: string): string | undefined {
+  const typed = key.toLowerCase();
+  return known.find((candidate) => {
+    const lower = candidate.toLowerCase();
+    if (typed.length >= 4 && (lower.startsWith(typed) || typed.startsWith(lower))) return true;
+    return oneEditApart(lower, typed);
+  });
 }
 
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+/** Whether `b` is `a` with at most one character inserted, deleted or replaced. */
+function oneEditApart(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let same = 0;
+  while (same < a.length && a[same] === b[same]) same++;
+  return (
+    a.slice(same + (a.length >= b.length ? 1 : 0)) ===
+    b.slice(same + (b.length >= a.length ? 1 : 0))
+  );
 }
