@@ -4,8 +4,8 @@
  * `SetServiceStatus` in `advapi32.dll`). Without it the SCM gives up on the process after 30 s
  * (error 1053) and can neither stop it cleanly nor restart it on failure.
  *
- * This is the second and last place that loads koffi (dynamically, only on Windows when the SCM
- * started the process): being a service is a Win32 contract like the session backend's.
+ * It loads koffi dynamically, only on Windows when the SCM started the process, as the session
+ * backend does: being a service is a Win32 contract like the session backend's.
  *
  * The dispatcher blocks one koffi worker thread for the life of the service; the SCM calls
  * `ServiceMain` and the control handler on its own threads, and koffi runs both on the event

@@ -33,7 +33,7 @@ export async function withController<T>(
   }
 }
 
-/** Options of {@link printRun}. */
+/** Options of {@link printReports}. */
 export interface PrintRunOptions {
   readonly kind: ReportKind;
   /** `disconnect --all`: skipped sessions are not failures. @default false */
