@@ -6,7 +6,8 @@
  *    taken out of the tarball);
  * 2. koffi's Windows binary, the same release as the project's koffi
  *    (`npm install --os=win32 --cpu=x64 --ignore-scripts`);
- * 3. a Wine prefix (`wineboot -i`, no display needed);
+ * 3. a Wine prefix (`wineboot -i`, no display needed), set to Windows 10, whose Service Control
+ *    Manager waits for a starting service as long as a loaded machine needs;
  * 4. the test `wtsapi32.dll`, built from C with MinGW-w64;
  * 5. the prefix's first start of everything the tests start (both `node.exe`, koffi and the
  *    DLLs it loads, the Service Control Manager), so that a fresh prefix's slow first start
@@ -107,6 +108,12 @@ function windowsKoffi(): string {
   return `koffi@${version} win32-x64 fetched`;
 }
 
+/**
+ * How long Wine's Service Control Manager waits for a service it starts to connect, in ms:
+ * far above what the agent needs, so that only a service that never starts fails the test.
+ */
+const SERVICES_PIPE_TIMEOUT_MS = 120_000;
+
 function winePrefix(): string {
   const env = wineEnvironment();
   const registry = join(winePaths.prefix, "system.reg");
@@ -125,6 +132,23 @@ function winePrefix(): string {
     run("wine", ["winecfg", "-v", "win10"], { env });
     settle();
     done += ", set to Windows 10";
+  }
+  // Wine's SCM gives a starting service 10 s to connect (Windows: 30 s), then fails `sc start`;
+  // Windows Node loading the agent on a loaded machine took longer. Wine reads the value as a
+  // string, where Windows reads a DWORD.
+  const pipeTimeout = `"ServicesPipeTimeout"="${SERVICES_PIPE_TIMEOUT_MS}"`;
+  if (!readFileSync(registry, "utf8").includes(pipeTimeout)) {
+    run(
+      "wine",
+      [
+        ...["reg", "add", "HKLM\\System\\CurrentControlSet\\Control"],
+        ...["/v", "ServicesPipeTimeout", "/t", "REG_SZ", "/d", String(SERVICES_PIPE_TIMEOUT_MS)],
+        "/f",
+      ],
+      { env },
+    );
+    settle();
+    done += `, services get ${SERVICES_PIPE_TIMEOUT_MS / 1000} s to start`;
   }
   return done;
 }
