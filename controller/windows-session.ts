@@ -1,17 +1,10 @@
 /**
  * The Windows session `wmsctl` itself runs in, for `caller_session_id` (DESIGN section 3, rule 4):
- * `ProcessIdToSessionId(GetCurrentProcessId())` from `kernel32.dll`, called with koffi.
- *
- * STYLE.md keeps koffi in the agent's `wts` backend, but `controller/` may not import `agent/`,
- * and two kernel32 functions are not worth a shared package; so this is the controller's only
- * file that loads koffi. It loads it with a dynamic import on the first call, on Windows only:
- * importing this module on Linux loads no native code. No koffi types are declared (koffi's
- * type names are process-global, and the agent's backend may run in the same process).
+ * `ProcessIdToSessionId(GetCurrentProcessId())` from `kernel32.dll`, declared once for every
+ * part of wmsfleet in `common/native/kernel32.ts` and loaded on the first call, on Windows only:
+ * importing this module on Linux loads no native code.
  */
-import type koffiModule from "koffi";
-
-type Koffi = typeof koffiModule;
-type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;
+import { loadKernel32, type Kernel32 } from "../common/native/kernel32.js";
 
 /** Why the session could not be read: `win32Error` is `GetLastError()` when Windows said why. */
 export class WindowsSessionError extends Error {
@@ -23,32 +16,6 @@ export class WindowsSessionError extends Error {
   ) {
     super(message, options);
   }
-}
-
-interface Kernel32 {
-  readonly GetCurrentProcessId: NativeFunction;
-  readonly ProcessIdToSessionId: NativeFunction;
-  readonly GetLastError: NativeFunction;
-}
-
-let kernel32: Promise<Kernel32> | undefined;
-
-function loadKernel32(): Promise<Kernel32> {
-  kernel32 ??= import("koffi").then(({ default: koffi }) => {
-    const dll = koffi.load("kernel32.dll");
-    return {
-      GetCurrentProcessId: dll.func("uint32_t __stdcall GetCurrentProcessId()"),
-      ProcessIdToSessionId: dll.func(
-        "int __stdcall ProcessIdToSessionId(uint32_t dwProcessId, _Out_ uint32_t *pSessionId)",
-      ),
-      GetLastError: dll.func("uint32_t __stdcall GetLastError()"),
-    };
-  });
-  // A failed load is not kept: the next call tries again (and reports the same reason).
-  kernel32.catch(() => {
-    kernel32 = undefined;
-  });
-  return kernel32;
 }
 
 /** kernel32's functions, or why they cannot be had. @throws WindowsSessionError */

@@ -2,8 +2,8 @@
  * The production session backend: Remote Desktop Services through `wtsapi32.dll` and
  * `kernel32.dll`, called with the FFI library koffi (DESIGN section 4).
  *
- * This is the only file of the session backend that imports koffi, and it does so dynamically
- * inside {@link createWtsBackend}, so that importing this module on Linux loads no native code.
+ * The DLLs' functions and types are declared in `common/native/` (wtsapi32, kernel32), and
+ * loaded by {@link createWtsBackend}, so that importing this module on Linux loads no native code.
  * Calls that go to the Remote Desktop Services RPC server (enumerate, query, disconnect) run on
  * koffi's worker threads, so that a slow or hung `TermService` never blocks
  * the event loop; `ProcessIdToSessionId` and `GetCurrentProcessId` only read the process table and
@@ -12,8 +12,10 @@
  * Failures are thrown as `Win32Error(GetLastError(), text)`; what each code means is decided in
  * `../win32-errors.ts` alone.
  */
-import type koffiModule from "koffi";
 import { release } from "node:os";
+import { loadKernel32, type Kernel32 } from "../../common/native/kernel32.js";
+import type { NativeFunction } from "../../common/native/koffi.js";
+import { WTSINFOW_SIZE, loadWtsapi32, type Wtsapi32 } from "../../common/native/wtsapi32.js";
 import { WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import {
   MessageButtons,
@@ -29,9 +31,6 @@ import type {
 } from "../sessions/backend.js";
 import { Win32Error } from "../sessions/backend.js";
 import { win32ErrorMeaning } from "../sessions/win32-errors.js";
-
-type Koffi = typeof koffiModule;
-type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;
 
 /** Options of {@link createWtsBackend}. */
 export interface WtsBackendOptions {
@@ -73,8 +72,6 @@ const WTS_PROTOCOL_TYPE_RDP = 2;
 /** What `ProcessIdToSessionId` says of a process id that names no process (any more). */
 const ERROR_INVALID_PARAMETER = 87;
 
-/** Size of `WTSINFOW` on x64: 8 DWORDs, 70 WCHARs, padding to 8, then 5 LARGE_INTEGERs. */
-export const WTSINFOW_SIZE = 216;
 const WINSTATIONNAME_LENGTH = 32;
 const DOMAIN_LENGTH = 17;
 const USERNAME_LENGTH = 20;
@@ -97,87 +94,12 @@ export async function createWtsBackend(options: WtsBackendOptions = {}): Promise
   return new WtsBackend(api, { eventRetryDelayMs });
 }
 
-/** The native functions and types, loaded once per `wtsapi32` name for the whole process. */
-interface WtsApi {
-  readonly koffi: Koffi;
-  readonly sessionInfoType: ReturnType<Koffi["struct"]>;
-  readonly wtsInfoBytes: ReturnType<Koffi["array"]>;
-  readonly WTSEnumerateSessionsW: NativeFunction;
-  readonly WTSQuerySessionInformationW: NativeFunction;
-  readonly WTSDisconnectSession: NativeFunction;
-  readonly WTSLogoffSession: NativeFunction;
-  readonly WTSSendMessageW: NativeFunction;
-  readonly WTSWaitSystemEvent: NativeFunction;
-  readonly WTSFreeMemory: NativeFunction;
-  readonly GetLastError: NativeFunction;
-  readonly GetCurrentProcessId: NativeFunction;
-  readonly ProcessIdToSessionId: NativeFunction;
-  readonly lstrlenW: NativeFunction;
-}
+/** The native functions the backend calls: one `wtsapi32` and `kernel32.dll`. */
+type WtsApi = Wtsapi32 & Kernel32;
 
-type WtsTypes = Pick<WtsApi, "koffi" | "sessionInfoType" | "wtsInfoBytes">;
-
-const apis = new Map<string, Promise<WtsApi>>();
-let types: Promise<WtsTypes> | undefined;
-
-/** koffi and the named types, declared exactly once: koffi's type names are process-global. */
-function loadTypes(): Promise<WtsTypes> {
-  types ??= import("koffi").then(({ default: koffi }) => ({
-    koffi,
-    sessionInfoType: koffi.struct("WTS_SESSION_INFOW", {
-      SessionId: "uint32_t",
-      pWinStationName: "void *",
-      State: "int32_t",
-    }),
-    wtsInfoBytes: koffi.array("uint8_t", WTSINFOW_SIZE, "Typed"),
-  }));
-  return types;
-}
-
-function loadApi(wtsapi32: string): Promise<WtsApi> {
-  let api = apis.get(wtsapi32);
-  if (api === undefined) {
-    api = importApi(wtsapi32);
-    apis.set(wtsapi32, api);
-    // A failed load may succeed later (the DLL was missing); do not cache the failure.
-    api.catch(() => apis.delete(wtsapi32));
-  }
-  return api;
-}
-
-async function importApi(wtsapi32: string): Promise<WtsApi> {
-  const loaded = await loadTypes();
-  const { koffi } = loaded;
-  const wts = koffi.load(wtsapi32);
-  const kernel32 = koffi.load("kernel32.dll");
-  return {
-    ...loaded,
-    WTSEnumerateSessionsW: wts.func(
-      "int __stdcall WTSEnumerateSessionsW(void *hServer, uint32_t Reserved, uint32_t Version, _Out_ void **ppSessionInfo, _Out_ uint32_t *pCount)",
-    ),
-    WTSQuerySessionInformationW: wts.func(
-      "int __stdcall WTSQuerySessionInformationW(void *hServer, uint32_t SessionId, int32_t WTSInfoClass, _Out_ void **ppBuffer, _Out_ uint32_t *pBytesReturned)",
-    ),
-    WTSDisconnectSession: wts.func(
-      "int __stdcall WTSDisconnectSession(void *hServer, uint32_t SessionId, int bWait)",
-    ),
-    WTSLogoffSession: wts.func(
-      "int __stdcall WTSLogoffSession(void *hServer, uint32_t SessionId, int bWait)",
-    ),
-    WTSSendMessageW: wts.func(
-      "int __stdcall WTSSendMessageW(void *hServer, uint32_t SessionId, const char16_t *pTitle, uint32_t TitleLength, const char16_t *pMessage, uint32_t MessageLength, uint32_t Style, uint32_t Timeout, _Out_ uint32_t *pResponse, int bWait)",
-    ),
-    WTSWaitSystemEvent: wts.func(
-      "int __stdcall WTSWaitSystemEvent(void *hServer, uint32_t EventMask, _Out_ uint32_t *pEventFlags)",
-    ),
-    WTSFreeMemory: wts.func("void __stdcall WTSFreeMemory(void *pMemory)"),
-    GetLastError: kernel32.func("uint32_t __stdcall GetLastError()"),
-    GetCurrentProcessId: kernel32.func("uint32_t __stdcall GetCurrentProcessId()"),
-    ProcessIdToSessionId: kernel32.func(
-      "int __stdcall ProcessIdToSessionId(uint32_t dwProcessId, _Out_ uint32_t *pSessionId)",
-    ),
-    lstrlenW: kernel32.func("int __stdcall lstrlenW(void *lpString)"),
-  };
+async function loadApi(wtsapi32: string): Promise<WtsApi> {
+  const [wts, kernel32] = await Promise.all([loadWtsapi32(wtsapi32), loadKernel32()]);
+  return { ...wts, ...kernel32 };
 }
 
 /** What `WTSEnumerateSessionsW` says of one session. */

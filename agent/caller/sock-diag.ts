@@ -10,15 +10,11 @@
  * to its interface), the resolver reads it.
  *
  * Node.js cannot open a netlink socket, so this calls libc's `socket`, `send` and `recv` through
- * koffi (no koffi types are declared, so nothing clashes with the process-global type names of the
- * Windows code). The request is handled by the kernel inside `send`, so the answer is already
+ * koffi (`common/native/libc.ts`). The request is handled by the kernel inside `send`, so the answer is already
  * queued when `recv` runs with `MSG_DONTWAIT`: nothing here can block the event loop.
  */
-import type koffiModule from "koffi";
 import { addressBytes, isMappedIpv4, type TcpEndpoint } from "../../common/ip-address.js";
-
-type Koffi = typeof koffiModule;
-type NativeFunction = ReturnType<ReturnType<Koffi["load"]>["func"]>;
+import { loadLibc, type Libc } from "../../common/native/libc.js";
 
 /** What the kernel says of one socket. */
 export interface DiagSocket {
@@ -53,12 +49,6 @@ const MSG_STATE = 1;
 const MSG_UID = 64;
 const MSG_INODE = 68;
 const MSG_BODY = 72;
-
-interface Libc {
-  readonly socket: NativeFunction;
-  readonly send: NativeFunction;
-  readonly recv: NativeFunction;
-}
 
 /**
  * The address as the 16 bytes of `inet_diag_sockid` (network order; IPv4 in the first four), and
@@ -139,13 +129,7 @@ export function sockDiagLookup(): Promise<ExactSocketLookup | undefined> {
 async function open(): Promise<ExactSocketLookup | undefined> {
   if (process.platform !== "linux") return undefined;
   try {
-    const { default: koffi } = await import("koffi");
-    const c = koffi.load("libc.so.6");
-    const libc: Libc = {
-      socket: c.func("int socket(int domain, int type, int protocol)"),
-      send: c.func("intptr_t send(int fd, const void *buf, size_t len, int flags)"),
-      recv: c.func("intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)"),
-    };
+    const libc = await loadLibc();
     const fd = libc.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG) as number;
     return fd < 0 ? undefined : lookupOver(libc, fd);
   } catch {

@@ -1,18 +1,17 @@
 /**
  * Which local process is at the other end of a TCP connection, on Windows (DESIGN section 3,
  * rule 3): `GetExtendedTcpTable(TCP_TABLE_OWNER_PID_ALL)` of `iphlpapi.dll`, for IPv4 and IPv6,
- * through koffi.
+ * through koffi (`common/native/iphlpapi.ts`).
  *
- * koffi is imported on first use, so loading this module on Linux loads no native code. The call
+ * The DLL is loaded on first use, so loading this module on Linux loads no native code. The call
  * copies the whole table and runs on one of koffi's worker threads, never on the event loop.
  * Windows names one owner per socket (the process that created it); a connection listed with
  * owner 0 only (its process is not known) fails the lookup instead of answering "nobody".
  */
-import type koffiModule from "koffi";
 import { formatIpv6, isUnspecifiedAddress, sameAddress } from "../../common/ip-address.js";
+import { loadIphlpapi } from "../../common/native/iphlpapi.js";
+import type { NativeFunction } from "../../common/native/koffi.js";
 import type { PeerProcessResolver } from "./peer-process.js";
-
-type NativeFunction = ReturnType<ReturnType<(typeof koffiModule)["load"]>["func"]>;
 
 /** The address families of `GetExtendedTcpTable`. */
 export const AF_INET = 2;
@@ -38,25 +37,10 @@ export interface TcpRow {
   readonly pid: number;
 }
 
-let loaded: Promise<NativeFunction> | undefined;
-
-function getExtendedTcpTable(): Promise<NativeFunction> {
-  loaded ??= import("koffi").then(({ default: koffi }) =>
-    koffi
-      .load("iphlpapi.dll")
-      .func(
-        "uint32_t __stdcall GetExtendedTcpTable(void *pTcpTable, _Inout_ uint32_t *pdwSize, int bOrder, uint32_t ulAf, int32_t TableClass, uint32_t Reserved)",
-      ),
-  );
-  // A failed load may succeed later; do not keep the failure.
-  loaded.catch(() => (loaded = undefined));
-  return loaded;
-}
-
 /** Creates the Windows resolver (see the module comment). Rejects off Windows. */
 export function createWindowsPeerResolver(): PeerProcessResolver {
   return async (peer, local) => {
-    const fn = await getExtendedTcpTable();
+    const fn = (await loadIphlpapi()).GetExtendedTcpTable;
     const wildcard = isUnspecifiedAddress(local.address);
     const owners = new Set<number>();
     let unowned = false;

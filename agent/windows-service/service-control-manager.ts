@@ -4,16 +4,16 @@
  * `SetServiceStatus` in `advapi32.dll`). Without it the SCM gives up on the process after 30 s
  * (error 1053) and can neither stop it cleanly nor restart it on failure.
  *
- * It loads koffi dynamically, only on Windows when the SCM started the process, as the session
- * backend does: being a service is a Win32 contract like the session backend's.
+ * The native functions come from `common/native/` (advapi32, kernel32), loaded only on Windows
+ * when the SCM started the process: being a service is a Win32 contract like the session
+ * backend's.
  *
  * The dispatcher blocks one koffi worker thread for the life of the service; the SCM calls
  * `ServiceMain` and the control handler on its own threads, and koffi runs both on the event
  * loop's thread.
  */
-import type koffiModule from "koffi";
-
-type Koffi = typeof koffiModule;
+import { loadAdvapi32 } from "../../common/native/advapi32.js";
+import { loadKernel32 } from "../../common/native/kernel32.js";
 
 /** What the agent gets from the SCM while it runs as a service. */
 export interface ServiceRun {
@@ -58,8 +58,8 @@ export async function runAsService(
   run: (service: ServiceRun) => Promise<number>,
 ): Promise<number> {
   if (process.platform !== "win32") throw new Error("Windows services exist on Windows only");
-  const koffi = (await import("koffi")).default;
-  const api = loadAdvapi(koffi);
+  const [api, { GetLastError }] = await Promise.all([loadAdvapi32(), loadKernel32()]);
+  const { koffi } = api;
   const stop = new AbortController();
   let handle: unknown = null;
   let checkPoint = 0;
@@ -112,7 +112,7 @@ export async function runAsService(
       { lpServiceName: null, lpServiceProc: null },
     ];
     api.StartServiceCtrlDispatcherW.async(table, (error: unknown, ok: number) => {
-      const lastError = api.GetLastError() as number;
+      const lastError = GetLastError() as number;
       if (error !== null && error !== undefined) {
         reject(new Error("StartServiceCtrlDispatcherW failed", { cause: error }));
       } else if (ok === 0) {
@@ -170,56 +170,4 @@ export function serviceControlAction(control: number): ServiceControlAction {
     default:
       return "unsupported";
   }
-}
-
-interface Advapi {
-  readonly ServiceMainProto: ReturnType<Koffi["proto"]>;
-  readonly HandlerProto: ReturnType<Koffi["proto"]>;
-  readonly StartServiceCtrlDispatcherW: ReturnType<ReturnType<Koffi["load"]>["func"]>;
-  readonly RegisterServiceCtrlHandlerExW: ReturnType<ReturnType<Koffi["load"]>["func"]>;
-  readonly SetServiceStatus: ReturnType<ReturnType<Koffi["load"]>["func"]>;
-  readonly GetLastError: ReturnType<ReturnType<Koffi["load"]>["func"]>;
-}
-
-let advapi: Advapi | undefined;
-
-/** Named koffi types are process-global: declared once. */
-function loadAdvapi(koffi: Koffi): Advapi {
-  if (advapi !== undefined) return advapi;
-  const ServiceMainProto = koffi.proto(
-    "void __stdcall WmsServiceMain(uint32_t dwNumServicesArgs, void *lpServiceArgVectors)",
-  );
-  const HandlerProto = koffi.proto(
-    "uint32_t __stdcall WmsServiceHandlerEx(uint32_t dwControl, uint32_t dwEventType, void *lpEventData, void *lpContext)",
-  );
-  koffi.struct("WMS_SERVICE_TABLE_ENTRYW", {
-    lpServiceName: "const char16_t *",
-    lpServiceProc: koffi.pointer(ServiceMainProto),
-  });
-  koffi.struct("WMS_SERVICE_STATUS", {
-    dwServiceType: "uint32_t",
-    dwCurrentState: "uint32_t",
-    dwControlsAccepted: "uint32_t",
-    dwWin32ExitCode: "uint32_t",
-    dwServiceSpecificExitCode: "uint32_t",
-    dwCheckPoint: "uint32_t",
-    dwWaitHint: "uint32_t",
-  });
-  const lib = koffi.load("advapi32.dll");
-  const kernel32 = koffi.load("kernel32.dll");
-  advapi = {
-    ServiceMainProto,
-    HandlerProto,
-    StartServiceCtrlDispatcherW: lib.func(
-      "int __stdcall StartServiceCtrlDispatcherW(WMS_SERVICE_TABLE_ENTRYW *lpServiceStartTable)",
-    ),
-    RegisterServiceCtrlHandlerExW: lib.func(
-      "void * __stdcall RegisterServiceCtrlHandlerExW(const char16_t *lpServiceName, WmsServiceHandlerEx *lpHandlerProc, void *lpContext)",
-    ),
-    SetServiceStatus: lib.func(
-      "int __stdcall SetServiceStatus(void *hServiceStatus, WMS_SERVICE_STATUS *lpServiceStatus)",
-    ),
-    GetLastError: kernel32.func("uint32_t __stdcall GetLastError()"),
-  };
-  return advapi;
 }

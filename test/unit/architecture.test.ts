@@ -47,6 +47,16 @@ for (const [folder, allowed] of Object.entries(MAY_IMPORT)) {
   });
 }
 
+it("only common/native/ loads koffi: each library's functions and koffi's process-global types are declared once", () => {
+  const offending = Object.keys(MAY_IMPORT)
+    .flatMap((folder) => sources(folder))
+    .filter((file) => !relative(root, file).startsWith("common/native/"))
+    .filter((file) => /(?:from|import)\s*\(?\s*["']koffi["']/.test(readFileSync(file, "utf8")))
+    .map((file) => relative(root, file));
+  assert.deepEqual(offending, []);
+  assert.match(readFileSync(join(root, "common/native/koffi.ts"), "utf8"), /import\("koffi"\)/);
+});
+
 it("the import check sees imports across folders (it would catch one)", () => {
   const imports = importsOf(join(root, "agent", "main.ts"));
   assert.ok(

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { WTSINFOW_SIZE } from "../../common/native/wtsapi32.js";
 import {
-  WTSINFOW_SIZE,
   createWtsBackend,
   decodeUtf16Fixed,
   filetimeToDate,
