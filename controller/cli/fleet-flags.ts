@@ -19,7 +19,7 @@ import { channelCredentials, type CredentialFiles } from "./credentials.js";
 import type { CliIo } from "./io.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./printer.js";
 import { UsageError } from "./usage-error.js";
-import { parseCount, parseSecondsAsMs, parseSessionId } from "./values.js";
+import { TIMEOUT_FLAG, parseCount, parseDurationMs, parseSessionId } from "./values.js";
 
 /** The shared flags as commander parses them. */
 export interface FleetFlags {
@@ -90,7 +90,7 @@ export function addFleetOptions(command: Command): Command {
       .option("--throttle <n>", `calls in flight at once (default: ${DEFAULT_THROTTLE})`)
       .option(
         "--timeout <seconds>",
-        `deadline per host, retries included (default: ${DEFAULT_TIMEOUT_MS / 1000})`,
+        `deadline per host, retries included: seconds, or a duration (90s, 2m) (default: ${DEFAULT_TIMEOUT_MS / 1000})`,
       )
       .option(
         "--retries <n>",
@@ -188,7 +188,7 @@ export async function prepareFleet(
         : { throttle: parseCount(flags.throttle, "--throttle", 1, 100_000) }),
       ...(flags.timeout === undefined
         ? {}
-        : { timeoutMs: parseSecondsAsMs(flags.timeout, "--timeout") }),
+        : { timeoutMs: parseDurationMs(flags.timeout, "--timeout", TIMEOUT_FLAG) }),
       ...(flags.retries === undefined
         ? {}
         : { retries: parseCount(flags.retries, "--retries", 0, 100) }),

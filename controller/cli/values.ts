@@ -1,5 +1,5 @@
 /**
- * Parsers of command-line values: session ids, counts, seconds, durations and session states.
+ * Parsers of command-line values: session ids, counts, durations and session states.
  * Each throws a {@link UsageError} that names the flag and the value.
  */
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
@@ -49,30 +49,106 @@ export function parseCount(text: string, flag: string, min: number, max: number)
   return Number(text);
 }
 
-/** Seconds, fractions allowed, as milliseconds. */
-export function parseSecondsAsMs(text: string, flag: string): number {
-  const seconds = Number(text);
-  if (text.trim() === "" || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
-    throw new UsageError(`${flag}: "${text}" is not a number of seconds (0 < s ≤ 86400)`);
-  }
-  return Math.round(seconds * 1000);
+/** The units of a duration on the command line, in milliseconds. */
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** The forms a duration is written in, for error messages and help. */
+export const DURATION_FORMS = "30s, 5m, 2h, 1d, 500ms, or combined: 1h30m";
+
+/** How {@link parseDurationMs} reads one flag. */
+export interface DurationSpec {
+  /**
+   * What a bare number means. Unset (the default for every duration flag), a bare number is a
+   * usage error: `--min-idle 30` meant as minutes would disconnect a classroom that has been idle
+   * for 30 seconds. Only a flag whose unit is in its name sets it (`--timeout SECONDS`, DESIGN
+   * section 8).
+   */
+  readonly bareNumberUnit?: "s";
+  /** Whether 0 is refused. @default false */
+  readonly positive?: boolean;
+  /** The largest value accepted, in milliseconds. */
+  readonly maxMs: number;
 }
 
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
-/** A duration like `90s`, `30m`, `1h30m`, `2d` (a bare number is seconds), in seconds. */
-export function parseDurationSeconds(text: string, flag: string): number {
+/** `90s`, `1h30m`, `2d`: a duration for messages, in the units it reads best in. */
+export function formatDurationMs(ms: number): string {
+  if (ms % 1000 !== 0) return `${ms}ms`;
+  let rest = ms / 1000;
+  let text = "";
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3600],
+    ["m", 60],
+  ] as const) {
+    if (rest >= size) {
+      text += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest > 0 || text === "" ? `${text}${rest}s` : text;
+}
+
+/**
+ * The one parser of every duration flag: a number with a unit (`30s`, `5m`, `2h`, `1d`, `500ms`),
+ * or several combined (`1h30m`), fractions allowed (`1.5h`), in milliseconds. A bare number is a
+ * usage error unless the flag's unit is in its name ({@link DurationSpec.bareNumberUnit}).
+ * @throws UsageError naming the flag and the value, and showing the forms.
+ */
+export function parseDurationMs(text: string, flag: string, spec: DurationSpec): number {
   const trimmed = text.trim().toLowerCase();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
-  if (!/^(\d+(\.\d+)?[smhd])+$/.test(trimmed)) {
-    throw new UsageError(`${flag}: "${text}" is not a duration (e.g. 90s, 30m, 1h30m, 2d)`);
+  let ms: number;
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) {
+    if (spec.bareNumberUnit === undefined) {
+      throw new UsageError(
+        `${flag}: "${text}" has no unit; write ${trimmed}s, ${trimmed}m or ${trimmed}h ` +
+          `(a duration: ${DURATION_FORMS})`,
+      );
+    }
+    ms = Number(trimmed) * 1000;
+  } else if (DURATION.test(trimmed)) {
+    ms = 0;
+    for (const [, amount = "0", unit = "s"] of trimmed.matchAll(DURATION_PART)) {
+      ms += Number(amount) * (DURATION_UNITS_MS[unit] ?? 1000);
+    }
+  } else {
+    const bare = spec.bareNumberUnit === undefined ? "" : ", or a number of seconds";
+    throw new UsageError(`${flag}: "${text}" is not a duration (${DURATION_FORMS}${bare})`);
   }
-  let total = 0;
-  for (const [, amount = "0", unit = "s"] of trimmed.matchAll(/(\d+(?:\.\d+)?)([smhd])/g)) {
-    total += Number(amount) * (UNIT_SECONDS[unit] ?? 1);
+  ms = Math.round(ms);
+  if ((spec.positive === true && ms <= 0) || ms > spec.maxMs) {
+    const least = spec.positive === true ? "more than 0" : "0";
+    throw new UsageError(
+      `${flag}: "${text}" is out of range (${least} to ${formatDurationMs(spec.maxMs)})`,
+    );
   }
-  return total;
+  return ms;
 }
+
+/**
+ * `--timeout SECONDS`: a bare number is seconds, because the unit is in the flag's name (as
+ * PowerShell's `-TimeoutSec`); a unit is accepted too. At most a day: a host that has not
+ * answered in a day will not, and a longer value is a slip of the keyboard.
+ */
+export const TIMEOUT_FLAG: DurationSpec = {
+  bareNumberUnit: "s",
+  positive: true,
+  maxMs: 86_400_000,
+};
+
+/**
+ * `--min-idle DURATION`: a unit is required. At most a year: no session is idle for longer, so a
+ * bigger value can only be a mistake.
+ */
+export const MIN_IDLE_FLAG: DurationSpec = { maxMs: 365 * 86_400_000 };
 
 /** Session state names as users type them: `active`, `Disconnected`, `connect-query`, … */
 export function parseStates(values: readonly string[], flag: string): SessionState[] {

@@ -66,6 +66,11 @@ void describe("wmsctl bad input", () => {
         /cannot resolve elsewhere\.example/,
       ],
       [["get", ...silentFlags, "--timeout", "0"], /--timeout: "0"/],
+      [
+        ["disconnect", "--all", "--min-idle", "30", ...silentFlags],
+        /--min-idle: "30" has no unit; write 30s, 30m or 30h/,
+      ],
+      [["disconnect", "--all", "--min-idle", "half an hour", ...silentFlags], /not a duration/],
       [["get", ...silentFlags, "--throttle", "many"], /--throttle: "many"/],
       [["get", ...silentFlags, "-o", "yaml"], /argument 'yaml' is invalid/],
     ];

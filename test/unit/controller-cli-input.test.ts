@@ -7,7 +7,10 @@ import { parseStdinSessions } from "../../controller/cli/stdin-sessions.js";
 import { whatIfLine } from "../../controller/cli/table.js";
 import { UsageError } from "../../controller/cli/usage-error.js";
 import {
-  parseDurationSeconds,
+  MIN_IDLE_FLAG,
+  TIMEOUT_FLAG,
+  formatDurationMs,
+  parseDurationMs,
   parseSessionId,
   parseSessionIds,
   parseStates,
@@ -30,17 +33,71 @@ void describe("session ids", () => {
     assert.throws(() => parseSessionIds(many, "id"), /at most 4096/);
   });
 
-  void it("parses durations and states", () => {
-    assert.equal(parseDurationSeconds("90", "f"), 90);
-    assert.equal(parseDurationSeconds("1h30m", "f"), 5400);
-    assert.equal(parseDurationSeconds("2d", "f"), 172_800);
-    assert.throws(() => parseDurationSeconds("soon", "--min-idle"), /--min-idle: "soon"/);
+  void it("parses states", () => {
     assert.deepEqual(parseStates(["active,Disconnected", "connect-query"], "f"), [
       SessionState.ACTIVE,
       SessionState.DISCONNECTED,
       SessionState.CONNECT_QUERY,
     ]);
     assert.throws(() => parseStates(["sleeping"], "--state"), /unknown state "sleeping"/);
+  });
+});
+
+void describe("durations: one parser for every duration flag", () => {
+  void it("reads a number with a unit, combined units and fractions, in milliseconds", () => {
+    const minIdle = (text: string) => parseDurationMs(text, "--min-idle", MIN_IDLE_FLAG);
+    assert.equal(minIdle("90s"), 90_000);
+    assert.equal(minIdle("30m"), 1_800_000);
+    assert.equal(minIdle("2h"), 7_200_000);
+    assert.equal(minIdle("1h30m"), 5_400_000);
+    assert.equal(minIdle("2d"), 172_800_000);
+    assert.equal(minIdle("1.5h"), 5_400_000);
+    assert.equal(minIdle("250ms"), 250);
+    assert.equal(minIdle(" 5M "), 300_000);
+    assert.equal(minIdle("0s"), 0);
+  });
+
+  void it("refuses a bare number, showing the forms (--min-idle 30 meant as minutes)", () => {
+    assert.throws(
+      () => parseDurationMs("30", "--min-idle", MIN_IDLE_FLAG),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /^--min-idle: "30" has no unit; write 30s, 30m or 30h \(a duration: 30s, 5m, 2h, 1d, 500ms, or combined: 1h30m\)$/.test(
+          error.message,
+        ),
+    );
+    assert.throws(() => parseDurationMs("0", "--grace", { maxMs: 3_600_000 }), /has no unit/);
+  });
+
+  void it("refuses what is not a duration, and values out of range", () => {
+    for (const bad of ["soon", "", "-5m", "5 m", "m", "1h-5m", "5x", "1e3s"]) {
+      assert.throws(() => parseDurationMs(bad, "--min-idle", MIN_IDLE_FLAG), UsageError, bad);
+    }
+    assert.throws(
+      () => parseDurationMs("400d", "--min-idle", MIN_IDLE_FLAG),
+      /--min-idle: "400d" is out of range \(0 to 365d\)/,
+    );
+  });
+
+  void it("--timeout: a bare number is seconds (its unit is in its name); units are accepted", () => {
+    const timeout = (text: string) => parseDurationMs(text, "--timeout", TIMEOUT_FLAG);
+    assert.equal(timeout("10"), 10_000);
+    assert.equal(timeout("0.5"), 500);
+    assert.equal(timeout("2m"), 120_000);
+    assert.throws(() => timeout("0"), /--timeout: "0" is out of range \(more than 0 to 1d\)/);
+    assert.throws(() => timeout("2d"), /out of range/);
+    assert.throws(() => timeout("ten"), /not a duration \(.*, or a number of seconds\)/);
+  });
+
+  void it("formats durations for messages", () => {
+    assert.deepEqual([0, 500, 90_000, 5_400_000, 86_400_000, 90_061_000].map(formatDurationMs), [
+      "0s",
+      "500ms",
+      "1m30s",
+      "1h30m",
+      "1d",
+      "1d1h1m1s",
+    ]);
   });
 });
 

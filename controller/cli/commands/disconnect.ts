@@ -18,7 +18,13 @@ import { resultView } from "../report.js";
 import { printReports, reportsOf, withController } from "../run.js";
 import { parseStdinSessions } from "../stdin-sessions.js";
 import { UsageError } from "../usage-error.js";
-import { parseDurationSeconds, parseSessionIds, parseStates } from "../values.js";
+import {
+  DURATION_FORMS,
+  MIN_IDLE_FLAG,
+  parseDurationMs,
+  parseSessionIds,
+  parseStates,
+} from "../values.js";
 import type { Target } from "../../targets.js";
 
 interface DisconnectFlags extends FleetFlags {
@@ -40,15 +46,17 @@ function filterOf(flags: DisconnectFlags): SessionFilter | undefined {
   if (flags.user === undefined && flags.state === undefined && flags.minIdle === undefined) {
     return undefined;
   }
-  const idle =
-    flags.minIdle === undefined ? undefined : parseDurationSeconds(flags.minIdle, "--min-idle");
+  const idleMs =
+    flags.minIdle === undefined
+      ? undefined
+      : parseDurationMs(flags.minIdle, "--min-idle", MIN_IDLE_FLAG);
   return {
     userNamePattern: flags.user ?? "",
     states: parseStates(flags.state ?? [], "--state"),
     minIdleTime:
-      idle === undefined
+      idleMs === undefined
         ? undefined
-        : { seconds: Math.floor(idle), nanos: Math.round((idle % 1) * 1e9) },
+        : { seconds: Math.floor(idleMs / 1000), nanos: (idleMs % 1000) * 1_000_000 },
   };
 }
 
@@ -116,7 +124,7 @@ export function addDisconnectCommand(
       )
       .option(
         "--min-idle <duration>",
-        "with --all: only sessions idle at least this long (90s, 30m, 1h)",
+        `with --all: only sessions idle at least this long; a unit is required (${DURATION_FORMS})`,
       )
       .option("--what-if", "show what would be disconnected; change nothing")
       .option(
