@@ -211,8 +211,12 @@ export async function prepareFleet(
   }
 }
 
-/** The targets of given names, dialled as the fleet's inventories and `--resolve` say. */
+/**
+ * The targets of given names, dialled as the fleet's inventories and `--resolve` say; none for no
+ * names (never the default `localhost`).
+ */
 export function targetsFor(names: readonly string[], spec: TargetSpec): Target[] {
+  if (names.length === 0) return [];
   const wanted = new Set(names);
   return resolveTargets({
     ...spec,

@@ -231,6 +231,68 @@ void describe("wmsctl in-process against real agents", () => {
     );
   });
 
+  void it("--stdin: a session without a host goes to the -s hosts (default localhost), each host called once", async () => {
+    const [local] = await startFleet([{ fqdn: "localhost" }]);
+    assert.ok(local !== undefined);
+    try {
+      const resolve = [
+        "--insecure-loopback",
+        ...[...fleet, local].map((h) => `--resolve=${h.fqdn}=127.0.0.1:${h.agent.ports[0]}`),
+      ];
+      const disconnected = () =>
+        Object.fromEntries(
+          [...fleet, local].map((h) => [
+            h.fqdn,
+            h.backend.disconnectCalls().map((c) => c.sessionId),
+          ]),
+        );
+      const hosts = (run: { stdout: string }) =>
+        (JSON.parse(run.stdout) as HostReport[]).map((r) => [
+          r.host,
+          r.results?.map((x) => x.sessionId),
+        ]);
+
+      const toH2 = await runWmsctl(["disconnect", "--stdin", "-s", H2, ...resolve, "-o", "json"], {
+        stdin: '[{"SessionId":15}]',
+      });
+      assert.equal(toH2.status, 0, toH2.stderr);
+      assert.deepEqual(hosts(toH2), [[H2, [15]]]);
+      assert.deepEqual(disconnected(), { [H1]: [], [H2]: [15], localhost: [] });
+
+      const toLocalhost = await runWmsctl(["disconnect", "--stdin", ...resolve, "-o", "json"], {
+        stdin: '[{"SessionId":14}]',
+      });
+      assert.equal(toLocalhost.status, 0, toLocalhost.stderr);
+      assert.deepEqual(hosts(toLocalhost), [["localhost", [14]]]);
+      assert.deepEqual(disconnected(), { [H1]: [], [H2]: [15], localhost: [14] });
+
+      const mixed = await runWmsctl(
+        ["disconnect", "--stdin", "-s", `${H1},${H2}`, ...resolve, "-o", "json"],
+        { stdin: JSON.stringify([{ SessionId: 3, ComputerName: H1 }, { SessionId: 13 }]) },
+      );
+      assert.equal(mixed.status, 0, mixed.stderr);
+      assert.deepEqual(hosts(mixed), [
+        [H1, [3, 13]],
+        [H2, [13]],
+      ]);
+      const named = await runWmsctl(["disconnect", "--stdin", "-s", H2, ...resolve, "-o", "json"], {
+        stdin: JSON.stringify([{ SessionId: 4, ComputerName: H1 }, { SessionId: 12 }]),
+      });
+      assert.equal(named.status, 0, named.stderr);
+      assert.deepEqual(hosts(named), [
+        [H1, [4]],
+        [H2, [12]],
+      ]);
+      assert.deepEqual(disconnected(), {
+        [H1]: [3, 13, 4],
+        [H2]: [15, 13, 12],
+        localhost: [14],
+      });
+    } finally {
+      await stopFleet([local]);
+    }
+  });
+
   void it("sends caller_session_id to an agent on this machine", async () => {
     const run = await runWmsctl(["disconnect", "4", ...flags, "-o", "json"], {
       env: { WMSFLEET_SIM_SESSION: "4" },

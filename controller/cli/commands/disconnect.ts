@@ -87,11 +87,19 @@ async function planOf(
   const byHost = parseStdinSessions(await io.readStdin());
   const named = [...byHost.keys()].filter((host) => host !== "");
   const unnamed = byHost.get("") ?? [];
-  const targets = [...targetsFor(named, fleet.spec)];
-  if (unnamed.length > 0) {
-    for (const target of fleet.targets) if (!named.includes(target.fqdn)) targets.push(target);
+  // A session that names its host goes there only; one that names none goes to the hosts of
+  // -s/--inventory (default localhost), as Disconnect-WmsSession sends a piped session without a
+  // ComputerName to -Server. Each host is called once, with the union of its sessions.
+  const targets = targetsFor(named, fleet.spec);
+  const defaults = new Set(unnamed.length > 0 ? fleet.targets.map((target) => target.fqdn) : []);
+  for (const target of fleet.targets) {
+    if (defaults.has(target.fqdn) && !targets.some((t) => t.fqdn === target.fqdn)) {
+      targets.push(target);
+    }
   }
-  const idsFor = (target: Target) => [...new Set([...(byHost.get(target.fqdn) ?? []), ...unnamed])];
+  const idsFor = (target: Target) => [
+    ...new Set([...(byHost.get(target.fqdn) ?? []), ...(defaults.has(target.fqdn) ? unnamed : [])]),
+  ];
   for (const target of targets)
     parseSessionIds(idsFor(target).map(String), `--stdin (${target.fqdn})`);
   return { targets, plan: { kind: "ids", idsFor } };
