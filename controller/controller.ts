@@ -37,6 +37,7 @@ import {
   type SessionIdsByTarget,
   type SessionSelection,
 } from "./session-actions.js";
+import { compileUserPattern } from "./session-filter.js";
 import type { Target } from "./targets.js";
 import { warnThenAct, type WarnThenActOptions, type WarnThenActResponse } from "./warn-then-act.js";
 import { watchFleet, type WatchEvent } from "./watch.js";
@@ -93,7 +94,11 @@ export interface Controller {
     sessionIds: SessionIdsByTarget,
     options?: DisconnectOptions,
   ): AsyncIterable<HostResult<DisconnectResponse>>;
-  /** `DisconnectAll` on every target (Disconnect-WmsSession -All). */
+  /**
+   * `DisconnectAll` on every target (Disconnect-WmsSession -All).
+   * @throws TypeError when the filter's user name pattern is one every agent refuses (see
+   *   `compileUserPattern`); nothing is sent. So do {@link logoffAll} and {@link act}.
+   */
   disconnectAll(
     targets: readonly Target[],
     options?: DisconnectAllOptions,
@@ -232,6 +237,9 @@ export function createController(options: ControllerOptions): Controller {
 
   const act: Controller["act"] = (action, targets, selection, callOptions = {}) => {
     const { rpcs } = ACTION_VERBS[action];
+    // A pattern every agent would refuse is refused here, before anything is sent.
+    const pattern = selection.kind === "all" ? (selection.filter?.userNamePattern ?? "") : "";
+    if (pattern !== "") compileUserPattern(pattern);
     if (selection.kind === "ids") {
       return run(
         targets,

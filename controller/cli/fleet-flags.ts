@@ -70,7 +70,10 @@ export function addFleetOptions(command: Command): Command {
         collect,
       )
       .addOption(
-        new Option("--computer-name <fqdn>", "alias of --server").argParser(collect).hideHelp(),
+        new Option(
+          "--computer-name <fqdn>",
+          "alias of --server (PowerShell's -ComputerName)",
+        ).argParser(collect),
       )
       .option(
         "--inventory <file>",

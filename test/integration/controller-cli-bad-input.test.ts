@@ -71,6 +71,10 @@ void describe("wmsctl bad input", () => {
         /--min-idle: "30" has no unit; write 30s, 30m or 30h/,
       ],
       [["disconnect", "--all", "--min-idle", "half an hour", ...silentFlags], /not a duration/],
+      [
+        ["disconnect", "--all", "--user", "a[b", ...silentFlags],
+        /--user: "a\[b": character "\[" cannot appear in a Windows user name/,
+      ],
       [["get", ...silentFlags, "--throttle", "many"], /--throttle: "many"/],
       [["get", ...silentFlags, "-o", "yaml"], /argument 'yaml' is invalid/],
     ];

@@ -18,6 +18,7 @@ import { resultView } from "../report.js";
 import { printReports, reportsOf, withController } from "../run.js";
 import { parseStdinSessions } from "../stdin-sessions.js";
 import { UsageError } from "../usage-error.js";
+import { compileUserPattern } from "../../session-filter.js";
 import {
   DURATION_FORMS,
   MIN_IDLE_FLAG,
@@ -50,6 +51,16 @@ function filterOf(flags: DisconnectFlags): SessionFilter | undefined {
     flags.minIdle === undefined
       ? undefined
       : parseDurationMs(flags.minIdle, "--min-idle", MIN_IDLE_FLAG);
+  if (flags.user !== undefined) {
+    try {
+      compileUserPattern(flags.user);
+    } catch (error) {
+      const problem = (error as Error).message.replace(/^user name pattern: /, "");
+      throw new UsageError(
+        `--user: ${JSON.stringify(flags.user)}: ${problem} (a pattern is a user name, or DOMAIN\\user, with * for any run of characters and ? for one)`,
+      );
+    }
+  }
   return {
     userNamePattern: flags.user ?? "",
     states: parseStates(flags.state ?? [], "--state"),
