@@ -4,7 +4,7 @@
  * `expected_host` is the target's FQDN on every request, and `caller_session_id` the caller's
  * session where the target is this machine.
  */
-import { Metadata, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status as Status, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
 import {
   SessionFilter,
   type DisconnectAllResponse,
@@ -17,6 +17,7 @@ import {
   type SendMessageResponse,
   type WmsSessionServiceClient,
 } from "../proto/gen/wms/v1/wms_session.js";
+import { canonicalHostName } from "../common/host-name.js";
 import { ChannelPool } from "./channel-pool.js";
 import {
   resolveControllerOptions,
@@ -25,6 +26,7 @@ import {
 } from "./controller-options.js";
 import { fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
 import { NotServingError, SESSION_SERVICE_HEALTH_NAME, type AgentHealth } from "./health-check.js";
+import { formatHostPort } from "./host-name.js";
 import { HostCallError, type HostResult, type RpcName } from "./host-result.js";
 import { messageFields, type MessageOptions } from "./message.js";
 import {
@@ -199,6 +201,38 @@ function actionMethods(client: WmsSessionServiceClient, action: SessionAction) {
 }
 
 /**
+ * Whether an answer naming `answered` speaks for the target `fqdn`: the same name, without case
+ * or a trailing dot. An agent asked as `localhost` (or a name under `.localhost`) answers with its
+ * own name, and may: it accepts that name only from a loopback peer (DESIGN section 2).
+ */
+export function answersFor(fqdn: string, answered: string): boolean {
+  if (fqdn === "localhost" || fqdn.endsWith(".localhost")) return answered !== "";
+  return canonicalHostName(answered) === fqdn;
+}
+
+/**
+ * The answer, if it comes from the host asked. An agent that names another host is not that host,
+ * whatever it says: its answer is a `failed` host, never taken for the target's.
+ * @throws HostCallError `FAILED_PRECONDITION` (never retried) naming both hosts.
+ */
+function fromTarget<T extends { readonly host: string }>(
+  response: T,
+  context: AttemptContext,
+  rpc: RpcName,
+): T {
+  const fqdn = context.target.fqdn;
+  if (answersFor(fqdn, response.host)) return response;
+  const who = response.host === "" ? "names no host" : `is from ${response.host}`;
+  throw new HostCallError(
+    fqdn,
+    rpc,
+    Status.FAILED_PRECONDITION,
+    `the answer ${who}, not ${fqdn}: the agent at ${formatHostPort(context.target.address)} is not the host asked, and its answer is not taken as ${fqdn}'s; check the inventory address or --resolve`,
+    { final: true },
+  );
+}
+
+/**
  * Creates a controller.
  * @throws TypeError on bad options (see {@link resolveControllerOptions}).
  */
@@ -245,13 +279,17 @@ export function createController(options: ControllerOptions): Controller {
         targets,
         rpcs.ids,
         async (context) =>
-          unary(
-            actionMethods(context.client, action).ids,
-            {
-              sessionIds: idsFor(selection.sessionIds, context.target),
-              ...(await actionFields(context, callOptions)),
-            },
+          fromTarget(
+            await unary(
+              actionMethods(context.client, action).ids,
+              {
+                sessionIds: idsFor(selection.sessionIds, context.target),
+                ...(await actionFields(context, callOptions)),
+              },
+              context,
+            ),
             context,
+            rpcs.ids,
           ),
         callOptions.signal,
       );
@@ -260,10 +298,14 @@ export function createController(options: ControllerOptions): Controller {
       targets,
       rpcs.all,
       async (context) =>
-        unary(
-          actionMethods(context.client, action).all,
-          { filter: selection.filter, ...(await actionFields(context, callOptions)) },
+        fromTarget(
+          await unary(
+            actionMethods(context.client, action).all,
+            { filter: selection.filter, ...(await actionFields(context, callOptions)) },
+            context,
+          ),
           context,
+          rpcs.all,
         ),
       callOptions.signal,
     );
@@ -279,20 +321,24 @@ export function createController(options: ControllerOptions): Controller {
     return run(
       targets,
       "SendMessage",
-      (context) =>
-        unary(
-          context.client.sendMessage.bind(context.client),
-          {
-            ...fields,
-            sessionIds:
-              selection.kind === "ids" ? idsFor(selection.sessionIds, context.target) : [],
-            filter:
-              selection.kind === "all"
-                ? (selection.filter ?? SessionFilter.fromPartial({}))
-                : undefined,
-            expectedHost: context.target.fqdn,
-          },
+      async (context) =>
+        fromTarget(
+          await unary(
+            context.client.sendMessage.bind(context.client),
+            {
+              ...fields,
+              sessionIds:
+                selection.kind === "ids" ? idsFor(selection.sessionIds, context.target) : [],
+              filter:
+                selection.kind === "all"
+                  ? (selection.filter ?? SessionFilter.fromPartial({}))
+                  : undefined,
+              expectedHost: context.target.fqdn,
+            },
+            context,
+          ),
           context,
+          "SendMessage",
         ),
       message.signal,
       { ...resolved, timeoutMs },
@@ -303,14 +349,18 @@ export function createController(options: ControllerOptions): Controller {
     run(
       targets,
       "ListSessions",
-      (context) =>
-        unary(
-          context.client.listSessions.bind(context.client),
-          {
-            sessionIds: idsFor(callOptions.sessionIds, context.target),
-            expectedHost: context.target.fqdn,
-          },
+      async (context) =>
+        fromTarget(
+          await unary(
+            context.client.listSessions.bind(context.client),
+            {
+              sessionIds: idsFor(callOptions.sessionIds, context.target),
+              expectedHost: context.target.fqdn,
+            },
+            context,
+          ),
           context,
+          "ListSessions",
         ),
       callOptions.signal,
     );
@@ -335,7 +385,12 @@ export function createController(options: ControllerOptions): Controller {
       return run(
         targets,
         "GetAgentInfo",
-        (context) => unary(context.client.getAgentInfo.bind(context.client), {}, context),
+        async (context) =>
+          fromTarget(
+            await unary(context.client.getAgentInfo.bind(context.client), {}, context),
+            context,
+            "GetAgentInfo",
+          ),
         callOptions.signal,
       );
     },
@@ -352,7 +407,9 @@ export function createController(options: ControllerOptions): Controller {
             if (status !== "SERVING") throw new NotServingError(host, service, status);
             return { service, status };
           }
-          const info = unary(context.client.getAgentInfo.bind(context.client), {}, context);
+          const info = unary(context.client.getAgentInfo.bind(context.client), {}, context).then(
+            (answer) => fromTarget(answer, context, "GetAgentInfo"),
+          );
           if (status !== "SERVING") {
             // Best effort: what a failing agent is helps, but its health is the answer.
             const agentInfo = await info.catch(() => undefined);
