@@ -5,7 +5,14 @@
  */
 import { writeFile } from "node:fs/promises";
 import type { CliIo } from "./io.js";
-import { isFailedResult, summaryLine, type HostReport } from "./report.js";
+import {
+  NAMED_SESSIONS,
+  isFailedResult,
+  markSkips,
+  summaryLine,
+  type HostReport,
+  type SkipPolicy,
+} from "./report.js";
 import { healthTable, resultsTable, sessionsTable } from "./table.js";
 
 /** The output formats of `-o`. */
@@ -24,8 +31,8 @@ export interface PrinterOptions {
   readonly total: number;
   /** Show the progress line (only ever on a terminal). @default stderr.isTTY */
   readonly progress?: boolean;
-  /** `disconnect --all`: skipped sessions are not failures. @default false */
-  readonly all?: boolean;
+  /** Which skipped sessions are not failures. @default {@link NAMED_SESSIONS}: none */
+  readonly skips?: SkipPolicy;
   /** Report each host on standard error as it answers (`--verbose`). @default false */
   readonly verbose?: boolean;
   /** Hosts in the order they were named: `table` and `json` follow it. @default arrival order */
@@ -48,7 +55,8 @@ export class ReportPrinter {
   }
 
   /** Records one host: printed now for `ndjson`, at {@link finish} otherwise. */
-  add(report: HostReport): void {
+  add(received: HostReport): void {
+    const report = markSkips(received, this.#options.skips ?? NAMED_SESSIONS);
     this.reports.push(report);
     this.#clearProgress();
     if (this.#options.format === "ndjson") this.#io.stdout.write(`${JSON.stringify(report)}\n`);
@@ -97,7 +105,7 @@ export class ReportPrinter {
       (report) =>
         report.status !== "ok" ||
         (report.missing?.length ?? 0) > 0 ||
-        (report.results ?? []).some((r) => isFailedResult(r, this.#options.all ?? false)),
+        (report.results ?? []).some(isFailedResult),
     );
   }
 

@@ -34,6 +34,13 @@ export interface SessionView {
 /** `wmsctl`'s own outcome, beside the agent's: a session refused at the `--confirm` prompt. */
 export const DECLINED = "DECLINED";
 
+/**
+ * Why a session the agent skipped by rule (`PROTECTED`, `NOT_DISCONNECTABLE`, `NOT_FOUND`) is not
+ * a failure: `all` — `--all` skips such sessions by design, as `Disconnect-WmsSession -All` does;
+ * `input` — standard input announced it (the `protection` or `state` that `wmsctl get` printed).
+ */
+export type SkipReason = "all" | "input";
+
 /** What happened to one session; {@link DECLINED} is `wmsctl`'s own: refused at `--confirm`. */
 export interface ResultView {
   readonly sessionId: number;
@@ -43,6 +50,8 @@ export interface ResultView {
   readonly protection: string;
   readonly userName: string;
   readonly stationName: string;
+  /** Set when the outcome is a skip that is not a failure, and why (see {@link SkipReason}). */
+  readonly skipped?: SkipReason;
 }
 
 /** One host, as printed. */
@@ -165,24 +174,64 @@ const SKIPS_OF_ALL: ReadonlySet<string> = new Set(
   [Outcome.PROTECTED, Outcome.NOT_DISCONNECTABLE, Outcome.NOT_FOUND].map(outcomeName),
 );
 
-/** Whether a session result is a failure; `all` for `disconnect --all`. */
-export function isFailedResult(result: ResultView, all: boolean): boolean {
-  return !(SUCCESSES.has(result.outcome) || (all && SKIPS_OF_ALL.has(result.outcome)));
+/**
+ * Decides which skipped sessions are not failures. Like `Disconnect-WmsSession`, a session the
+ * person named that could not be acted on is a failure (PowerShell writes a non-terminating
+ * error), while `-All` skips protected sessions and listeners silently. `--stdin` sits between
+ * the two: the sessions piped in were named, but a skip the input itself announced (a session
+ * `wmsctl get` listed as protected, a listener, one already disconnected) is what the person was
+ * told would happen, so it is not a failure; anything else that could not be acted on is.
+ */
+export type SkipPolicy = (host: string, result: ResultView) => SkipReason | undefined;
+
+/** Sessions named by id: every skip is a failure. */
+export const NAMED_SESSIONS: SkipPolicy = () => undefined;
+
+/** `--all`: protected, unsuitable and vanished sessions are skipped by design. */
+export const ALL_SESSIONS: SkipPolicy = (_host, result) =>
+  SKIPS_OF_ALL.has(result.outcome) ? "all" : undefined;
+
+/**
+ * `--stdin`: a skip is not a failure when the input announced that very outcome for that session.
+ * `announced(host, sessionId)` gives the outcomes the input announced.
+ */
+export function announcedSkips(
+  announced: (host: string, sessionId: number) => readonly string[],
+): SkipPolicy {
+  return (host, result) =>
+    !SUCCESSES.has(result.outcome) && announced(host, result.sessionId).includes(result.outcome)
+      ? "input"
+      : undefined;
+}
+
+/** The report with each result that the policy skips marked `skipped`. */
+export function markSkips(report: HostReport, policy: SkipPolicy): HostReport {
+  if (report.results === undefined) return report;
+  return {
+    ...report,
+    results: report.results.map((result) => {
+      const skipped = SUCCESSES.has(result.outcome) ? undefined : policy(report.host, result);
+      return skipped === undefined ? result : { ...result, skipped };
+    }),
+  };
+}
+
+/** Whether a session result is a failure: not a success, and not a skip marked as expected. */
+export function isFailedResult(result: ResultView): boolean {
+  return !SUCCESSES.has(result.outcome) && result.skipped === undefined;
 }
 
 /**
  * 0 everything succeeded; 1 some session or host failed; 3 the only failures were hosts that
- * could not be reached or timed out.
+ * could not be reached or timed out. Results count as {@link markSkips} marked them.
  */
-export function exitStatus(reports: readonly HostReport[], all = false): number {
+export function exitStatus(reports: readonly HostReport[]): number {
   let unreached = false;
   for (const report of reports) {
     if (report.status === "failed" || report.status === "denied") return ExitStatus.FAILED;
     if (report.status !== "ok") unreached = true;
     if ((report.missing?.length ?? 0) > 0) return ExitStatus.FAILED;
-    if (report.results?.some((result) => isFailedResult(result, all)) === true) {
-      return ExitStatus.FAILED;
-    }
+    if (report.results?.some(isFailedResult) === true) return ExitStatus.FAILED;
   }
   return unreached ? ExitStatus.UNREACHABLE : ExitStatus.OK;
 }

@@ -7,7 +7,13 @@ import type { HostResult } from "../host-result.js";
 import { checkLoopbackTargets, type Fleet } from "./fleet-flags.js";
 import type { CliIo } from "./io.js";
 import { ReportPrinter, type ReportKind } from "./printer.js";
-import { exitStatus, hostReport, type HostReport } from "./report.js";
+import {
+  NAMED_SESSIONS,
+  exitStatus,
+  hostReport,
+  type HostReport,
+  type SkipPolicy,
+} from "./report.js";
 import type { Target } from "../targets.js";
 
 /** Runs `work` with a controller for the fleet's options, closing it afterwards. */
@@ -36,8 +42,8 @@ export async function withController<T>(
 /** Options of {@link printReports}. */
 export interface PrintRunOptions {
   readonly kind: ReportKind;
-  /** `disconnect --all`: skipped sessions are not failures. @default false */
-  readonly all?: boolean;
+  /** Which skipped sessions are not failures. @default {@link NAMED_SESSIONS}: none */
+  readonly skips?: SkipPolicy;
 }
 
 /**
@@ -56,7 +62,7 @@ export async function printReports(
     order: targets.map((target) => target.fqdn),
     progress: fleet.progress,
     verbose: fleet.verbose,
-    all: options.all ?? false,
+    skips: options.skips ?? NAMED_SESSIONS,
   });
   try {
     for await (const report of reports) printer.add(report);
@@ -67,7 +73,7 @@ export async function printReports(
   }
   printer.finish();
   if (fleet.rerunFile !== undefined) await printer.writeRerunFile(fleet.rerunFile);
-  return exitStatus(printer.reports, options.all ?? false);
+  return exitStatus(printer.reports);
 }
 
 /** Maps host results to reports, lazily. */

@@ -8,13 +8,28 @@
  * - session objects with `sessionId` and `host`.
  * Property names are matched case-insensitively. A session without a host goes to the hosts
  * named on the command line (default `localhost`).
+ *
+ * A session also keeps what the input said would stop a disconnect — the `protection` and `state`
+ * that `wmsctl get` printed (PowerShell's `State` too) — so that the skip it announced is not
+ * counted as a failure (see `report.ts`).
  */
 import { normalizeHostName } from "../host-name.js";
 import { UsageError } from "./usage-error.js";
 import { parseSessionId } from "./values.js";
 
-/** Session ids by host; the key `""` holds sessions that named no host. */
-export type SessionsByHost = Map<string, number[]>;
+/** One session read from standard input. */
+export interface StdinSession {
+  readonly sessionId: number;
+  /**
+   * The outcomes the input announced for it: `PROTECTED` when it printed a `protection` other
+   * than `NONE`; `NOT_DISCONNECTABLE` for a `state` of LISTEN, DOWN, INIT or RESET;
+   * `ALREADY_DISCONNECTED` for DISCONNECTED.
+   */
+  readonly announced: readonly string[];
+}
+
+/** Sessions by host, in input order, each id once; the key `""` holds those that named no host. */
+export type SessionsByHost = Map<string, StdinSession[]>;
 
 function field(record: Record<string, unknown>, ...names: string[]): unknown {
   for (const [key, value] of Object.entries(record)) {
@@ -25,6 +40,29 @@ function field(record: Record<string, unknown>, ...names: string[]): unknown {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The states in which an agent answers `NOT_DISCONNECTABLE` (DESIGN section 3). */
+const NOT_DISCONNECTABLE_STATES = new Set(["LISTEN", "DOWN", "INIT", "RESET"]);
+
+/**
+ * The outcomes a session record announces by its `protection` and `state` (as `wmsctl get`
+ * prints them; PowerShell's `State` as a name, with or without `WTS`). Anything else announces
+ * nothing: the session was named to be disconnected.
+ */
+function announcedBy(record: Record<string, unknown>): string[] {
+  const announced: string[] = [];
+  const protection = field(record, "protection");
+  if (typeof protection === "string" && !["", "NONE"].includes(protection.toUpperCase())) {
+    announced.push("PROTECTED");
+  }
+  const state = field(record, "state");
+  if (typeof state === "string") {
+    const name = state.toUpperCase().replace(/^WTS/, "").replace(/[-_]/g, "");
+    if (NOT_DISCONNECTABLE_STATES.has(name)) announced.push("NOT_DISCONNECTABLE");
+    if (name === "DISCONNECTED") announced.push("ALREADY_DISCONNECTED");
+  }
+  return announced;
 }
 
 function hostOf(value: unknown, where: string): string {
@@ -44,13 +82,20 @@ function idOf(value: unknown, where: string): number {
   throw new UsageError(`${where}: SessionId is missing or not a number`);
 }
 
-function add(into: SessionsByHost, host: string, id: number): void {
-  const ids = into.get(host) ?? [];
-  if (!ids.includes(id)) ids.push(id);
-  into.set(host, ids);
+/** What is read so far: by host, by id, the outcomes announced (input order kept). */
+type Reading = Map<string, Map<number, Set<string>>>;
+
+/** Adds a session; a session read twice announces what either record announced. */
+function add(into: Reading, host: string, record: Record<string, unknown>, where: string): void {
+  const id = idOf(field(record, "sessionid"), where);
+  const sessions = into.get(host) ?? new Map<number, Set<string>>();
+  const announced = sessions.get(id) ?? new Set<string>();
+  for (const outcome of announcedBy(record)) announced.add(outcome);
+  sessions.set(id, announced);
+  into.set(host, sessions);
 }
 
-function collect(value: unknown, where: string, into: SessionsByHost): void {
+function collect(value: unknown, where: string, into: Reading): void {
   if (Array.isArray(value)) {
     value.forEach((item, index) => collect(item, `${where}[${index}]`, into));
     return;
@@ -68,7 +113,7 @@ function collect(value: unknown, where: string, into: SessionsByHost): void {
     sessions.forEach((session, index) => {
       const at = `${where}.sessions[${index}]`;
       if (!isRecord(session)) throw new UsageError(`${at}: expected a session object`);
-      add(into, host, idOf(field(session, "sessionid"), at));
+      add(into, host, session, at);
     });
     return;
   }
@@ -76,7 +121,7 @@ function collect(value: unknown, where: string, into: SessionsByHost): void {
   if (typeof status === "string" && status !== "ok" && field(value, "sessionid") === undefined) {
     return; // a host record of a host that failed: it has no sessions to pass on
   }
-  add(into, host, idOf(field(value, "sessionid"), where));
+  add(into, host, value, where);
 }
 
 /**
@@ -85,7 +130,7 @@ function collect(value: unknown, where: string, into: SessionsByHost): void {
  * session id or host name.
  */
 export function parseStdinSessions(text: string): SessionsByHost {
-  const into: SessionsByHost = new Map();
+  const into: Reading = new Map();
   if (text.trim() === "") throw new UsageError("--stdin: standard input is empty");
   let whole: unknown;
   try {
@@ -110,5 +155,10 @@ export function parseStdinSessions(text: string): SessionsByHost {
     });
   }
   if (into.size === 0) throw new UsageError("--stdin: standard input names no session");
-  return into;
+  return new Map(
+    [...into].map(([host, sessions]) => [
+      host,
+      [...sessions].map(([sessionId, announced]) => ({ sessionId, announced: [...announced] })),
+    ]),
+  );
 }

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import { exitStatus, type HostReport } from "../../controller/cli/report.js";
+import {
+  ALL_SESSIONS,
+  NAMED_SESSIONS,
+  announcedSkips,
+  exitStatus,
+  markSkips,
+  type HostReport,
+  type ResultView,
+} from "../../controller/cli/report.js";
 import { parseStdinSessions } from "../../controller/cli/stdin-sessions.js";
 import { whatIfLine } from "../../controller/cli/table.js";
 import { UsageError } from "../../controller/cli/usage-error.js";
@@ -102,7 +110,11 @@ void describe("durations: one parser for every duration flag", () => {
 });
 
 void describe("parseStdinSessions", () => {
-  const entries = (text: string) => [...parseStdinSessions(text)];
+  const entries = (text: string) =>
+    [...parseStdinSessions(text)].map(([host, sessions]) => [
+      host,
+      sessions.map((s) => s.sessionId),
+    ]);
 
   void it("reads wmsctl get -o json, skipping hosts that failed", () => {
     const json = JSON.stringify([
@@ -133,6 +145,38 @@ void describe("parseStdinSessions", () => {
       [["h1.example", [5, 6]]],
     );
     assert.deepEqual(entries('{"value":[{"SessionId":7}],"Count":1}'), [["", [7]]]);
+  });
+
+  void it("keeps the skips the input announced: protection and state (wmsctl get, PowerShell)", () => {
+    const json = JSON.stringify([
+      {
+        host: "h1.example",
+        status: "ok",
+        sessions: [
+          { sessionId: 0, state: "DISCONNECTED", protection: "SERVICES_SESSION" },
+          { sessionId: 3, state: "ACTIVE", protection: "NONE" },
+          { sessionId: 16, state: "DISCONNECTED", protection: "NONE" },
+          { sessionId: 65536, state: "LISTEN", protection: "NONE" },
+          { sessionId: 9, state: "DOWN" },
+        ],
+      },
+    ]);
+    assert.deepEqual(parseStdinSessions(json).get("h1.example"), [
+      { sessionId: 0, announced: ["PROTECTED", "ALREADY_DISCONNECTED"] },
+      { sessionId: 3, announced: [] },
+      { sessionId: 16, announced: ["ALREADY_DISCONNECTED"] },
+      { sessionId: 65536, announced: ["NOT_DISCONNECTABLE"] },
+      { sessionId: 9, announced: ["NOT_DISCONNECTABLE"] },
+    ]);
+    const powershell = '[{"SessionId":65536,"State":"Listen"},{"SessionId":2,"State":"WTSReset"}]';
+    assert.deepEqual(parseStdinSessions(powershell).get(""), [
+      { sessionId: 65536, announced: ["NOT_DISCONNECTABLE"] },
+      { sessionId: 2, announced: ["NOT_DISCONNECTABLE"] },
+    ]);
+    const twice = '[{"SessionId":5,"protection":"CALLER_PROCESS"},{"SessionId":5}]';
+    assert.deepEqual(parseStdinSessions(twice).get(""), [
+      { sessionId: 5, announced: ["PROTECTED"] },
+    ]);
   });
 
   void it("rejects malformed input with a clear message", () => {
@@ -185,8 +229,10 @@ void describe("exit status", () => {
     );
     assert.equal(exitStatus([host({ results: [result("NOT_FOUND")] })]), 1);
     assert.equal(exitStatus([host({ results: [result("PROTECTED")] })]), 1);
-    assert.equal(exitStatus([host({ results: [result("PROTECTED")] })], true), 0, "--all skips");
-    assert.equal(exitStatus([host({ results: [result("FAILED")] })], true), 1);
+    const all = (report: HostReport) => markSkips(report, ALL_SESSIONS);
+    assert.equal(exitStatus([all(host({ results: [result("PROTECTED")] }))]), 0, "--all skips");
+    assert.equal(exitStatus([all(host({ results: [result("NOT_DISCONNECTABLE")] }))]), 0);
+    assert.equal(exitStatus([all(host({ results: [result("FAILED")] }))]), 1);
     assert.equal(
       exitStatus([host({}), host({ status: "unreachable" }), host({ status: "timeout" })]),
       3,
@@ -197,6 +243,30 @@ void describe("exit status", () => {
       1,
     );
     assert.equal(exitStatus([host({ missing: [9] })]), 1);
+  });
+
+  void it("--stdin: a skip the input announced is not a failure; any other is", () => {
+    const announced = new Map([
+      [1, ["PROTECTED"]],
+      [2, ["NOT_DISCONNECTABLE"]],
+    ]);
+    const policy = announcedSkips((_host, id) => announced.get(id) ?? []);
+    const stdin = (...results: ResultView[]) => markSkips(host({ results }), policy);
+    const at = (id: number, outcome: string): ResultView => ({ ...result(outcome), sessionId: id });
+    const marked = stdin(at(1, "PROTECTED"), at(2, "NOT_DISCONNECTABLE"), at(3, "DISCONNECTED"));
+    assert.deepEqual(
+      marked.results?.map((r) => r.skipped),
+      ["input", "input", undefined],
+    );
+    assert.equal(exitStatus([marked]), 0);
+    assert.equal(exitStatus([stdin(at(3, "PROTECTED"))]), 1, "protected, not announced");
+    assert.equal(exitStatus([stdin(at(1, "NOT_DISCONNECTABLE"))]), 1, "another outcome");
+    assert.equal(exitStatus([stdin(at(2, "NOT_FOUND"))]), 1, "vanished: not announced");
+    assert.equal(exitStatus([stdin(at(1, "FAILED"))]), 1);
+    assert.equal(
+      exitStatus([markSkips(host({ results: [at(1, "PROTECTED")] }), NAMED_SESSIONS)]),
+      1,
+    );
   });
 });
 

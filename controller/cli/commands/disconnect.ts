@@ -14,9 +14,15 @@ import {
   type FleetFlags,
 } from "../fleet-flags.js";
 import type { CliIo } from "../io.js";
-import { resultView } from "../report.js";
+import {
+  ALL_SESSIONS,
+  NAMED_SESSIONS,
+  announcedSkips,
+  resultView,
+  type SkipPolicy,
+} from "../report.js";
 import { printReports, reportsOf, withController } from "../run.js";
-import { parseStdinSessions } from "../stdin-sessions.js";
+import { parseStdinSessions, type SessionsByHost } from "../stdin-sessions.js";
 import { UsageError } from "../usage-error.js";
 import { compileUserPattern } from "../../session-filter.js";
 import {
@@ -71,13 +77,20 @@ function filterOf(flags: DisconnectFlags): SessionFilter | undefined {
   };
 }
 
+/** What a run does: its targets, its calls, and which skipped sessions are not failures. */
+interface Planned {
+  readonly targets: Target[];
+  readonly plan: DisconnectPlan;
+  readonly skips: SkipPolicy;
+}
+
 /** Works out the targets and the plan from ids, `--all` or standard input. */
 async function planOf(
   idArgs: readonly string[],
   flags: DisconnectFlags,
   fleet: Fleet,
   io: CliIo,
-): Promise<{ targets: Target[]; plan: DisconnectPlan }> {
+): Promise<Planned> {
   const modes = [idArgs.length > 0, flags.all === true, flags.stdin === true].filter(
     Boolean,
   ).length;
@@ -87,20 +100,35 @@ async function planOf(
   if (flags.all !== true && filterOf(flags) !== undefined) {
     throw new UsageError("--user, --state and --min-idle filter --all; they need --all");
   }
-  if (flags.all === true)
-    return { targets: fleet.targets, plan: { kind: "all", filter: filterOf(flags) } };
+  if (flags.all === true) {
+    return {
+      targets: fleet.targets,
+      plan: { kind: "all", filter: filterOf(flags) },
+      skips: ALL_SESSIONS,
+    };
+  }
   if (flags.stdin !== true) {
     const ids = parseSessionIds(idArgs, "session id");
-    return { targets: fleet.targets, plan: { kind: "ids", idsFor: () => ids } };
+    return {
+      targets: fleet.targets,
+      plan: { kind: "ids", idsFor: () => ids },
+      skips: NAMED_SESSIONS,
+    };
   }
   if (io.stdinIsTTY)
     throw new UsageError("--stdin: standard input is a terminal; pipe sessions in");
-  const byHost = parseStdinSessions(await io.readStdin());
+  return planOfStdin(parseStdinSessions(await io.readStdin()), fleet);
+}
+
+/**
+ * `--stdin`: a session that names its host goes there only; one that names none goes to the
+ * hosts of -s/--inventory (default localhost), as Disconnect-WmsSession sends a piped session
+ * without a ComputerName to -Server. Each host is called once, with all of its sessions; the
+ * skips the input announced are not failures.
+ */
+function planOfStdin(byHost: SessionsByHost, fleet: Fleet): Planned {
   const named = [...byHost.keys()].filter((host) => host !== "");
   const unnamed = byHost.get("") ?? [];
-  // A session that names its host goes there only; one that names none goes to the hosts of
-  // -s/--inventory (default localhost), as Disconnect-WmsSession sends a piped session without a
-  // ComputerName to -Server. Each host is called once, with the union of its sessions.
   const targets = targetsFor(named, fleet.spec);
   const defaults = new Set(unnamed.length > 0 ? fleet.targets.map((target) => target.fqdn) : []);
   for (const target of fleet.targets) {
@@ -108,12 +136,24 @@ async function planOf(
       targets.push(target);
     }
   }
-  const idsFor = (target: Target) => [
-    ...new Set([...(byHost.get(target.fqdn) ?? []), ...(defaults.has(target.fqdn) ? unnamed : [])]),
-  ];
-  for (const target of targets)
-    parseSessionIds(idsFor(target).map(String), `--stdin (${target.fqdn})`);
-  return { targets, plan: { kind: "ids", idsFor } };
+  const sessions = new Map<string, Map<number, readonly string[]>>();
+  for (const target of targets) {
+    const mine = new Map<number, readonly string[]>();
+    const given = [
+      ...(byHost.get(target.fqdn) ?? []),
+      ...(defaults.has(target.fqdn) ? unnamed : []),
+    ];
+    for (const { sessionId, announced } of given) {
+      mine.set(sessionId, [...new Set([...(mine.get(sessionId) ?? []), ...announced])]);
+    }
+    parseSessionIds([...mine.keys()].map(String), `--stdin (${target.fqdn})`);
+    sessions.set(target.fqdn, mine);
+  }
+  return {
+    targets,
+    plan: { kind: "ids", idsFor: (target) => [...(sessions.get(target.fqdn)?.keys() ?? [])] },
+    skips: announcedSkips((host, id) => sessions.get(host)?.get(id) ?? []),
+  };
 }
 
 /** Adds `disconnect` to the program; `done` receives the exit status. */
@@ -163,7 +203,7 @@ export function addDisconnectCommand(
     )
     .action(async (idArgs: string[], flags: DisconnectFlags) => {
       const fleet = await prepareFleet(flags, io);
-      const { targets, plan } = await planOf(idArgs, flags, fleet, io);
+      const { targets, plan, skips } = await planOf(idArgs, flags, fleet, io);
       const whatIf = flags.whatIf === true;
       const confirm = flags.confirm === true && !whatIf && flags.yes !== true;
       if (confirm && !io.hasTerminal) {
@@ -172,7 +212,6 @@ export function addDisconnectCommand(
         );
       }
       const noWait = flags.wait === false;
-      const all = plan.kind === "all";
       done(
         await withController(fleet, targets, io, (controller) => {
           if (confirm) {
@@ -182,10 +221,7 @@ export function addDisconnectCommand(
               { ...fleet, progress: false },
               targets,
               confirmThenDisconnect(controller, targets, plan, io, noWait),
-              {
-                kind: "results",
-                all,
-              },
+              { kind: "results", skips },
             );
           }
           const results = runPlan(controller, targets, plan, {
@@ -198,7 +234,7 @@ export function addDisconnectCommand(
             fleet,
             targets,
             reportsOf(results, (response) => ({ results: response.results.map(resultView) })),
-            { kind: "results", all },
+            { kind: "results", skips },
           );
         }),
       );
