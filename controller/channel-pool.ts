@@ -4,7 +4,12 @@
  * The TLS name and the HTTP/2 authority are always the FQDN, also when the agent is dialled at an
  * address override; channelz is off.
  */
-import { connectivityState, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import {
+  connectivityState,
+  type Call,
+  type ChannelCredentials,
+  type ChannelOptions,
+} from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
 import type { HealthClient } from "./health-check.js";
 import { formatHostPort } from "./host-name.js";
@@ -138,4 +143,17 @@ export function waitUntilConnected(
       resolve(error === undefined);
     });
   });
+}
+
+/**
+ * Whether a call's request was handed to a connection to the agent, rather than still waiting for
+ * one: grpc-js names the connection's remote address as the call's peer once the call is on it,
+ * and the channel's target before. This reads grpc-js behaviour that is public (`getPeer`) but
+ * not promised; test/integration/controller-may-have-acted.test.ts fails if it changes.
+ */
+export function wasDispatched(
+  call: Pick<Call, "getPeer">,
+  client: WmsSessionServiceClient,
+): boolean {
+  return call.getPeer() !== client.getChannel().getTarget();
 }

@@ -18,7 +18,7 @@ import {
   type WmsSessionServiceClient,
 } from "../proto/gen/wms/v1/wms_session.js";
 import { canonicalHostName } from "../common/host-name.js";
-import { ChannelPool } from "./channel-pool.js";
+import { ChannelPool, wasDispatched } from "./channel-pool.js";
 import {
   resolveControllerOptions,
   type ControllerOptions,
@@ -27,7 +27,7 @@ import {
 import { fanOut, type AttemptContext, type HostCall } from "./fan-out.js";
 import { NotServingError, SESSION_SERVICE_HEALTH_NAME, type AgentHealth } from "./health-check.js";
 import { formatHostPort } from "./host-name.js";
-import { HostCallError, type HostResult, type RpcName } from "./host-result.js";
+import { HostCallError, MUTATING_RPCS, type HostResult, type RpcName } from "./host-result.js";
 import { messageFields, type MessageOptions } from "./message.js";
 import {
   ACTION_VERBS,
@@ -176,12 +176,16 @@ type Unary<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
-/** One unary call, cancelled when the context's signal aborts. */
+/**
+ * One unary call, cancelled when the context's signal aborts; tells the context when its request
+ * was sent (an answer, or a failure after the call was on a connection to the agent).
+ */
 function unary<Req, Res>(method: Unary<Req, Res>, request: Req, context: AttemptContext) {
   return new Promise<Res>((resolve, reject) => {
     const onAbort = () => call.cancel();
     const call = method(request, new Metadata(), { deadline: context.deadline }, (error, res) => {
       context.signal.removeEventListener("abort", onAbort);
+      if (error === null || wasDispatched(call, context.client)) context.requestSent();
       if (error === null) resolve(res);
       else reject(error);
     });
@@ -223,12 +227,13 @@ function fromTarget<T extends { readonly host: string }>(
   const fqdn = context.target.fqdn;
   if (answersFor(fqdn, response.host)) return response;
   const who = response.host === "" ? "names no host" : `is from ${response.host}`;
+  // A change asked of the wrong host may have been made there.
   throw new HostCallError(
     fqdn,
     rpc,
     Status.FAILED_PRECONDITION,
     `the answer ${who}, not ${fqdn}: the agent at ${formatHostPort(context.target.address)} is not the host asked, and its answer is not taken as ${fqdn}'s; check the inventory address or --resolve`,
-    { final: true },
+    { final: true, mayHaveActed: MUTATING_RPCS.has(rpc) },
   );
 }
 

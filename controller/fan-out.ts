@@ -13,6 +13,7 @@ import { formatHostPort } from "./host-name.js";
 import {
   HostCallError,
   classifyFailure,
+  mayHaveActed,
   statusName,
   type HostFailure,
   type HostResult,
@@ -32,6 +33,11 @@ export interface AttemptContext {
   readonly deadline: Date;
   /** Aborts when the run is cancelled or abandoned. */
   readonly signal: AbortSignal;
+  /**
+   * Tells the fan-out that this attempt's request left for the agent (an answer implies it): a
+   * call that changes sessions and then fails without an answer may have taken effect.
+   */
+  readonly requestSent: () => void;
 }
 
 /** Makes one attempt of a host's call; rejects with the grpc-js error. */
@@ -56,7 +62,9 @@ function answeredByAgent(error: HostCallError, client: WmsSessionServiceClient):
 
 /**
  * The failure of one attempt of a host's call, classified (see {@link classifyFailure}) while the
- * channel's state still tells whether the agent was reached.
+ * channel's state still tells whether the agent was reached; `requestSent` says whether the
+ * request left for the agent, so that a change it may have made is marked (see
+ * {@link mayHaveActed}).
  */
 export function hostFailure(
   caught: unknown,
@@ -64,6 +72,7 @@ export function hostFailure(
   rpc: RpcName,
   client: WmsSessionServiceClient,
   counts: { readonly attempts: number; readonly durationMs: number },
+  requestSent = false,
 ): HostFailure {
   const error = HostCallError.from(caught, target.fqdn, rpc);
   const connected =
@@ -76,6 +85,7 @@ export function hostFailure(
     message: error.details,
     error,
     ...counts,
+    ...(mayHaveActed(error, requestSent, connected) ? { mayHaveActed: true } : {}),
   };
 }
 
@@ -96,6 +106,8 @@ async function runHost<T>(
   const client = pool.client(target);
   const elapsed = () => Math.max(0, Math.round(options.now() - start));
   let failure: HostFailure | undefined;
+  // Whether some attempt's request reached the agent and may have acted: kept across retries.
+  let acted = false;
   for (let attempts = 1; ; attempts++) {
     if (failure !== undefined) {
       const waitMs = backoffMs(attempts - 1, options);
@@ -111,12 +123,14 @@ async function runHost<T>(
         continue;
       }
     }
+    let sent = false;
     try {
       const response = await call({
         target,
         client,
         deadline: new Date(Date.now() + remainingMs()),
         signal,
+        requestSent: () => (sent = true),
       });
       return {
         host: target.fqdn,
@@ -127,7 +141,10 @@ async function runHost<T>(
         attempts,
       };
     } catch (caught) {
-      failure = hostFailure(caught, target, rpc, client, { attempts, durationMs: elapsed() });
+      failure = hostFailure(caught, target, rpc, client, { attempts, durationMs: elapsed() }, sent);
+      // Once an attempt may have acted, the host's result says so whatever the retries do.
+      acted ||= failure.mayHaveActed === true;
+      if (acted) failure = { ...failure, mayHaveActed: true };
       const { error } = failure;
       // A refused agent certificate (`denied`) is the same on every attempt, and a final answer
       // (health `NOT_SERVING`) is what the agent says now: neither is retried.

@@ -31,6 +31,19 @@ export type RpcName =
   | "Health/Check";
 
 /**
+ * The RPCs that change sessions (a message changes what the user sees). A call of one that was
+ * sent and never answered (the deadline passed, the connection was lost, the run was cancelled)
+ * may have taken effect on the host.
+ */
+export const MUTATING_RPCS: ReadonlySet<RpcName> = new Set<RpcName>([
+  "Disconnect",
+  "DisconnectAll",
+  "Logoff",
+  "LogoffAll",
+  "SendMessage",
+]);
+
+/**
  * An RPC as error messages name it: `WmsSessionService/Disconnect`,
  * `grpc.health.v1.Health/Check`.
  */
@@ -51,15 +64,21 @@ export function statusName(code: number): string {
 export class HostCallError extends Error {
   override readonly name: string = "HostCallError";
   readonly final: boolean;
+  /**
+   * Set when the failure itself says whether the host may have acted (an answer from another
+   * host after a change was asked of it); otherwise the fan-out decides from the status.
+   */
+  readonly mayHaveActed: boolean | undefined;
   constructor(
     readonly host: string,
     readonly rpc: RpcName,
     readonly code: Status,
     readonly details: string,
-    options?: { cause?: unknown; final?: boolean },
+    options?: { cause?: unknown; final?: boolean; mayHaveActed?: boolean },
   ) {
     super(`${host} ${rpcLabel(rpc)} ${statusName(code)}: ${details}`, options);
     this.final = options?.final ?? false;
+    this.mayHaveActed = options?.mayHaveActed;
   }
 
   /**
@@ -112,6 +131,46 @@ export interface HostFailure extends HostResultBase {
   /** The status details of the last attempt. */
   readonly message: string;
   readonly error: HostCallError;
+  /**
+   * `true` when a call that changes sessions reached the agent and no answer came back (the
+   * deadline passed after the request was sent, the connection was lost, the agent failed in the
+   * middle): it may have taken effect. Absent when the request was refused as a whole or never
+   * sent.
+   */
+  readonly mayHaveActed?: true;
+}
+
+/**
+ * Statuses by which the agent refuses a request as a whole, before acting (DESIGN section 2):
+ * bad or oversized request, wrong host, identity not allowed, too many calls. Any other failure of
+ * a request that was sent leaves open whether it acted.
+ */
+const REFUSALS: ReadonlySet<Status> = new Set([
+  Status.INVALID_ARGUMENT,
+  Status.FAILED_PRECONDITION,
+  Status.PERMISSION_DENIED,
+  Status.UNAUTHENTICATED,
+  Status.RESOURCE_EXHAUSTED,
+  Status.UNIMPLEMENTED,
+  Status.OUT_OF_RANGE,
+  Status.NOT_FOUND,
+  Status.ALREADY_EXISTS,
+]);
+
+/**
+ * Whether a failed call may have taken effect: it changes sessions, its request was sent, and the
+ * failure is not the agent refusing the request as a whole. `answered` says the agent itself
+ * answered an `UNAVAILABLE` (its backend is down: nothing was done).
+ */
+export function mayHaveActed(
+  error: HostCallError,
+  requestSent: boolean,
+  answered: boolean,
+): boolean {
+  if (!MUTATING_RPCS.has(error.rpc)) return false;
+  if (error.mayHaveActed !== undefined) return error.mayHaveActed;
+  if (!requestSent || REFUSALS.has(error.code)) return false;
+  return !(error.code === Status.UNAVAILABLE && answered);
 }
 
 /** The one result of one host. */

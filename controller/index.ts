@@ -83,6 +83,7 @@ export {
 export { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 export {
   HostCallError,
+  MUTATING_RPCS,
   type HostFailure,
   type HostResult,
   type HostStatus,

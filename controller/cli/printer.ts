@@ -6,11 +6,13 @@
 import { writeFile } from "node:fs/promises";
 import type { CliIo } from "./io.js";
 import {
+  CHANGE_MAY_HAVE_ACTED,
   NAMED_SESSIONS,
   isFailedResult,
   markSkips,
   summaryLine,
   type HostReport,
+  type MayHaveActedNote,
   type SkipPolicy,
 } from "./report.js";
 import { healthTable, resultsTable, sessionsTable } from "./table.js";
@@ -37,6 +39,11 @@ export interface PrinterOptions {
   readonly verbose?: boolean;
   /** Hosts in the order they were named: `table` and `json` follow it. @default arrival order */
   readonly order?: readonly string[];
+  /**
+   * What to say about a host whose change may have taken effect without an answer.
+   * @default {@link CHANGE_MAY_HAVE_ACTED}
+   */
+  readonly mayHaveActed?: MayHaveActedNote;
 }
 
 /** Collects host reports and prints them. */
@@ -96,6 +103,11 @@ export class ReportPrinter {
         }
       }
     }
+    // Whatever the format: a change that may have happened must reach the person.
+    const note = this.#options.mayHaveActed ?? CHANGE_MAY_HAVE_ACTED;
+    for (const report of this.reports) {
+      if (report.mayHaveActed === true) this.#io.stderr.write(`${note.message(report.host)}\n`);
+    }
     this.#io.stderr.write(`${summaryLine(this.reports)}\n`);
   }
 
@@ -114,7 +126,11 @@ export class ReportPrinter {
    * `--inventory` on the next run.
    */
   async writeRerunFile(path: string): Promise<void> {
-    const lines = this.unsuccessful().map((report) => `${report.host} ${report.address}\n`);
+    const note = this.#options.mayHaveActed ?? CHANGE_MAY_HAVE_ACTED;
+    const lines = this.unsuccessful().map(
+      (report) =>
+        `${report.host} ${report.address}${report.mayHaveActed === true ? `  # ${note.rerun}` : ""}\n`,
+    );
     await writeFile(
       path,
       `# wmsctl --rerun-file: ${lines.length} host(s) that did not succeed\n${lines.join("")}`,

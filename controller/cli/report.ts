@@ -65,6 +65,11 @@ export interface HostReport {
   readonly code?: string;
   /** The full error (`host WmsSessionService/Rpc CODE: details`) when the host did not succeed. */
   readonly error?: string;
+  /**
+   * A change was asked and sent, and no answer came back (the deadline passed, the connection was
+   * lost): it may have taken effect. Check with `wmsctl get`; a disconnect is safe to run again.
+   */
+  readonly mayHaveActed?: true;
   readonly sessions?: SessionView[];
   /** Requested session ids the host does not have (`get` with ids). */
   readonly missing?: number[];
@@ -131,7 +136,12 @@ export function hostReport<T>(result: HostResult<T>, body: (response: T) => obje
     attempts: result.attempts,
   };
   if (result.status === "ok") return { ...base, ...body(result.response) };
-  return { ...base, code: result.code, error: result.error.message };
+  return {
+    ...base,
+    code: result.code,
+    error: result.error.message,
+    ...(result.mayHaveActed === true ? { mayHaveActed: true } : {}),
+  };
 }
 
 /** The `agent` part of a `health` report. */
@@ -236,6 +246,32 @@ export function exitStatus(reports: readonly HostReport[]): number {
   return unreached ? ExitStatus.UNREACHABLE : ExitStatus.OK;
 }
 
+/** What to say about a host whose change was sent and may have taken effect without an answer. */
+export interface MayHaveActedNote {
+  /** The line on standard error, naming the host and how to check. */
+  readonly message: (host: string) => string;
+  /** The comment after its line in the `--rerun-file`. */
+  readonly rerun: string;
+}
+
+/** Any change: say that it may have happened and how to look. */
+export const CHANGE_MAY_HAVE_ACTED: MayHaveActedNote = {
+  message: (host) =>
+    `${host}: the request was sent and no answer came back, so it may have taken effect; check with: wmsctl get -s ${host}`,
+  rerun: "may have acted: check with wmsctl get before running it again",
+};
+
+/**
+ * A disconnect: it may have happened, and running it again is safe, because disconnecting is
+ * idempotent (a session already disconnected answers `ALREADY_DISCONNECTED`).
+ */
+export const DISCONNECT_MAY_HAVE_ACTED: MayHaveActedNote = {
+  message: (host) =>
+    `${host}: the disconnect was sent and no answer came back, so it may have taken effect; check with: wmsctl get -s ${host} ` +
+    "(running it again is safe: a session already disconnected answers ALREADY_DISCONNECTED)",
+  rerun: "may have acted; running the disconnect again is safe (ALREADY_DISCONNECTED)",
+};
+
 const STATUS_ORDER: readonly HostStatus[] = ["ok", "failed", "denied", "unreachable", "timeout"];
 
 /** `n name, m other`, in the order of `order` (unknown names after, as first seen). */
@@ -256,15 +292,17 @@ export function summaryLine(reports: readonly HostReport[]): string {
     reports.map((r) => r.status),
     STATUS_ORDER,
   )}`;
+  const acted = reports.filter((r) => r.mayHaveActed === true).length;
+  const hostsAndActed = acted === 0 ? hosts : `${hosts} (${acted} may have acted: see above)`;
   const outcomes = reports
     .flatMap((r) => r.results ?? [])
     .map((r) => r.outcome.toLowerCase().replace(/_/g, " "));
-  if (outcomes.length > 0) return `${hosts}; sessions: ${counts(outcomes)}`;
+  if (outcomes.length > 0) return `${hostsAndActed}; sessions: ${counts(outcomes)}`;
   if (reports.some((r) => r.sessions !== undefined)) {
-    return `${hosts}; ${plural(
+    return `${hostsAndActed}; ${plural(
       reports.reduce((n, r) => n + (r.sessions?.length ?? 0), 0),
       "session",
     )}`;
   }
-  return hosts;
+  return hostsAndActed;
 }

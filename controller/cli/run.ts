@@ -12,6 +12,7 @@ import {
   exitStatus,
   hostReport,
   type HostReport,
+  type MayHaveActedNote,
   type SkipPolicy,
 } from "./report.js";
 import type { Target } from "../targets.js";
@@ -44,6 +45,8 @@ export interface PrintRunOptions {
   readonly kind: ReportKind;
   /** Which skipped sessions are not failures. @default {@link NAMED_SESSIONS}: none */
   readonly skips?: SkipPolicy;
+  /** What to say about a host whose change may have taken effect without an answer. */
+  readonly mayHaveActed?: MayHaveActedNote;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function printReports(
     progress: fleet.progress,
     verbose: fleet.verbose,
     skips: options.skips ?? NAMED_SESSIONS,
+    ...(options.mayHaveActed === undefined ? {} : { mayHaveActed: options.mayHaveActed }),
   });
   try {
     for await (const report of reports) printer.add(report);

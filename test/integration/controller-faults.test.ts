@@ -52,6 +52,7 @@ void describe("controller under faults", () => {
       assert.equal(lost?.status, "unreachable");
       assert.equal(lost.code, "UNAVAILABLE");
       assert.equal(lost.attempts, 3);
+      assert.equal(lost.mayHaveActed, true, "the disconnect had reached the agent");
       assert.equal(results.at(-1)?.host, "victim.lab.example.com");
     } finally {
       controller.close();

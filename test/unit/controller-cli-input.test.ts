@@ -24,7 +24,12 @@ import {
   parseStates,
 } from "../../controller/cli/values.js";
 import { backoffMs } from "../../controller/fan-out.js";
-import { classifyFailure } from "../../controller/host-result.js";
+import {
+  HostCallError,
+  classifyFailure,
+  mayHaveActed,
+  type RpcName,
+} from "../../controller/host-result.js";
 import { resolveControllerOptions } from "../../controller/index.js";
 import { credentials } from "@grpc/grpc-js";
 
@@ -314,6 +319,34 @@ void describe("what-if line, classification and backoff", () => {
     assert.equal(
       classifyFailure(status.UNAVAILABLE, false, `${lastError}: connect ECONNREFUSED 127.0.0.1:9`),
       "unreachable",
+    );
+  });
+
+  void it("says a failed change may have acted only when it was sent and not refused as a whole", () => {
+    const failure = (rpc: RpcName, code: status, options = {}) =>
+      new HostCallError("h.example", rpc, code, "details", options);
+    assert.equal(mayHaveActed(failure("Disconnect", status.DEADLINE_EXCEEDED), true, true), true);
+    assert.equal(mayHaveActed(failure("DisconnectAll", status.CANCELLED), true, false), true);
+    assert.equal(mayHaveActed(failure("Disconnect", status.UNAVAILABLE), true, false), true);
+    assert.equal(mayHaveActed(failure("Disconnect", status.INTERNAL), true, true), true);
+    assert.equal(
+      mayHaveActed(failure("Disconnect", status.DEADLINE_EXCEEDED), false, false),
+      false,
+    );
+    assert.equal(mayHaveActed(failure("Disconnect", status.UNAVAILABLE), true, true), false);
+    assert.equal(mayHaveActed(failure("Disconnect", status.INVALID_ARGUMENT), true, true), false);
+    assert.equal(mayHaveActed(failure("Disconnect", status.PERMISSION_DENIED), true, true), false);
+    assert.equal(
+      mayHaveActed(failure("ListSessions", status.DEADLINE_EXCEEDED), true, true),
+      false,
+    );
+    assert.equal(
+      mayHaveActed(
+        failure("Disconnect", status.FAILED_PRECONDITION, { mayHaveActed: true }),
+        true,
+        true,
+      ),
+      true,
     );
   });
 

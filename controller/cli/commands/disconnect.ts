@@ -16,6 +16,7 @@ import {
 import type { CliIo } from "../io.js";
 import {
   ALL_SESSIONS,
+  DISCONNECT_MAY_HAVE_ACTED,
   NAMED_SESSIONS,
   announcedSkips,
   resultView,
@@ -221,7 +222,7 @@ export function addDisconnectCommand(
               { ...fleet, progress: false },
               targets,
               confirmThenDisconnect(controller, targets, plan, io, noWait),
-              { kind: "results", skips },
+              { kind: "results", skips, mayHaveActed: DISCONNECT_MAY_HAVE_ACTED },
             );
           }
           const results = runPlan(controller, targets, plan, {
@@ -234,7 +235,7 @@ export function addDisconnectCommand(
             fleet,
             targets,
             reportsOf(results, (response) => ({ results: response.results.map(resultView) })),
-            { kind: "results", skips },
+            { kind: "results", skips, mayHaveActed: DISCONNECT_MAY_HAVE_ACTED },
           );
         }),
       );
