@@ -11,8 +11,14 @@ import {
   type ChannelOptions,
 } from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./controller-options.js";
 import type { HealthClient } from "./health-check.js";
 import { formatHostPort } from "./host-name.js";
+import {
+  CHANNEL_KEY_OPTION,
+  OwnedCredentials,
+  type ConnectionAttempt,
+} from "./owned-connections.js";
 import type { Target } from "./targets.js";
 
 /** Options of {@link ChannelPool}. */
@@ -28,7 +34,15 @@ export interface ChannelPoolOptions {
   readonly maxReconnectBackoffMs?: number;
   /** Extra grpc-js channel options (e.g. message size limits), applied to every channel. */
   readonly channelOptions?: ChannelOptions;
+  /**
+   * Milliseconds a TLS handshake may take before the connection is abandoned.
+   * @default {@link DEFAULT_HANDSHAKE_TIMEOUT_MS} (10000)
+   */
+  readonly handshakeTimeoutMs?: number;
 }
+
+/** A target's clients: by name and address (a host dialled elsewhere gets another channel). */
+const keyOf = (target: Target) => `${target.fqdn} ${formatHostPort(target.address)}`;
 
 /** The channel options of one target. Exported for tests and for callers that dial by hand. */
 export function channelOptionsFor(target: Target, options: ChannelPoolOptions): ChannelOptions {
@@ -40,27 +54,32 @@ export function channelOptionsFor(target: Target, options: ChannelPoolOptions): 
     "grpc.enable_retries": 0,
     "grpc.initial_reconnect_backoff_ms": options.initialReconnectBackoffMs ?? 250,
     "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 5000,
+    // Names the channel to its connections (see OwnedCredentials).
+    [CHANNEL_KEY_OPTION]: keyOf(target),
     ...(target.overridden
       ? { "grpc.ssl_target_name_override": target.fqdn, "grpc.default_authority": target.fqdn }
       : {}),
   };
 }
 
-/** A target's clients: by name and address (a host dialled elsewhere gets another channel). */
-const keyOf = (target: Target) => `${target.fqdn} ${formatHostPort(target.address)}`;
-
 /**
  * Clients by host, created on first use and closed together. A host's `grpc.health.v1.Health`
- * client rides on the channel of its `WmsSessionService` client.
+ * client rides on the channel of its `WmsSessionService` client. Every connection is made through
+ * this pool's {@link OwnedCredentials}: {@link close} ends them all, handshakes in progress
+ * included.
  */
 export class ChannelPool {
   readonly #options: ChannelPoolOptions;
+  readonly #credentials: OwnedCredentials;
   readonly #clients = new Map<string, WmsSessionServiceClient>();
   readonly #healthClients = new Map<string, HealthClient>();
   #closed = false;
 
   constructor(options: ChannelPoolOptions) {
     this.#options = options;
+    this.#credentials = new OwnedCredentials(options.credentials, {
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    });
   }
 
   /**
@@ -75,7 +94,7 @@ export class ChannelPool {
     if (client === undefined) {
       client = new WmsSessionServiceClient(
         formatHostPort(target.address),
-        this.#options.credentials,
+        this.#credentials,
         channelOptionsFor(target, this.#options),
       );
       this.#clients.set(key, client);
@@ -95,7 +114,7 @@ export class ChannelPool {
     const key = keyOf(target);
     let health = this.#healthClients.get(key);
     if (health === undefined) {
-      health = healthClientOn(channel, this.#options.credentials);
+      health = healthClientOn(channel, this.#credentials);
       this.#healthClients.set(key, health);
     }
     return health;
@@ -106,13 +125,27 @@ export class ChannelPool {
     return this.#clients.size;
   }
 
-  /** Closes every channel; in-flight calls end with `CANCELLED`. Idempotent. */
+  /** How the last connection attempt to a target went, if one was made. */
+  lastConnectionAttempt(target: Target): ConnectionAttempt | undefined {
+    return this.#credentials.lastAttempt(keyOf(target));
+  }
+
+  /** Sockets this pool's connections hold open now. */
+  get openSockets(): number {
+    return this.#credentials.openSockets;
+  }
+
+  /**
+   * Closes every channel (in-flight calls end with `CANCELLED`) and ends every connection,
+   * handshakes in progress included: nothing of the pool outlives it. Idempotent.
+   */
   close(): void {
     this.#closed = true;
     // Health clients share these channels: closing the session clients closes them too.
     for (const client of this.#clients.values()) client.close();
     this.#clients.clear();
     this.#healthClients.clear();
+    this.#credentials.close();
   }
 }
 

@@ -19,6 +19,13 @@ export const DEFAULT_THROTTLE = 32;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Retries after `UNAVAILABLE` unless told otherwise: enough to ride over an agent restart. */
 export const DEFAULT_RETRIES = 2;
+/**
+ * Milliseconds a TLS handshake with an agent may take unless told otherwise. A handshake is two
+ * round trips and a signature or two: well under a second even over a school's slowest WAN link.
+ * Ten seconds is only ever reached by a peer that accepts connections and does not answer TLS (not
+ * an agent, a stuck proxy), which would otherwise hold the connection attempt for good.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Decides whether a target is the machine this process runs on. */
 export type LocalTargetTest = (target: Target, signal: AbortSignal) => Promise<boolean>;
@@ -75,6 +82,12 @@ export interface ControllerOptions {
    */
   readonly watchSilenceTimeoutMs?: number;
   /**
+   * Milliseconds a TLS handshake may take before the connection is abandoned (grpc-js then backs
+   * off and tries again while the host's deadline lasts). @default
+   * {@link DEFAULT_HANDSHAKE_TIMEOUT_MS} (10000)
+   */
+  readonly handshakeTimeoutMs?: number;
+  /**
    * The caller's own session on this machine, sent as `caller_session_id` to agents that
    * {@link ControllerOptions.isLocalTarget} says are this machine. @default none
    */
@@ -111,6 +124,7 @@ export interface ResolvedControllerOptions {
   readonly watchReconnectBaseDelayMs: number;
   readonly watchReconnectMaxDelayMs: number;
   readonly watchSilenceTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
   readonly callerSessionId: number | undefined;
   readonly isLocalTarget: LocalTargetTest;
   readonly channelOptions: ChannelOptions;
@@ -160,6 +174,12 @@ export function resolveControllerOptions(options: ControllerOptions): ResolvedCo
       "watchSilenceTimeoutMs",
       1,
       2_147_483_647,
+    ),
+    handshakeTimeoutMs: integer(
+      options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      "handshakeTimeoutMs",
+      1,
+      600_000,
     ),
     callerSessionId:
       callerSessionId === undefined

@@ -246,6 +246,7 @@ export function createController(options: ControllerOptions): Controller {
   const pool = new ChannelPool({
     credentials: resolved.credentials,
     channelOptions: resolved.channelOptions,
+    handshakeTimeoutMs: resolved.handshakeTimeoutMs,
   });
 
   /** `{ callerSessionId }` when the target is this machine and the caller's session is known. */

@@ -8,6 +8,7 @@ import { status as Status } from "@grpc/grpc-js";
 import pLimit from "p-limit";
 import type { WmsSessionServiceClient } from "../proto/gen/wms/v1/wms_session.js";
 import { isConnected, waitUntilConnected, type ChannelPool } from "./channel-pool.js";
+import { connectionProblem } from "./connection-problem.js";
 import type { ResolvedControllerOptions } from "./controller-options.js";
 import { formatHostPort } from "./host-name.js";
 import {
@@ -20,6 +21,7 @@ import {
   type RpcName,
 } from "./host-result.js";
 import { mergeSources } from "./merge-sources.js";
+import type { ConnectionAttempt } from "./owned-connections.js";
 import type { Target } from "./targets.js";
 
 /** What one attempt of a host's call gets. */
@@ -103,6 +105,8 @@ async function runHost<T>(
   const start = options.now();
   const deadline = start + options.timeoutMs;
   const remainingMs = () => deadline - options.now();
+  // When the host's call began, on the monotonic clock connection attempts are stamped with.
+  const startedAt = performance.now();
   const client = pool.client(target);
   const elapsed = () => Math.max(0, Math.round(options.now() - start));
   let failure: HostFailure | undefined;
@@ -142,6 +146,7 @@ async function runHost<T>(
       };
     } catch (caught) {
       failure = hostFailure(caught, target, rpc, client, { attempts, durationMs: elapsed() }, sent);
+      if (!sent) failure = withConnectionProblem(failure, attemptDuring(pool, target, startedAt));
       // Once an attempt may have acted, the host's result says so whatever the retries do.
       acted ||= failure.mayHaveActed === true;
       if (acted) failure = { ...failure, mayHaveActed: true };
@@ -159,6 +164,42 @@ async function runHost<T>(
       }
     }
   }
+}
+
+/**
+ * The channel's last connection attempt, if it tells about a call that began at `startedAt`: one
+ * begun during it, one still in its handshake, or one that failed (grpc-js then reports its error
+ * until the next attempt).
+ */
+function attemptDuring(
+  pool: ChannelPool,
+  target: Target,
+  startedAt: number,
+): ConnectionAttempt | undefined {
+  const attempt = pool.lastConnectionAttempt(target);
+  if (attempt === undefined) return undefined;
+  const current = attempt.phase === "handshake" || attempt.phase === "failed";
+  return attempt.startedAt >= startedAt || current ? attempt : undefined;
+}
+
+/**
+ * A failure of a call that never reached the agent, told from how its connection attempt went
+ * (see {@link connectionProblem}) when that says more than grpc-js did. The status is kept: it was
+ * classified from what grpc-js reported.
+ */
+export function withConnectionProblem(
+  failure: HostFailure,
+  attempt: ConnectionAttempt | undefined,
+): HostFailure {
+  const { error } = failure;
+  if (error.final) return failure;
+  const problem = connectionProblem(error.host, attempt, error.code, error.details);
+  if (problem === undefined) return failure;
+  return {
+    ...failure,
+    message: problem,
+    error: new HostCallError(error.host, error.rpc, error.code, problem, { cause: error }),
+  };
 }
 
 /** A host whose call could not even start (e.g. the controller was closed). */

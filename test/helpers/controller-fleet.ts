@@ -107,6 +107,11 @@ export interface SilentServer {
   readonly port: number;
   /** Connections accepted so far. */
   connections(): number;
+  /**
+   * Resolves once a connection was accepted and every accepted connection has been closed by
+   * its client (the server never closes one).
+   */
+  clientsGone(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,11 +119,22 @@ export interface SilentServer {
 export async function startSilentServer(): Promise<SilentServer> {
   const sockets = new Set<Socket>();
   let accepted = 0;
+  let waiters: (() => void)[] = [];
+  const settle = () => {
+    if (accepted === 0 || sockets.size > 0) return;
+    for (const wake of waiters) wake();
+    waiters = [];
+  };
   const server: Server = createServer((socket) => {
     accepted++;
     sockets.add(socket);
     socket.on("error", () => undefined);
-    socket.on("close", () => sockets.delete(socket));
+    // Read and drop what the client sends, so that its close is seen.
+    socket.resume();
+    socket.on("close", () => {
+      sockets.delete(socket);
+      settle();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -126,6 +142,11 @@ export async function startSilentServer(): Promise<SilentServer> {
   return {
     port: address.port,
     connections: () => accepted,
+    clientsGone: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        settle();
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

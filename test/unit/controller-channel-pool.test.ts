@@ -20,6 +20,7 @@ void describe("ChannelPool", () => {
       "grpc.max_reconnect_backoff_ms": 5000,
       "grpc.ssl_target_name_override": "h2.lab.example.com",
       "grpc.default_authority": "h2.lab.example.com",
+      "wmsfleet.channel_key": "h2.lab.example.com 127.0.0.1:6000",
     });
     const options = channelOptionsFor(plain, {
       credentials: shared,
