@@ -12,6 +12,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
+import { WMSCTL_BIN } from "../helpers/commands.js";
 import { startSilentServer, type SilentServer } from "../helpers/controller-fleet.js";
 import { makeTestPki, type TestPki } from "../helpers/controller-tls.js";
 
@@ -22,7 +23,7 @@ const BOUND = { timeout: 90_000 };
 
 /** Runs wmsctl to its exit with `env` as its whole environment besides PATH and HOME. */
 async function wmsctl(args: readonly string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["bin/wmsctl.js", ...args], {
+  const child = spawn(process.execPath, [WMSCTL_BIN, ...args], {
     cwd: ROOT,
     // No proxy variables but those given: the test decides what sits in between.
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },

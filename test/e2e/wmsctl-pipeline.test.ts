@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
+import { WMSCTL_BIN } from "../helpers/commands.js";
 import { spawnAgent, type SpawnedAgent } from "../helpers/controller-spawn.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,7 +23,7 @@ async function pipeline(
   disconnectEnv: Readonly<Record<string, string>> = {},
 ): Promise<{ get: number | null; disconnect: number | null; stdout: string; stderr: string }> {
   const wmsctl = (args: readonly string[], env: Readonly<Record<string, string>>) =>
-    spawn(process.execPath, ["bin/wmsctl.js", ...args], {
+    spawn(process.execPath, [WMSCTL_BIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "pipe"],
