@@ -4,7 +4,6 @@
  * variable (`WMSCTL_CA`, `WMSCTL_CERT`, `WMSCTL_KEY`), else the config directory (`ca.pem`,
  * `client.pem`, `client.key`; see `config-dir.ts`). `--insecure-loopback` takes none.
  */
-import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import {
@@ -14,6 +13,7 @@ import {
   userConfigDir,
   type ConfigDir,
 } from "../config-dir.js";
+import { checkCredentials, fileLabel, type CredentialFile } from "./credential-check.js";
 import type { CliIo } from "./io.js";
 import { UsageError } from "./usage-error.js";
 
@@ -26,11 +26,7 @@ export interface CredentialFlags {
   readonly insecureLoopback?: boolean;
 }
 
-/** One credential file and where its name came from (`--ca`, `WMSCTL_CA`, a config dir). */
-export interface CredentialFile {
-  readonly path: string;
-  readonly source: string;
-}
+export type { CredentialFile };
 
 /** The three files, each with its source. */
 export interface CredentialFiles {
@@ -102,40 +98,17 @@ export async function findCredentialFiles(
   return { ca: ca ?? fromDir("ca"), cert: cert ?? fromDir("cert"), key: key ?? fromDir("key") };
 }
 
-async function readCredential(file: CredentialFile, what: string): Promise<Buffer> {
+async function readCredential(file: CredentialFile, role: "ca" | "cert" | "key"): Promise<Buffer> {
   try {
     return await readFile(file.path);
   } catch (error) {
     const message = (error as Error).message;
-    if (/^(--|WMSCTL_)/.test(file.source)) {
-      throw new UsageError(`${file.source} ${file.path}: ${message}`);
-    }
+    const label = fileLabel(role, file);
+    if (label.startsWith(file.source)) throw new UsageError(`${label}: ${message}`);
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
     throw new UsageError(
-      `${what} ${file.path} (${file.source}): ${message}` +
+      `${label}: ${message}` +
         (missing ? "; wmsctl pki issue-client NAME --install writes it" : ""),
-    );
-  }
-}
-
-/**
- * Refuses a client certificate that is expired or not yet valid: agents would drop the TLS
- * handshake, which the controller could only report as every host `unreachable`.
- */
-function checkValidity(pem: Buffer, file: CredentialFile, now: Date): void {
-  let certificate: X509Certificate;
-  try {
-    certificate = new X509Certificate(pem);
-  } catch {
-    return; // not a certificate: createSsl says so, naming the files
-  }
-  const from = new Date(certificate.validFrom);
-  const to = new Date(certificate.validTo);
-  const subject = certificate.subject.replace(/\n/g, ", ");
-  if (now > to || now < from) {
-    throw new UsageError(
-      `client certificate ${file.path} (${file.source}, ${subject}) is valid from ${from.toISOString()} to ${to.toISOString()}, not now; ` +
-        "issue a new one (wmsctl pki issue-client NAME --force)",
     );
   }
 }
@@ -152,15 +125,24 @@ export async function channelCredentials(
 ): Promise<{ credentials: ChannelCredentials; files: CredentialFiles | undefined }> {
   const files = await findCredentialFiles(flags, io);
   if (files === undefined) return { credentials: credentials.createInsecure(), files };
-  const ca = await readCredential(files.ca, "CA certificate");
-  const cert = await readCredential(files.cert, "client certificate");
-  const key = await readCredential(files.key, "client key");
-  checkValidity(cert, files.cert, now);
+  const ca = await readCredential(files.ca, "ca");
+  const cert = await readCredential(files.cert, "cert");
+  const key = await readCredential(files.key, "key");
+  // Named, described and matched here: a wrong file is never left to OpenSSL's words, nor to an
+  // agent that drops the handshake (every host `unreachable`).
+  checkCredentials(
+    {
+      ca: { file: files.ca, bytes: ca },
+      cert: { file: files.cert, bytes: cert },
+      key: { file: files.key, bytes: key },
+    },
+    now,
+  );
   try {
     return { credentials: credentials.createSsl(ca, key, cert), files };
   } catch (error) {
     throw new UsageError(
-      `bad credentials (${files.ca.path}, ${files.cert.path}, ${files.key.path}): ${(error as Error).message}`,
+      `${fileLabel("cert", files.cert)}, ${fileLabel("key", files.key)}, ${fileLabel("ca", files.ca)}: Node's TLS refuses them: ${(error as Error).message}`,
     );
   }
 }

@@ -7,7 +7,11 @@ import { findCredentialFiles, type CredentialFlags } from "../../controller/cli/
 import type { CliIo } from "../../controller/cli/io.js";
 import { userConfigDir } from "../../controller/config-dir.js";
 import { findConfigDir } from "../../controller/index.js";
-import { createCertificateAuthority, issueClientCertificate } from "../../controller/pki/index.js";
+import {
+  createCertificateAuthority,
+  issueAgentCertificate,
+  issueClientCertificate,
+} from "../../controller/pki/index.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 
 void describe("wmsctl credentials", () => {
@@ -129,7 +133,10 @@ void describe("wmsctl credentials", () => {
     await writeFile(join(dir, "client.key"), "not a key");
     const bad = await runWmsctl(target, { cwd: deep, homeDir: home });
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /bad credentials \(.*ca\.pem, .*client\.pem, .*client\.key\)/);
+    assert.match(
+      bad.stderr,
+      /client certificate .*\.wmsctl\/client\.pem \(project config dir .*\): not a PEM file \(no "-----BEGIN" line\); it is not a certificate or key at all/,
+    );
 
     const flag = await runWmsctl([...target, "--key", join(root, "nope.key")], {
       cwd: deep,
@@ -155,7 +162,97 @@ void describe("wmsctl credentials", () => {
     assert.equal(run.status, 2);
     assert.match(
       run.stderr,
-      /client certificate .*client\.pem \(WMSCTL_CONFIG_DIR .*, CN=ops\) is valid from .* not now; issue a new one/,
+      /client certificate .*client\.pem \(WMSCTL_CONFIG_DIR .*\): the certificate "CN=ops" is valid from .* not now \(.*\); issue a new one/,
     );
+  });
+
+  void it("exit 2 naming a wrong file and what it holds, never OpenSSL's words", async () => {
+    const ca = await createCertificateAuthority({ days: 30 });
+    const client = await issueClientCertificate(ca, "ops", { days: 1 });
+    const other = await issueClientCertificate(ca, "eve", { days: 1 });
+    const agent = await issueAgentCertificate(ca, "h1.lab.example.com", { days: 1 });
+    const dir = join(root, "wrong");
+    await mkdir(dir);
+    const file = async (name: string, content: string | Buffer) => {
+      await writeFile(join(dir, name), content);
+      return join(dir, name);
+    };
+    const good = {
+      ca: await file("ca.pem", ca.certPem),
+      cert: await file("client.pem", client.certPem),
+      key: await file("client.key", client.keyPem),
+    };
+    const encrypted = await file(
+      "encrypted.key",
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    );
+    const cases: [Partial<typeof good>, RegExp][] = [
+      [
+        { cert: good.key },
+        /^--cert .*client\.key: holds a PRIVATE KEY but no certificate \(--cert and --key swapped\?\)$/,
+      ],
+      [
+        { key: good.cert },
+        /^--key .*client\.pem: holds a CERTIFICATE but no private key \(--cert and --key swapped\?\)$/,
+      ],
+      [
+        { cert: good.ca },
+        /^--cert .*ca\.pem: the certificate "CN=wmsfleet CA" is a CA certificate, not a client certificate; --cert takes the certificate wmsctl pki issue-client made \(client\.pem\), and --ca the CA \(ca\.pem\)$/,
+      ],
+      [
+        { ca: good.cert },
+        /^--ca .*client\.pem: the certificate "CN=ops" is not a CA certificate \(basicConstraints cA is not set; a client or agent certificate\?\)/,
+      ],
+      [
+        { ca: good.key },
+        /^--ca .*client\.key: holds a PRIVATE KEY but no certificate \(--ca takes the CA certificate, ca\.pem, never a key\)$/,
+      ],
+      [
+        { cert: await file("garbage.pem", "hello\n") },
+        /^--cert .*garbage\.pem: not a PEM file \(no "-----BEGIN" line\); it is not a certificate or key at all$/,
+      ],
+      [
+        { cert: await file("der.cer", Buffer.from([0x30, 0x82, 0x01])) },
+        /^--cert .*der\.cer: not a PEM file .*; it looks like DER \(binary\): convert it to PEM$/,
+      ],
+      [
+        { cert: await file("empty.pem", "") },
+        /^--cert .*empty\.pem: not a PEM file .*; the file is empty$/,
+      ],
+      [
+        { key: encrypted },
+        /^--key .*encrypted\.key: the private key is encrypted with a passphrase, which wmsctl does not ask for/,
+      ],
+      [
+        { key: await file("eve.key", other.keyPem) },
+        /^--key .*eve\.key: this private key does not belong to the certificate "CN=ops" in .*client\.pem; give the key that was made with that certificate$/,
+      ],
+      [
+        {
+          cert: await file("agent.pem", agent.certPem),
+          key: await file("agent.key", agent.keyPem),
+        },
+        /^--cert .*agent\.pem: the certificate "CN=h1\.lab\.example\.com" is not a client certificate \(its extendedKeyUsage lacks clientAuth; an agent certificate\?\)/,
+      ],
+    ];
+    for (const [given, message] of cases) {
+      const files = { ...good, ...given };
+      const run = await runWmsctl([
+        "get",
+        "-s",
+        "h1.lab.example.com",
+        "--resolve=h1.lab.example.com=127.0.0.1:9",
+        "--ca",
+        files.ca,
+        "--cert",
+        files.cert,
+        "--key",
+        files.key,
+      ]);
+      assert.equal(run.status, 2, run.stderr);
+      const line = run.stderr.replace(/^wmsctl: /, "").trimEnd();
+      assert.match(line, message);
+      assert.doesNotMatch(line, /routines|error:[0-9A-F]{8}|PEM_read|DECODER/);
+    }
   });
 });
