@@ -14,6 +14,7 @@ import { openSync } from "node:fs";
 import { ReadStream } from "node:tty";
 import expand from "@inquirer/expand";
 import type { ConfirmAnswer, ConfirmQuestion } from "./confirm-question.js";
+import { InterruptedError } from "./usage-error.js";
 
 /** The choices, in PowerShell's order, keyed as PowerShell keys them. */
 export const CONFIRM_CHOICES: readonly {
@@ -38,7 +39,8 @@ export function confirmMessage(question: ConfirmQuestion): string {
 
 /**
  * Asks on the terminal: standard input when it is one, else the controlling terminal
- * (`/dev/tty`), writing to standard error; Ctrl-C aborts through `signal`.
+ * (`/dev/tty`), writing to standard error. Ctrl-C — a key to a prompt in raw mode, or SIGINT
+ * aborting `signal` — rejects with an {@link InterruptedError}, as the rest of a run does.
  */
 export async function terminalPrompt(
   question: ConfirmQuestion,
@@ -54,6 +56,13 @@ export async function terminalPrompt(
       },
       { input, output: process.stderr, signal },
     );
+  } catch (error) {
+    // @inquirer's own errors for Ctrl-C (ExitPromptError) and for the signal (AbortPromptError).
+    const name = error instanceof Error ? error.name : "";
+    if (name === "ExitPromptError" || name === "AbortPromptError") {
+      throw new InterruptedError("prompt", { cause: error });
+    }
+    throw error;
   } finally {
     if (input !== process.stdin) input.destroy();
   }

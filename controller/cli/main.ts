@@ -14,7 +14,7 @@ import { addGetCommand } from "./commands/get.js";
 import { addHealthCommand } from "./commands/health.js";
 import { addPkiCommand } from "./commands/pki.js";
 import type { CliIo } from "./io.js";
-import { ExitStatus, UsageError } from "./usage-error.js";
+import { ExitStatus, InterruptedError, UsageError } from "./usage-error.js";
 
 /** Builds the program; `done` receives each command's exit status. */
 export function buildProgram(io: CliIo, done: (status: number) => void): Command {
@@ -75,7 +75,7 @@ export async function main(io: CliIo): Promise<number> {
       io.stderr.write(`wmsctl: ${error.message}\n`);
       return ExitStatus.USAGE;
     }
-    if (io.signal.aborted) {
+    if (error instanceof InterruptedError || io.signal.aborted) {
       io.stderr.write("wmsctl: interrupted\n");
       return ExitStatus.INTERRUPTED;
     }

@@ -4,6 +4,8 @@
  * summary on standard error, and the `--rerun-file`.
  */
 import { writeFile } from "node:fs/promises";
+import { formatHostPort } from "../host-name.js";
+import type { Target } from "../targets.js";
 import type { CliIo } from "./io.js";
 import {
   CHANGE_MAY_HAVE_ACTED,
@@ -37,8 +39,12 @@ export interface PrinterOptions {
   readonly skips?: SkipPolicy;
   /** Report each host on standard error as it answers (`--verbose`). @default false */
   readonly verbose?: boolean;
-  /** Hosts in the order they were named: `table` and `json` follow it. @default arrival order */
-  readonly order?: readonly string[];
+  /**
+   * The hosts asked, in the order they were named: `table` and `json` follow it, and an
+   * interrupted run counts (and lists in the rerun file) those without a report. @default none:
+   * arrival order
+   */
+  readonly targets?: readonly Target[];
   /**
    * What to say about a host whose change may have taken effect without an answer.
    * @default {@link CHANGE_MAY_HAVE_ACTED}
@@ -77,12 +83,15 @@ export class ReportPrinter {
     this.#showProgress();
   }
 
-  /** Prints the table or JSON, the failed hosts and the summary. */
-  finish(): void {
+  /**
+   * Prints the table or JSON, the failed hosts and the summary. `interrupted` says where a run was
+   * cut short (Ctrl-C), so that the summary counts the hosts that never answered.
+   */
+  finish(interrupted?: "prompt" | "run"): void {
     this.#clearProgress();
-    const { format, kind, order } = this.#options;
-    if (order !== undefined) {
-      const rank = new Map(order.map((host, index) => [host, index]));
+    const { format, kind, targets } = this.#options;
+    if (targets !== undefined) {
+      const rank = new Map(targets.map((target, index) => [target.fqdn, index]));
       this.reports.sort((a, b) => (rank.get(a.host) ?? 0) - (rank.get(b.host) ?? 0));
     }
     if (format === "json") this.#io.stdout.write(`${JSON.stringify(this.reports, null, 2)}\n`);
@@ -108,7 +117,21 @@ export class ReportPrinter {
     for (const report of this.reports) {
       if (report.mayHaveActed === true) this.#io.stderr.write(`${note.message(report.host)}\n`);
     }
-    this.#io.stderr.write(`${summaryLine(this.reports)}\n`);
+    const unfinished =
+      interrupted === undefined
+        ? undefined
+        : {
+            count: this.unanswered().length,
+            at: interrupted,
+            changes: this.#options.mayHaveActed !== undefined,
+          };
+    this.#io.stderr.write(`${summaryLine(this.reports, unfinished)}\n`);
+  }
+
+  /** The hosts asked that have no report (a run cut short). */
+  unanswered(): Target[] {
+    const answered = new Set(this.reports.map((report) => report.host));
+    return (this.#options.targets ?? []).filter((target) => !answered.has(target.fqdn));
   }
 
   /** The hosts that did not succeed (host failure, missing or failed sessions). */
@@ -123,14 +146,20 @@ export class ReportPrinter {
 
   /**
    * Writes the hosts that did not succeed as an inventory (`FQDN ADDRESS:PORT` a line) for
-   * `--inventory` on the next run.
+   * `--inventory` on the next run; after Ctrl-C, also those that never answered.
    */
   async writeRerunFile(path: string): Promise<void> {
     const note = this.#options.mayHaveActed ?? CHANGE_MAY_HAVE_ACTED;
-    const lines = this.unsuccessful().map(
-      (report) =>
-        `${report.host} ${report.address}${report.mayHaveActed === true ? `  # ${note.rerun}` : ""}\n`,
-    );
+    const lines = [
+      ...this.unsuccessful().map(
+        (report) =>
+          `${report.host} ${report.address}${report.mayHaveActed === true ? `  # ${note.rerun}` : ""}\n`,
+      ),
+      ...this.unanswered().map(
+        (target) =>
+          `${target.fqdn} ${formatHostPort(target.address)}  # not answered: interrupted\n`,
+      ),
+    ];
     await writeFile(
       path,
       `# wmsctl --rerun-file: ${lines.length} host(s) that did not succeed\n${lines.join("")}`,

@@ -286,23 +286,61 @@ function counts(values: readonly string[], order: readonly string[] = []): strin
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-/** `3 hosts: 2 ok, 1 unreachable; sessions: 4 disconnected, 1 not found`. */
-export function summaryLine(reports: readonly HostReport[]): string {
-  const hosts = `${plural(reports.length, "host")}: ${counts(
+/** The hosts a run did not finish with, for the summary after Ctrl-C. */
+export interface Unfinished {
+  /** Requested hosts that have no report. */
+  readonly count: number;
+  /** Where the run was interrupted: at the `--confirm` prompt, nothing was changed yet. */
+  readonly at: "prompt" | "run";
+  /** Whether the run changes sessions: then a host that did not answer may have acted. */
+  readonly changes: boolean;
+}
+
+/** What the summary says of the hosts an interrupted run did not finish with. */
+function unfinishedPart(unfinished: Unfinished): { count: string; note: string } {
+  if (unfinished.at === "prompt") {
+    return {
+      count: `${unfinished.count} not done`,
+      note: "interrupted at the --confirm prompt: nothing was changed",
+    };
+  }
+  const acted =
+    unfinished.changes && unfinished.count > 0
+      ? ": a change sent to a host that did not answer may have taken effect; check with wmsctl get"
+      : "";
+  return { count: `${unfinished.count} not answered`, note: `interrupted${acted}` };
+}
+
+/**
+ * `3 hosts: 2 ok, 1 unreachable; sessions: 4 disconnected, 1 not found`; after Ctrl-C, the hosts
+ * that never answered are counted too: `3 hosts: 1 ok, 2 not answered (interrupted)`.
+ */
+export function summaryLine(reports: readonly HostReport[], unfinished?: Unfinished): string {
+  const statuses = counts(
     reports.map((r) => r.status),
     STATUS_ORDER,
-  )}`;
-  const acted = reports.filter((r) => r.mayHaveActed === true).length;
-  const hostsAndActed = acted === 0 ? hosts : `${hosts} (${acted} may have acted: see above)`;
+  );
+  const cut = unfinished === undefined ? undefined : unfinishedPart(unfinished);
+  const total = reports.length + (unfinished?.count ?? 0);
+  const parts = [statuses, ...(cut === undefined || unfinished?.count === 0 ? [] : [cut.count])];
+  const notes = [
+    ...(cut === undefined ? [] : [cut.note]),
+    ...(reports.some((r) => r.mayHaveActed === true)
+      ? [`${reports.filter((r) => r.mayHaveActed === true).length} may have acted: see above`]
+      : []),
+  ];
+  const hosts =
+    `${plural(total, "host")}: ${parts.filter((p) => p !== "").join(", ")}` +
+    (notes.length === 0 ? "" : ` (${notes.join("; ")})`);
   const outcomes = reports
     .flatMap((r) => r.results ?? [])
     .map((r) => r.outcome.toLowerCase().replace(/_/g, " "));
-  if (outcomes.length > 0) return `${hostsAndActed}; sessions: ${counts(outcomes)}`;
+  if (outcomes.length > 0) return `${hosts}; sessions: ${counts(outcomes)}`;
   if (reports.some((r) => r.sessions !== undefined)) {
-    return `${hostsAndActed}; ${plural(
+    return `${hosts}; ${plural(
       reports.reduce((n, r) => n + (r.sessions?.length ?? 0), 0),
       "session",
     )}`;
   }
-  return hostsAndActed;
+  return hosts;
 }

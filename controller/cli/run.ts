@@ -6,6 +6,7 @@ import { createController, type Controller } from "../controller.js";
 import type { HostResult } from "../host-result.js";
 import { checkLoopbackTargets, type Fleet } from "./fleet-flags.js";
 import type { CliIo } from "./io.js";
+import { InterruptedError } from "./usage-error.js";
 import { ReportPrinter, type ReportKind } from "./printer.js";
 import {
   NAMED_SESSIONS,
@@ -62,7 +63,7 @@ export async function printReports(
     format: fleet.format,
     kind: options.kind,
     total: targets.length,
-    order: targets.map((target) => target.fqdn),
+    targets,
     progress: fleet.progress,
     verbose: fleet.verbose,
     skips: options.skips ?? NAMED_SESSIONS,
@@ -71,9 +72,18 @@ export async function printReports(
   try {
     for await (const report of reports) printer.add(report);
   } catch (error) {
-    // Ctrl-C: show what the hosts that did answer said before giving up.
-    if (io.signal.aborted) printer.finish();
-    throw error;
+    const interrupted =
+      error instanceof InterruptedError
+        ? error
+        : io.signal.aborted
+          ? new InterruptedError("run", { cause: error })
+          : undefined;
+    if (interrupted === undefined) throw error;
+    // Ctrl-C: show what the hosts that did answer said, count those that did not, and list them
+    // for the next run.
+    printer.finish(interrupted.at);
+    if (fleet.rerunFile !== undefined) await printer.writeRerunFile(fleet.rerunFile);
+    throw interrupted;
   }
   printer.finish();
   if (fleet.rerunFile !== undefined) await printer.writeRerunFile(fleet.rerunFile);

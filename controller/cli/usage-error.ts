@@ -6,6 +6,20 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/**
+ * The person interrupted the run (Ctrl-C), also where no SIGINT is raised: a prompt that reads the
+ * terminal in raw mode sees Ctrl-C as a key. `wmsctl` says `interrupted` and exits 130.
+ */
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  /** Where: `prompt` when at the `--confirm` prompt (nothing was changed yet). */
+  readonly at: "prompt" | "run";
+  constructor(at: "prompt" | "run", options?: { cause?: unknown }) {
+    super("interrupted", options);
+    this.at = at;
+  }
+}
+
 /** Exit statuses of `wmsctl` (DESIGN section 6). */
 export const ExitStatus = {
   /** Everything succeeded. */

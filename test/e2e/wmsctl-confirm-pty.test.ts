@@ -10,14 +10,15 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { WMSCTL_BIN } from "../helpers/commands.js";
-import { spawnAgent, type SpawnedAgent } from "../helpers/controller-spawn.js";
+import { spawnAgent, spawnWmsctl, type SpawnedAgent } from "../helpers/controller-spawn.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Runs argv on a pty; each time the prompt's last line appears, types the next answer. */
 const DRIVER = `
 import json, os, pty, select, sys
-argv, answers = json.loads(sys.argv[1]), [a.encode() + b"\\r" for a in json.loads(sys.argv[2])]
+argv = json.loads(sys.argv[1])
+answers = [b"\\x03" if a == "^C" else a.encode() + b"\\r" for a in json.loads(sys.argv[2])]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
@@ -50,6 +51,48 @@ void describe(
       agent = await spawnAgent("pty.lab.example.com");
     });
     after(() => agent.stop());
+
+    /** Runs `wmsctl ARGS` on the pty, typing `answers` at the prompts; its status and output. */
+    const onPty = async (args: readonly string[], answers: readonly string[]) => {
+      const argv = [process.execPath, WMSCTL_BIN, ...args];
+      const child = spawn(
+        "python3",
+        ["-c", DRIVER, JSON.stringify(argv), JSON.stringify(answers)],
+        {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const [status] = (await once(child, "close")) as [number];
+      return { status, output };
+    };
+
+    void it("Ctrl-C at the prompt: exit 130, interrupted, nothing changed, the hosts counted", async () => {
+      const flags = ["-s", agent.fqdn, "--insecure-loopback", agent.resolve];
+      // Yes to session 7, then Ctrl-C at session 9: the approvals are made after all the questions.
+      const run = await onPty(
+        ["disconnect", "7", "9", ...flags, "--confirm", "-o", "json"],
+        ["y", "^C"],
+      );
+      assert.equal(run.status, 130, run.output);
+      assert.match(run.output, /^wmsctl: interrupted\r?$/m);
+      assert.match(
+        run.output,
+        /^1 host: 1 not done \(interrupted at the --confirm prompt: nothing was changed\)\r?$/m,
+      );
+      assert.doesNotMatch(run.output, /force closed|ExitPromptError/);
+      const check = await spawnWmsctl(["get", "7", "9", ...flags, "-o", "json"]);
+      const [report] = JSON.parse(check.stdout) as HostReport[];
+      assert.deepEqual(
+        report?.sessions?.map((s) => [s.sessionId, s.state]),
+        [
+          [7, "ACTIVE"],
+          [9, "ACTIVE"],
+        ],
+      );
+    });
 
     void it("asks per session and acts on Yes, No and Yes to All", async () => {
       const argv = [

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
@@ -332,14 +332,25 @@ void describe("wmsctl interrupted", () => {
           `--resolve=${host?.fqdn}=127.0.0.1:${host?.agent.ports[0]}`,
         );
       }
-      const run = await runWmsctl(args, { signal: interrupt.signal });
+      const rerun = join(await mkdtemp(join(tmpdir(), "wmsctl-")), "rerun.txt");
+      const run = await runWmsctl([...args, "--rerun-file", rerun], { signal: interrupt.signal });
       assert.equal(run.status, 130);
-      assert.match(run.stderr, /interrupted/);
+      assert.match(run.stderr, /^wmsctl: interrupted$/m);
       const reports = JSON.parse(run.stdout) as HostReport[];
       assert.deepEqual(
         reports.map((r) => [r.host, r.status]),
         [["fast.lab.example.com", "ok"]],
       );
+      // The summary counts the host that never answered, and says its disconnect may have acted.
+      assert.match(
+        run.stderr,
+        /^2 hosts: 1 ok, 1 not answered \(interrupted: a change sent to a host that did not answer may have taken effect; check with wmsctl get\); sessions: 1 disconnected$/m,
+      );
+      assert.match(
+        await readFile(rerun, "utf8"),
+        /^slow\.lab\.example\.com 127\.0\.0\.1:\d+ {2}# not answered: interrupted$/m,
+      );
+      await rm(dirname(rerun), { recursive: true, force: true });
     } finally {
       await stopFleet([fast, slow].filter((h) => h !== undefined));
     }
