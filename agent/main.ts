@@ -17,6 +17,7 @@ import { isIP } from "node:net";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { startAgent, type Agent } from "./server/agent.js";
+import { ListenError } from "./server/listener.js";
 import { openFileAuditSink, type FileAuditSink } from "./audit/audit-file.js";
 import { createAccessPolicy } from "./security/authorization.js";
 import type { SessionBackend } from "./sessions/backend.js";
@@ -297,8 +298,10 @@ export async function main(io: MainIo): Promise<number> {
       ...(audit === undefined ? {} : { audit }),
     });
   } catch (error) {
-    logger.fatal({ err: error }, "agent could not start");
-    io.stderr.write(`wms-agent: ${(error as Error).message}\n`);
+    // An address that cannot be bound is said in one line, as for a bad flag; anything else is
+    // unexpected and its stack goes to the log.
+    if (!(error instanceof ListenError)) logger.fatal({ err: error }, "agent could not start");
+    io.stderr.write(`wms-agent: ${error instanceof Error ? error.message : String(error)}\n`);
     await audit?.close();
     return 1;
   }

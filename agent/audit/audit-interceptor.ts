@@ -26,8 +26,8 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { AccessDeniedError, type AuthContext, type Authorizer } from "../server/access.js";
+import { isQuietRefusal } from "../server/call-chain.js";
 import { RpcError } from "../server/rpc-error.js";
-import { connectionAuthContext } from "../security/auth-context-cache.js";
 import { peerIdentity } from "../security/peer-identity.js";
 import { MAX_ACTOR_CHARS, type AuditCaller } from "./audit-record.js";
 import { AUDITED_METHODS, type AuditedMethod } from "./audited-methods.js";
@@ -47,6 +47,11 @@ export interface AuditInterceptorOptions {
   /** The access policy, asked which identity a certificate's role comes from. */
   readonly authorize: Authorizer | undefined;
   readonly logger: Logger;
+  /**
+   * A call's auth context (the agent reads it once per connection).
+   * @default `call.getAuthContext()`
+   */
+  readonly authContextOf?: (call: ServerInterceptingCallInterface) => AuthContext;
 }
 
 /** Why a call can end before its request was read, as the log line and the record say. */
@@ -56,6 +61,7 @@ const ENDED_UNREAD =
 /** Makes the audit interceptor; see the module comment. */
 export function createAuditInterceptor(options: AuditInterceptorOptions): ServerInterceptor {
   const { auditor, logger } = options;
+  const authContextOf = options.authContextOf ?? ((call) => call.getAuthContext());
   return (descriptor, call) => {
     const method = auditor === undefined ? undefined : AUDITED_METHODS.get(descriptor.path);
     let peer = "unknown";
@@ -63,6 +69,7 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
     let caller: AuditCaller | undefined;
     let audited: AuditedCall | undefined;
     let request: unknown;
+    let metadataSeen: Metadata | undefined;
     let read = false;
     let ended = false;
     let recorded = false;
@@ -73,8 +80,9 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
           onReceiveMetadata(metadata: Metadata, nextMetadata: (metadata: Metadata) => void) {
             peer = call.getPeer();
             authContext = authContextOf(call);
+            metadataSeen = metadata;
             if (method !== undefined && auditor !== undefined) {
-              const identity = identityOf(options.authorize, method, authContext, peer);
+              const identity = identityOf(options.authorize, descriptor.path, authContext, peer);
               caller = callerOf(identity, authContext, peer, metadata);
               audited = auditor.begin(method.rpc, caller);
             }
@@ -127,7 +135,10 @@ export function createAuditInterceptor(options: AuditInterceptorOptions): Server
       },
       sendStatus(status: PartialStatusObject, next: (status: PartialStatusObject) => void) {
         ended = true;
-        if (audited === undefined || method === undefined || recorded) {
+        // A caller without a role past its allowance of refused calls is not recorded call by
+        // call (the interceptor chain says so once in the log), or it could fill the disk.
+        const quiet = metadataSeen !== undefined && isQuietRefusal(metadataSeen);
+        if (audited === undefined || method === undefined || recorded || quiet) {
           next(status);
           return;
         }
@@ -154,24 +165,18 @@ function requestJson(
   return read ? () => method.requestJson(request) : undefined;
 }
 
-/** The connection's auth context, read once per TLS connection (see `auth-context-cache.ts`). */
-function authContextOf(call: ServerInterceptingCallInterface): AuthContext {
-  const source = { call, getAuthContext: () => call.getAuthContext() };
-  return connectionAuthContext(source);
-}
-
 /**
  * The identity the access policy gives the role to or, when it refuses the call, the
  * certificate's first name (the refusal itself is the policy's to answer, not the audit's).
  */
 function identityOf(
   authorize: Authorizer | undefined,
-  method: AuditedMethod,
+  method: string,
   authContext: AuthContext,
   peer: string,
 ): string | undefined {
   try {
-    return authorize?.({ rpc: method.rpc, authContext, peer });
+    return authorize?.({ method, authContext, peer });
   } catch (error) {
     return error instanceof AccessDeniedError ? error.identity : undefined;
   }

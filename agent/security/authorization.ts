@@ -1,45 +1,48 @@
 /**
  * The agent's access policy under mutual TLS: the identities of `--allow IDENTITY=ROLE` and what
- * each role may call (DESIGN section 5). `reader` may list and watch sessions, read the agent's
- * info, ask its health and use server reflection; `operator` may do everything, including what
- * changes or interrupts a session (disconnect, log off, message). Any name a client
- * certificate vouches for (subject CN, DNS, email or URI SAN) can carry a role; when several of
- * them do, the strongest role counts.
+ * each role may call (DESIGN section 5), decided by the method's path when a call starts, before
+ * its request is read. `reader` may list and watch sessions, read the agent's info, ask its health
+ * and use server reflection; `operator` may do everything, including what changes or interrupts a
+ * session (disconnect, log off, message). Any name a client certificate vouches for (subject CN,
+ * DNS, email or URI SAN) can carry a role; when several of them do, the strongest role counts.
  *
  * The allow-list can be replaced while the agent runs (SIGHUP); a call sees either the old list or
  * the new one, never a mix.
  */
 import { status as Status } from "@grpc/grpc-js";
-import { AccessDeniedError, type Authorizer, type CallSecurityInfo } from "../server/access.js";
+import { AccessDeniedError, type Authorizer } from "../server/access.js";
 import type { Role } from "../config/options.js";
 import { peerIdentity } from "./peer-identity.js";
 
-/** What each role may call. */
-export const ROLE_RPCS: Readonly<Record<Role, ReadonlySet<CallSecurityInfo["rpc"]>>> = {
-  reader: new Set([
-    "ListSessions",
-    "GetAgentInfo",
-    "WatchSessions",
-    "Health",
-    "ReflectionV1",
-    "ReflectionV1Alpha",
+/**
+ * What the `reader` role may call: whole services by name (health, reflection in its two protocol
+ * versions) and single methods by path. `operator` may call every method the agent serves; a
+ * method added later is `operator`-only until it is listed here.
+ */
+export const READER_ACCESS: {
+  readonly services: ReadonlySet<string>;
+  readonly methods: ReadonlySet<string>;
+} = {
+  services: new Set([
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
   ]),
-  operator: new Set([
-    "ListSessions",
-    "GetAgentInfo",
-    "WatchSessions",
-    "Health",
-    "ReflectionV1",
-    "ReflectionV1Alpha",
-    "Disconnect",
-    "DisconnectAll",
-    "Logoff",
-    "LogoffAll",
-    "SendMessage",
+  methods: new Set([
+    "/wms.v1.WmsSessionService/ListSessions",
+    "/wms.v1.WmsSessionService/GetAgentInfo",
+    "/wms.v1.WmsSessionService/WatchSessions",
   ]),
 };
 
 const ROLE_RANK: Readonly<Record<Role, number>> = { reader: 1, operator: 2 };
+
+/** Whether `role` may call the method at `path` (`/package.Service/Method`). */
+export function roleMayCall(role: Role, path: string): boolean {
+  if (role === "operator") return true;
+  const service = path.slice(1, path.lastIndexOf("/"));
+  return READER_ACCESS.services.has(service) || READER_ACCESS.methods.has(path);
+}
 
 /** The access policy of a running agent. */
 export interface AccessPolicy {
@@ -51,24 +54,9 @@ export interface AccessPolicy {
   update(allow: ReadonlyMap<string, Role>): void;
 }
 
-/** The full name of each RPC, as error messages give it. */
-const QUALIFIED_RPC_NAMES: Readonly<Record<CallSecurityInfo["rpc"], string>> = {
-  ListSessions: "wms.v1.WmsSessionService/ListSessions",
-  GetAgentInfo: "wms.v1.WmsSessionService/GetAgentInfo",
-  Disconnect: "wms.v1.WmsSessionService/Disconnect",
-  DisconnectAll: "wms.v1.WmsSessionService/DisconnectAll",
-  Logoff: "wms.v1.WmsSessionService/Logoff",
-  LogoffAll: "wms.v1.WmsSessionService/LogoffAll",
-  SendMessage: "wms.v1.WmsSessionService/SendMessage",
-  WatchSessions: "wms.v1.WmsSessionService/WatchSessions",
-  Health: "grpc.health.v1.Health",
-  ReflectionV1: "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-  ReflectionV1Alpha: "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-};
-
-/** The full name of an RPC, as error messages give it. */
-export function qualifiedRpcName(rpc: CallSecurityInfo["rpc"]): string {
-  return QUALIFIED_RPC_NAMES[rpc];
+/** A method's path as error messages give it: `wms.v1.WmsSessionService/Disconnect`. */
+export function qualifiedRpcName(path: string): string {
+  return path.startsWith("/") ? path.slice(1) : path;
 }
 
 /** Makes the policy for `allow` (identity → role; DNS SANs matched without regard to case). */
@@ -85,7 +73,7 @@ export function createAccessPolicy(allow: ReadonlyMap<string, Role>): AccessPoli
         // grpc-js gives no certificate unless the handshake verified one against --tls-ca.
         throw new AccessDeniedError(
           Status.UNAUTHENTICATED,
-          `no verified client certificate for ${qualifiedRpcName(call.rpc)}: this agent requires mutual TLS with a certificate issued by its CA`,
+          `no verified client certificate for ${qualifiedRpcName(call.method)}: this agent requires mutual TLS with a certificate issued by its CA`,
           undefined,
         );
       }
@@ -94,7 +82,7 @@ export function createAccessPolicy(allow: ReadonlyMap<string, Role>): AccessPoli
       if (primary === undefined) {
         throw new AccessDeniedError(
           Status.PERMISSION_DENIED,
-          `the client certificate "${subject}" names no identity (no subject CN, no DNS, email or URI SAN); it may not call ${qualifiedRpcName(call.rpc)}`,
+          `the client certificate "${subject}" names no identity (no subject CN, no DNS, email or URI SAN); it may not call ${qualifiedRpcName(call.method)}`,
           undefined,
         );
       }
@@ -119,15 +107,16 @@ export function createAccessPolicy(allow: ReadonlyMap<string, Role>): AccessPoli
       if (granted === undefined) {
         throw new AccessDeniedError(
           Status.PERMISSION_DENIED,
-          `identity "${primary}"${others} is not allowed to call ${qualifiedRpcName(call.rpc)} (no --allow entry)`,
+          `identity "${primary}"${others} is not allowed to call ${qualifiedRpcName(call.method)} (no --allow entry)`,
           primary,
         );
       }
-      if (!ROLE_RPCS[granted.role].has(call.rpc)) {
+      if (!roleMayCall(granted.role, call.method)) {
         throw new AccessDeniedError(
           Status.PERMISSION_DENIED,
-          `identity "${granted.identity}" may not call ${qualifiedRpcName(call.rpc)} (role ${granted.role})`,
+          `identity "${granted.identity}" may not call ${qualifiedRpcName(call.method)} (role ${granted.role})`,
           granted.identity,
+          false,
         );
       }
       return granted.identity;

@@ -20,15 +20,10 @@ export type RpcName =
   | "WatchSessions"
   | "GetAgentInfo";
 
-/**
- * The other services the agent serves: the health service, and server reflection in its two
- * protocol versions (grpcurl asks `v1` and falls back to `v1alpha`).
- */
-export type ServiceRpcName = "Health" | "ReflectionV1" | "ReflectionV1Alpha";
-
-/** What an authorizer sees of a call. */
+/** What an authorizer sees of a call, when it starts (before its request is read). */
 export interface CallSecurityInfo {
-  readonly rpc: RpcName | ServiceRpcName;
+  /** The method's path, `/package.Service/Method`, e.g. `/grpc.health.v1.Health/Check`. */
+  readonly method: string;
   /** grpc-js's view of the TLS connection (peer certificate when mutual TLS is used). */
   readonly authContext: AuthContext;
   readonly peer: string;
@@ -43,7 +38,8 @@ export type Authorizer = (call: CallSecurityInfo) => string | undefined;
 
 /**
  * A refusal by an {@link Authorizer}. It carries the identity the caller presented, if any, so
- * that the audit record of a refused `Disconnect` still says who tried.
+ * that the audit record of a refused `Disconnect` still says who tried, and whether the caller
+ * has any role at all: the refused calls of a caller without one are rate-limited.
  */
 export class AccessDeniedError extends RpcError {
   constructor(
@@ -51,6 +47,12 @@ export class AccessDeniedError extends RpcError {
     message: string,
     /** The identity the caller's certificate names; `undefined` when it has none. */
     readonly identity: string | undefined,
+    /**
+     * The caller has no role on this agent (no certificate, no name, no `--allow` entry), as
+     * opposed to a role that does not cover this RPC.
+     * @default true
+     */
+    readonly roleless: boolean = true,
   ) {
     super(code, message);
   }

@@ -1,8 +1,9 @@
 /**
- * The grpc-js handler of the server-streaming `WatchSessions`: the same checks as every call
- * (authorization, refusal while draining, `expected_host`), then the stream handed to the watch
- * hub (`sessions/session-watch.ts`), which writes to it until the client goes or the agent drains.
- * One log line when a watch starts and one when it ends.
+ * The grpc-js handler of the server-streaming `WatchSessions`. Authorization, refusal while
+ * draining and the in-flight limit are the interceptor chain's (`call-chain.ts`), as for every
+ * call; this handler checks `expected_host`, then hands the stream to the watch hub
+ * (`sessions/session-watch.ts`), which writes to it until the client goes or the agent drains.
+ * One log line when a watch starts; the chain's line for the call says how it ended.
  */
 import { constants as http2 } from "node:http2";
 import {
@@ -16,12 +17,10 @@ import type {
   WatchSessionsResponse,
   WmsSessionServiceService,
 } from "../../proto/gen/wms/v1/wms_session.js";
-import { isLoopbackAddress, parsePeer } from "../../common/ip-address.js";
-import { connectionAuthContext } from "../security/auth-context-cache.js";
+import { isLoopbackAddress } from "../../common/ip-address.js";
 import { checkExpectedHost } from "../sessions/request-validation.js";
 import type { SessionWatchHub, WatchSink } from "../sessions/session-watch.js";
-import type { Authorizer } from "./access.js";
-import { AccessDeniedError } from "./access.js";
+import { callScope, type CallScope } from "./call-chain.js";
 import { UndecodableRequest } from "./request-decoding.js";
 import { invalidArgument, RpcError } from "./rpc-error.js";
 
@@ -30,9 +29,6 @@ export interface WatchHandlerOptions {
   readonly hub: SessionWatchHub;
   readonly hostFqdn: string;
   readonly logger: Logger;
-  /** Whether new calls are still accepted; `false` while the agent shuts down. */
-  readonly accepting: () => boolean;
-  readonly authorize: Authorizer | undefined;
 }
 
 type WatchCall = ServerWritableStream<WatchSessionsRequest, WatchSessionsResponse>;
@@ -43,52 +39,24 @@ export function createWatchHandler(
 ): handleServerStreamingCall<WatchSessionsRequest, WatchSessionsResponse> {
   const { hub, logger } = options;
   return (call: WatchCall) => {
-    const started = performance.now();
-    const peer = call.getPeer();
-    let identity: string | undefined;
-    const log = (code: Status, message: string, extra: object = {}) =>
-      logger.info(
-        {
-          rpc: "WatchSessions",
-          peer,
-          identity,
-          durationMs: Math.round(performance.now() - started),
-          code: Status[code],
-          ...extra,
-        },
-        message,
-      );
+    let scope: CallScope;
     const refuse = (error: unknown) => {
       const rpcError = RpcError.from(error);
       if (rpcError.code === Status.INTERNAL) {
-        logger.error({ err: error, rpc: "WatchSessions", peer }, "internal error");
+        logger.error({ err: error, rpc: "WatchSessions", peer: call.getPeer() }, "internal error");
       }
-      log(rpcError.code, "rpc failed", { error: rpcError.message });
       call.emit("error", rpcError.toServiceError());
     };
     try {
-      try {
-        identity = options.authorize?.({
-          rpc: "WatchSessions",
-          authContext: connectionAuthContext(call),
-          peer,
-        });
-      } catch (denied) {
-        if (denied instanceof AccessDeniedError) identity = denied.identity;
-        throw denied;
-      }
-      if (!options.accepting()) {
-        throw new RpcError(Status.UNAVAILABLE, "wms-agent is shutting down; retry another time");
-      }
+      scope = callScope(call.metadata);
       const request: unknown = call.request;
       if (request instanceof UndecodableRequest) {
         throw invalidArgument(request.message("WatchSessions"));
       }
-      const endpoint = parsePeer(peer);
       checkExpectedHost(
         call.request.expectedHost,
         options.hostFqdn,
-        endpoint !== undefined && isLoopbackAddress(endpoint.address),
+        scope.remote !== undefined && isLoopbackAddress(scope.remote.address),
       );
     } catch (error) {
       refuse(error);
@@ -101,7 +69,7 @@ export function createWatchHandler(
       if (gone) return;
       gone = true;
       remove?.();
-      log(Status.OK, "watch ended", { why });
+      scope.annotate({ why });
     };
     call.once("cancelled", () => end("the client went away"));
     call.once("finish", () => end("the agent ended it"));
@@ -116,7 +84,15 @@ export function createWatchHandler(
       (unwatch) => {
         remove = unwatch;
         if (gone) unwatch();
-        else log(Status.OK, "watch started");
+        else
+          logger.info(
+            {
+              rpc: "wms.v1.WmsSessionService/WatchSessions",
+              peer: scope.peer,
+              identity: scope.identity,
+            },
+            "watch started",
+          );
       },
       (error: unknown) => {
         gone = true;

@@ -82,9 +82,16 @@ export interface SessionServiceOptions {
   readonly version: string;
   readonly startTime: Date;
   /**
-   * Disconnects, log-offs and messages not waited for run at most this many at a time,
-   * agent-wide.
-   * @default 8 — the session manager serialises most of the work; a few in parallel hide latency.
+   * Disconnects, log-offs and messages not waited for that one request runs at once.
+   * @default 4 — the session manager serialises much of the work; a few at a time hide its
+   *   latency without letting one request of 4,096 ids take every slot of the agent.
+   */
+  readonly maxParallelOperationsPerRequest?: number;
+  /**
+   * The same, over every request of the agent; each request queues for these with at most
+   * {@link maxParallelOperationsPerRequest} of its own, so requests take turns and a slow
+   * session holds one slot, not the agent.
+   * @default 16
    */
   readonly maxParallelOperations?: number;
   /** @default {@link DEFAULT_MAX_WAITING_MESSAGES} */
@@ -132,7 +139,8 @@ export interface SessionService {
 export function createSessionService(options: SessionServiceOptions): SessionService {
   const { backend, hostFqdn } = options;
   const now = options.now ?? Date.now;
-  const limit = pLimit(options.maxParallelOperations ?? 8);
+  const agentLimit = pLimit(options.maxParallelOperations ?? 16);
+  const perRequest = options.maxParallelOperationsPerRequest ?? 4;
   const maxWaiting = options.maxWaitingMessages ?? DEFAULT_MAX_WAITING_MESSAGES;
   const maxWaitMs = options.maxMessageWaitMs ?? DEFAULT_MAX_MESSAGE_WAIT_MS;
   const memory = createLogoffMemory({ ...options.logoffMemory, now });
@@ -182,17 +190,25 @@ export function createSessionService(options: SessionServiceOptions): SessionSer
   }
 
   /**
+   * The default way a request's actions reach the backend: through the request's own limit, then
+   * the agent-wide one.
+   */
+  function limited(): (verb: Verb, session: BackendSession) => Promise<Decision> {
+    const requestLimit = pLimit(perRequest);
+    return (verb, session) => requestLimit(() => agentLimit(() => verb.perform(session)));
+  }
+
+  /**
    * Runs one verb over the targets. Only real actions wait, for the backend (through the
-   * agent-wide limit unless `direct`); every other answer (not found, protected, what-if, ...) is
-   * made at once, without a promise or a queue slot of its own.
+   * request's and the agent's limits unless `perform` says otherwise); every other answer (not
+   * found, protected, what-if, ...) is made at once, without a promise or a queue slot of its own.
    */
   function run(
     verb: Verb,
     targets: readonly [number, BackendSession | undefined][],
     protection: ProtectionContext,
     whatIf: boolean,
-    perform: (verb: Verb, session: BackendSession) => Promise<Decision> = (v, session) =>
-      limit(() => v.perform(session)),
+    perform: (verb: Verb, session: BackendSession) => Promise<Decision> = limited(),
   ): SessionResult[] | Promise<SessionResult[]> {
     const results = targets.map(([sessionId, session]) => {
       const step = decide(verb, sessionId, session, protection, whatIf);

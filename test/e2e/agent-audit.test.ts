@@ -104,7 +104,9 @@ describe("wms-agent's audit log on a forced shutdown", () => {
     const client = clientFor(t, agent.port);
     const call = client.disconnect({ sessionIds: [2] });
     // The handler starts only once the intent record is on disk.
-    await agent.waitForLine((line) => line.msg === "rpc started" && line["rpc"] === "Disconnect");
+    await agent.waitForLine(
+      (line) => line.msg === "rpc started" && line["rpc"] === "wms.v1.WmsSessionService/Disconnect",
+    );
     agent.child.kill("SIGTERM");
     await assert.rejects(call);
     assert.equal(await agent.exited, 1);

@@ -205,8 +205,10 @@ describe("WatchSessions", () => {
   it("refuses a watch meant for another host, or by an identity not allowed", async (t) => {
     const { address } = await startHarness(t, {
       authorize: (call) => {
-        if (call.rpc === "WatchSessions" && call.peer.startsWith("127.0.0.1:")) return "watcher";
-        throw new AccessDeniedError(Status.PERMISSION_DENIED, `may not call ${call.rpc}`, "x");
+        if (call.method.endsWith("/WatchSessions") && call.peer.startsWith("127.0.0.1:")) {
+          return "watcher";
+        }
+        throw new AccessDeniedError(Status.PERMISSION_DENIED, `may not call ${call.method}`, "x");
       },
     });
     const raw = new WmsSessionServiceClient(address, credentials.createInsecure());
@@ -216,13 +218,13 @@ describe("WatchSessions", () => {
     assert.match(wrong.details, /mps02\.lab\.example\.com/);
     const other = await startHarness(t, {
       authorize: (call) => {
-        throw new AccessDeniedError(Status.PERMISSION_DENIED, `may not call ${call.rpc}`, "x");
+        throw new AccessDeniedError(Status.PERMISSION_DENIED, `may not call ${call.method}`, "x");
       },
     });
     const denied = await startWatch(other.client.raw, {}, t).ended;
     assert.deepEqual(denied, {
       code: Status.PERMISSION_DENIED,
-      details: "may not call WatchSessions",
+      details: "may not call /wms.v1.WmsSessionService/WatchSessions",
     });
   });
 });

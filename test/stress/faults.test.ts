@@ -127,7 +127,7 @@ async function spawnAgent(
 }
 
 const callStarted = (line: Record<string, unknown>) =>
-  line["msg"] === "rpc started" && line["rpc"] === "DisconnectAll";
+  line["msg"] === "rpc started" && line["rpc"] === "wms.v1.WmsSessionService/DisconnectAll";
 
 /** The session ids an audit log records as disconnected, one entry per time. */
 async function auditedDisconnects(path: string): Promise<number[]> {

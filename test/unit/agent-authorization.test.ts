@@ -8,7 +8,7 @@ import type { PeerCertificate } from "node:tls";
 import { describe, it } from "node:test";
 import { status as Status } from "@grpc/grpc-js";
 import { AccessDeniedError, type CallSecurityInfo } from "../../agent/server/access.js";
-import { createAccessPolicy, ROLE_RPCS } from "../../agent/security/authorization.js";
+import { createAccessPolicy, roleMayCall } from "../../agent/security/authorization.js";
 import type { Role } from "../../agent/config/options.js";
 import { splitAltNames } from "../../agent/security/peer-identity.js";
 
@@ -27,12 +27,28 @@ function peer(
   } as unknown as PeerCertificate;
 }
 
+/** Every method the agent serves, by a short name. */
+const METHODS = {
+  ListSessions: "/wms.v1.WmsSessionService/ListSessions",
+  GetAgentInfo: "/wms.v1.WmsSessionService/GetAgentInfo",
+  Disconnect: "/wms.v1.WmsSessionService/Disconnect",
+  DisconnectAll: "/wms.v1.WmsSessionService/DisconnectAll",
+  Logoff: "/wms.v1.WmsSessionService/Logoff",
+  LogoffAll: "/wms.v1.WmsSessionService/LogoffAll",
+  SendMessage: "/wms.v1.WmsSessionService/SendMessage",
+  WatchSessions: "/wms.v1.WmsSessionService/WatchSessions",
+  Health: "/grpc.health.v1.Health/Check",
+  HealthWatch: "/grpc.health.v1.Health/Watch",
+  ReflectionV1: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  ReflectionV1Alpha: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+} as const;
+
 function call(
-  rpc: CallSecurityInfo["rpc"],
+  rpc: keyof typeof METHODS,
   certificate: PeerCertificate | undefined,
 ): CallSecurityInfo {
   return {
-    rpc,
+    method: METHODS[rpc],
     peer: "10.0.0.5:50123",
     authContext:
       certificate === undefined
@@ -56,9 +72,17 @@ function denied(fn: () => unknown, code: Status, message: RegExp, identity?: str
 }
 
 describe("createAccessPolicy", () => {
-  it("gives readers the read RPCs and health, operators everything", () => {
+  it("gives readers the read RPCs, health and reflection, operators everything", () => {
     const { authorize } = policy({ "kiosk-7": "reader", ops: "operator" });
-    for (const rpc of ["ListSessions", "GetAgentInfo", "WatchSessions", "Health"] as const) {
+    for (const rpc of [
+      "ListSessions",
+      "GetAgentInfo",
+      "WatchSessions",
+      "Health",
+      "HealthWatch",
+      "ReflectionV1",
+      "ReflectionV1Alpha",
+    ] as const) {
       assert.equal(authorize(call(rpc, peer({ CN: "kiosk-7" }))), "kiosk-7");
     }
     for (const rpc of [
@@ -77,9 +101,16 @@ describe("createAccessPolicy", () => {
         "kiosk-7",
       );
     }
-    for (const rpc of ROLE_RPCS.operator) {
+    for (const rpc of Object.keys(METHODS) as (keyof typeof METHODS)[]) {
       assert.equal(authorize(call(rpc, peer({ CN: "ops" }))), "ops");
     }
+  });
+
+  it("keeps a method the reader list does not name for operators (a new RPC, a new service)", () => {
+    assert.equal(roleMayCall("reader", "/wms.v1.WmsSessionService/Logoff"), false);
+    assert.equal(roleMayCall("reader", "/wms.v1.OtherService/ListSessions"), false);
+    assert.equal(roleMayCall("reader", "/grpc.health.v1.HealthX/Check"), false);
+    assert.equal(roleMayCall("operator", "/wms.v1.WmsSessionService/Logoff"), true);
   });
 
   it("refuses a call without a verified certificate with UNAUTHENTICATED", () => {
@@ -95,7 +126,7 @@ describe("createAccessPolicy", () => {
     denied(
       () => authorize(call("Health", peer({ CN: "stranger" }))),
       Status.PERMISSION_DENIED,
-      /^identity "stranger" is not allowed to call grpc\.health\.v1\.Health \(no --allow entry\)$/,
+      /^identity "stranger" is not allowed to call grpc\.health\.v1\.Health\/Check \(no --allow entry\)$/,
       "stranger",
     );
     denied(
