@@ -26,14 +26,30 @@ export interface ReloadableTlsCredentials {
   update(material: TlsMaterial): void;
 }
 
+/** Options of {@link createTlsCredentials}. */
+export interface TlsCredentialsOptions {
+  /**
+   * Milliseconds a client has to complete the TLS handshake after connecting; a connection that
+   * has not is closed (Node's `handshakeTimeout`, 120 s by default).
+   * @default 10000 — a handshake takes one or two round trips and a few milliseconds of CPU, so
+   *   10 s is ample for a loaded host or a slow WAN link, while thousands of connections that
+   *   never start TLS are gone within seconds instead of holding descriptors for two minutes.
+   */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** The default of {@link TlsCredentialsOptions.handshakeTimeoutMs}. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Mutual TLS: client certificates are required and verified against the material's CA only. */
 class MutualTlsServerCredentials extends ServerCredentials {
-  constructor(material: TlsMaterial) {
+  constructor(material: TlsMaterial, handshakeTimeoutMs: number) {
     const cipherSuites = process.env["GRPC_SSL_CIPHER_SUITES"];
     super(
       {
         requestCert: true,
         rejectUnauthorized: true,
+        handshakeTimeout: handshakeTimeoutMs,
         // The same cipher override grpc-js's createSsl honours.
         ...(cipherSuites === undefined ? {} : { ciphers: cipherSuites }),
       },
@@ -55,9 +71,25 @@ function contextOptions(material: TlsMaterial): SecureContextOptions {
   return { ca: material.ca, cert: material.certChain, key: material.privateKey };
 }
 
-/** Makes the agent's mutual TLS credentials from checked material (see `loadTlsMaterial`). */
-export function createTlsCredentials(material: TlsMaterial): ReloadableTlsCredentials {
-  const credentials = new MutualTlsServerCredentials(material);
+/**
+ * Makes the agent's mutual TLS credentials from checked material (see `loadTlsMaterial`).
+ * @throws TypeError when `handshakeTimeoutMs` is not a positive integer of milliseconds.
+ */
+export function createTlsCredentials(
+  material: TlsMaterial,
+  options: TlsCredentialsOptions = {},
+): ReloadableTlsCredentials {
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (
+    !Number.isSafeInteger(handshakeTimeoutMs) ||
+    handshakeTimeoutMs < 1 ||
+    handshakeTimeoutMs > 2_147_483_647
+  ) {
+    throw new TypeError(
+      `handshakeTimeoutMs must be an integer in 1..2147483647, not ${handshakeTimeoutMs}`,
+    );
+  }
+  const credentials = new MutualTlsServerCredentials(material, handshakeTimeoutMs);
   let current = material;
   return {
     credentials,

@@ -76,6 +76,13 @@ export class ListenError extends Error {
   override readonly name = "ListenError";
 }
 
+/**
+ * Connections the kernel may hold completed but not yet accepted (capped by the system's
+ * `somaxconn`): a burst waits there to be accepted, and closed by the limit if need be, instead
+ * of being half-open on the client's side while the kernel drops it (Node's default is 511).
+ */
+const LISTEN_BACKLOG = 4096;
+
 /** How often the "connection limit reached" warning may be repeated. */
 const LIMIT_WARNING_INTERVAL_MS = 60_000;
 
@@ -271,7 +278,7 @@ function bindOne(server: NetServer, host: string, port: number): Promise<number>
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once("error", onError);
-    server.listen({ host, port, exclusive: true }, () => {
+    server.listen({ host, port, exclusive: true, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", onError);
       const address = server.address();
       resolve(typeof address === "object" && address !== null ? address.port : port);

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import type { SessionBackend } from "../../agent/sessions/backend.js";
 import {
+  DisconnectRequest,
   Outcome,
   Protection,
   SessionState,
@@ -231,10 +232,18 @@ describe("Disconnect", () => {
     assert.equal(listed.sessions[0]?.state, SessionState.ACTIVE);
   });
 
-  it("accepts 4096 ids", async (t) => {
+  it("accepts the largest valid request within the default receive limit", async (t) => {
     const { client } = await startHarness(t);
-    const ids = Array.from({ length: 4096 }, (_, i) => 100_000 + i);
-    const response = await client.disconnect({ sessionIds: ids, whatIf: true });
+    // 4096 of the largest ids (5-byte varints: about 20 KiB), a caller session and a host name.
+    const ids = Array.from({ length: 4096 }, (_, i) => 0xfffffffe - i);
+    const request = DisconnectRequest.fromPartial({
+      sessionIds: ids,
+      whatIf: true,
+      callerSessionId: 0xfffffffe,
+      expectedHost: TEST_HOST,
+    });
+    assert.ok(DisconnectRequest.encode(request).finish().length > 20_000);
+    const response = await client.disconnect(request);
     assert.equal(response.results.length, 4096);
     assert.ok(response.results.every((r) => r.outcome === Outcome.NOT_FOUND));
   });

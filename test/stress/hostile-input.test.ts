@@ -96,7 +96,8 @@ interface HealthClient {
 
 void describe("hostile input to the agent over raw HTTP/2", () => {
   void it("answers each with a gRPC status, stays healthy and touches no session", async (t) => {
-    const harness = await startHarness(t, { maxReceiveMessageBytes: 64 * 1024 });
+    // The default receive limit (64 KiB).
+    const harness = await startHarness(t);
     const session = connect(`http://${harness.address}`);
     session.on("error", () => undefined);
     t.after(() => session.close());
