@@ -6,6 +6,7 @@ import type { Duration } from "../../proto/gen/google/protobuf/duration.js";
 import { SessionState, type SessionFilter } from "../../proto/gen/wms/v1/wms_session.js";
 import { idleMsAt, type BackendSession } from "./backend.js";
 import { invalidArgument } from "../server/rpc-error.js";
+import { compileWildcard, type WildcardPattern } from "./wildcard.js";
 
 /** Longest accepted user name pattern: a 15-character domain, `\` and a 104-character UPN prefix fit. */
 export const MAX_PATTERN_LENGTH = 256;
@@ -34,7 +35,7 @@ export function compileFilter(
   const pattern = filter?.userNamePattern ?? "";
   const states = filter?.states ?? [];
   const minIdleMs = durationToMs(filter?.minIdleTime, "filter.min_idle_time");
-  const userRegex = pattern === "" ? undefined : compilePattern(pattern);
+  const userPattern = pattern === "" ? undefined : compilePattern(pattern);
   for (const [index, state] of states.entries()) {
     if (!Number.isInteger(state) || state < SessionState.ACTIVE || state > SessionState.INIT) {
       throw invalidArgument(
@@ -56,12 +57,12 @@ export function compileFilter(
         const idleMs = idleMsAt(session, now());
         if (idleMs === undefined || idleMs < minIdleMs) return false;
       }
-      if (userRegex !== undefined) {
+      if (userPattern !== undefined) {
         const qualified =
           session.domainName === ""
             ? session.userName
             : `${session.domainName}\\${session.userName}`;
-        if (!userRegex.test(session.userName) && !userRegex.test(qualified)) return false;
+        if (!userPattern.test(session.userName) && !userPattern.test(qualified)) return false;
       }
       return true;
     },
@@ -69,11 +70,12 @@ export function compileFilter(
 }
 
 /**
- * Compiles a wildcard pattern (`*` any run, `?` one character) into an anchored, case-insensitive
- * regular expression.
+ * Checks a wildcard pattern (`*` any run, `?` one character, case-insensitive) and compiles it
+ * into a matcher whose work is bounded by name length × pattern length (see `wildcard.ts`): a
+ * hostile pattern such as `*?*?*?…!` costs no more than any other.
  * @throws RpcError `INVALID_ARGUMENT` for patterns no user name could match.
  */
-export function compilePattern(pattern: string): RegExp {
+export function compilePattern(pattern: string): WildcardPattern {
   const where = "filter.user_name_pattern";
   if ([...pattern].length > MAX_PATTERN_LENGTH) {
     throw invalidArgument(`${where}: longer than ${MAX_PATTERN_LENGTH} characters`);
@@ -87,13 +89,7 @@ export function compilePattern(pattern: string): RegExp {
   if (pattern.split("\\").length > 2) {
     throw invalidArgument(`${where}: at most one "\\" (DOMAIN\\user)`);
   }
-  let source = "";
-  for (const char of pattern) {
-    if (char === "*") source += ".*";
-    else if (char === "?") source += ".";
-    else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`, "isu");
+  return compileWildcard(pattern);
 }
 
 /**

@@ -14,6 +14,8 @@ import {
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { WMSFLEET_VERSION } from "../../common/version.js";
+import { createSimulatedBackend } from "../../agent/backends/simulated.js";
+import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import { gate, startHarness, TEST_HOST } from "../helpers/agent-harness.js";
 
 /** Asserts that a call failed with `code` and a message matching `message`. */
@@ -327,6 +329,41 @@ describe("DisconnectAll", () => {
     assert.equal(response.results.filter((r) => r.outcome === Outcome.WOULD_DISCONNECT).length, 6);
     assert.deepEqual(backend.disconnectCalls(), []);
   });
+
+  it(
+    "answers a hostile user name pattern at once, and keeps answering",
+    { timeout: 60_000 },
+    async (t) => {
+      // A long (UPN-style) name: against it, this 33-character pattern as a regular expression
+      // backtracks for hours (15 s already at 29 characters and a 30-character name), blocking
+      // every other call meanwhile.
+      const userName = "jonathan.alexander.montgomery-smith.2026";
+      const simulated = createSimulatedBackend({
+        fixture: parseSimFixture(
+          { sessions: [{ sessionId: 2, state: "ACTIVE", userName, domainName: "LAB" }] },
+          "long name",
+        ),
+        env: {},
+      });
+      const { client } = await startHarness(t, { simulated });
+      const filter = (userNamePattern: string) => ({
+        userNamePattern,
+        states: [],
+        minIdleTime: undefined,
+      });
+      const [hostile, listed] = await Promise.all([
+        client.disconnectAll({ whatIf: true, filter: filter("*?".repeat(16) + "!") }),
+        client.listSessions(),
+      ]);
+      assert.deepEqual(hostile.results, []);
+      assert.equal(listed.sessions[0]?.userName, userName);
+      const matching = await client.disconnectAll({
+        whatIf: true,
+        filter: filter("*?".repeat(16) + "6"),
+      });
+      assert.deepEqual(brief(matching.results), [[2, "WOULD_DISCONNECT"]]);
+    },
+  );
 
   it("filters by user name pattern, case-insensitively, against user and DOMAIN\\user", async (t) => {
     const { client } = await startHarness(t);

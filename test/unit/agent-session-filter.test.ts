@@ -164,6 +164,47 @@ void describe("compilePattern", () => {
     assert.ok(compilePattern("a*b").test("a\u2028b"));
     assert.ok(compilePattern("a?b").test("a\u2029b"));
   });
+
+  void it("does bounded work on a hostile pattern (*?*?*?…!), whatever the name", () => {
+    // As a regular expression, this pattern takes exponential time: 15 s at 29 characters.
+    const hostile = "*?".repeat(127) + "!";
+    assert.equal(hostile.length, 255);
+    for (const name of ["a".repeat(200), "a".repeat(254) + "!", "teacher", ""]) {
+      const pattern = compilePattern(hostile);
+      const matched = pattern.test(name);
+      assert.equal(matched, name.length >= 128 && name.endsWith("!"), name);
+      // At most one comparison per (name position, pattern position) pair, plus one per search
+      // step: the work grows with the product of the lengths, never exponentially.
+      const bound = (name.length + 1) * (hostile.length + 1);
+      assert.ok(
+        pattern.steps <= bound,
+        `${pattern.steps} steps for a ${name.length}-character name`,
+      );
+    }
+  });
+
+  void it("agrees with a regular expression on every small pattern and name", () => {
+    // Every pattern of up to 4 characters over both cases and both wildcards, against every
+    // name of up to 5 letters: the bounded matcher must say what the backtracking one says.
+    const strings = (alphabet: readonly string[], length: number): string[] =>
+      length === 0
+        ? [""]
+        : strings(alphabet, length - 1).flatMap((prefix) => alphabet.map((c) => prefix + c));
+    const upTo = (alphabet: readonly string[], max: number) =>
+      Array.from({ length: max + 1 }, (_, length) => strings(alphabet, length)).flat();
+    const patterns = upTo(["a", "B", "b", "*", "?"], 4);
+    const names = upTo(["a", "A", "b"], 5);
+    for (const pattern of patterns) {
+      const source = [...pattern]
+        .map((char) => (char === "*" ? ".*" : char === "?" ? "." : char))
+        .join("");
+      const regex = new RegExp(`^${source}$`, "isu");
+      const compiled = compilePattern(pattern);
+      for (const name of names) {
+        assert.equal(compiled.test(name), regex.test(name), `${pattern} against ${name}`);
+      }
+    }
+  });
 });
 
 void describe("durationToMs", () => {
