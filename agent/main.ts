@@ -30,6 +30,7 @@ import {
   resolveAgentConfig,
   settingsFromEnvironment,
   settingsFromFile,
+  splitAllowList,
   type AgentSettings,
   type ResolvedAgentConfig,
 } from "./config/options.js";
@@ -92,8 +93,11 @@ function buildCommand(io: MainIo): Command {
     )
     .option(
       "--allow <identity=role>",
-      `give a client certificate's name (subject CN, or a DNS, email or URI SAN) the role reader (ListSessions, WatchSessions, GetAgentInfo, health) or operator (everything: also disconnect, log off, message); repeatable ${envHelp("allow")}, comma-separated`,
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      `give a client certificate's name (subject CN, or a DNS, email or URI SAN) the role reader (ListSessions, WatchSessions, GetAgentInfo, health, reflection) or operator (everything: also disconnect, log off, message); repeatable, or a comma list ${envHelp("allow")}`,
+      (value: string, previous: string[] | undefined) => [
+        ...(previous ?? []),
+        ...splitAllowList(value),
+      ],
     )
     .option(
       "--insecure-loopback",

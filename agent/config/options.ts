@@ -86,6 +86,20 @@ export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof AgentSettings, string>
 
 const SETTING_KEYS = Object.keys(ENVIRONMENT_VARIABLES) as (keyof AgentSettings)[];
 
+/**
+ * Splits a comma list of `IDENTITY=ROLE` entries (`--allow` and `WMSFLEET_ALLOW` take them):
+ * trimmed, empty entries dropped. Each entry is then checked by {@link parseAllow}, so a list
+ * that is not one (`eve=operator,mon`) is refused rather than read as one odd identity. An
+ * identity that itself holds a comma (a subject CN such as `Smith, J.`) goes in the config
+ * file's `allow` array, which is not split.
+ */
+export function splitAllowList(text: string): string[] {
+  return text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+}
+
 /** Reads the settings given by `WMSFLEET_*` variables (`WMSFLEET_ALLOW` is comma-separated). */
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): AgentSettings {
   const settings: AgentSettings = {};
@@ -93,10 +107,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): AgentSettings {
     const value = env[ENVIRONMENT_VARIABLES[key]];
     if (value === undefined || value === "") continue;
     if (key === "allow") {
-      settings.allow = value
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter((entry) => entry !== "");
+      settings.allow = splitAllowList(value);
     } else {
       settings[key] = value;
     }

@@ -297,6 +297,20 @@ describe("wms-agent start-up refusals: exit 2, a precise message, nothing bound"
       { WMSFLEET_SHUTDOWN_GRACE: "soon" },
     ],
     [
+      "an --allow comma list with an entry that is not IDENTITY=ROLE",
+      [
+        "--tls-cert",
+        "a.pem",
+        "--tls-key",
+        "a.key",
+        "--tls-ca",
+        "ca.pem",
+        "--allow",
+        "eve=operator,mon",
+      ],
+      /--allow: "mon" is not IDENTITY=ROLE/,
+    ],
+    [
       "TLS and insecure together",
       ["--insecure-loopback", "--tls-cert", "a.pem"],
       /exclude each other/,

@@ -177,6 +177,45 @@ void describe("loadConfig: flags and environment", () => {
     assert.deepEqual(config.listen.text, "0.0.0.0:50061");
   });
 
+  void it("splits a comma list in --allow and WMSFLEET_ALLOW, and refuses one that is not a list", async () => {
+    const TLS = [
+      "--host-fqdn",
+      "h1",
+      "--tls-cert",
+      "a.pem",
+      "--tls-key",
+      "a.key",
+      "--tls-ca",
+      "ca.pem",
+    ];
+    const expected = [
+      ["eve", "operator"],
+      ["mon", "reader"],
+      ["ops@lab", "operator"],
+    ];
+    const fromFlags = await load([
+      ...TLS,
+      "--allow",
+      "eve=operator, mon=reader",
+      "--allow",
+      "ops@lab=operator",
+    ]);
+    assert.deepEqual([...fromFlags.allow], expected);
+    const fromEnv = await load(TLS, { WMSFLEET_ALLOW: "eve=operator,mon=reader,ops@lab=operator" });
+    assert.deepEqual([...fromEnv.allow], expected);
+    // "eve=operator,mon" used to become the one identity "eve=operator,mon" with no role given.
+    await assertLoadFails(
+      [...TLS, "--allow", "eve=operator,mon"],
+      {},
+      '--allow: "mon" is not IDENTITY=ROLE (e.g. ops@lab=operator)',
+    );
+    await assertLoadFails(
+      TLS,
+      { WMSFLEET_ALLOW: "eve=operator,mon" },
+      'WMSFLEET_ALLOW: "mon" is not IDENTITY=ROLE (e.g. ops@lab=operator)',
+    );
+  });
+
   void it("reads WMSFLEET_* from the injected environment; flags win", async () => {
     const env = {
       WMSFLEET_INSECURE_LOOPBACK: "1",
