@@ -293,6 +293,114 @@ describe("Disconnect", () => {
   });
 });
 
+/**
+ * A classroom of `count` active sessions (ids 1..count) whose disconnects wait until the test
+ * releases them, counting how many run at once.
+ */
+function heldDisconnects(count: number) {
+  const inner = createSimulatedBackend({
+    fixture: parseSimFixture(
+      {
+        agentSessionId: 1000,
+        sessions: Array.from({ length: count }, (_, i) => ({
+          sessionId: i + 1,
+          state: "ACTIVE",
+          userName: `stu${i + 1}`,
+        })),
+      },
+      "held classroom",
+    ),
+    env: {},
+  });
+  const release = gate();
+  let running = 0;
+  let mostAtOnce = 0;
+  const started: number[] = [];
+  const held = new Set<number>();
+  const backend: SessionBackend = {
+    name: "simulated",
+    listSessions: () => inner.listSessions(),
+    disconnectSession: async (id, options) => {
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      started.push(id);
+      try {
+        if (held.has(id)) await release.promise;
+        await inner.disconnectSession(id, options);
+      } finally {
+        running -= 1;
+      }
+    },
+    logoffSession: (id, options) => inner.logoffSession(id, options),
+    sendMessage: (id, box) => inner.sendMessage(id, box),
+    sessionOfProcess: (pid) => inner.sessionOfProcess(pid),
+    agentSessionId: () => inner.agentSessionId(),
+    isHealthy: () => inner.isHealthy(),
+    close: () => inner.close(),
+  };
+  return {
+    backend,
+    /** Makes the disconnects of these sessions wait for {@link release}. */
+    hold: (ids: readonly number[]) => ids.forEach((id) => held.add(id)),
+    release: release.open,
+    running: () => running,
+    mostAtOnce: () => mostAtOnce,
+    started,
+  };
+}
+
+/** Waits for `condition`, checking every 10 ms; the test's own timeout bounds the wait. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe("disconnect limits: per request and per agent", () => {
+  it(
+    "lets an unrelated request finish while one request's slow sessions hold their slots",
+    { timeout: 60_000 },
+    async (t) => {
+      const classroom = heldDisconnects(12);
+      const { client } = await startHarness(t, { backend: classroom.backend });
+      // Ten sessions that do not answer (a WTSDisconnectSession stuck for tens of seconds): with
+      // one agent-wide queue of 8, the other request below waited behind all ten.
+      const slow = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+      classroom.hold(slow);
+      const stuck = client.disconnect({ sessionIds: slow });
+      await until(() => classroom.running() === 4);
+      const other = await client.disconnect({ sessionIds: [11] });
+      assert.deepEqual(brief(other.results), [[11, "DISCONNECTED"]]);
+      assert.equal(classroom.running(), 4, "the slow request holds 4 slots, its own limit");
+      classroom.release();
+      assert.equal((await stuck).results.length, 10);
+      assert.equal(classroom.mostAtOnce(), 5);
+    },
+  );
+
+  it(
+    "runs at most 16 disconnects at once over every request, each request at most 4",
+    { timeout: 60_000 },
+    async (t) => {
+      const classroom = heldDisconnects(24);
+      const { client } = await startHarness(t, { backend: classroom.backend });
+      const ids = Array.from({ length: 24 }, (_, i) => i + 1);
+      classroom.hold(ids);
+      // Six requests of four sessions: 24 disconnects wanted at once.
+      const requests = [0, 1, 2, 3, 4, 5].map((r) =>
+        client.disconnect({ sessionIds: ids.slice(r * 4, r * 4 + 4) }),
+      );
+      await until(() => classroom.running() === 16);
+      // Everything that could start has: the other 8 wait for the agent-wide limit.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(classroom.started.length, 16);
+      classroom.release();
+      const results = await Promise.all(requests);
+      assert.ok(results.every((r) => r.results.every((x) => x.outcome === Outcome.DISCONNECTED)));
+      assert.equal(classroom.mostAtOnce(), 16);
+      assert.equal(classroom.started.length, 24);
+    },
+  );
+});
+
 describe("DisconnectAll", () => {
   it("answers every session it considered, skipping protected ones", async (t) => {
     const { client, backend } = await startHarness(t);
