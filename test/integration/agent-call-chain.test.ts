@@ -103,6 +103,24 @@ describe("the interceptor chain", () => {
     assert.deepEqual(secure.backend.disconnectCalls(), []);
   });
 
+  it("judges each of two open connections by its own certificate, calls interleaved", async (t) => {
+    // The certificate is read once per connection and kept with it, found by the call's two
+    // endpoints: two connections must never see each other's identity.
+    const secure = await startTlsAgent(t, { allow: { "kiosk-7": "reader" } });
+    const { reader, stranger } = await testPki;
+    const allowed = secure.client(reader);
+    const refused = secure.client(stranger);
+    for (let round = 0; round < 3; round++) {
+      const [ok, denied] = await Promise.allSettled([
+        allowed.listSessions(),
+        refused.listSessions(),
+      ]);
+      assert.equal(ok.status, "fulfilled");
+      assert.equal(denied.status, "rejected");
+      assert.match((denied.reason as ServiceError).details, /^identity "stranger" is not allowed/);
+    }
+  });
+
   it("tells clients at most 100 streams per connection", async (t) => {
     const secure = await startTlsAgent(t);
     const { ca, operator } = await testPki;
