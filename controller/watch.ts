@@ -6,6 +6,7 @@
  * snapshot whose `cause` is `"reconnect"`: it replaces everything the consumer knew of that host.
  */
 import { setMaxListeners } from "node:events";
+import { canonicalHostName } from "../common/host-name.js";
 import { Metadata, status as Status } from "@grpc/grpc-js";
 import type {
   Session,
@@ -20,7 +21,7 @@ import { formatHostPort } from "./host-name.js";
 import { HostCallError, statusName, type HostStatus } from "./host-result.js";
 import { mergeSources } from "./merge-sources.js";
 import { StreamReader } from "./stream-reader.js";
-import type { Target } from "./targets.js";
+import { DEFAULT_TARGET, type Target } from "./targets.js";
 
 /** What every watch event says: which host, and when the controller received it. */
 interface WatchEventBase {
@@ -126,6 +127,14 @@ function localFailure(
   return { status, code: statusName(code), message, error };
 }
 
+/**
+ * Whether `host`, the name an agent answered with, is the target's. An agent asked as
+ * `localhost` (the default target, accepted from a loopback peer) answers with its own name.
+ */
+function answersFor(target: Target, host: string): boolean {
+  return target.fqdn === DEFAULT_TARGET || canonicalHostName(host) === target.fqdn;
+}
+
 /** Mutable state of one host's watch across attempts. */
 interface HostWatchState {
   connected: boolean;
@@ -204,7 +213,7 @@ async function* attempt(
         reader.cancel("stop");
         return localFailure(target, "failed", Status.DATA_LOSS, text);
       };
-      if (message.host !== target.fqdn) {
+      if (!answersFor(target, message.host)) {
         return fail(`the agent answered as ${JSON.stringify(message.host)}, not ${target.fqdn}`);
       }
       if (revision === undefined) {

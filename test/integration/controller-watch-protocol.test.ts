@@ -141,6 +141,15 @@ void describe("controller watch protocol checks", () => {
     for (const call of agent.calls.slice(0, 3)) assert.equal(call.cancelled, true);
   });
 
+  void it("accepts the agent's own name when it was asked as localhost (the default target)", async () => {
+    const agent = await startScriptedWatchAgent("localhost", (call) => {
+      call.write(snapshotMessage("mps01.lab.example.com", 1, [scriptSession(1)]));
+    });
+    const events = await watchUntil(agent, (list) => list.some((e) => e.kind === "snapshot"));
+    assert.deepEqual(kinds(events), ["connected", "snapshot:initial"]);
+    assert.equal(events[1]?.host, "localhost", "events name the target as it was asked");
+  });
+
   void it("reconnects a stream that goes silent, and one the agent refuses, with growing backoff", async () => {
     const agent = await startScriptedWatchAgent(HOST, (call, index) => {
       if (index === 0)
