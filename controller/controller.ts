@@ -17,7 +17,7 @@ import {
   type SendMessageResponse,
   type WmsSessionServiceClient,
 } from "../proto/gen/wms/v1/wms_session.js";
-import { canonicalHostName } from "../common/host-name.js";
+import { answersFor } from "./answers-for.js";
 import { ChannelPool, wasDispatched } from "./channel-pool.js";
 import {
   resolveControllerOptions,
@@ -45,6 +45,7 @@ import { warnThenAct, type WarnThenActOptions, type WarnThenActResponse } from "
 import { watchFleet, type WatchEvent } from "./watch.js";
 
 export type { CallOptions, SessionIdsByTarget };
+export { answersFor };
 
 /** Options of {@link Controller.disconnect} and {@link Controller.disconnectAll}. */
 export type DisconnectOptions = ActionOptions;
@@ -202,16 +203,6 @@ function actionMethods(client: WmsSessionServiceClient, action: SessionAction) {
         ids: client.logoff.bind(client) as Unary<DisconnectRequest, ActionResponse>,
         all: client.logoffAll.bind(client),
       };
-}
-
-/**
- * Whether an answer naming `answered` speaks for the target `fqdn`: the same name, without case
- * or a trailing dot. An agent asked as `localhost` (or a name under `.localhost`) answers with its
- * own name, and may: it accepts that name only from a loopback peer (DESIGN section 2).
- */
-export function answersFor(fqdn: string, answered: string): boolean {
-  if (fqdn === "localhost" || fqdn.endsWith(".localhost")) return answered !== "";
-  return canonicalHostName(answered) === fqdn;
 }
 
 /**

@@ -6,7 +6,6 @@
  * snapshot whose `cause` is `"reconnect"`: it replaces everything the consumer knew of that host.
  */
 import { setMaxListeners } from "node:events";
-import { canonicalHostName } from "../common/host-name.js";
 import { Metadata, status as Status } from "@grpc/grpc-js";
 import type {
   Session,
@@ -14,6 +13,7 @@ import type {
   WatchSessionsResponse,
 } from "../proto/gen/wms/v1/wms_session.js";
 import { SnapshotReason } from "../proto/gen/wms/v1/wms_session.js";
+import { answersFor } from "./answers-for.js";
 import type { ChannelPool } from "./channel-pool.js";
 import type { ResolvedControllerOptions } from "./controller-options.js";
 import { hostFailure } from "./fan-out.js";
@@ -21,7 +21,7 @@ import { formatHostPort } from "./host-name.js";
 import { HostCallError, statusName, type HostStatus } from "./host-result.js";
 import { mergeSources } from "./merge-sources.js";
 import { StreamReader } from "./stream-reader.js";
-import { DEFAULT_TARGET, type Target } from "./targets.js";
+import type { Target } from "./targets.js";
 
 /** What every watch event says: which host, and when the controller received it. */
 interface WatchEventBase {
@@ -127,14 +127,6 @@ function localFailure(
   return { status, code: statusName(code), message, error };
 }
 
-/**
- * Whether `host`, the name an agent answered with, is the target's. An agent asked as
- * `localhost` (the default target, accepted from a loopback peer) answers with its own name.
- */
-function answersFor(target: Target, host: string): boolean {
-  return target.fqdn === DEFAULT_TARGET || canonicalHostName(host) === target.fqdn;
-}
-
 /** Mutable state of one host's watch across attempts. */
 interface HostWatchState {
   connected: boolean;
@@ -213,7 +205,7 @@ async function* attempt(
         reader.cancel("stop");
         return localFailure(target, "failed", Status.DATA_LOSS, text);
       };
-      if (!answersFor(target, message.host)) {
+      if (!answersFor(target.fqdn, message.host)) {
         return fail(`the agent answered as ${JSON.stringify(message.host)}, not ${target.fqdn}`);
       }
       if (revision === undefined) {

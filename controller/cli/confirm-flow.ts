@@ -1,54 +1,46 @@
 /**
  * `--confirm`: ask before each change, as PowerShell's `-Confirm` does. A what-if pass finds what
- * would be disconnected; the operator answers Yes / Yes to All / No / No to All per session; then
- * only the approved sessions are disconnected, by id. Declined sessions are reported as
- * `DECLINED`, and hosts that failed the what-if pass are reported as they failed.
+ * would be done; the operator answers Yes / Yes to All / No / No to All per session; then only
+ * the approved sessions are acted on, by id (directly, or warned first with `--warn`). Declined
+ * sessions are reported as `DECLINED`, and hosts that failed the what-if pass as they failed.
  */
-import type { DisconnectResponse } from "../../proto/gen/wms/v1/wms_session.js";
-import type { Controller, DisconnectAllOptions, DisconnectOptions } from "../controller.js";
+import type { Controller } from "../controller.js";
 import type { HostResult } from "../host-result.js";
+import {
+  ACTION_VERBS,
+  type ActionResponse,
+  type SessionAction,
+  type SessionIdsByTarget,
+} from "../session-actions.js";
 import type { Target } from "../targets.js";
 import type { ConfirmAnswer, CliIo } from "./io.js";
 import {
   DECLINED,
-  WOULD_DISCONNECT,
-  hostReport,
+  actionReport,
+  outcomeName,
+  type ActionAnswer,
   resultView,
   type HostReport,
   type ResultView,
 } from "./report.js";
+import type { Plan } from "./selection.js";
 import { sessionTarget } from "./table.js";
 
-/** What to disconnect: ids per target, or everything matching a filter (`--all`). */
-export type DisconnectPlan =
-  | { readonly kind: "ids"; readonly idsFor: (target: Target) => readonly number[] }
-  | { readonly kind: "all"; readonly filter: DisconnectAllOptions["filter"] };
-
-/** The plan's calls: `Disconnect` of its ids, or `DisconnectAll` with its filter. */
-export function runPlan(
-  controller: Controller,
+/** Acts on the approved sessions: by id, the same targets' results as the action would give. */
+export type ApprovedRun = (
   targets: readonly Target[],
-  plan: DisconnectPlan,
-  options: DisconnectOptions,
-): AsyncIterable<HostResult<DisconnectResponse>> {
-  return plan.kind === "ids"
-    ? controller.disconnect(targets, plan.idsFor, options)
-    : controller.disconnectAll(targets, {
-        ...options,
-        ...(plan.filter === undefined ? {} : { filter: plan.filter }),
-      });
-}
+  sessionIds: SessionIdsByTarget,
+) => AsyncIterable<HostResult<ActionAnswer>>;
 
 /** Runs the plan's what-if pass and collects every host's result. */
 async function whatIfPass(
   controller: Controller,
-  targets: readonly Target[],
-  plan: DisconnectPlan,
-  noWait: boolean,
+  action: SessionAction,
+  plan: Plan,
   signal: AbortSignal,
-): Promise<Map<string, HostResult<DisconnectResponse>>> {
-  const results = runPlan(controller, targets, plan, { whatIf: true, noWait, signal });
-  const byHost = new Map<string, HostResult<DisconnectResponse>>();
+): Promise<Map<string, HostResult<ActionResponse>>> {
+  const results = controller.act(action, plan.targets, plan.selection, { whatIf: true, signal });
+  const byHost = new Map<string, HostResult<ActionResponse>>();
   for await (const result of results) byHost.set(result.host, result);
   return byHost;
 }
@@ -59,26 +51,28 @@ const declined = (result: ResultView): ResultView => ({
   message: "declined at the --confirm prompt",
 });
 
-/** Asks, then disconnects what was approved; yields one report per target. */
-export async function* confirmThenDisconnect(
+/** Asks, then acts (through `run`) on what was approved; yields one report per target. */
+export async function* confirmThenAct(
   controller: Controller,
-  targets: readonly Target[],
-  plan: DisconnectPlan,
+  action: SessionAction,
+  plan: Plan,
   io: CliIo,
-  noWait: boolean,
+  run: ApprovedRun,
 ): AsyncGenerator<HostReport> {
-  const previews = await whatIfPass(controller, targets, plan, noWait, io.signal);
+  const verb = ACTION_VERBS[action];
+  const would = outcomeName(verb.would);
+  const previews = await whatIfPass(controller, action, plan, io.signal);
   const approved = new Map<string, number[]>();
   let standing: ConfirmAnswer | undefined;
-  for (const target of targets) {
+  for (const target of plan.targets) {
     const preview = previews.get(target.fqdn);
     if (preview?.status !== "ok") continue;
     for (const result of preview.response.results.map(resultView)) {
-      if (result.outcome !== WOULD_DISCONNECT) continue;
+      if (result.outcome !== would) continue;
       const answer =
         standing ??
         (await io.prompt(
-          { operation: "Disconnect", target: sessionTarget(target.fqdn, result) },
+          { operation: verb.operation, target: sessionTarget(target.fqdn, result) },
           io.signal,
         ));
       if (answer === "yes-to-all" || answer === "no-to-all") standing = answer;
@@ -96,27 +90,19 @@ export async function* confirmThenDisconnect(
     return preview.response.results
       .map(resultView)
       .filter((r) => !yes.has(r.sessionId))
-      .map((r) => (r.outcome === WOULD_DISCONNECT ? declined(r) : r));
+      .map((r) => (r.outcome === would ? declined(r) : r));
   };
 
-  for (const target of targets) {
+  for (const target of plan.targets) {
     const preview = previews.get(target.fqdn);
     if (preview === undefined) continue;
     if (!approved.has(target.fqdn)) {
-      yield hostReport(preview, () => ({ results: unchanged(target.fqdn) }));
+      yield actionReport(preview, { extra: unchanged(target.fqdn) });
     }
   }
-  const changing = targets.filter((target) => approved.has(target.fqdn));
+  const changing = plan.targets.filter((target) => approved.has(target.fqdn));
   if (changing.length === 0) return;
-  const results = controller.disconnect(changing, (t) => approved.get(t.fqdn) ?? [], {
-    noWait,
-    signal: io.signal,
-  });
-  for await (const result of results) {
-    yield hostReport(result, (response) => ({
-      results: [...response.results.map(resultView), ...unchanged(result.host)].sort(
-        (a, b) => a.sessionId - b.sessionId,
-      ),
-    }));
+  for await (const result of run(changing, (t) => approved.get(t.fqdn) ?? [])) {
+    yield actionReport(result, { extra: unchanged(result.host) });
   }
 }

@@ -4,18 +4,27 @@
  */
 import { outliveClosedPipe } from "../../common/closed-pipe.js";
 import { processIo } from "./io.js";
+import { Interrupted } from "./interrupt.js";
 import { main } from "./main.js";
+import { ExitStatus } from "./usage-error.js";
 
 // A reader that went away (`wmsctl get | head`) is not an error of ours: the run goes on with
 // its output lost and exits with the status it would have had (see outliveClosedPipe).
 outliveClosedPipe(process.stdout);
 outliveClosedPipe(process.stderr);
 
+// Ctrl-C and SIGTERM end the run cleanly (calls cancelled, what was answered printed, a watch's
+// streams closed); the same signal again exits at once.
 const interrupt = new AbortController();
-process.once("SIGINT", () => {
-  interrupt.abort(new Error("interrupted"));
-  process.once("SIGINT", () => process.exit(130));
-});
+for (const [signal, status] of [
+  ["SIGINT", ExitStatus.INTERRUPTED],
+  ["SIGTERM", ExitStatus.TERMINATED],
+] as const) {
+  process.once(signal, () => {
+    interrupt.abort(new Interrupted(signal));
+    process.once(signal, () => process.exit(status));
+  });
+}
 process.exitCode = await main(processIo(interrupt.signal));
 
 // The run is over and its controller closed, which ends every connection it made (handshakes

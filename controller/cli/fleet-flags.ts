@@ -60,8 +60,14 @@ export interface Fleet {
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-/** Adds the shared flags to a command. */
-export function addFleetOptions(command: Command): Command {
+/**
+ * Adds the shared flags to a command. `message` gives its own `timeoutHelp`: there `--timeout`
+ * is how long the message stays up (DESIGN section 8), and the command reads it itself.
+ */
+export function addFleetOptions(
+  command: Command,
+  options: { readonly timeoutHelp?: string } = {},
+): Command {
   return (
     command
       .option(
@@ -93,7 +99,8 @@ export function addFleetOptions(command: Command): Command {
       .option("--throttle <n>", `calls in flight at once (default: ${DEFAULT_THROTTLE})`)
       .option(
         "--timeout <seconds>",
-        `deadline per host, retries included: seconds, or a duration (90s, 2m) (default: ${DEFAULT_TIMEOUT_MS / 1000})`,
+        options.timeoutHelp ??
+          `deadline per host, retries included: seconds, or a duration (90s, 2m) (default: ${DEFAULT_TIMEOUT_MS / 1000})`,
       )
       .option(
         "--retries <n>",

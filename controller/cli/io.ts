@@ -1,12 +1,13 @@
 /**
  * The side effects of `wmsctl`, injected so that commands run in-process in tests: output
- * streams, standard input, environment, the confirmation prompt, name resolution and
- * cancellation. {@link processIo} is the real thing.
+ * streams, standard input, environment, the confirmation prompt, name resolution, the clock of a
+ * grace period and cancellation. {@link processIo} is the real thing.
  */
 import { lookup } from "node:dns/promises";
 import { closeSync, openSync } from "node:fs";
 import { homedir } from "node:os";
 import { text } from "node:stream/consumers";
+import { SYSTEM_GRACE_CLOCK, type GraceClock } from "../warn-then-act.js";
 import type { ConfirmAnswer, ConfirmQuestion } from "./confirm-question.js";
 
 /** Whether this process has a controlling terminal (`/dev/tty` opens). */
@@ -24,6 +25,9 @@ function canOpenTerminal(): boolean {
 export interface TextOutput {
   write(text: string): unknown;
   readonly isTTY?: boolean;
+  /** A terminal's height and width, in lines and characters (the live `watch` table fits them). */
+  readonly rows?: number;
+  readonly columns?: number;
 }
 
 export type { ConfirmAnswer, ConfirmQuestion };
@@ -60,6 +64,8 @@ export interface CliIo {
   readonly prompt: ConfirmPrompt;
   /** Resolves a host name to its addresses (for the `--insecure-loopback` guard). */
   lookupAll(host: string): Promise<string[]>;
+  /** The clock of `--warn`'s grace period (tests pass one that does not wait). */
+  readonly clock: GraceClock;
   /** Aborts the run (Ctrl-C). */
   readonly signal: AbortSignal;
 }
@@ -82,6 +88,7 @@ export function processIo(signal: AbortSignal): CliIo {
       return terminalPrompt(question, promptSignal);
     },
     lookupAll: async (host) => (await lookup(host, { all: true })).map((item) => item.address),
+    clock: SYSTEM_GRACE_CLOCK,
     signal,
   };
 }

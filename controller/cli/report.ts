@@ -3,7 +3,9 @@
  * records, table rows), its summary line and the exit status (DESIGN section 6).
  */
 import {
+  MessageResponse,
   Outcome,
+  messageResponseToJSON,
   outcomeToJSON,
   protectionToJSON,
   sessionStateToJSON,
@@ -12,6 +14,7 @@ import {
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { NotServingError, type AgentHealth } from "../health-check.js";
+import { idleMsOf, liveIdleMsOf } from "../session-filter.js";
 import type { HostResult, HostStatus } from "../host-result.js";
 import { ExitStatus } from "./usage-error.js";
 
@@ -27,6 +30,10 @@ export interface SessionView {
   readonly logonTime: string | null;
   /** Seconds without input, or null when unknown. */
   readonly idleSeconds: number | null;
+  /** When the last keyboard or mouse input was (ISO 8601), or null when unknown. */
+  readonly lastInputTime: string | null;
+  /** Whether the session is locked. */
+  readonly locked: boolean;
   /** The protection rule (`SERVICES_SESSION`, …) or `NONE`. */
   readonly protection: string;
 }
@@ -52,6 +59,8 @@ export interface ResultView {
   readonly stationName: string;
   /** Set when the outcome is a skip that is not a failure, and why (see {@link SkipReason}). */
   readonly skipped?: SkipReason;
+  /** `message`: how the user answered (`OK`, `YES`, `TIMEOUT`, `NOT_WAITED`, …); absent otherwise. */
+  readonly response?: string;
 }
 
 /** One host, as printed. */
@@ -74,6 +83,8 @@ export interface HostReport {
   /** Requested session ids the host does not have (`get` with ids). */
   readonly missing?: number[];
   readonly results?: ResultView[];
+  /** `--warn`: what the warning did in each session it was sent to (`MESSAGE_SENT`, …). */
+  readonly warnings?: ResultView[];
   /**
    * `health`: what the agent's `grpc.health.v1.Health/Check` said of `wms.v1.WmsSessionService`
    * (`SERVING`, `NOT_SERVING`), when it answered one.
@@ -92,14 +103,20 @@ const strip = (text: string, prefix: string) =>
 
 /** An enum value's name without its prefix: `OUTCOME_DISCONNECTED` → `DISCONNECTED`. */
 export const outcomeName = (value: number) => strip(outcomeToJSON(value), "OUTCOME_");
-/** The printed outcome of a what-if: `Outcome.WOULD_DISCONNECT` by its name. */
-export const WOULD_DISCONNECT = outcomeName(Outcome.WOULD_DISCONNECT);
 const protectionName = (value: number) =>
   value === 0 ? "NONE" : strip(protectionToJSON(value), "PROTECTION_");
 
-/** The printed form of a session. */
-export function sessionView(session: Session): SessionView {
-  const idle = session.idleTime;
+/**
+ * The printed form of a session. Idle time is the agent's answer when it has one; with `live`
+ * (a watch, whose sessions were sent when they last changed) it is counted from the last input
+ * to `nowMs`.
+ */
+export function sessionView(
+  session: Session,
+  nowMs: number = Date.now(),
+  live = false,
+): SessionView {
+  const idleMs = live ? liveIdleMsOf(session, nowMs) : idleMsOf(session, nowMs);
   return {
     sessionId: session.sessionId,
     state: strip(sessionStateToJSON(session.state), "SESSION_STATE_"),
@@ -108,7 +125,9 @@ export function sessionView(session: Session): SessionView {
     stationName: session.stationName,
     clientName: session.clientName,
     logonTime: session.logonTime?.toISOString() ?? null,
-    idleSeconds: idle === undefined ? null : Math.floor(idle.seconds + idle.nanos / 1e9),
+    idleSeconds: idleMs === undefined ? null : Math.floor(idleMs / 1000),
+    lastInputTime: session.lastInputTime?.toISOString() ?? null,
+    locked: session.locked,
     protection: protectionName(session.protection),
   };
 }
@@ -123,7 +142,38 @@ export function resultView(result: SessionResult): ResultView {
     protection: protectionName(result.protection),
     userName: result.session?.userName ?? "",
     stationName: result.session?.stationName ?? "",
+    ...(result.response === MessageResponse.UNSPECIFIED
+      ? {}
+      : { response: strip(messageResponseToJSON(result.response), "MESSAGE_RESPONSE_") }),
   };
+}
+
+/** A host's answer to an action: its session results, and with `--warn` the warnings'. */
+export interface ActionAnswer {
+  readonly results: readonly SessionResult[];
+  readonly warnings?: readonly SessionResult[];
+}
+
+/**
+ * The report of a host's answer to an action (disconnect, log off, message; warned first or
+ * not): its results, with `extra` results merged in session id order (declined at `--confirm`),
+ * and the warnings when there were any.
+ */
+export function actionReport(
+  result: HostResult<ActionAnswer>,
+  options: { extra?: readonly ResultView[] } = {},
+): HostReport {
+  return hostReport(result, (response) => {
+    const extra = options.extra ?? [];
+    const results = response.results.map(resultView);
+    return {
+      results:
+        extra.length === 0
+          ? results
+          : [...results, ...extra].sort((a, b) => a.sessionId - b.sessionId),
+      ...(response.warnings === undefined ? {} : { warnings: response.warnings.map(resultView) }),
+    };
+  });
 }
 
 /** The common part of a host report; `body` adds what the RPC answered. */
@@ -172,11 +222,22 @@ export function healthReport(result: HostResult<AgentHealth>): HostReport {
   };
 }
 
-/** Outcomes that mean the session ended up as asked (or would, or was left by choice). */
+/**
+ * Outcomes that mean the session ended up as asked (or would, or was left by choice: declined at
+ * `--confirm`, or its user came back during a `--warn` grace period).
+ */
 const SUCCESSES: ReadonlySet<string> = new Set([
-  ...[Outcome.DISCONNECTED, Outcome.WOULD_DISCONNECT, Outcome.ALREADY_DISCONNECTED].map(
-    outcomeName,
-  ),
+  ...[
+    Outcome.DISCONNECTED,
+    Outcome.WOULD_DISCONNECT,
+    Outcome.ALREADY_DISCONNECTED,
+    Outcome.LOGGED_OFF,
+    Outcome.WOULD_LOG_OFF,
+    Outcome.ALREADY_LOGGED_OFF,
+    Outcome.MESSAGE_SENT,
+    Outcome.WOULD_SEND_MESSAGE,
+    Outcome.NO_LONGER_MATCHES,
+  ].map(outcomeName),
   DECLINED,
 ]);
 /** With `--all` the agent skips protected, unsuitable and vanished sessions by design. */
@@ -270,6 +331,24 @@ export const DISCONNECT_MAY_HAVE_ACTED: MayHaveActedNote = {
     `${host}: the disconnect was sent and no answer came back, so it may have taken effect; check with: wmsctl get -s ${host} ` +
     "(running it again is safe: a session already disconnected answers ALREADY_DISCONNECTED)",
   rerun: "may have acted; running the disconnect again is safe (ALREADY_DISCONNECTED)",
+};
+
+/**
+ * A log-off: it may have happened, and running it again is safe: the agent remembers the
+ * sessions it logged off recently and answers a retry `ALREADY_LOGGED_OFF`.
+ */
+export const LOGOFF_MAY_HAVE_ACTED: MayHaveActedNote = {
+  message: (host) =>
+    `${host}: the log-off was sent and no answer came back, so it may have taken effect; check with: wmsctl get -s ${host} ` +
+    "(running it again is safe: a session the agent logged off answers ALREADY_LOGGED_OFF)",
+  rerun: "may have acted; running the log-off again is safe (ALREADY_LOGGED_OFF)",
+};
+
+/** A message: it may have been shown, and running it again shows it again. */
+export const MESSAGE_MAY_HAVE_ACTED: MayHaveActedNote = {
+  message: (host) =>
+    `${host}: the message was sent and no answer came back, so it may have been shown; running it again shows it again`,
+  rerun: "may have shown the message: running it again shows it again",
 };
 
 const STATUS_ORDER: readonly HostStatus[] = ["ok", "failed", "denied", "unreachable", "timeout"];

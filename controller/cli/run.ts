@@ -10,8 +10,10 @@ import { InterruptedError } from "./usage-error.js";
 import { ReportPrinter, type ReportKind } from "./printer.js";
 import {
   NAMED_SESSIONS,
+  actionReport,
   exitStatus,
   hostReport,
+  type ActionAnswer,
   type HostReport,
   type MayHaveActedNote,
   type SkipPolicy,
@@ -97,4 +99,11 @@ export async function* reportsOf<T>(
 ): AsyncGenerator<HostReport> {
   for await (const result of results)
     yield hostReport(result, (response) => body(response, result.host));
+}
+
+/** Maps the host results of an action (disconnect, log off, message, warned first or not) to reports. */
+export async function* actionReports(
+  results: AsyncIterable<HostResult<ActionAnswer>>,
+): AsyncGenerator<HostReport> {
+  for await (const result of results) yield actionReport(result);
 }

@@ -22,8 +22,8 @@ export interface StdinSession {
   readonly sessionId: number;
   /**
    * The outcomes the input announced for it: `PROTECTED` when it printed a `protection` other
-   * than `NONE`; `NOT_DISCONNECTABLE` for a `state` of LISTEN, DOWN, INIT or RESET;
-   * `ALREADY_DISCONNECTED` for DISCONNECTED.
+   * than `NONE`; `NOT_DISCONNECTABLE` for a `state` of LISTEN, DOWN, INIT or RESET, or an empty
+   * user name (nobody to log off or to message); `ALREADY_DISCONNECTED` for DISCONNECTED.
    */
   readonly announced: readonly string[];
 }
@@ -46,9 +46,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const NOT_DISCONNECTABLE_STATES = new Set(["LISTEN", "DOWN", "INIT", "RESET"]);
 
 /**
- * The outcomes a session record announces by its `protection` and `state` (as `wmsctl get`
- * prints them; PowerShell's `State` as a name, with or without `WTS`). Anything else announces
- * nothing: the session was named to be disconnected.
+ * The outcomes a session record announces by its `protection`, `state` and user (as `wmsctl get`
+ * prints them; PowerShell's `State` as a name, with or without `WTS`, and `UserName`). Anything
+ * else announces nothing: the session was named to be acted on. A session nobody is logged on to
+ * (an empty user name) announces `NOT_DISCONNECTABLE` for the verbs that need a user: `logoff`
+ * and `message` answer it so (a disconnect of such a session succeeds, and announces nothing).
  */
 function announcedBy(record: Record<string, unknown>): string[] {
   const announced: string[] = [];
@@ -61,6 +63,10 @@ function announcedBy(record: Record<string, unknown>): string[] {
     const name = state.toUpperCase().replace(/^WTS/, "").replace(/[-_]/g, "");
     if (NOT_DISCONNECTABLE_STATES.has(name)) announced.push("NOT_DISCONNECTABLE");
     if (name === "DISCONNECTED") announced.push("ALREADY_DISCONNECTED");
+  }
+  const user = field(record, "username");
+  if (user === "" && !announced.includes("NOT_DISCONNECTABLE")) {
+    announced.push("NOT_DISCONNECTABLE");
   }
   return announced;
 }

@@ -1,7 +1,8 @@
 /**
  * Plain-text tables and the PowerShell-style what-if line, for `-o table`.
  */
-import { WOULD_DISCONNECT, type HostReport, type ResultView, type SessionView } from "./report.js";
+import { Outcome } from "../../proto/gen/wms/v1/wms_session.js";
+import { outcomeName, type HostReport, type ResultView, type SessionView } from "./report.js";
 
 /** Formats rows under a header, columns padded to their widest cell, two spaces apart. */
 export function formatTable(
@@ -53,11 +54,6 @@ export function sessionTarget(
   return `session ${result.sessionId}${about} on ${host}`;
 }
 
-/** `What if: Performing the operation "Disconnect" on target "…".` */
-export function whatIfLine(host: string, result: ResultView): string {
-  return `What if: Performing the operation "Disconnect" on target "${sessionTarget(host, result)}".`;
-}
-
 /** The table of `wmsctl get`. */
 export function sessionsTable(reports: readonly HostReport[]): string {
   const rows = reports.flatMap((report) =>
@@ -78,29 +74,79 @@ export function sessionsTable(reports: readonly HostReport[]): string {
   );
 }
 
-/** The table of `wmsctl disconnect` (what-if lines for what would be disconnected). */
+/** The operation a what-if outcome stands for, as PowerShell names it in its what-if lines. */
+const WHAT_IF_OPERATIONS: ReadonlyMap<string, string> = new Map([
+  [outcomeName(Outcome.WOULD_DISCONNECT), "Disconnect"],
+  [outcomeName(Outcome.WOULD_LOG_OFF), "Log off"],
+  [outcomeName(Outcome.WOULD_SEND_MESSAGE), "Send message"],
+]);
+
+/**
+ * `What if: Performing the operation "Disconnect" on target "…".` for a what-if result;
+ * undefined for any other.
+ */
+export function whatIfLine(host: string, result: ResultView): string | undefined {
+  const operation = WHAT_IF_OPERATIONS.get(result.outcome);
+  return operation === undefined
+    ? undefined
+    : `What if: Performing the operation "${operation}" on target "${sessionTarget(host, result)}".`;
+}
+
+/** The warning's fate in one session, for the WARNING column: `shown`, or why not. */
+function warningCell(report: HostReport, sessionId: number): string {
+  const warning = report.warnings?.find((w) => w.sessionId === sessionId);
+  if (warning === undefined) return "";
+  return warning.outcome === outcomeName(Outcome.MESSAGE_SENT) ? "shown" : warning.outcome;
+}
+
+/**
+ * The table of `disconnect`, `logoff` and `message`: a what-if line for each session that would
+ * be acted on (the warnings' first, with `--warn`), then a row for every other result, with a
+ * RESPONSE column when users answered and a WARNING column when they were warned.
+ */
 export function resultsTable(reports: readonly HostReport[]): string {
   const whatIf: string[] = [];
   const rows: string[][] = [];
+  const responses = reports.some((r) => r.results?.some((x) => x.response !== undefined));
+  const warned = reports.some((r) => r.warnings !== undefined);
   for (const report of reports) {
+    for (const warning of report.warnings ?? []) {
+      const line = whatIfLine(report.host, warning);
+      if (line !== undefined) whatIf.push(line);
+    }
     for (const result of report.results ?? []) {
-      if (result.outcome === WOULD_DISCONNECT) {
-        whatIf.push(whatIfLine(report.host, result));
-      } else {
-        rows.push([
-          report.host,
-          String(result.sessionId),
-          result.userName,
-          result.stationName,
-          result.outcome,
-          result.message,
-        ]);
+      const line = whatIfLine(report.host, result);
+      if (line !== undefined) {
+        whatIf.push(line);
+        continue;
       }
+      rows.push([
+        report.host,
+        String(result.sessionId),
+        result.userName,
+        result.stationName,
+        result.outcome,
+        ...(responses ? [result.response ?? ""] : []),
+        ...(warned ? [warningCell(report, result.sessionId)] : []),
+        result.message,
+      ]);
     }
   }
   const text = whatIf.map((line) => `${line}\n`).join("");
   if (rows.length === 0) return text;
-  const table = formatTable(["HOST", "ID", "USER", "STATION", "OUTCOME", "MESSAGE"], rows);
+  const table = formatTable(
+    [
+      "HOST",
+      "ID",
+      "USER",
+      "STATION",
+      "OUTCOME",
+      ...(responses ? ["RESPONSE"] : []),
+      ...(warned ? ["WARNING"] : []),
+      "MESSAGE",
+    ],
+    rows,
+  );
   return text === "" ? table : `${text}\n${table}`;
 }
 

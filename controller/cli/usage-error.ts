@@ -32,4 +32,6 @@ export const ExitStatus = {
   UNREACHABLE: 3,
   /** Interrupted (Ctrl-C): 128 + SIGINT. */
   INTERRUPTED: 130,
+  /** Stopped by SIGTERM: 128 + SIGTERM. */
+  TERMINATED: 143,
 } as const;

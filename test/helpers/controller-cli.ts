@@ -4,6 +4,7 @@
  */
 import type { CliIo, ConfirmAnswer, ConfirmQuestion } from "../../controller/cli/io.js";
 import { main } from "../../controller/cli/main.js";
+import type { GraceClock } from "../../controller/index.js";
 
 /** What a run printed and returned. */
 export interface CliRun {
@@ -25,6 +26,8 @@ export interface CliRunOptions {
   /** Whether stdout and stderr are terminals. @default false */
   readonly tty?: boolean;
   readonly signal?: AbortSignal;
+  /** The grace period's clock. @default one that lets the grace period pass at once */
+  readonly clock?: GraceClock;
   /**
    * The working directory, where the search for `.wmsctl/` starts. @default a path that does not
    * exist, so that a checkout's development credentials never leak into a test
@@ -70,6 +73,7 @@ export async function runWmsctl(
       host === "localhost"
         ? Promise.resolve(["127.0.0.1", "::1"])
         : Promise.reject(new Error(`getaddrinfo ENOTFOUND ${host}`)),
+    clock: options.clock ?? { now: () => Date.now(), sleep: () => Promise.resolve() },
     signal: options.signal ?? new AbortController().signal,
   };
   const status = await main(io);

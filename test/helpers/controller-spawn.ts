@@ -27,11 +27,18 @@ export function spawnAgent(fqdn: string, extra: readonly string[] = []): Promise
   return spawnAgentWith(fqdn, ["--insecure-loopback", ...extra]);
 }
 
-/** Starts `wms-agent --listen 127.0.0.1:0 --host-fqdn FQDN ARGS` (e.g. the `--tls-*` flags). */
-export async function spawnAgentWith(fqdn: string, args: readonly string[]): Promise<SpawnedAgent> {
+/**
+ * Starts `wms-agent --listen LISTEN --host-fqdn FQDN ARGS` (e.g. the `--tls-*` flags); `listen`
+ * is `127.0.0.1:0` unless given (an agent restarted on the port of the one before).
+ */
+export async function spawnAgentWith(
+  fqdn: string,
+  args: readonly string[],
+  listen = "127.0.0.1:0",
+): Promise<SpawnedAgent> {
   const child = spawn(
     process.execPath,
-    [AGENT_BIN, "--listen", "127.0.0.1:0", "--host-fqdn", fqdn, ...args],
+    [AGENT_BIN, "--listen", listen, "--host-fqdn", fqdn, ...args],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { callerSessionId, prepareFleet } from "../../controller/cli/fleet-flags.js";
 import type { CliIo } from "../../controller/cli/io.js";
 import { UsageError } from "../../controller/cli/usage-error.js";
+import { SYSTEM_GRACE_CLOCK } from "../../controller/index.js";
 import {
   WindowsSessionError,
   currentWindowsSessionId,
@@ -31,6 +32,7 @@ function io(platform: NodeJS.Platform, env: Record<string, string> = {}) {
     readStdin: () => Promise.resolve(""),
     prompt: () => Promise.reject(new Error("no prompt in this test")),
     lookupAll: () => Promise.resolve(["127.0.0.1"]),
+    clock: SYSTEM_GRACE_CLOCK,
     signal: new AbortController().signal,
   } satisfies CliIo;
   return { io: value, stderr: () => stderr };
