@@ -6,7 +6,7 @@ import type { Duration } from "../../proto/gen/google/protobuf/duration.js";
 import { SessionState, type SessionFilter } from "../../proto/gen/wms/v1/wms_session.js";
 import { idleMsAt, type BackendSession } from "./backend.js";
 import { invalidArgument } from "../server/rpc-error.js";
-import { compileWildcard, type WildcardPattern } from "./wildcard.js";
+import { compileWildcard, type WildcardPattern } from "../../common/wildcard.js";
 
 /** Longest accepted user name pattern: a 15-character domain, `\` and a 104-character UPN prefix fit. */
 export const MAX_PATTERN_LENGTH = 256;

@@ -139,6 +139,17 @@ void describe("the controller's session filter", () => {
     }
   });
 
+  void it("matches a hostile pattern with bounded work (the agent's matcher, not a regular expression)", () => {
+    const pattern = `${"*?".repeat(120)}!`;
+    const name = "a".repeat(104);
+    const matcher = compileUserPattern(pattern);
+    assert.equal(matcher.test(name), false);
+    assert.ok(
+      matcher.steps <= (name.length + 1) * (pattern.length + 1),
+      `${matcher.steps} comparisons`,
+    );
+  });
+
   void it("says why a session does not match, and never treats an unknown idle time as idle", () => {
     const filter = compileSessionFilter({
       userNamePattern: "stu*",
