@@ -1,0 +1,64 @@
+/**
+ * Debian's Chromium driven by playwright-core, for the web UI's browser tests: never a browser
+ * download (`.ci/run` installs the `chromium` package). Importing this module throws when the UI
+ * bundle (dist/console-ui/, scripts/bundle-ui.js) is older than its sources, naming the file and
+ * the command that rebuilds, so a test run by itself never tests yesterday's page.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext } from "playwright-core";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** The folder wms-console serves the UI from: scripts/bundle-ui.js's output. */
+export const UI_DIR = fileURLToPath(new URL("dist/console-ui/", ROOT));
+
+/** Debian's Chromium (`apt-get install chromium`). */
+export const CHROMIUM_PATH = process.env["WMSFLEET_CHROMIUM"] ?? "/usr/bin/chromium";
+
+/** Why dist/console-ui/ cannot be tested as the sources are now, or `undefined` when it can. */
+function staleness(): string | undefined {
+  let manifest: { started?: unknown; inputs?: unknown };
+  try {
+    manifest = JSON.parse(
+      readFileSync(new URL("dist/console-ui/inputs.json", ROOT), "utf8"),
+    ) as typeof manifest;
+  } catch {
+    return "dist/console-ui/ was never built";
+  }
+  const started = Date.parse(String(manifest.started));
+  for (const input of Array.isArray(manifest.inputs) ? (manifest.inputs as string[]) : []) {
+    let modified: number;
+    try {
+      modified = statSync(new URL(input, ROOT)).mtimeMs;
+    } catch {
+      return `${input}, built into dist/console-ui/, is gone`;
+    }
+    if (!(modified < started)) return `${input} changed after dist/console-ui/ was built`;
+  }
+  return undefined;
+}
+
+const stale = staleness();
+if (stale !== undefined)
+  throw new Error(`${stale}: run \`npm run build\` (npm test does it first)`);
+
+/**
+ * Starts headless Chromium. `--no-sandbox` because the tests run as root (CI and here), where
+ * Chromium's sandbox refuses to start.
+ */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ["--no-sandbox"],
+  });
+}
+
+/**
+ * A fresh browser profile (cookies, storage) at the size the UI is designed for first: a
+ * 1280×800 laptop screen.
+ */
+export async function newContext(browser: Browser): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 1280, height: 800 } });
+}
