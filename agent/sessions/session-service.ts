@@ -458,6 +458,7 @@ export function toProtoSession(
     protection: protectionOf(session.sessionId, protection),
     lastInputTime: session.lastInputTime,
     locked: session.locked,
+    note: session.note ?? "",
   };
 }
 

@@ -359,6 +359,7 @@ function sameSession(a: BackendSession, b: BackendSession): boolean {
     a.clientName === b.clientName &&
     a.locked === b.locked &&
     a.logonTime?.getTime() === b.logonTime?.getTime() &&
-    a.lastInputTime?.getTime() === b.lastInputTime?.getTime()
+    a.lastInputTime?.getTime() === b.lastInputTime?.getTime() &&
+    a.note === b.note
   );
 }

@@ -36,6 +36,11 @@ export interface SessionView {
   readonly locked: boolean;
   /** The protection rule (`SERVICES_SESSION`, …) or `NONE`. */
   readonly protection: string;
+  /**
+   * Set when the agent could not read the whole session (one of its queries failed): what went
+   * wrong. The fields it could not read are empty or null. Absent for a session read whole.
+   */
+  readonly note?: string;
 }
 
 /** `wmsctl`'s own outcome, beside the agent's: a session refused at the `--confirm` prompt. */
@@ -129,6 +134,7 @@ export function sessionView(
     lastInputTime: session.lastInputTime?.toISOString() ?? null,
     locked: session.locked,
     protection: protectionName(session.protection),
+    ...(session.note === "" ? {} : { note: session.note }),
   };
 }
 

@@ -54,8 +54,14 @@ export function sessionTarget(
   return `session ${result.sessionId}${about} on ${host}`;
 }
 
-/** The table of `wmsctl get`. */
+/**
+ * The table of `wmsctl get`, with a NOTE column when the agent could not read a session whole
+ * (what it could not learn, and why: its other cells are then empty or `unknown` for that
+ * reason, not because the session is empty).
+ */
 export function sessionsTable(reports: readonly HostReport[]): string {
+  const sessions = reports.flatMap((report) => report.sessions ?? []);
+  const notes = sessions.some((s) => s.note !== undefined);
   const rows = reports.flatMap((report) =>
     (report.sessions ?? []).map((s) => [
       report.host,
@@ -66,10 +72,21 @@ export function sessionsTable(reports: readonly HostReport[]): string {
       s.clientName,
       idleCell(s),
       s.protection === "NONE" ? "" : s.protection,
+      ...(notes ? [s.note ?? ""] : []),
     ]),
   );
   return formatTable(
-    ["HOST", "ID", "STATE", "USER", "STATION", "CLIENT", "IDLE", "PROTECTED"],
+    [
+      "HOST",
+      "ID",
+      "STATE",
+      "USER",
+      "STATION",
+      "CLIENT",
+      "IDLE",
+      "PROTECTED",
+      ...(notes ? ["NOTE"] : []),
+    ],
     rows,
   );
 }

@@ -71,6 +71,7 @@ const COMPARED: readonly (keyof SessionView)[] = [
   "lastInputTime",
   "locked",
   "protection",
+  "note",
 ];
 
 const who = (s: SessionView) =>

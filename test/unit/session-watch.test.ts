@@ -151,6 +151,36 @@ void describe("session watch", () => {
     assert.equal(hub.stats().revision, 5);
   });
 
+  void it("tells a session that could not be read whole, and back, as changes with its note", async (t) => {
+    const backend = createSimulatedBackend({
+      fixture: parseSimFixture(TEST_FIXTURE, "TEST_FIXTURE"),
+      env: {},
+      clock: createManualClock(),
+    });
+    let note: string | undefined;
+    const { hub } = hubFor(t, {
+      backend,
+      list: async () =>
+        (await backend.listSessions()).map((s) =>
+          s.sessionId === 4 && note !== undefined ? { ...s, note } : s,
+        ),
+    });
+    const sink = new Sink();
+    await hub.watch(sink);
+    note = "details unknown: WTSQuerySessionInformationW failed (5)";
+    await hub.refresh();
+    note = undefined;
+    await hub.refresh();
+    assert.deepEqual(sink.changes(), [
+      [4, "CHANGED", 2],
+      [4, "CHANGED", 3],
+    ]);
+    const notes = sink.messages.flatMap((m) =>
+      m.event?.$case === "changes" ? m.event.value.changes.map((c) => c.session?.note) : [],
+    );
+    assert.deepEqual(notes, ["details unknown: WTSQuerySessionInformationW failed (5)", ""]);
+  });
+
   void it("coalesces changes that come while it lists into one more listing", async (t) => {
     const { hub, backend } = hubFor(t);
     const sink = new Sink();

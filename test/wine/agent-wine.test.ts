@@ -265,7 +265,17 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
       assert.equal(degraded?.stationName, "RDP-Tcp#13");
       assert.equal(degraded?.userName, "");
       assert.equal(degraded?.idleSeconds, null);
+      // The session says why it is incomplete, on the wire and in wmsctl's output.
+      assert.match(
+        degraded?.note ?? "",
+        /^details unknown: WTSQuerySessionInformationW\(13, \d+\) failed: access denied \(5\)$/,
+      );
       assert.equal(sessions.find((s) => s.sessionId === 5)?.userName, "Józef");
+      assert.equal(sessions.find((s) => s.sessionId === 5)?.note, undefined);
+      const table = await runWmsctl(["get", "13", ...flags, "-o", "table"]);
+      const [header = "", row = ""] = table.stdout.split("\n");
+      assert.match(header, /\bPROTECTED\s+NOTE$/);
+      assert.match(row, /RDP-Tcp#13 .*details unknown: /, table.stdout);
     } finally {
       writeFileSync(failFile, "");
     }

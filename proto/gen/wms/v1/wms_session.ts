@@ -613,6 +613,13 @@ export interface Session {
   lastInputTime: Date | undefined;
   /** The session is locked (WTSINFOEX_LEVEL1 SessionFlags). */
   locked: boolean;
+  /**
+   * Set when the agent could not learn everything about this session (one of its queries failed):
+   * what went wrong ("details unknown: " and the query that failed, with its Win32 error). The
+   * session is then listed with what is known (its id, state and station); the fields that could
+   * not be read are empty or unset. Empty for a session read whole.
+   */
+  note: string;
 }
 
 /** The result for one requested (Disconnect) or considered (DisconnectAll) session. */
@@ -837,6 +844,7 @@ function createBaseSession(): Session {
     protection: 0,
     lastInputTime: undefined,
     locked: false,
+    note: "",
   };
 }
 
@@ -874,6 +882,9 @@ export const Session: MessageFns<Session> = {
     }
     if (message.locked !== false) {
       writer.uint32(88).bool(message.locked);
+    }
+    if (message.note !== "") {
+      writer.uint32(98).string(message.note);
     }
     return writer;
   },
@@ -979,6 +990,14 @@ export const Session: MessageFns<Session> = {
             message.locked = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1036,6 +1055,7 @@ export const Session: MessageFns<Session> = {
           ? fromJsonTimestamp(object.last_input_time)
           : undefined,
       locked: isSet(object.locked) ? globalThis.Boolean(object.locked) : false,
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
     };
   },
 
@@ -1074,6 +1094,9 @@ export const Session: MessageFns<Session> = {
     if (message.locked !== false) {
       obj.locked = message.locked;
     }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
     return obj;
   },
 
@@ -1096,6 +1119,7 @@ export const Session: MessageFns<Session> = {
     message.protection = object.protection ?? 0;
     message.lastInputTime = object.lastInputTime ?? undefined;
     message.locked = object.locked ?? false;
+    message.note = object.note ?? "";
     return message;
   },
 };
