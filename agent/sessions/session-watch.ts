@@ -252,7 +252,10 @@ export function createSessionWatchHub(options: SessionWatchOptions): SessionWatc
 
   /** Listens to the backend and starts the timers, for the first watcher. */
   const start = (): { stop: () => void } => {
-    const unsubscribe = options.watchChanges?.(onChange);
+    const unsubscribe = options.watchChanges?.(() => {
+      options.logger?.debug("watch: the backend reported a change");
+      onChange();
+    });
     const rescan = setInterval(onChange, rescanMs);
     rescan.unref();
     const heartbeat = setInterval(() => {

@@ -4,8 +4,12 @@
  * (`client-harness.ts`): sessions with their protection, protection rule 3 both ways (a Windows
  * caller named through `GetExtendedTcpTable`; a Linux caller Wine cannot name, refused: rule 3
  * fails closed), every disconnect outcome (a Win32 error included), agent info, the audit file,
- * and a graceful stop on SIGINT. Skipped, with the reason, without Wine, MinGW-w64 or the cached
- * Windows Node.
+ * a degraded session's note, and a graceful stop on SIGINT. The session family as users run it:
+ * the bundled `wmsctl` spawned from Linux logs off through `WTSLogoffSession` (what-if, for real,
+ * then again: already logged off), shows messages through `WTSSendMessageW` (waiting for the
+ * answer the DLL gives, and not), and watches, seeing the log-off arrive through
+ * `WTSWaitSystemEvent`. Skipped, with the reason, without Wine, MinGW-w64 or the cached Windows
+ * Node.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -28,6 +32,8 @@ import { loadSync } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
+import { spawnWmsctl } from "../helpers/controller-spawn.js";
+import { startWatch } from "../helpers/watch-process.js";
 import { output, value } from "./harness-output.js";
 import {
   buildAgentApp,
@@ -40,27 +46,30 @@ import {
   runsDir,
   windowsPath,
   wineEnvironment,
+  winePaths,
   wineTierMissing,
 } from "./wine-env.js";
 
 const missing = wineTierMissing() ?? (hasMingw() ? undefined : "gcc-mingw-w64 is not installed");
 
-/** Polls the agent's log until `pattern` matches or the agent exits; bounded, never timed. */
+/**
+ * Polls a file a Windows process writes (Windows Node cannot write to a pipe under Wine) until
+ * `pattern` matches or the process exits; bounded, never timed.
+ */
 async function waitForLog(
   logFile: string,
   pattern: RegExp,
   child: ChildProcess,
 ): Promise<RegExpExecArray> {
+  const read = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const match = pattern.exec(readFileSync(logFile, "utf8"));
+    const match = pattern.exec(read());
     if (match !== null) return match;
     if (child.exitCode !== null) break;
     await delay(100);
   }
-  assert.fail(
-    `the agent never logged ${pattern} (exit ${child.exitCode}):\n${readFileSync(logFile, "utf8")}`,
-  );
+  assert.fail(`${logFile} never showed ${pattern} (exit ${child.exitCode}):\n${read()}`);
 }
 
 void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
@@ -75,6 +84,10 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
   let agent: ChildProcess;
   let exited: Promise<number | null>;
   let flags: string[] = [];
+  // wmsctl through the relay (relay-harness.ts): a caller the agent can name, so it may act.
+  let relayFlags: string[] = [];
+  let relay: ChildProcess | undefined;
+  let relayExited: Promise<unknown> | undefined;
 
   before(async () => {
     rmSync(runDir, { recursive: true, force: true });
@@ -90,6 +103,8 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
           windowsPath(entry),
           ...["--backend", "wts", "--insecure-loopback", "--listen", "127.0.0.1:0"],
           ...["--host-fqdn", "localhost", "--audit-log", windowsPath(auditFile)],
+          // Debug: the watch says when the backend reported a change (WTSWaitSystemEvent).
+          ...["--log-level", "debug"],
         ],
         {
           env: wineEnvironment({
@@ -106,20 +121,39 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
     exited = new Promise((resolve) => agent.once("exit", (code) => resolve(code)));
     port = (await waitForLog(logFile, /"ports":\[(\d+)\]/, agent))[1] ?? "";
     // Wine is slow at times (each caller lookup walks every process's sockets): a wide deadline.
-    flags = [
-      "--insecure-loopback",
-      "--timeout",
-      "120",
-      "-s",
-      "localhost",
-      `--resolve=localhost=127.0.0.1:${port}`,
-    ];
+    const common = ["--insecure-loopback", "--timeout", "120", "-s", "localhost"];
+    flags = [...common, `--resolve=localhost=127.0.0.1:${port}`];
+    const relayHarness = await bundleHarness(join(repoRoot, "test", "wine", "relay-harness.ts"));
+    const relayPortFile = join(runDir, "relay.port");
+    const relayLog = openSync(join(runDir, "relay.log"), "w");
+    try {
+      relay = spawn(
+        "wine",
+        [
+          winePaths.nodeExe,
+          windowsPath(relayHarness),
+          windowsPath(relayPortFile),
+          `127.0.0.1:${port}`,
+        ],
+        { env: wineEnvironment(), stdio: ["ignore", relayLog, relayLog] },
+      );
+    } finally {
+      closeSync(relayLog);
+    }
+    relayExited = new Promise((resolve) => relay?.once("exit", resolve));
+    const relayPort = (await waitForLog(relayPortFile, /^(\d+)$/, relay))[1] ?? "";
+    relayFlags = [...common, `--resolve=localhost=127.0.0.1:${relayPort}`];
   });
 
   after(async () => {
-    if (agent.exitCode === null && agent.signalCode === null) {
-      agent.kill("SIGKILL");
-      await exited;
+    for (const [child, gone] of [
+      [agent, exited],
+      [relay, relayExited],
+    ] as const) {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await gone;
+      }
     }
   });
 
@@ -323,6 +357,90 @@ void describe("wms-agent --backend wts under Wine, driven by wmsctl", () => {
       client.close();
     }
   }
+
+  /** `bin/wmsctl.js ARGS -o json` as a process; its exit status and its one host's report. */
+  async function spawned(
+    ...args: string[]
+  ): Promise<{ status: number | null; report: HostReport }> {
+    const run = await spawnWmsctl([...args, "-o", "json"]);
+    const reports = JSON.parse(run.stdout || "[]") as HostReport[];
+    assert.equal(reports.length, 1, run.stderr);
+    return { status: run.status, report: reports[0] as HostReport };
+  }
+
+  const outcomes = (report: HostReport) =>
+    (report.results ?? []).map((r) => [r.sessionId, r.outcome, r.response]);
+
+  void it("shows messages through WTSSendMessageW: waiting for the answers, and not", async () => {
+    // The DLL answers session 4 with IDYES; nobody answers in session 12 (IDTIMEOUT).
+    writeFileSync(failFile, "answer:4=6");
+    try {
+      const waited = await spawned(
+        ...["message", "Lunch in 5 minutes: save your work", "4", "12"],
+        ...["--title", "Cafeteria", "--buttons", "yes-no", "--wait", "--timeout", "30s"],
+        ...flags,
+      );
+      assert.equal(waited.status, 0, JSON.stringify(waited.report));
+      assert.deepEqual(outcomes(waited.report), [
+        [4, "MESSAGE_SENT", "YES"],
+        [12, "MESSAGE_SENT", "TIMEOUT"],
+      ]);
+      const shown = await spawned("message", "Fire drill at 10:00", "4", "5", ...flags);
+      assert.equal(shown.status, 0, JSON.stringify(shown.report));
+      assert.deepEqual(outcomes(shown.report), [
+        [4, "MESSAGE_SENT", "NOT_WAITED"],
+        [5, "MESSAGE_SENT", "NOT_WAITED"],
+      ]);
+    } finally {
+      writeFileSync(failFile, "");
+    }
+  });
+
+  void it("logs off through WTSLogoffSession (what-if, for real, again), and a watch sees it through WTSWaitSystemEvent", async () => {
+    const watch = startWatch(flags);
+    try {
+      const snapshot = await watch.next((r) => r.event === "snapshot");
+      assert.ok(snapshot.event === "snapshot");
+      const before = snapshot.sessions.find((s) => s.sessionId === 13);
+      assert.equal(before?.userName, "anne-sophie.van-den-berghe");
+
+      // Straight from Linux: Wine cannot name wmsctl's process, so rule 3 refuses (fails closed).
+      const direct = await spawned("logoff", "13", "--what-if", ...flags);
+      assert.equal(direct.report.results?.[0]?.protection, "CALLER_UNRESOLVED");
+      // Through the relay, a Windows process in session 1 (the agent's own): 13 may be logged off.
+      const whatIf = await spawned("logoff", "13", "--what-if", ...relayFlags);
+      assert.equal(whatIf.status, 0, JSON.stringify(whatIf.report));
+      assert.deepEqual(outcomes(whatIf.report), [[13, "WOULD_LOG_OFF", undefined]]);
+      const done = await spawned("logoff", "13", ...relayFlags);
+      assert.equal(done.status, 0, JSON.stringify(done.report));
+      assert.deepEqual(outcomes(done.report), [[13, "LOGGED_OFF", undefined]]);
+      assert.equal(done.report.results?.[0]?.userName, "anne-sophie.van-den-berghe");
+
+      // The DLL raised WTS_EVENT_LOGOFF: the agent's waiting worker returned, the agent listed
+      // the sessions again, and the change reached the watch.
+      const changed = await watch.next((r) => r.event === "changed" && r.session.sessionId === 13);
+      assert.ok(changed.event === "changed");
+      assert.equal(changed.session.state, "CONNECTED");
+      assert.equal(changed.session.userName, "");
+      assert.equal(changed.was?.userName, "anne-sophie.van-den-berghe");
+      assert.equal(changed.revision, snapshot.revision + 1);
+      await waitForLog(logFile, /"msg":"watch: the backend reported a change"/, agent);
+
+      const again = await spawned("logoff", "13", ...relayFlags);
+      assert.equal(again.status, 0, JSON.stringify(again.report));
+      assert.deepEqual(outcomes(again.report), [[13, "ALREADY_LOGGED_OFF", undefined]]);
+      assert.match(
+        again.report.results?.[0]?.message ?? "",
+        /this agent logged CLASSROOM-NORTH-WING\\anne-sophie\.van-den-berghe off at /,
+      );
+      const { status } = await watch.stop("SIGINT");
+      assert.equal(status, 130);
+    } finally {
+      if (watch.child.exitCode === null && watch.child.signalCode === null) {
+        watch.child.kill("SIGKILL");
+      }
+    }
+  });
 
   void it("drains and exits 0 on SIGINT", async () => {
     agent.kill("SIGINT");
