@@ -4,6 +4,10 @@
  * reconnect, and log off. It drives the host through the same calls a test would, so every event
  * reaches watchers as a change of a session.
  *
+ * Input is a Remote Desktop session's event only: Windows does not track the input of console-type
+ * sessions (the console, MultiPoint stations), so the model never gives them a last input time
+ * (their idle time stays unknown, as on a real host) and their users' work is no event.
+ *
  * Events are a Poisson process: each possible event of each session has a rate per hour
  * ({@link SimActivityRates}); the time to the next event is drawn from an exponential
  * distribution of the total rate, and the event is picked in proportion to its rate. Randomness
@@ -13,7 +17,7 @@
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import type { BackendSession } from "../sessions/backend.js";
 import type { SimClock, SimTimer } from "./sim-clock.js";
-import type { SimSession, SimSessionUpdate } from "./sim-fixture.js";
+import { simProtocol, type SimSession, type SimSessionUpdate } from "./sim-fixture.js";
 
 /** How often each event happens, per hour, for each session it can happen to. */
 export interface SimActivityRates {
@@ -185,7 +189,7 @@ export function startSimActivity(
       if (session.state === SessionState.ACTIVE) {
         if (session.locked) add("unlock", session);
         else {
-          add("input", session);
+          if (isRemote(session)) add("input", session);
           add("lock", session);
         }
         if (isRemote(session)) add("disconnect", session);
@@ -224,6 +228,8 @@ export function startSimActivity(
       return event(id, userName);
     }
     const id = session.sessionId;
+    // Only a Remote Desktop session's input is tracked (a station is logged on to at the station).
+    const input = isRemote(session) ? { lastInputTime: at } : {};
     switch (kind) {
       case "logon": {
         const userName = pickUser(host, random);
@@ -232,19 +238,19 @@ export function startSimActivity(
           userName,
           domainName: "LAB",
           logonTime: at,
-          lastInputTime: at,
+          ...input,
           locked: false,
         });
         return event(id, userName);
       }
       case "input":
-        host.updateSession(id, { lastInputTime: at });
+        host.updateSession(id, input);
         break;
       case "lock":
         host.updateSession(id, { locked: true });
         break;
       case "unlock":
-        host.updateSession(id, { locked: false, lastInputTime: at });
+        host.updateSession(id, { locked: false, ...input });
         break;
       case "disconnect":
         host.updateSession(id, { state: SessionState.DISCONNECTED, clientName: "" });
@@ -254,7 +260,7 @@ export function startSimActivity(
           state: SessionState.ACTIVE,
           clientName: `LAB-LT-${String(1 + Math.floor(random() * 60)).padStart(2, "0")}`,
           locked: false,
-          lastInputTime: at,
+          ...input,
         });
         break;
       case "logoff":
@@ -302,9 +308,12 @@ export function startSimActivity(
   };
 }
 
-/** A remote session: its WinStation name carries a connection number (`RDP-Tcp#4`). */
+/**
+ * A Remote Desktop session: its WinStation name carries a connection number (`RDP-Tcp#4`), or its
+ * input is tracked (a disconnected one, whose WinStation name is empty, keeps its last input).
+ */
 function isRemote(session: BackendSession): boolean {
-  return /#\d+$/.test(session.stationName);
+  return simProtocol(session) === "rdp" || session.lastInputTime !== undefined;
 }
 
 /** A user of the school who is not logged on now (or any, when all are). */

@@ -12,6 +12,38 @@ import { MAX_SESSION_ID, WTS_CURRENT_SESSION, isSessionId } from "../../common/s
 import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import type { SessionInjection } from "./sim-injection.js";
 
+/**
+ * How a simulated session is connected, as `WTSClientProtocolType` says: `console` for the local
+ * console and MultiPoint stations (type 0), `rdp` for a Remote Desktop session (type 2). Windows
+ * tracks the last input of Remote Desktop sessions only, so a console-type session's idle time is
+ * unknown (issue 17), here as with the `wts` backend.
+ */
+export type SimProtocol = "console" | "rdp";
+
+/** A WinStation name with a connection number (`RDP-Tcp#4`) is a Remote Desktop session's. */
+const REMOTE_STATION = /#\d+$/;
+
+/**
+ * The protocol of a session: its `protocol` when given, otherwise `rdp` for a WinStation name with
+ * a connection number (`RDP-Tcp#4`) and `console` for any other (`Console`, `Station 3`).
+ */
+export function simProtocol(session: {
+  readonly stationName?: string;
+  readonly protocol?: SimProtocol;
+}): SimProtocol {
+  return session.protocol ?? (REMOTE_STATION.test(session.stationName ?? "") ? "rdp" : "console");
+}
+
+/**
+ * Why a session of this protocol cannot have a last input time, or `undefined` when it can: the
+ * words of the error for a fixture, `addSession` or `updateSession` that gives one.
+ */
+export function lastInputRefusal(protocol: SimProtocol): string | undefined {
+  return protocol === "rdp"
+    ? undefined
+    : 'a console-type session (the console, a MultiPoint station) has no idle time: Windows does not track its input, so it is unknown (leave the last input out, or give "protocol": "rdp" for a Remote Desktop session)';
+}
+
 /** One session of a simulated host, with its optional fault injection. */
 export interface SimSession extends SessionInjection {
   /** The session id: a uint32 other than 4294967295 (`WTS_CURRENT_SESSION`). */
@@ -23,16 +55,26 @@ export interface SimSession extends SessionInjection {
   readonly domainName?: string;
   /** The WinStation name (`Console`, `Station 3`, `RDP-Tcp#4`). @default "" */
   readonly stationName?: string;
+  /**
+   * How the session is connected.
+   * @default "rdp" for a WinStation name with a connection number (`RDP-Tcp#4`), "console"
+   *   otherwise (see {@link simProtocol}); give "rdp" for a disconnected remote session, whose
+   *   WinStation name is empty
+   */
+  readonly protocol?: SimProtocol;
   /** @default "" */
   readonly clientName?: string;
   /** When the user logged on; absent when nobody is logged on. */
   readonly logonTime?: Date;
-  /** The time of the last keyboard or mouse input. Absent (and no `idleSeconds`): unknown. */
+  /**
+   * The time of the last keyboard or mouse input. Absent (and no `idleSeconds`): unknown. A
+   * Remote Desktop session's only: a console-type session's is always unknown.
+   */
   readonly lastInputTime?: Date;
   /**
    * Seconds without input when the session is loaded, the other way to give the last input
    * (converted to `lastInputTime` with the backend's clock at load time). Not with
-   * `lastInputTime`.
+   * `lastInputTime`; a Remote Desktop session's only.
    */
   readonly idleSeconds?: number;
   /** The session's desktop is locked. @default false */
@@ -107,6 +149,7 @@ const SESSION_KEYS = [
   "userName",
   "domainName",
   "stationName",
+  "protocol",
   "clientName",
   "logonTime",
   "lastInputTime",
@@ -143,19 +186,22 @@ const ANSWER_NAMES: readonly (keyof typeof MessageResponse)[] = [
  * The format (unknown keys are errors; state and answer names are case-insensitive):
  * ```json
  * { "description": "...", "agentSessionId": 0, "listLatencyMs": 0,
- *   "sessions": [ { "sessionId": 3, "state": "ACTIVE", "userName": "zoë.brennan",
- *                   "domainName": "LAB", "stationName": "Station 2", "clientName": "",
- *                   "logonTime": "2026-03-10T08:47:12+00:00", "idleSeconds": 45,
- *                   "locked": false,
+ *   "sessions": [ { "sessionId": 14, "state": "ACTIVE", "userName": "j.lindqvist",
+ *                   "domainName": "LAB", "stationName": "RDP-Tcp#4", "protocol": "rdp",
+ *                   "clientName": "LAB-LT-07", "logonTime": "2026-03-10T08:47:12+00:00",
+ *                   "idleSeconds": 45, "locked": false,
  *                   "disconnectLatencyMs": 20, "disconnectWin32Error": 7024,
  *                   "disconnectFailTimes": 1,
  *                   "logoffLatencyMs": 20, "logoffWin32Error": 5, "logoffFailTimes": 1,
  *                   "messageLatencyMs": 5, "messageWin32Error": 7045, "messageFailTimes": 1,
  *                   "messageResponse": "YES", "messageResponseDelayMs": 1500 } ] }
  * ```
- * Only `sessions` (possibly empty) and each session's `sessionId` and `state` are required. The
+ * Only `sessions` (possibly empty) and each session's `sessionId` and `state` are required.
+ * `protocol` is `console` (the console, MultiPoint stations) or `rdp` (Remote Desktop); by default
+ * `rdp` for a WinStation name with a connection number (`RDP-Tcp#4`), `console` otherwise. The
  * last input is given either as `lastInputTime` (a date-time) or as `idleSeconds` (seconds before
- * the fixture is loaded), not both; neither means it is unknown. `messageResponse` is how the
+ * the fixture is loaded), not both; neither means it is unknown, which a console-type session's
+ * always is (Windows does not track its input: giving one is an error). `messageResponse` is how the
  * session's user answers a message box (`OK`, `CANCEL`, `ABORT`, `RETRY`, `IGNORE`, `YES`, `NO`,
  * or `TIMEOUT` for never), `messageResponseDelayMs` after it is shown.
  *
@@ -285,6 +331,7 @@ function parseSession(value: unknown, path: string, fail: Fail): SimSession {
     userName: optionalString(entry, "userName", path, fail),
     domainName: optionalString(entry, "domainName", path, fail),
     stationName: optionalString(entry, "stationName", path, fail),
+    protocol: optional(entry, "protocol", path, fail, protocolValue),
     clientName: optionalString(entry, "clientName", path, fail),
     logonTime: optional(entry, "logonTime", path, fail, dateValue),
     lastInputTime: optional(entry, "lastInputTime", path, fail, dateValue),
@@ -318,6 +365,12 @@ function parseSession(value: unknown, path: string, fail: Fail): SimSession {
       `${path}.idleSeconds`,
       "give the last input once: lastInputTime (a date-time) or idleSeconds, not both",
     );
+  }
+  const refusal = lastInputRefusal(simProtocol(details));
+  if (refusal !== undefined) {
+    for (const key of ["lastInputTime", "idleSeconds"] as const) {
+      if (details[key] !== undefined) fail(`${path}.${key}`, refusal);
+    }
   }
   if (details.messageResponseDelayMs !== undefined && details.messageResponse === undefined) {
     fail(`${path}.messageResponseDelayMs`, "needs messageResponse (the answer to give)");
@@ -411,6 +464,13 @@ const answerValue: Parse<MessageResponse> = (value, field, fail) => {
     return fail(field, `expected one of ${ANSWER_NAMES.join(", ")}, got ${describe(value)}`);
   }
   return MessageResponse[answer];
+};
+
+const PROTOCOLS: readonly SimProtocol[] = ["console", "rdp"];
+
+const protocolValue: Parse<SimProtocol> = (value, field, fail) => {
+  const protocol = PROTOCOLS.find((candidate) => candidate === value);
+  return protocol ?? fail(field, `expected "console" or "rdp", got ${describe(value)}`);
 };
 
 const booleanValue: Parse<boolean> = (value, field, fail) =>

@@ -7,7 +7,9 @@
  * or resetting, success for a session that is already disconnected, client name cleared on
  * disconnect, 1722 while the service is stopped. A log-off ends a remote session (`RDP-Tcp#4`: it
  * is gone) and brings a local station or the console back to its logon screen (`CONNECTED`, nobody
- * logged on, same id). A message box is answered as the session's injection says (by default
+ * logged on, same id). Only a Remote Desktop session has a last input time: Windows does not
+ * track the input of console-type sessions (the console, MultiPoint stations), so theirs is
+ * always unknown, as the `wts` backend reports it (issue 17). A message box is answered as the session's injection says (by default
  * nobody answers, and a waiting call ends with `TIMEOUT`). Every change of a session (a disconnect,
  * a log-off, an answer, the activity model, a test's `updateSession`) is reported to
  * `watchChanges` listeners.
@@ -32,7 +34,10 @@ import { startSimActivity, type SimActivity, type SimActivityOptions } from "./s
 import { realClock, type SimClock, type SimTimer } from "./sim-clock.js";
 import {
   defaultSimFixture,
+  lastInputRefusal,
+  simProtocol,
   type SimFixture,
+  type SimProtocol,
   type SimSession,
   type SimSessionUpdate,
 } from "./sim-fixture.js";
@@ -176,17 +181,17 @@ const INJECTION_KEYS: readonly (keyof SessionInjection)[] = [
   "messageResponseDelayMs",
 ];
 
-/** Remote sessions end when logged off; their WinStation names carry a connection number. */
-const REMOTE_STATION = /#\d+$/;
-
 interface LiveSession {
   readonly sessionId: number;
   state: SessionState;
   userName: string;
   domainName: string;
   readonly stationName: string;
+  /** A Remote Desktop session ends when logged off, and is the only kind with a last input. */
+  readonly protocol: SimProtocol;
   clientName: string;
   logonTimeMs: number | undefined;
+  /** Always `undefined` for a console-type session. */
   lastInputMs: number | undefined;
   locked: boolean;
   /** Grows at every log-off, so that an operation started before one can tell. */
@@ -298,8 +303,13 @@ class Simulated implements SimulatedBackend {
       answer !== undefined && (timeoutMs === undefined || answer.delayMs < timeoutMs);
     const logons = session.logons;
     const input = () => {
-      // The user clicked: that is input, unless the session was logged off meanwhile.
-      if (this.#sessions.get(sessionId) === session && session.logons === logons) {
+      // The user clicked: that is input, unless the session was logged off meanwhile (or is one
+      // whose input Windows does not track).
+      if (
+        this.#sessions.get(sessionId) === session &&
+        session.logons === logons &&
+        session.protocol === "rdp"
+      ) {
         session.lastInputMs = this.#clock.now();
         this.#changed();
       }
@@ -414,6 +424,11 @@ class Simulated implements SimulatedBackend {
     if (session.idleSeconds !== undefined && session.lastInputTime !== undefined) {
       throw new TypeError(`${where}: give lastInputTime or idleSeconds, not both`);
     }
+    const protocol = simProtocol(session);
+    const refusal = lastInputRefusal(protocol);
+    if (refusal !== undefined && (session.idleSeconds ?? session.lastInputTime) !== undefined) {
+      throw new TypeError(`${where}: ${refusal}`);
+    }
     const logonTimeMs = checkDate(session.logonTime, `${where}: logonTime`);
     const lastInputMs =
       session.idleSeconds === undefined
@@ -428,6 +443,7 @@ class Simulated implements SimulatedBackend {
       userName: session.userName ?? "",
       domainName: session.domainName ?? "",
       stationName: session.stationName ?? "",
+      protocol,
       clientName: session.clientName ?? "",
       logonTimeMs,
       lastInputMs,
@@ -442,6 +458,14 @@ class Simulated implements SimulatedBackend {
     const session = this.#sessions.get(sessionId);
     if (session === undefined) throw new TypeError(`${where}: no session with this id`);
     if (update.state !== undefined) checkState(update.state, where);
+    const refusal = lastInputRefusal(session.protocol);
+    if (
+      refusal !== undefined &&
+      update.lastInputTime !== undefined &&
+      update.lastInputTime !== null
+    ) {
+      throw new TypeError(`${where}: ${refusal}`);
+    }
     const logonTimeMs =
       update.logonTime === undefined
         ? session.logonTimeMs
@@ -569,7 +593,7 @@ class Simulated implements SimulatedBackend {
 
   /** Ends a session's logon: a remote session ends, a station returns to its logon screen. */
   #endLogon(session: LiveSession): void {
-    if (REMOTE_STATION.test(session.stationName)) {
+    if (session.protocol === "rdp") {
       this.#sessions.delete(session.sessionId);
     } else {
       session.state = SessionState.CONNECTED;

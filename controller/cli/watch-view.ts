@@ -8,7 +8,7 @@ import type { Session, SessionChange } from "../../proto/gen/wms/v1/wms_session.
 import { ChangeKind } from "../../proto/gen/wms/v1/wms_session.js";
 import type { WatchEvent } from "../watch.js";
 import { sessionView, type SessionView } from "./report.js";
-import { formatSeconds, formatTable } from "./table.js";
+import { formatSeconds, formatTable, idleCell } from "./table.js";
 
 /** How many of the latest events the table shows under it. */
 export const RECENT_EVENTS = 6;
@@ -190,7 +190,7 @@ export class WatchView {
           who(s),
           s.stationName,
           s.clientName,
-          formatSeconds(s.idleSeconds),
+          idleCell(s),
           s.locked ? "locked" : "",
         ]);
       }

@@ -75,7 +75,7 @@ void describe(
       assert.match(output, /HOST\s+ID\s+STATE\s+USER\s+STATION\s+CLIENT\s+IDLE\s+LOCKED/);
       assert.match(
         output,
-        /pty-watch\.lab\.example\.com\s+5\s+IDLE\s+LAB\\oliver\.bennett\s+Station 4\s+\S+\s+locked/,
+        /pty-watch\.lab\.example\.com\s+5\s+IDLE\s+LAB\\oliver\.bennett\s+RDP-Tcp#2\s+LAB-LT-03\s+\S+\s+locked/,
       );
       assert.ok(output.includes("\x1b[?25h"), "and shown again at the end");
       assert.match(

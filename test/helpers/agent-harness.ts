@@ -30,7 +30,8 @@ export const TEST_HOST = "mps01.lab.example.com";
 
 /**
  * A small host with one session of each kind the rules care about. The agent runs in session 7
- * (rule 1), 0 is the services session (rule 2).
+ * (rule 1), 0 is the services session (rule 2). Idle times are known for the Remote Desktop
+ * sessions 3 and 4 only: the console's and the stations' are unknown, as Windows reports them.
  */
 export const TEST_FIXTURE = {
   description: "test host",
@@ -43,7 +44,6 @@ export const TEST_FIXTURE = {
       userName: "teacher",
       domainName: "LAB",
       stationName: "Console",
-      idleSeconds: 5,
     },
     {
       sessionId: 2,
@@ -51,14 +51,14 @@ export const TEST_FIXTURE = {
       userName: "amelia",
       domainName: "LAB",
       stationName: "Station 1",
-      idleSeconds: 10,
     },
     {
       sessionId: 3,
       state: "ACTIVE",
       userName: "Zoë",
       domainName: "LAB",
-      stationName: "Station 2",
+      stationName: "RDP-Tcp#3",
+      clientName: "ZOE-LAPTOP",
       idleSeconds: 4000,
     },
     {
@@ -66,7 +66,8 @@ export const TEST_FIXTURE = {
       state: "IDLE",
       userName: "józef",
       domainName: "LAB",
-      stationName: "Station 3",
+      stationName: "RDP-Tcp#4",
+      clientName: "JOZEF-PC",
       idleSeconds: 9000,
     },
     {

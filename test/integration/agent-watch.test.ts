@@ -62,7 +62,7 @@ describe("WatchSessions", () => {
       assert.deepEqual(changeList(watcher.messages), [
         [2, "CHANGED", "DISCONNECTED", start + 1],
         [5, "REMOVED", "DISCONNECTED", start + 2],
-        [3, "CHANGED", "CONNECTED", start + 3],
+        [3, "REMOVED", "ACTIVE", start + 3],
       ]);
       assert.equal(watcher.messages[0]?.event?.$case, "snapshot");
     }

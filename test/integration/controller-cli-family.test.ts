@@ -256,6 +256,54 @@ void describe("wmsctl logoff, message, --warn and get filters against real agent
     );
   });
 
+  void it("the console and the stations: idle unknown in get, never idle to either side's filter", async () => {
+    // The classroom's console and MultiPoint stations are console-type sessions: Windows does not
+    // track their input, so their idle time is unknown (issue 17); the remote sessions' is known.
+    const remote = [5, 8, 14, 15, 16, 17];
+    const table = await runWmsctl(["get", "1", "2", "14", ...on(H1), "-o", "table"]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /\s1\s+ACTIVE\s+LAB\\m\.okafor\s+Console\s+unknown\n/);
+    assert.match(table.stdout, /\s2\s+ACTIVE\s+LAB\\amelia\.hughes\s+Station 1\s+unknown\n/);
+    assert.match(
+      table.stdout,
+      /\s14\s+ACTIVE\s+LAB\\j\.lindqvist\s+RDP-Tcp#4\s+LAB-LT-07\s+3m\d\ds\n/,
+    );
+    const json = await runWmsctl(["get", "1", ...on(H1), "-o", "json"]);
+    const [teacher] = (JSON.parse(json.stdout) as HostReport[])[0]?.sessions ?? [];
+    assert.deepEqual([teacher?.idleSeconds, teacher?.lastInputTime], [null, null]);
+    // wmsctl's own filter (get), then the agent's (--all): a minimum of 1 s is not met.
+    const minIdle = "1s";
+    const listed = await runWmsctl(["get", "--min-idle", minIdle, ...on(H1), "-o", "json"]);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as HostReport[])[0]?.sessions?.map((s) => s.sessionId),
+      remote,
+      `get --min-idle ${minIdle}`,
+    );
+    const all = await runWmsctl([
+      ...["disconnect", "--all", "--min-idle", minIdle, "--what-if"],
+      ...on(H1),
+      "-o",
+      "json",
+    ]);
+    assert.deepEqual(
+      (JSON.parse(all.stdout) as HostReport[])[0]?.results
+        ?.filter((r) => r.outcome === "WOULD_DISCONNECT")
+        .map((r) => r.sessionId),
+      remote.filter((id) => id !== 16),
+      `disconnect --all --min-idle ${minIdle}: 16 is already disconnected`,
+    );
+    const idleState = await runWmsctl([
+      ...["get", "--state", "active,idle", "--min-idle", "30m"],
+      ...on(H1),
+      "-o",
+      "json",
+    ]);
+    assert.deepEqual(
+      (JSON.parse(idleState.stdout) as HostReport[])[0]?.sessions?.map((s) => s.sessionId),
+      [5, 8],
+    );
+  });
+
   void it("refuses bad input with exit 2 before anything is sent", async () => {
     const cases: [string[], RegExp][] = [
       [["logoff", "--all", "--warn", "bye"], /--warn needs --grace DURATION/],

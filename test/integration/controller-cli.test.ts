@@ -40,7 +40,7 @@ void describe("wmsctl in-process against real agents", () => {
     assert.match(table.stdout, /^HOST\s+ID\s+STATE\s+USER\s+STATION\s+CLIENT\s+IDLE\s+PROTECTED\n/);
     assert.match(
       table.stdout,
-      /h2\.lab\.example\.com\s+5\s+IDLE\s+LAB\\oliver\.bennett\s+Station 4/,
+      /h2\.lab\.example\.com\s+5\s+IDLE\s+LAB\\oliver\.bennett\s+RDP-Tcp#2\s+LAB-LT-03\s+31m/,
     );
     assert.match(table.stderr, /2 hosts: 2 ok; 38 sessions/);
 

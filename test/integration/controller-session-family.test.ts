@@ -205,7 +205,6 @@ void describe("controller session family against real agents", () => {
         userName: "new.pupil",
         domainName: "LAB",
         logonTime: new Date(),
-        lastInputTime: new Date(),
       });
     });
     const results = await collect<WarnThenActResponse>(

@@ -130,4 +130,33 @@ void describe("wmsctl watch output", () => {
     assert.ok(small.every((line) => [...line].length <= 30));
     assert.match(small.at(-1) ?? "", /^… 16 more sessions/);
   });
+
+  void it("says unknown for a user whose input the host does not track, as get does", () => {
+    const view = new WatchView([H1]);
+    const teacher = Session.fromPartial({
+      sessionId: 1,
+      state: SessionState.ACTIVE,
+      userName: "teacher",
+      domainName: "LAB",
+      stationName: "Console",
+    });
+    const listener = Session.fromPartial({ sessionId: 65536, state: SessionState.LISTEN });
+    view.apply({ kind: "connected", ...base(H1, 0), reconnected: false }, T0);
+    view.apply(
+      {
+        kind: "snapshot",
+        ...base(H1, 0),
+        cause: "initial",
+        revision: 1,
+        sessions: [teacher, listener],
+      },
+      T0,
+    );
+    const screen = view.render(T0, 50, 200).split("\n");
+    assert.match(
+      screen[2] ?? "",
+      /^h1\.lab\.example\.com\s+1\s+ACTIVE\s+LAB\\teacher\s+Console\s+unknown$/,
+    );
+    assert.match(screen[3] ?? "", /^h1\.lab\.example\.com\s+65536\s+LISTEN$/);
+  });
 });

@@ -99,7 +99,11 @@ void describe("simulated activity", () => {
               break;
             case "unlock":
               assert.equal(session?.locked, false);
-              assert.equal(session.lastInputTime?.getTime(), at);
+              // Coming back is input, where Windows tracks it (a Remote Desktop session).
+              assert.equal(
+                session.lastInputTime?.getTime(),
+                /^(Console|Station \d+)$/.test(session.stationName) ? undefined : at,
+              );
               break;
             case "disconnect":
               assert.equal(session?.state, SessionState.DISCONNECTED);
@@ -121,6 +125,28 @@ void describe("simulated activity", () => {
     live(clock, 8 * HOUR);
     assert.equal(seen.size, 8);
     assert.equal(changes, backend.activity?.events(), "one change per event");
+  });
+
+  void it("never gives the console or a station a last input time: Windows does not track it", (t) => {
+    const { backend, clock, events } = classroom(t, { seed: 20260310 });
+    const local = (stationName: string) => /^(Console|Station \d+)$/.test(stationName);
+    let remoteInputs = 0;
+    for (let hour = 0; hour < 8; hour++) {
+      live(clock, HOUR);
+      for (const session of backend.snapshot()) {
+        if (local(session.stationName)) {
+          assert.equal(session.lastInputTime, undefined, `${session.stationName} after ${hour} h`);
+        } else if (session.lastInputTime !== undefined) remoteInputs++;
+      }
+    }
+    assert.ok(remoteInputs > 0, "remote sessions' input is tracked");
+    // People work at the stations (they log on, lock, come back), but that is no input event.
+    const stationEvents = events.filter((e) => {
+      const session = backend.snapshot().find((s) => s.sessionId === e.sessionId);
+      return session !== undefined && local(session.stationName);
+    });
+    assert.ok(stationEvents.some((e) => e.kind === "logon" || e.kind === "unlock"));
+    assert.ok(stationEvents.every((e) => e.kind !== "input"));
   });
 
   void it("runs faster with speed, and stops for good when stopped or closed", async (t) => {

@@ -35,7 +35,6 @@ const HOST: SimFixture = {
       domainName: "LAB",
       stationName: "Console",
       logonTime: LOGON,
-      idleSeconds: 38,
     },
     {
       sessionId: 4,
@@ -145,9 +144,10 @@ void describe("simulated backend: listing", () => {
     const backend = backendFor(t, { fixture: HOST, now: () => clock });
     const lastInputs = async (): Promise<(number | undefined)[]> =>
       (await backend.listSessions()).map((s) => s.lastInputTime?.getTime());
+    // The console's is unknown, as Windows reports it; the remote session's is its idleSeconds.
     const expected = [
       undefined,
-      5_000_000 - 38_000,
+      undefined,
       5_000_000 - 500,
       undefined,
       undefined,
@@ -276,6 +276,7 @@ void describe("simulated backend: disconnecting", () => {
       sessionId: 5,
       state: SessionState.ACTIVE,
       userName: "józef.nowak",
+      stationName: "RDP-Tcp#5",
       idleSeconds: 1,
     };
     backend.addSession(added);
@@ -633,14 +634,19 @@ void describe("simulated backend: messages", () => {
   void it("waits for the injected answer, which is input; or the timeout when nobody answers", async (t) => {
     const clock = createManualClock();
     const backend = backendFor(t, { fixture: HOST, clock });
-    backend.inject(1, { messageResponse: MessageResponse.NO, messageResponseDelayMs: 2_000 });
+    backend.inject(4, { messageResponse: MessageResponse.NO, messageResponseDelayMs: 2_000 });
+    backend.inject(1, { messageResponse: MessageResponse.YES, messageResponseDelayMs: 2_000 });
     const start = clock.now();
-    const answered = backend.sendMessage(1, box);
-    const unanswered = backend.sendMessage(4, box);
+    const answered = backend.sendMessage(4, box);
+    const atConsole = backend.sendMessage(1, box);
+    const unanswered = backend.sendMessage(10, { ...box, timeoutSeconds: 30 });
     clock.advance(2_000);
     assert.equal(await answered, MessageResponse.NO);
-    const console = (await backend.listSessions()).find((s) => s.sessionId === 1);
-    assert.equal(console?.lastInputTime?.getTime(), start + 2_000);
+    assert.equal(await atConsole, MessageResponse.YES);
+    const listed = new Map((await backend.listSessions()).map((s) => [s.sessionId, s]));
+    assert.equal(listed.get(4)?.lastInputTime?.getTime(), start + 2_000);
+    // The console's input is not tracked: an answer there leaves its idle time unknown.
+    assert.equal(listed.get(1)?.lastInputTime, undefined);
     clock.advance(28_000);
     assert.equal(await unanswered, MessageResponse.TIMEOUT);
   });
@@ -728,7 +734,6 @@ void describe("simulated backend: changes", () => {
       userName: "pablo.ruiz",
       domainName: "LAB",
       logonTime: at,
-      lastInputTime: at,
       locked: true,
     });
     const session = (await backend.listSessions()).find((s) => s.sessionId === 10);
@@ -740,12 +745,23 @@ void describe("simulated backend: changes", () => {
       stationName: "Station 9",
       clientName: "",
       logonTime: at,
-      lastInputTime: at,
+      lastInputTime: undefined,
       locked: true,
     });
+    // A station's input is not tracked (issue 17): a last input for it is a mistake, said so.
+    assert.throws(
+      () => backend.updateSession(10, { lastInputTime: at }),
+      /updateSession\(10\): a console-type session .* has no idle time/,
+    );
     backend.updateSession(10, { lastInputTime: null });
+    backend.updateSession(4, { lastInputTime: at });
+    assert.deepEqual(
+      (await backend.listSessions()).find((s) => s.sessionId === 4)?.lastInputTime,
+      at,
+    );
+    backend.updateSession(4, { lastInputTime: null });
     assert.equal(
-      (await backend.listSessions()).find((s) => s.sessionId === 10)?.lastInputTime,
+      (await backend.listSessions()).find((s) => s.sessionId === 4)?.lastInputTime,
       undefined,
     );
     assert.throws(
@@ -770,16 +786,42 @@ void describe("simulated backend: changes", () => {
             sessionId: 2,
             state: SessionState.ACTIVE,
             userName: "a",
+            stationName: "RDP-Tcp#2",
             locked: true,
             lastInputTime: at,
           },
+          // A disconnected remote session has no WinStation name: its protocol says what it is.
+          {
+            sessionId: 3,
+            state: SessionState.DISCONNECTED,
+            userName: "b",
+            protocol: "rdp",
+            idleSeconds: 0,
+          },
         ],
       },
+      now: () => at.getTime(),
     });
     assert.deepEqual(
       backend.snapshot().map((s) => [s.locked, s.lastInputTime]),
-      [[true, at]],
+      [
+        [true, at],
+        [false, at],
+      ],
     );
+    for (const given of [{ lastInputTime: at }, { idleSeconds: 5 }]) {
+      assert.throws(
+        () =>
+          createSimulatedBackend({
+            fixture: {
+              sessions: [
+                { sessionId: 1, state: SessionState.ACTIVE, stationName: "Console", ...given },
+              ],
+            },
+          }),
+        /session 1: a console-type session \(the console, a MultiPoint station\) has no idle time/,
+      );
+    }
     assert.throws(
       () =>
         createSimulatedBackend({
