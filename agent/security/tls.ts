@@ -3,16 +3,18 @@
  * before anything is bound, so that a broken file is one precise message (exit 2 at start-up, a
  * kept configuration on reload) instead of a handshake that fails later for every client.
  *
- * Checks, in order: each file readable and PEM; each certificate parseable; the key unencrypted
- * and matching the agent certificate; every certificate within its validity dates; the agent
+ * Checks, in order: each file readable and PEM; the key private to the agent's account (see
+ * `key-permissions.ts`); each certificate parseable; the key unencrypted and matching the agent
+ * certificate; every certificate within its validity dates; the agent
  * certificate usable by a TLS server (extendedKeyUsage); every certificate of the CA file a CA
  * (basicConstraints cA). An agent certificate that the CA file did not issue is only a warning:
  * clients verify it against their own CA, which may be another one.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
 import { ConfigError } from "../config/options.js";
+import { privateKeyAccessProblem, type KeyAccessOptions } from "./key-permissions.js";
 
 /** The three files of mutual TLS, as configured. */
 export interface TlsFiles {
@@ -54,6 +56,8 @@ export interface LoadTlsOptions {
   readonly now?: Date;
   /** Warn when a certificate expires within this many days. @default 30 */
   readonly expiryWarningDays?: number;
+  /** How the key's permissions are checked (platform, the Windows DACL reader). */
+  readonly keyAccess?: KeyAccessOptions;
 }
 
 const LABELS = {
@@ -80,7 +84,7 @@ export async function loadTlsMaterial(
   const warnDays = options.expiryWarningDays ?? 30;
   // One after the other, so that the first problem reported is always the same one.
   const certText = await readPemFile("cert", files.cert);
-  const keyText = await readPemFile("key", files.key);
+  const keyText = await readPemFile("key", files.key, options.keyAccess ?? {});
   const caText = await readPemFile("ca", files.ca);
 
   const chain = parseCertificates("cert", files.cert, certText);
@@ -171,10 +175,24 @@ export function hostNameWarning(material: TlsMaterial, hostFqdn: string): string
   return `${LABELS.cert} ${material.files.cert}: ${describe(leaf)} does not name this host, ${hostFqdn} (${leaf.subjectAltName ?? "no subjectAltName"}); wmsctl -s ${hostFqdn} will refuse it: issue one with wmsctl pki issue-agent ${hostFqdn}`;
 }
 
-async function readPemFile(flag: keyof TlsFiles, path: string): Promise<string> {
+async function readPemFile(
+  flag: keyof TlsFiles,
+  path: string,
+  keyAccess?: KeyAccessOptions,
+): Promise<string> {
   let bytes: Buffer;
+  let accessProblem: string | undefined;
   try {
-    bytes = await readFile(path);
+    const handle = await open(path, "r");
+    try {
+      bytes = await handle.readFile();
+      // Judged on the file that was read, not on whatever the path names a moment later.
+      if (keyAccess !== undefined) {
+        accessProblem = await privateKeyAccessProblem(path, handle, keyAccess);
+      }
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
@@ -206,6 +224,8 @@ async function readPemFile(flag: keyof TlsFiles, path: string): Promise<string> 
         `${LABELS.key} ${path}: holds ${blocks.map((b) => `a ${b}`).join(", ")} but no private key${blocks.includes("CERTIFICATE") ? " (--tls-cert and --tls-key swapped?)" : ""}`,
       );
     }
+    if (accessProblem !== undefined)
+      throw new ConfigError(`${LABELS.key} ${path}: ${accessProblem}`);
   } else if (!blocks.includes("CERTIFICATE")) {
     throw new ConfigError(
       `${LABELS[flag]} ${path}: holds ${blocks.map((b) => `a ${b}`).join(", ")} but no certificate${blocks.some((b) => b.endsWith("PRIVATE KEY")) ? " (--tls-cert and --tls-key swapped?)" : ""}`,

@@ -2,7 +2,8 @@
  * `advapi32.dll`: the Service Control Manager's side of a Windows service
  * (`agent/windows-service/service-control-manager.ts`): `StartServiceCtrlDispatcherW`,
  * `RegisterServiceCtrlHandlerExW` and `SetServiceStatus`, with the two callback prototypes and
- * the two structs they take.
+ * the two structs they take; and a file's security descriptor as SDDL
+ * (`agent/security/windows-file-acl.ts`: is the agent's private key private?).
  */
 import { loadKoffi, loadOnce, type Koffi, type NativeFunction, type NativeType } from "./koffi.js";
 
@@ -23,6 +24,17 @@ export interface Advapi32 {
   readonly RegisterServiceCtrlHandlerExW: NativeFunction;
   /** `BOOL SetServiceStatus(SERVICE_STATUS_HANDLE, LPSERVICE_STATUS)` */
   readonly SetServiceStatus: NativeFunction;
+  /**
+   * `DWORD GetNamedSecurityInfoW(LPCWSTR, SE_OBJECT_TYPE, SECURITY_INFORMATION, PSID *, PSID *,
+   * PACL *, PACL *, PSECURITY_DESCRIPTOR *)`: a file's security descriptor (free it with
+   * `LocalFree`); returns a Win32 error.
+   */
+  readonly GetNamedSecurityInfoW: NativeFunction;
+  /**
+   * `BOOL ConvertSecurityDescriptorToStringSecurityDescriptorW(PSECURITY_DESCRIPTOR, DWORD,
+   * SECURITY_INFORMATION, LPWSTR *, PULONG)`: its SDDL text (free it with `LocalFree`).
+   */
+  readonly ConvertSecurityDescriptorToStringSecurityDescriptorW: NativeFunction;
 }
 
 /** `advapi32.dll`, loaded once. @throws off Windows, or when koffi cannot be loaded. */
@@ -60,6 +72,12 @@ export const loadAdvapi32: () => Promise<Advapi32> = loadOnce(async () => {
     ),
     SetServiceStatus: advapi32.func(
       "int __stdcall SetServiceStatus(void *hServiceStatus, SERVICE_STATUS *lpServiceStatus)",
+    ),
+    GetNamedSecurityInfoW: advapi32.func(
+      "uint32_t __stdcall GetNamedSecurityInfoW(const char16_t *pObjectName, int ObjectType, uint32_t SecurityInfo, _Out_ void **ppsidOwner, _Out_ void **ppsidGroup, _Out_ void **ppDacl, _Out_ void **ppSacl, _Out_ void **ppSecurityDescriptor)",
+    ),
+    ConvertSecurityDescriptorToStringSecurityDescriptorW: advapi32.func(
+      "int __stdcall ConvertSecurityDescriptorToStringSecurityDescriptorW(void *SecurityDescriptor, uint32_t RequestedStringSDRevision, uint32_t SecurityInformation, _Out_ void **StringSecurityDescriptor, _Out_ uint32_t *StringSecurityDescriptorLen)",
     ),
   };
 });

@@ -14,6 +14,8 @@ export interface Kernel32 {
   readonly ProcessIdToSessionId: NativeFunction;
   /** `int lstrlenW(LPCWSTR)`: the length of a NUL-terminated UTF-16 string in memory. */
   readonly lstrlenW: NativeFunction;
+  /** `HLOCAL LocalFree(HLOCAL)`: frees what advapi32's security functions allocated. */
+  readonly LocalFree: NativeFunction;
 }
 
 /** `kernel32.dll`, loaded once. @throws off Windows, or when koffi cannot be loaded. */
@@ -26,5 +28,6 @@ export const loadKernel32: () => Promise<Kernel32> = loadOnce(async () => {
       "int __stdcall ProcessIdToSessionId(uint32_t dwProcessId, _Out_ uint32_t *pSessionId)",
     ),
     lstrlenW: kernel32.func("int __stdcall lstrlenW(void *lpString)"),
+    LocalFree: kernel32.func("void * __stdcall LocalFree(void *hMem)"),
   };
 });

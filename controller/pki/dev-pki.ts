@@ -4,10 +4,12 @@
  * (and the machine's name, `127.0.0.1`, `::1`), a client certificate `dev-operator`, and wmsctl's
  * credentials (`ca.pem`, `client.pem`, `client.key`) in the config directory — a checkout's
  * git-ignored `.wmsctl/`. Later starts reuse what is there and valid, and replace only what is
- * missing, expired, about to expire, signed by another CA, or without its key.
+ * missing, expired, about to expire, signed by another CA, or without its key — or whose key others
+ * can read (the agent refuses such a key; a checkout copied with a loose umask would otherwise stop
+ * `npm start`).
  */
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { access, readFile } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -58,7 +60,7 @@ export interface DevelopmentPki {
 
 /**
  * Whether `files` hold a certificate by `ca`, valid for a week more, for exactly `dnsNames` when
- * given, and the key that belongs to it.
+ * given, and the key that belongs to it, private to its owner (no group or other bits on POSIX).
  */
 async function usable(
   files: PemFilePair,
@@ -70,6 +72,9 @@ async function usable(
     const certificate = new x509.X509Certificate(await readFile(files.certPath, "utf8"));
     if (certificate.notAfter.getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
     if (!(await certificate.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }))) {
+      return false;
+    }
+    if (process.platform !== "win32" && ((await stat(files.keyPath)).mode & 0o077) !== 0) {
       return false;
     }
     const key = createPublicKey(createPrivateKey(await readFile(files.keyPath, "utf8")));

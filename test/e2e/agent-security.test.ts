@@ -5,7 +5,7 @@
  * everything when the new configuration is broken.
  */
 import assert from "node:assert/strict";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it, type TestContext } from "node:test";
 import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
@@ -170,6 +170,31 @@ describe("wms-agent start-up with broken certificate files: exit 2, a precise me
         return agentFiles(folder, { ca: old.cert });
       },
       (f) => new RegExp(`--tls-ca ${escape(f.ca)}: the certificate "CN=old CA" has expired`),
+    ],
+    [
+      "a key its group can read (Linux: like OpenSSH and PostgreSQL)",
+      async (folder) => {
+        const files = await agentFiles(folder);
+        await chmod(files.key, 0o640);
+        return files;
+      },
+      (f) =>
+        new RegExp(
+          `--tls-key ${escape(f.key)}: the private key is accessible to its group \\(mode 0640\\); .* chmod 600 ${escape(f.key)}$`,
+          "m",
+        ),
+    ],
+    [
+      "a key every user can read",
+      async (folder) => {
+        const files = await agentFiles(folder);
+        await chmod(files.key, 0o604);
+        return files;
+      },
+      (f) =>
+        new RegExp(
+          `--tls-key ${escape(f.key)}: the private key is accessible to every other user \\(mode 0604\\)`,
+        ),
     ],
     [
       "a client certificate given as the agent's",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -72,6 +72,20 @@ void describe("the development PKI (npm start)", () => {
     assert.deepEqual((await ensure()).written, [], "wmsctl's own files are left alone");
     assert.equal(await readFile(join(configDir, "client.pem"), "utf8"), "replaced on purpose\n");
   });
+
+  void it(
+    "replaces an agent key others can read (the agent would refuse it), 0600 again",
+    {
+      skip: process.platform === "win32" && "POSIX modes",
+    },
+    async () => {
+      const key = join(configDir, "pki", "localhost.key");
+      await chmod(key, 0o644);
+      assert.deepEqual(names((await ensure()).written), ["pki/localhost.key", "pki/localhost.pem"]);
+      assert.equal((await stat(key)).mode & 0o777, 0o600);
+      assert.deepEqual((await ensure()).written, []);
+    },
+  );
 
   void it("replaces certificates about to expire, and refreshes wmsctl's copies", async () => {
     const ca = await readFile(join(configDir, "pki", "ca.pem"), "utf8");
