@@ -28,8 +28,28 @@ import { fileURLToPath } from "node:url";
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** The git-ignored cache of the Wine tier. */
 export const cacheDir = join(repoRoot, ".cache", "wine");
-/** The Windows Node release used: the same major as the project's Node (engines: >=20.19). */
-export const windowsNodeVersion = "20.20.2";
+/**
+ * The Windows Node release of each supported Linux major: the Wine tier runs the same major as
+ * the tests' own Node, so that CI's run on each LTS line (`.ci/run`) proves the Windows side on it
+ * too. Node 24 for Windows does not start under Debian's Wine 8 (V8 stops with "Fatal process out
+ * of memory: SegmentedTable::InitializeTable": it reserves address space in a way Wine 8 does not
+ * support), so the Node 24 run proves the Windows side with Node 22; a real host is the proof
+ * for 24 (docs/windows.md, "Verified on a real host").
+ */
+export const WINDOWS_NODE_RELEASES: Readonly<Record<string, string>> = {
+  "20": "20.20.2",
+  "22": "22.23.3",
+  "24": "22.23.3",
+};
+
+/**
+ * The Windows Node release used: `WMSFLEET_WINE_NODE_VERSION`, or the release of
+ * {@link WINDOWS_NODE_RELEASES} for this Node's major (20 when it is another).
+ */
+export const windowsNodeVersion =
+  process.env["WMSFLEET_WINE_NODE_VERSION"] ??
+  WINDOWS_NODE_RELEASES[process.versions.node.split(".")[0] ?? ""] ??
+  "20.20.2";
 
 /**
  * What one test process writes (logs, outputs, bundles, the compiled agent) is kept apart from
@@ -48,7 +68,7 @@ export const winePaths = {
   /** The Wine prefix (the simulated `C:` drive and registry). */
   prefix: join(cacheDir, "prefix"),
   /** A second `node.exe` with the test `wtsapi32.dll` beside it. */
-  fakeDir: join(cacheDir, "fake-wtsapi32"),
+  fakeDir: join(cacheDir, `fake-wtsapi32-${windowsNodeVersion}`),
   /** The C source of the test `wtsapi32.dll`. */
   fakeSource: join(repoRoot, "test", "wine", "fake-wtsapi32", "fake-wtsapi32.c"),
   /** The harness run inside Windows Node. */
