@@ -6,9 +6,29 @@
  * `sc.exe` takes `name= value` as two arguments: the option name with its `=`, then the value.
  */
 
-/** One `sc.exe` run. */
+/**
+ * The Windows programs the service commands run, each from `%SystemRoot%\System32` by its full
+ * path: a bare `sc.exe` would be looked for in the current folder first (libuv's search, as
+ * cmd.exe's), where anyone who can write there could put their own. `powershell` runs one command
+ * of Windows PowerShell 5.1; `mkdir` creates a folder (done by the agent itself).
+ */
+export type SystemProgram = "sc" | "icacls" | "netsh" | "powershell" | "mkdir";
+
+/** The full path of a {@link SystemProgram} under `systemRoot` (`%SystemRoot%`, `C:\Windows`). */
+export function systemProgramPath(
+  program: Exclude<SystemProgram, "mkdir">,
+  systemRoot: string,
+): string {
+  return program === "powershell"
+    ? `${systemRoot}\\System32\\WindowsPowerShell\\v1.0\\powershell.exe`
+    : `${systemRoot}\\System32\\${program}.exe`;
+}
+
+/** One run of `sc.exe` (or of another {@link SystemProgram}). */
 export interface ScCommand {
-  /** The arguments after `sc.exe`. */
+  /** The program. @default "sc" */
+  readonly program?: SystemProgram;
+  /** The arguments after the program (for `powershell`, the one command; for `mkdir`, the folder). */
   readonly args: readonly string[];
   /**
    * Exit codes (Win32 errors) that mean "nothing to do" rather than failure, or `"any"` for a
@@ -115,12 +135,81 @@ export function installCommands(spec: ServiceSpec): ScCommand[] {
   ];
 }
 
+/** The well-known SIDs of the data folder's ACL: SYSTEM and Administrators (never their names,
+ * which are translated on a French or German Windows). */
+export const SID_SYSTEM = "*S-1-5-18";
+/** `BUILTIN\Administrators`, by SID. */
+export const SID_ADMINISTRATORS = "*S-1-5-32-544";
+
+/**
+ * Prepares `%ProgramData%\wmsfleet` (configuration, keys, logs) before anything is placed in it:
+ * creates it, makes Administrators its owner, and leaves SYSTEM and Administrators its only
+ * entries, inherited by everything created in it (`(OI)(CI)`), with what `C:\ProgramData` would
+ * pass down (Users: read) removed (`/inheritance:r`), on what it already holds too (`/T`). The
+ * key goes in afterwards and inherits that.
+ */
+export function dataFolderCommands(folder: string): ScCommand[] {
+  return [
+    { program: "mkdir", args: [folder], tolerated: [] },
+    { program: "icacls", args: [folder, "/setowner", SID_ADMINISTRATORS, "/T"], tolerated: [] },
+    {
+      program: "icacls",
+      args: [
+        folder,
+        "/inheritance:r",
+        "/grant:r",
+        `${SID_SYSTEM}:(OI)(CI)F`,
+        `${SID_ADMINISTRATORS}:(OI)(CI)F`,
+        "/T",
+      ],
+      tolerated: [],
+    },
+  ];
+}
+
+/** The firewall rule's name (`New-NetFirewallRule -Name`) and display name (netsh's `name=`). */
+export const FIREWALL_RULE = {
+  name: "wmsfleet-agent",
+  displayName: "wmsfleet agent (gRPC)",
+} as const;
+
 /**
  * Stops the service if it runs (best effort: not running, or not accepting a stop yet, must not
- * keep it installed), then removes it; the SCM deletes it once it has stopped.
+ * keep it installed), then removes it; the SCM deletes it once it has stopped. Then removes the
+ * firewall rule of docs/windows.md, whichever way it was made: `Remove-NetFirewallRule -Name` and
+ * `netsh ... delete rule name=` (best effort: there may be none).
  */
 export function uninstallCommands(name: string): ScCommand[] {
-  return [tolerant("any", "stop", name), command("delete", name)];
+  return [
+    tolerant("any", "stop", name),
+    command("delete", name),
+    {
+      program: "powershell",
+      args: [`Remove-NetFirewallRule -Name ${FIREWALL_RULE.name} -ErrorAction SilentlyContinue`],
+      tolerated: "any",
+    },
+    {
+      program: "netsh",
+      args: ["advfirewall", "firewall", "delete", "rule", `name=${FIREWALL_RULE.displayName}`],
+      tolerated: "any",
+    },
+  ];
+}
+
+/**
+ * A command as PowerShell runs it, the shell docs/windows.md uses. Windows PowerShell 5.1 passes
+ * embedded double quotes to programs unescaped, which breaks `binPath=`; after `--%` (stop
+ * parsing) it passes the rest of the line as written, so the line is the exact command line
+ * cmd.exe would pass.
+ */
+export function powershellLine(command: ScCommand): string {
+  const program = command.program ?? "sc";
+  if (program === "mkdir") {
+    return `New-Item -ItemType Directory -Force -Path '${(command.args[0] ?? "").replace(/'/g, "''")}' | Out-Null`;
+  }
+  if (program === "powershell") return command.args.join(" ");
+  const path = systemProgramPath(program, "$env:SystemRoot");
+  return `& "${path}" --% ${command.args.map(quoteWindowsArg).join(" ")}`;
 }
 
 /** Starts the service; one already running is not an error. */

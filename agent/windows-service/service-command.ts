@@ -10,15 +10,25 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
 import {
+  dataFolder,
+  explainWritableInstall,
+  findWritableInstallPaths,
+  windowsInstallSafetyDeps,
+  type InstallSafetyDeps,
+} from "./install-safety.js";
+import {
   DEFAULT_SERVICE_NAME,
+  dataFolderCommands,
   explainScExit,
   installCommands,
-  quoteWindowsArg,
+  powershellLine,
   startCommands,
   statusCommands,
   stopCommands,
+  systemProgramPath,
   uninstallCommands,
   type ScCommand,
+  type SystemProgram,
 } from "./sc-commands.js";
 import {
   ERROR_FAILED_SERVICE_CONTROLLER_CONNECT,
@@ -49,8 +59,23 @@ export interface ServiceCommandDeps {
   readonly runAgent: (argv: readonly string[], io: ServiceAgentIo) => Promise<number>;
   /** Records the command's exit status. @default sets `process.exitCode` */
   readonly setExitCode?: (code: number) => void;
-  /** Runs `sc.exe`. @default `execFile("sc.exe")` */
+  /** Runs `sc.exe`. @default `%SystemRoot%\System32\sc.exe` */
   readonly runSc?: (args: readonly string[]) => Promise<ScResult>;
+  /**
+   * Runs `icacls`, `netsh` or one PowerShell command; `mkdir` creates a folder.
+   * @default the program from `%SystemRoot%\System32`; `mkdir` with `fs.mkdirSync`
+   */
+  readonly runProgram?: (
+    program: Exclude<SystemProgram, "sc">,
+    args: readonly string[],
+  ) => Promise<ScResult>;
+  /** `%SystemRoot%`. @default `process.env.SystemRoot`, else `C:\Windows` */
+  readonly systemRoot?: string;
+  /**
+   * What the install's check of node.exe and the agent's files reads from Windows.
+   * @default {@link windowsInstallSafetyDeps} (advapi32 through koffi)
+   */
+  readonly installSafety?: () => Promise<InstallSafetyDeps>;
   /** Prints a line for the user. @default `process.stdout` */
   readonly print?: (line: string) => void;
   /** Prints an error line. @default `process.stderr` */
@@ -80,17 +105,35 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
   const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const printError = deps.printError ?? ((line: string) => process.stderr.write(`${line}\n`));
   const platform = deps.platform ?? process.platform;
-  const runSc = deps.runSc ?? execSc;
+  const systemRoot = deps.systemRoot ?? process.env["SystemRoot"] ?? "C:\\Windows";
+  const runSc = deps.runSc ?? ((args) => execSystem(systemProgramPath("sc", systemRoot), args));
+  const runProgram =
+    deps.runProgram ??
+    ((program, args) =>
+      program === "mkdir"
+        ? makeFolder(args[0] ?? "")
+        : execSystem(
+            systemProgramPath(program, systemRoot),
+            program === "powershell"
+              ? ["-NoProfile", "-NonInteractive", "-Command", ...args]
+              : args,
+          ));
   const nodePath = deps.nodePath ?? process.execPath;
   const scriptPath =
     deps.scriptPath ?? fileURLToPath(new URL("../../bin/wms-agent.js", import.meta.url));
+  const programData = () => deps.programData ?? process.env["ProgramData"] ?? "C:\\ProgramData";
 
   /** Runs the commands in order; stops at the first real failure. */
-  async function runAll(commands: ScCommand[], name: string, dryRun: boolean): Promise<number> {
+  async function runAll(
+    commands: ScCommand[],
+    name: string,
+    dryRun: boolean,
+    notes: readonly string[] = [],
+  ): Promise<number> {
     if (dryRun) {
-      for (const command of commands) {
-        print(["sc.exe", ...command.args].map(quoteWindowsArg).join(" "));
-      }
+      print("# PowerShell, elevated (Run as administrator):");
+      for (const note of notes) print(`# ${note}`);
+      for (const command of commands) print(powershellLine(command));
       return 0;
     }
     if (platform !== "win32") {
@@ -98,14 +141,37 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
       return 2;
     }
     for (const command of commands) {
-      const { code, output } = await runSc(command.args);
+      const program = command.program ?? "sc";
+      const { code, output } =
+        program === "sc" ? await runSc(command.args) : await runProgram(program, command.args);
       if (output.trim() !== "") print(output.trimEnd());
       if (code !== 0 && command.tolerated !== "any" && !command.tolerated.includes(code)) {
-        printError(`sc.exe ${command.args[0] ?? ""} ${name}: ${explainScExit(code, name)}`);
+        printError(
+          program === "sc"
+            ? `sc.exe ${command.args[0] ?? ""} ${name}: ${explainScExit(code, name)}`
+            : `${program} ${command.args.join(" ")}: failed with ${code}`,
+        );
         return 1;
       }
     }
     return 0;
+  }
+
+  /** Refuses (exit 2) an install whose node.exe or agent files non-administrators can change. */
+  async function checkInstallSafety(): Promise<number> {
+    const safety = await (deps.installSafety ?? windowsInstallSafetyDeps)();
+    let found;
+    try {
+      found = await findWritableInstallPaths(nodePath, scriptPath, safety);
+    } catch (error) {
+      printError(
+        `wms-agent service install: cannot check who may change node.exe and the agent's files: ${(error as Error).message}`,
+      );
+      return 2;
+    }
+    if (found.length === 0) return 0;
+    printError(`wms-agent service install: ${explainWritableInstall(found)}`);
+    return 2;
   }
 
   // Created through program.command() so that it inherits exitOverride() and configureOutput().
@@ -117,7 +183,10 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
   const nameOption = (command: Command) =>
     command.option("--name <name>", "service name", DEFAULT_SERVICE_NAME);
   const dryRunOption = (command: Command) =>
-    command.option("--dry-run", "print the sc.exe commands instead of running them");
+    command.option(
+      "--dry-run",
+      "print the commands as an elevated PowerShell runs them, instead of running them",
+    );
 
   dryRunOption(
     nameOption(
@@ -155,10 +224,20 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
         logFile: options.logFile,
       };
       const commands = [
+        ...dataFolderCommands(dataFolder(programData())),
         ...installCommands(spec),
         ...(options.start === true ? startCommands(spec.name) : []),
       ];
-      setExitCode(await runAll(commands, spec.name, options.dryRun === true));
+      if (options.dryRun !== true && platform === "win32") {
+        const refused = await checkInstallSafety();
+        if (refused !== 0) return setExitCode(refused);
+      }
+      setExitCode(
+        await runAll(commands, spec.name, options.dryRun === true, [
+          `service install first checks that only administrators can change ${nodePath} and the agent's files (${scriptPath}).`,
+          "Place keys in the data folder after these commands: they inherit its ACL.",
+        ]),
+      );
     },
   );
 
@@ -188,8 +267,7 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
         "where the agent's log goes; default %ProgramData%\\wmsfleet\\logs\\agent.log",
       ),
   ).action(async (agentArgs: string[], options: { name: string; logFile?: string }) => {
-    const programData = deps.programData ?? process.env["ProgramData"] ?? "C:\\ProgramData";
-    const logFile = options.logFile ?? defaultServiceLogFile(programData);
+    const logFile = options.logFile ?? defaultServiceLogFile(programData());
     try {
       setExitCode(await runService(options.name, agentArgs, logFile));
     } catch (error) {
@@ -259,13 +337,19 @@ export async function runServiceCli(
   return status;
 }
 
-function execSc(args: readonly string[]): Promise<ScResult> {
+/** Runs a program of `%SystemRoot%\System32` by its full path; resolves its exit code. */
+function execSystem(path: string, args: readonly string[]): Promise<ScResult> {
   return new Promise((resolve, reject) => {
-    execFile("sc.exe", [...args], { windowsHide: true }, (error, stdout, stderr) => {
+    execFile(path, [...args], { windowsHide: true }, (error, stdout, stderr) => {
       const output = `${stdout}${stderr}`;
       if (error === null) return resolve({ code: 0, output });
       if (typeof error.code === "number") return resolve({ code: error.code, output });
-      reject(new Error(`sc.exe could not run: ${error.message}`, { cause: error }));
+      reject(new Error(`${path} could not run: ${error.message}`, { cause: error }));
     });
   });
+}
+
+function makeFolder(path: string): Promise<ScResult> {
+  mkdirSync(path, { recursive: true });
+  return Promise.resolve({ code: 0, output: "" });
 }

@@ -3,7 +3,8 @@
  * (`agent/windows-service/service-control-manager.ts`): `StartServiceCtrlDispatcherW`,
  * `RegisterServiceCtrlHandlerExW` and `SetServiceStatus`, with the two callback prototypes and
  * the two structs they take; and a file's security descriptor as SDDL
- * (`agent/security/windows-file-acl.ts`: is the agent's private key private?).
+ * and the process's user SID (`agent/security/windows-file-acl.ts`: is the agent's private key
+ * private, may only administrators change what the service runs?).
  */
 import { loadKoffi, loadOnce, type Koffi, type NativeFunction, type NativeType } from "./koffi.js";
 
@@ -35,6 +36,12 @@ export interface Advapi32 {
    * SECURITY_INFORMATION, LPWSTR *, PULONG)`: its SDDL text (free it with `LocalFree`).
    */
   readonly ConvertSecurityDescriptorToStringSecurityDescriptorW: NativeFunction;
+  /** `BOOL OpenProcessToken(HANDLE, DWORD, PHANDLE)` */
+  readonly OpenProcessToken: NativeFunction;
+  /** `BOOL GetTokenInformation(HANDLE, TOKEN_INFORMATION_CLASS, LPVOID, DWORD, PDWORD)`, into bytes. */
+  readonly GetTokenInformation: NativeFunction;
+  /** `BOOL ConvertSidToStringSidW(PSID, LPWSTR *)` (free the text with `LocalFree`). */
+  readonly ConvertSidToStringSidW: NativeFunction;
 }
 
 /** `advapi32.dll`, loaded once. @throws off Windows, or when koffi cannot be loaded. */
@@ -78,6 +85,15 @@ export const loadAdvapi32: () => Promise<Advapi32> = loadOnce(async () => {
     ),
     ConvertSecurityDescriptorToStringSecurityDescriptorW: advapi32.func(
       "int __stdcall ConvertSecurityDescriptorToStringSecurityDescriptorW(void *SecurityDescriptor, uint32_t RequestedStringSDRevision, uint32_t SecurityInformation, _Out_ void **StringSecurityDescriptor, _Out_ uint32_t *StringSecurityDescriptorLen)",
+    ),
+    OpenProcessToken: advapi32.func(
+      "int __stdcall OpenProcessToken(void *ProcessHandle, uint32_t DesiredAccess, _Out_ void **TokenHandle)",
+    ),
+    GetTokenInformation: advapi32.func(
+      "int __stdcall GetTokenInformation(void *TokenHandle, int TokenInformationClass, _Out_ uint8_t *TokenInformation, uint32_t TokenInformationLength, _Out_ uint32_t *ReturnLength)",
+    ),
+    ConvertSidToStringSidW: advapi32.func(
+      "int __stdcall ConvertSidToStringSidW(void *Sid, _Out_ void **StringSid)",
     ),
   };
 });

@@ -16,6 +16,10 @@ export interface Kernel32 {
   readonly lstrlenW: NativeFunction;
   /** `HLOCAL LocalFree(HLOCAL)`: frees what advapi32's security functions allocated. */
   readonly LocalFree: NativeFunction;
+  /** `HANDLE GetCurrentProcess()`: a pseudo-handle, never closed. */
+  readonly GetCurrentProcess: NativeFunction;
+  /** `BOOL CloseHandle(HANDLE)` */
+  readonly CloseHandle: NativeFunction;
 }
 
 /** `kernel32.dll`, loaded once. @throws off Windows, or when koffi cannot be loaded. */
@@ -29,5 +33,7 @@ export const loadKernel32: () => Promise<Kernel32> = loadOnce(async () => {
     ),
     lstrlenW: kernel32.func("int __stdcall lstrlenW(void *lpString)"),
     LocalFree: kernel32.func("void * __stdcall LocalFree(void *hMem)"),
+    GetCurrentProcess: kernel32.func("void * __stdcall GetCurrentProcess()"),
+    CloseHandle: kernel32.func("int __stdcall CloseHandle(void *hObject)"),
   };
 });

@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import {
+  dataFolderCommands,
   installCommands,
   quoteWindowsArg,
   serviceCommandLine,
+  systemProgramPath,
   uninstallCommands,
 } from "../../agent/windows-service/sc-commands.js";
 import type { ScResult, ServiceCommandDeps } from "../../agent/windows-service/service-command.js";
@@ -89,27 +91,87 @@ void describe("sc.exe command lines", () => {
     );
   });
 
-  void it("uninstalls by stopping (not running is fine) and deleting", () => {
+  void it("uninstalls by stopping (not running is fine) and deleting, then removes both firewall rules", () => {
     assert.deepEqual(uninstallCommands("wms-agent"), [
       { args: ["stop", "wms-agent"], tolerated: "any" },
       { args: ["delete", "wms-agent"], tolerated: [] },
+      {
+        program: "powershell",
+        args: ["Remove-NetFirewallRule -Name wmsfleet-agent -ErrorAction SilentlyContinue"],
+        tolerated: "any",
+      },
+      {
+        program: "netsh",
+        args: ["advfirewall", "firewall", "delete", "rule", "name=wmsfleet agent (gRPC)"],
+        tolerated: "any",
+      },
     ]);
+  });
+
+  void it("prepares the data folder by SID before anything is placed in it", () => {
+    assert.deepEqual(dataFolderCommands("C:\\ProgramData\\wmsfleet"), [
+      { program: "mkdir", args: ["C:\\ProgramData\\wmsfleet"], tolerated: [] },
+      {
+        program: "icacls",
+        args: ["C:\\ProgramData\\wmsfleet", "/setowner", "*S-1-5-32-544", "/T"],
+        tolerated: [],
+      },
+      {
+        program: "icacls",
+        args: [
+          "C:\\ProgramData\\wmsfleet",
+          "/inheritance:r",
+          "/grant:r",
+          "*S-1-5-18:(OI)(CI)F",
+          "*S-1-5-32-544:(OI)(CI)F",
+          "/T",
+        ],
+        tolerated: [],
+      },
+    ]);
+  });
+
+  void it("runs every program from %SystemRoot%\\System32 by its full path", () => {
+    assert.equal(systemProgramPath("sc", "C:\\Windows"), "C:\\Windows\\System32\\sc.exe");
+    assert.equal(systemProgramPath("icacls", "D:\\WIN"), "D:\\WIN\\System32\\icacls.exe");
+    assert.equal(
+      systemProgramPath("powershell", "C:\\Windows"),
+      "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+    );
   });
 });
 
 /** A `wms-agent` with the service commands, fakes for the outside world, and what they saw. */
 function harness(overrides: Partial<ServiceCommandDeps> & { scCodes?: number[] } = {}) {
-  const seen = { sc: [] as string[][], out: [] as string[], err: [] as string[], exit: -1 };
+  const seen = {
+    sc: [] as string[][],
+    programs: [] as string[][],
+    out: [] as string[],
+    err: [] as string[],
+    exit: -1,
+  };
   const codes = [...(overrides.scCodes ?? [])];
   const deps: ServiceCommandDeps = {
     runAgent: () => Promise.resolve(0),
     platform: "win32",
     nodePath: spec.nodePath,
     scriptPath: spec.scriptPath,
+    programData: "C:\\ProgramData",
     runSc: (args): Promise<ScResult> => {
       seen.sc.push([...args]);
       return Promise.resolve({ code: codes.shift() ?? 0, output: `[SC] ${args[0]} SUCCESS` });
     },
+    runProgram: (program, args): Promise<ScResult> => {
+      seen.programs.push([program, ...args]);
+      return Promise.resolve({ code: 0, output: "" });
+    },
+    // An install from C:\Program Files: administrators only.
+    installSafety: () =>
+      Promise.resolve({
+        readSddl: () => Promise.resolve("O:BAD:PAI(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;BU)"),
+        installerSid: () => Promise.resolve("S-1-5-21-1-2-3-500"),
+        exists: () => true,
+      }),
     print: (line) => seen.out.push(line),
     printError: (line) => seen.err.push(line),
     setExitCode: (code) => (seen.exit = code),
@@ -121,23 +183,72 @@ function harness(overrides: Partial<ServiceCommandDeps> & { scCodes?: number[] }
 }
 
 void describe("wms-agent service", () => {
-  void it("install --dry-run prints the exact sc.exe commands and runs none", async () => {
+  void it("install --dry-run prints the exact commands for an elevated PowerShell and runs none", async () => {
     const { seen, run } = harness();
     await run("service", "install", "--dry-run", "--", "--config", spec.agentArgs[1] ?? "");
     assert.equal(seen.exit, 0);
     assert.deepEqual(seen.sc, []);
+    assert.deepEqual(seen.programs, []);
+    const sc = '& "$env:SystemRoot\\System32\\sc.exe" --%';
+    const icacls = '& "$env:SystemRoot\\System32\\icacls.exe" --%';
     assert.deepEqual(seen.out, [
-      `sc.exe create wms-agent binPath= ${quoteWindowsArg(serviceCommandLine(spec))} type= own start= auto obj= LocalSystem DisplayName= "wmsfleet agent"`,
-      'sc.exe description wms-agent "wmsfleet agent: lists and disconnects MultiPoint Server sessions for authorised gRPC clients (port 50061)."',
-      "sc.exe failure wms-agent reset= 86400 actions= restart/5000/restart/5000/restart/60000",
-      "sc.exe failureflag wms-agent 1",
+      "# PowerShell, elevated (Run as administrator):",
+      `# service install first checks that only administrators can change ${spec.nodePath} and the agent's files (${spec.scriptPath}).`,
+      "# Place keys in the data folder after these commands: they inherit its ACL.",
+      "New-Item -ItemType Directory -Force -Path 'C:\\ProgramData\\wmsfleet' | Out-Null",
+      `${icacls} C:\\ProgramData\\wmsfleet /setowner *S-1-5-32-544 /T`,
+      `${icacls} C:\\ProgramData\\wmsfleet /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F /T`,
+      `${sc} create wms-agent binPath= ${quoteWindowsArg(serviceCommandLine(spec))} type= own start= auto obj= LocalSystem DisplayName= "wmsfleet agent"`,
+      `${sc} description wms-agent "wmsfleet agent: lists and disconnects MultiPoint Server sessions for authorised gRPC clients (port 50061)."`,
+      `${sc} failure wms-agent reset= 86400 actions= restart/5000/restart/5000/restart/60000`,
+      `${sc} failureflag wms-agent 1`,
     ]);
   });
 
-  void it("install --start runs the four commands, then start", async () => {
+  void it("install refuses, with the reason and the fix, when non-administrators can change node.exe", async () => {
+    const userSid = "S-1-5-21-1-2-3-1001";
+    const { seen, run } = harness({
+      nodePath: "C:\\Users\\bob\\AppData\\Roaming\\nvm\\v22.12.0\\node.exe",
+      installSafety: () =>
+        Promise.resolve({
+          readSddl: (path) =>
+            Promise.resolve(
+              path.startsWith("C:\\Users\\bob")
+                ? `O:${userSid}D:(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIID;FA;;;${userSid})`
+                : "O:BAD:(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;BU)",
+            ),
+          installerSid: () => Promise.resolve("S-1-5-21-1-2-3-500"),
+          exists: () => true,
+        }),
+    });
+    await run("service", "install");
+    assert.equal(seen.exit, 2);
+    assert.deepEqual(seen.sc, [], "nothing is installed");
+    assert.deepEqual(seen.programs, []);
+    const message = seen.err.join("\n");
+    assert.match(
+      message,
+      /^wms-agent service install: refusing to install: the service would run as LocalSystem files that accounts other than administrators can change:/,
+    );
+    assert.match(
+      message,
+      /\n {2}C:\\Users\\bob\\AppData\\Roaming\\nvm\\v22\.12\.0\\node\.exe: owner S-1-5-21-1-2-3-1001, S-1-5-21-1-2-3-1001\n/,
+    );
+    assert.match(message, /Install Node\.js with its MSI \(C:\\Program Files\\nodejs\)/);
+  });
+
+  void it("install --start prepares the data folder, runs the four commands, then start", async () => {
     const { seen, run } = harness();
     await run("service", "install", "--start", "--name", "wms-test");
     assert.equal(seen.exit, 0);
+    assert.deepEqual(
+      seen.programs.map((args) => args.slice(0, 3)),
+      [
+        ["mkdir", "C:\\ProgramData\\wmsfleet"],
+        ["icacls", "C:\\ProgramData\\wmsfleet", "/setowner"],
+        ["icacls", "C:\\ProgramData\\wmsfleet", "/inheritance:r"],
+      ],
+    );
     assert.deepEqual(
       seen.sc.map((args) => args.slice(0, 2)),
       [
@@ -173,6 +284,10 @@ void describe("wms-agent service", () => {
       ["stop", "wms-agent"],
       ["delete", "wms-agent"],
     ]);
+    assert.deepEqual(
+      seen.programs.map((args) => args[0]),
+      ["powershell", "netsh"],
+    );
   });
 
   void it("status queries state, configuration and failure actions", async () => {
@@ -255,7 +370,17 @@ void describe("runServiceCli (what the wms-agent entry point calls)", () => {
   void it("prints the exact commands of a dry run and returns 0", async () => {
     const run = io("service", "uninstall", "--dry-run", "--name", "wms-test");
     assert.equal(await runServiceCli(run.io, noAgent), 0);
-    assert.equal(run.out.stdout, "sc.exe stop wms-test\nsc.exe delete wms-test\n");
+    assert.equal(
+      run.out.stdout,
+      [
+        "# PowerShell, elevated (Run as administrator):",
+        '& "$env:SystemRoot\\System32\\sc.exe" --% stop wms-test',
+        '& "$env:SystemRoot\\System32\\sc.exe" --% delete wms-test',
+        "Remove-NetFirewallRule -Name wmsfleet-agent -ErrorAction SilentlyContinue",
+        '& "$env:SystemRoot\\System32\\netsh.exe" --% advfirewall firewall delete rule "name=wmsfleet agent (gRPC)"',
+        "",
+      ].join("\n"),
+    );
   });
 
   void it("returns 0 for --help and 2 for an unknown subcommand, printing to its streams", async () => {
