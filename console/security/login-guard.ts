@@ -1,0 +1,125 @@
+/**
+ * Rate limits and lockout for `POST /api/v1/login`:
+ * - per client address, at most {@link LoginGuardOptions.maxFailuresPerAddress} failed logins in a
+ *   window: one address guessing at many accounts is stopped;
+ * - per account name, {@link LoginGuardOptions.maxFailuresPerAccount} failures in a row lock the
+ *   name for {@link LoginGuardOptions.lockoutMs}: many addresses guessing at one account are
+ *   stopped. Names are counted whether an account exists or not, so a lockout says nothing about
+ *   which names exist; a success resets the name's count.
+ * Both are checked before the password is, so a locked name or a blocked address costs no scrypt
+ * work. State is in memory (a restart forgets it) and bounded: past {@link MAX_TRACKED_KEYS}
+ * names or addresses the oldest entries are forgotten first.
+ */
+
+/** Names and addresses tracked at most, each: about 100 bytes each, 1 MB in all. */
+export const MAX_TRACKED_KEYS = 10_000;
+
+/** Options of {@link createLoginGuard}. */
+export interface LoginGuardOptions {
+  /**
+   * Failed logins from one address per window. 20: a person who mistypes does not get there, a
+   * classroom behind one NAT address rarely does, a guesser gets 20 tries per window. @default 20
+   */
+  readonly maxFailuresPerAddress?: number;
+  /** The address window, in milliseconds. @default 600000 (10 minutes) */
+  readonly addressWindowMs?: number;
+  /** Failures in a row that lock an account name. @default 5 */
+  readonly maxFailuresPerAccount?: number;
+  /**
+   * How long a locked name stays locked, in milliseconds: 15 minutes makes an online guess at one
+   * account about 480 tries a day, and a person locked out by someone else waits a coffee break.
+   * @default 900000
+   */
+  readonly lockoutMs?: number;
+  /** The clock, in milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Why a login is refused before its password is checked. */
+export interface LoginBlock {
+  /** Seconds until a retry can succeed (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+  /** `address`: too many failures from this address; `account`: the name is locked. */
+  readonly reason: "address" | "account";
+}
+
+/** The limiter of logins. */
+export interface LoginGuard {
+  /** Whether a login for `name` from `address` may be tried now. */
+  check(address: string, name: string): LoginBlock | undefined;
+  /** Records a failed login (wrong name or wrong password alike). */
+  failed(address: string, name: string): void;
+  /** Records a successful login: the name's count starts again. */
+  succeeded(address: string, name: string): void;
+}
+
+interface Counter {
+  failures: number;
+  /** When the window (address) or the lock (account) ends; 0 when not locked. */
+  until: number;
+}
+
+/** Puts a key last (most recent) in a bounded map, forgetting the oldest when full. */
+function touch(map: Map<string, Counter>, key: string, value: Counter) {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > MAX_TRACKED_KEYS) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
+  }
+}
+
+/** Creates a login guard. */
+export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
+  const maxPerAddress = options.maxFailuresPerAddress ?? 20;
+  const windowMs = options.addressWindowMs ?? 600_000;
+  const maxPerAccount = options.maxFailuresPerAccount ?? 5;
+  const lockoutMs = options.lockoutMs ?? 900_000;
+  const now = options.now ?? Date.now;
+  const addresses = new Map<string, Counter>();
+  const accounts = new Map<string, Counter>();
+  const accountKey = (name: string) => name.normalize("NFC").toLowerCase();
+  const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+  return {
+    check(address, name) {
+      const time = now();
+      const byAddress = addresses.get(address);
+      if (
+        byAddress !== undefined &&
+        byAddress.until > time &&
+        byAddress.failures >= maxPerAddress
+      ) {
+        return { reason: "address", retryAfterSeconds: seconds(byAddress.until - time) };
+      }
+      const byAccount = accounts.get(accountKey(name));
+      if (byAccount !== undefined && byAccount.until > time) {
+        return { reason: "account", retryAfterSeconds: seconds(byAccount.until - time) };
+      }
+      return undefined;
+    },
+    failed(address, name) {
+      const time = now();
+      const byAddress = addresses.get(address);
+      const current =
+        byAddress === undefined || byAddress.until <= time
+          ? { failures: 0, until: time + windowMs }
+          : byAddress;
+      current.failures += 1;
+      touch(addresses, address, current);
+      const key = accountKey(name);
+      const byAccount = accounts.get(key) ?? { failures: 0, until: 0 };
+      if (byAccount.until !== 0 && byAccount.until <= time) {
+        byAccount.failures = 0;
+        byAccount.until = 0;
+      }
+      byAccount.failures += 1;
+      if (byAccount.failures >= maxPerAccount) byAccount.until = time + lockoutMs;
+      touch(accounts, key, byAccount);
+    },
+    succeeded(_address, name) {
+      accounts.delete(accountKey(name));
+    },
+  };
+}

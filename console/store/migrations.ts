@@ -1,0 +1,64 @@
+/**
+ * The SQLite schema as a list of versioned migrations. The store runs, at start-up and in one
+ * transaction each, every migration newer than the database's `user_version`; a database written
+ * by a newer console (a version this build does not know) is refused rather than guessed at.
+ * Never edit a migration that has shipped: add the next one.
+ */
+
+/** One schema step: the version it leads to and the SQL that gets there. */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** Every migration, in order; the last one's version is the schema this build writes. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "accounts, API tokens, web sessions, the audit trail",
+    sql: `
+      CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'operator', 'admin')),
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL UNIQUE,
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      ) STRICT;
+      CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        address TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        hosts TEXT NOT NULL,
+        detail TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_actor ON audit (actor, id);
+      CREATE INDEX audit_action ON audit (action, id);
+      CREATE TABLE audit_hosts (
+        audit_id INTEGER NOT NULL REFERENCES audit (id) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        PRIMARY KEY (host, audit_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];

@@ -1,0 +1,430 @@
+/**
+ * The embedded store: one SQLite file, `console.db` in the data directory, through
+ * `better-sqlite3` (synchronous calls, each a few microseconds, wrapped in promises to keep the
+ * {@link ConsoleStore} interface a network store can implement). WAL journaling, so that the
+ * service and a `wms-console user …` command can use the file at the same time; foreign keys on,
+ * so removing an account removes its tokens and sessions in the same statement.
+ */
+import { chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS, type Migration } from "./migrations.js";
+import {
+  ROLES,
+  StoreConflictError,
+  type Account,
+  type AccountWithSecret,
+  type AuditEntry,
+  type AuditQuery,
+  type AuthMethod,
+  type ConsoleStore,
+  type NewAuditEntry,
+  type Role,
+  type TokenInfo,
+  type WebSession,
+} from "./store.js";
+
+/** The database file's name inside the data directory. */
+export const DATABASE_FILE = "console.db";
+
+/**
+ * Milliseconds a statement waits for another process's write lock (the service and a `user`
+ * command writing at once) before failing with SQLITE_BUSY: writes take microseconds, so 5 s is
+ * only reached by a stuck process.
+ */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/** A database this build cannot use (newer schema, not a console store, unreadable). */
+export class StoreOpenError extends Error {
+  override readonly name = "StoreOpenError";
+}
+
+interface AccountRow {
+  id: number;
+  name: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+  password_changed_at: number;
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  label: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+interface AuditRow {
+  id: number;
+  time: number;
+  actor: string;
+  auth: string;
+  address: string;
+  action: string;
+  outcome: string;
+  hosts: string;
+  detail: string;
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    name: row.name,
+    role: (ROLES as readonly string[]).includes(row.role) ? (row.role as Role) : "reader",
+    createdAt: new Date(row.created_at),
+    passwordChangedAt: new Date(row.password_changed_at),
+  };
+}
+
+function toToken(row: TokenRow): TokenInfo {
+  return {
+    id: row.id,
+    userName: row.name,
+    label: row.label,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at),
+  };
+}
+
+function toAudit(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    time: new Date(row.time),
+    actor: row.actor,
+    auth: row.auth as AuthMethod,
+    address: row.address,
+    action: row.action,
+    outcome: row.outcome,
+    hosts: JSON.parse(row.hosts) as string[],
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+  };
+}
+
+/** Runs the migrations newer than the database's version, each in its own transaction. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS) {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new StoreOpenError(
+      `the store's schema is version ${current}, newer than this console's ${latest}: it was written by a newer wms-console; run that one, or restore a backup`,
+    );
+  }
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The folder holding `console.db`; made (mode 0700) when missing. */
+  readonly dataDir: string;
+}
+
+/**
+ * Opens (creating when missing) the store in `dataDir` and brings its schema up to date.
+ * @throws StoreOpenError when the folder or file cannot be used.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): ConsoleStore {
+  const path = join(options.dataDir, DATABASE_FILE);
+  let db: Database.Database;
+  try {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    // The password hashes and the audit trail are nobody else's business.
+    if (process.platform !== "win32") chmodSync(path, 0o600);
+    db.pragma("journal_mode = WAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("synchronous = NORMAL");
+    migrate(db);
+  } catch (error) {
+    if (error instanceof StoreOpenError) throw error;
+    throw new StoreOpenError(`${path}: cannot open the store: ${(error as Error).message}`);
+  }
+  return new SqliteStore(db);
+}
+
+const ACCOUNT_COLUMNS = "id, name, role, password_hash, created_at, password_changed_at";
+const TOKEN_SELECT =
+  "SELECT t.id, a.name, t.label, t.created_at, t.last_used_at FROM tokens t JOIN accounts a ON a.id = t.account_id";
+
+class SqliteStore implements ConsoleStore {
+  readonly #db: Database.Database;
+  readonly #statements: ReturnType<typeof prepare>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#statements = prepare(db);
+  }
+
+  addAccount(name: string, role: Role, passwordHash: string): Promise<Account> {
+    return run(() => {
+      const now = Date.now();
+      try {
+        const row = this.#statements.addAccount.get(name, role, passwordHash, now, now) as
+          AccountRow | undefined;
+        return toAccount(row as AccountRow);
+      } catch (error) {
+        if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+          throw new StoreConflictError(`there is an account named ${name} already`);
+        }
+        throw error;
+      }
+    });
+  }
+
+  removeAccount(name: string): Promise<boolean> {
+    return run(() => this.#statements.removeAccount.run(name).changes > 0);
+  }
+
+  listAccounts(): Promise<Account[]> {
+    return run(() => (this.#statements.listAccounts.all() as AccountRow[]).map(toAccount));
+  }
+
+  findAccount(name: string): Promise<AccountWithSecret | undefined> {
+    return run(() => {
+      const row = this.#statements.findAccount.get(name) as AccountRow | undefined;
+      return row === undefined ? undefined : { ...toAccount(row), passwordHash: row.password_hash };
+    });
+  }
+
+  accountById(id: number): Promise<Account | undefined> {
+    return run(() => {
+      const row = this.#statements.accountById.get(id) as AccountRow | undefined;
+      return row === undefined ? undefined : toAccount(row);
+    });
+  }
+
+  setPassword(name: string, passwordHash: string): Promise<boolean> {
+    return run(() =>
+      this.#db.transaction(() => {
+        const row = this.#statements.findAccount.get(name) as AccountRow | undefined;
+        if (row === undefined) return false;
+        this.#statements.setPassword.run(passwordHash, Date.now(), row.id);
+        this.#statements.removeSessionsOf.run(row.id);
+        return true;
+      })(),
+    );
+  }
+
+  addToken(token: {
+    id: string;
+    userName: string;
+    label: string;
+    secretHash: string;
+  }): Promise<TokenInfo> {
+    return run(() => {
+      const account = this.#statements.findAccount.get(token.userName) as AccountRow | undefined;
+      if (account === undefined) throw new TypeError(`there is no account named ${token.userName}`);
+      const now = Date.now();
+      try {
+        this.#statements.addToken.run(token.id, token.secretHash, account.id, token.label, now);
+      } catch (error) {
+        if (String((error as { code?: string }).code).startsWith("SQLITE_CONSTRAINT")) {
+          throw new StoreConflictError(`token ${token.id} exists already`);
+        }
+        throw error;
+      }
+      return {
+        id: token.id,
+        userName: account.name,
+        label: token.label,
+        createdAt: new Date(now),
+        lastUsedAt: undefined,
+      };
+    });
+  }
+
+  findToken(secretHash: string): Promise<{ token: TokenInfo; account: Account } | undefined> {
+    return run(() => {
+      const row = this.#statements.findToken.get(secretHash) as
+        (TokenRow & { account_id: number }) | undefined;
+      if (row === undefined) return undefined;
+      const account = this.#statements.accountById.get(row.account_id) as AccountRow | undefined;
+      if (account === undefined) return undefined;
+      return { token: toToken(row), account: toAccount(account) };
+    });
+  }
+
+  touchToken(id: string, now: Date): Promise<void> {
+    return run(() => {
+      this.#statements.touchToken.run(now.getTime(), id);
+    });
+  }
+
+  listTokens(userName?: string): Promise<TokenInfo[]> {
+    return run(() =>
+      (userName === undefined
+        ? (this.#statements.listTokens.all() as TokenRow[])
+        : (this.#statements.listTokensOf.all(userName) as TokenRow[])
+      ).map(toToken),
+    );
+  }
+
+  revokeToken(id: string): Promise<boolean> {
+    return run(() => this.#statements.revokeToken.run(id).changes > 0);
+  }
+
+  addWebSession(session: WebSession): Promise<void> {
+    return run(() => {
+      this.#statements.addSession.run(
+        session.idHash,
+        session.userId,
+        session.csrfToken,
+        session.createdAt.getTime(),
+        session.lastSeenAt.getTime(),
+      );
+    });
+  }
+
+  findWebSession(idHash: string): Promise<{ session: WebSession; account: Account } | undefined> {
+    return run(() => {
+      const row = this.#statements.findSession.get(idHash) as
+        | (AccountRow & {
+            id_hash: string;
+            csrf_token: string;
+            s_created_at: number;
+            last_seen_at: number;
+          })
+        | undefined;
+      if (row === undefined) return undefined;
+      return {
+        session: {
+          idHash: row.id_hash,
+          userId: row.id,
+          csrfToken: row.csrf_token,
+          createdAt: new Date(row.s_created_at),
+          lastSeenAt: new Date(row.last_seen_at),
+        },
+        account: toAccount(row),
+      };
+    });
+  }
+
+  touchWebSession(idHash: string, now: Date): Promise<void> {
+    return run(() => {
+      this.#statements.touchSession.run(now.getTime(), idHash);
+    });
+  }
+
+  removeWebSession(idHash: string): Promise<void> {
+    return run(() => {
+      this.#statements.removeSession.run(idHash);
+    });
+  }
+
+  removeStaleWebSessions(before: Date, createdBefore: Date): Promise<number> {
+    return run(
+      () =>
+        this.#statements.removeStaleSessions.run(before.getTime(), createdBefore.getTime()).changes,
+    );
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<number> {
+    return run(() =>
+      this.#db.transaction(() => {
+        const id = Number(
+          this.#statements.addAudit.run(
+            (entry.time ?? new Date()).getTime(),
+            entry.actor,
+            entry.auth,
+            entry.address,
+            entry.action,
+            entry.outcome,
+            JSON.stringify(entry.hosts),
+            JSON.stringify(entry.detail),
+          ).lastInsertRowid,
+        );
+        for (const host of new Set(entry.hosts)) this.#statements.addAuditHost.run(id, host);
+        return id;
+      })(),
+    );
+  }
+
+  queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return run(() => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (query.actor !== undefined) {
+        where.push("actor = ?");
+        params.push(query.actor);
+      }
+      if (query.action !== undefined) {
+        where.push("action = ?");
+        params.push(query.action);
+      }
+      if (query.host !== undefined) {
+        where.push("id IN (SELECT audit_id FROM audit_hosts WHERE host = ?)");
+        params.push(query.host);
+      }
+      if (query.before !== undefined) {
+        where.push("id < ?");
+        params.push(query.before);
+      }
+      const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+      return (this.#db.prepare(sql).all(...params, query.limit) as AuditRow[]).map(toAudit);
+    });
+  }
+
+  close(): Promise<void> {
+    return run(() => {
+      this.#db.close();
+    });
+  }
+}
+
+/** The statements used on every request, prepared once. */
+function prepare(db: Database.Database) {
+  return {
+    addAccount: db.prepare(
+      `INSERT INTO accounts (name, role, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?) RETURNING ${ACCOUNT_COLUMNS}`,
+    ),
+    removeAccount: db.prepare("DELETE FROM accounts WHERE name = ?"),
+    listAccounts: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY name`),
+    findAccount: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE name = ?`),
+    accountById: db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`),
+    setPassword: db.prepare(
+      "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?",
+    ),
+    removeSessionsOf: db.prepare("DELETE FROM web_sessions WHERE account_id = ?"),
+    addToken: db.prepare(
+      "INSERT INTO tokens (id, secret_hash, account_id, label, created_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    findToken: db.prepare(
+      `${TOKEN_SELECT.replace("SELECT ", "SELECT t.account_id, ")} WHERE t.secret_hash = ?`,
+    ),
+    touchToken: db.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?"),
+    listTokens: db.prepare(`${TOKEN_SELECT} ORDER BY t.created_at DESC, t.id`),
+    listTokensOf: db.prepare(`${TOKEN_SELECT} WHERE a.name = ? ORDER BY t.created_at DESC, t.id`),
+    revokeToken: db.prepare("DELETE FROM tokens WHERE id = ?"),
+    addSession: db.prepare(
+      "INSERT INTO web_sessions (id_hash, account_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    findSession: db.prepare(
+      `SELECT s.id_hash, s.csrf_token, s.created_at AS s_created_at, s.last_seen_at, a.id, a.name, a.role, a.password_hash, a.created_at, a.password_changed_at FROM web_sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?`,
+    ),
+    touchSession: db.prepare("UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ?"),
+    removeSession: db.prepare("DELETE FROM web_sessions WHERE id_hash = ?"),
+    removeStaleSessions: db.prepare(
+      "DELETE FROM web_sessions WHERE last_seen_at < ? OR created_at < ?",
+    ),
+    addAudit: db.prepare(
+      "INSERT INTO audit (time, actor, auth, address, action, outcome, hosts, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    addAuditHost: db.prepare("INSERT OR IGNORE INTO audit_hosts (audit_id, host) VALUES (?, ?)"),
+  };
+}
+
+/** A synchronous store call as a promise (its exceptions become rejections). */
+function run<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The login limiter on its own clock: the per-account lockout after failures in a row (reset by a
+ * success, ended by time), the per-address window, and its bounded memory.
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { MAX_TRACKED_KEYS, createLoginGuard } from "../../console/security/login-guard.js";
+
+it("locks a name after five failures in a row, for the lockout time, whatever the address", () => {
+  let now = 0;
+  const guard = createLoginGuard({ now: () => now });
+  for (let i = 0; i < 4; i += 1) guard.failed(`10.0.0.${i}`, "Alice");
+  assert.equal(guard.check("10.0.0.9", "alice"), undefined);
+  guard.failed("10.0.0.9", "alice");
+  assert.deepEqual(guard.check("10.0.0.10", "ALICE"), {
+    reason: "account",
+    retryAfterSeconds: 900,
+  });
+  now = 899_500;
+  assert.deepEqual(guard.check("10.0.0.10", "alice"), { reason: "account", retryAfterSeconds: 1 });
+  now = 900_000;
+  assert.equal(guard.check("10.0.0.10", "alice"), undefined);
+  // The count starts again after a lock has run out.
+  guard.failed("10.0.0.10", "alice");
+  assert.equal(guard.check("10.0.0.10", "alice"), undefined);
+});
+
+it("a success resets the name's count", () => {
+  const guard = createLoginGuard({ now: () => 0 });
+  for (let i = 0; i < 4; i += 1) guard.failed("a", "bob");
+  guard.succeeded("a", "bob");
+  for (let i = 0; i < 4; i += 1) guard.failed("a", "bob");
+  assert.equal(guard.check("a", "bob"), undefined);
+});
+
+it("blocks an address after its failures in one window, for any name, until the window ends", () => {
+  let now = 0;
+  const guard = createLoginGuard({
+    now: () => now,
+    maxFailuresPerAddress: 3,
+    addressWindowMs: 10_000,
+  });
+  for (const name of ["a", "b", "c"]) guard.failed("192.0.2.1", name);
+  assert.deepEqual(guard.check("192.0.2.1", "d"), { reason: "address", retryAfterSeconds: 10 });
+  assert.equal(guard.check("192.0.2.2", "d"), undefined);
+  now = 10_000;
+  assert.equal(guard.check("192.0.2.1", "d"), undefined);
+});
+
+it("forgets the oldest entries past its bound", () => {
+  const guard = createLoginGuard({ now: () => 0, maxFailuresPerAccount: 1 });
+  guard.failed("first", "first");
+  assert.notEqual(guard.check("x", "first"), undefined);
+  for (let i = 0; i < MAX_TRACKED_KEYS; i += 1) guard.failed(`a${i}`, `n${i}`);
+  assert.equal(guard.check("x", "first"), undefined);
+});
