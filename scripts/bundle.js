@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles the two commands into dist/ (git-ignored): dist/wmsctl.mjs and dist/wms-agent.mjs,
-// what bin/wmsctl.js and bin/wms-agent.js run. This is the one way users run them: nothing is
+// Bundles the commands into dist/ (git-ignored): dist/wmsctl.mjs, dist/wms-agent.mjs and
+// dist/wms-console.mjs, what bin/wmsctl.js, bin/wms-agent.js and bin/wms-console.js run. This is the one way users run them: nothing is
 // compiled at run time, so neither tsx nor TypeScript is a run-time dependency. esbuild is a
 // dependency, not a devDependency, so that `npm ci --omit=dev` (a production install, e.g. the
 // Windows service's folder) makes the bundles too; tsx, which wmsfleet no longer needs at run
@@ -98,6 +98,8 @@ const externalUnlessListed = {
 const entries = {
   wmsctl: { entry: join(root, "controller/cli/entry.ts"), splitting: true },
   "wms-agent": { entry: join(root, "agent/entry.ts"), splitting: false },
+  // The console: fastify and better-sqlite3 (a native module) stay in node_modules.
+  "wms-console": { entry: join(root, "console/entry.ts"), splitting: false },
 };
 
 /** The chunks of bundle `name`: `NAME.WHAT-HASH.mjs` (`chunkNames`) and their source maps. */

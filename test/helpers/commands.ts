@@ -14,6 +14,8 @@ const ROOT = new URL("../../", import.meta.url);
 
 /** `bin/wms-agent.js` of this checkout. */
 export const AGENT_BIN = fileURLToPath(new URL("bin/wms-agent.js", ROOT));
+/** `bin/wms-console.js` of this checkout. */
+export const CONSOLE_BIN = fileURLToPath(new URL("bin/wms-console.js", ROOT));
 /** `bin/wmsctl.js` of this checkout. */
 export const WMSCTL_BIN = fileURLToPath(new URL("bin/wmsctl.js", ROOT));
 
@@ -40,7 +42,7 @@ function staleness(name: string): string | undefined {
   return undefined;
 }
 
-for (const name of ["wms-agent", "wmsctl"]) {
+for (const name of ["wms-agent", "wmsctl", "wms-console"]) {
   const stale = staleness(name);
   if (stale !== undefined) {
     throw new Error(`${stale}: run \`npm run build\` (npm test does it first)`);

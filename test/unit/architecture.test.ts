@@ -1,7 +1,8 @@
 /**
  * The layout rules of STYLE.md: `agent/` and `controller/` never import each other; what both
  * need lives in `proto/gen` or in the small shared module `common/`, which imports neither.
- * Checked on the sources' import specifiers.
+ * `console/` uses the controller library (its public entry points only) and never the agent;
+ * nothing imports the console. Checked on the sources' import specifiers.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -29,6 +30,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   agent: ["common"],
   controller: ["common"],
   common: [],
+  console: ["common", "controller"],
 };
 
 for (const [folder, allowed] of Object.entries(MAY_IMPORT)) {
@@ -70,4 +72,15 @@ it("agent/ keeps only its entry points at the root (the process, the command); e
     .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
     .map((entry) => entry.name);
   assert.deepEqual(atRoot.sort(), ["entry.ts", "main.ts"]);
+});
+
+it("console/ uses the controller as a library: only its public entry points, never its internals", () => {
+  const publicEntries = ["controller/index.ts", "controller/pki/index.ts"];
+  const offending = sources("console").flatMap((file) =>
+    importsOf(file)
+      .map((target) => target.replace(/\.js$/, ".ts"))
+      .filter((target) => target.startsWith("controller/") && !publicEntries.includes(target))
+      .map((target) => `${relative(root, file)} imports ${target}`),
+  );
+  assert.deepEqual(offending, []);
 });

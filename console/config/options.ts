@@ -1,0 +1,315 @@
+/**
+ * The console's configuration: flags, `WMSCONSOLE_*` environment variables and a JSON config
+ * file, merged with the agent's precedence (flags > environment > file > defaults) and validated
+ * into one resolved form. Every bad value is a {@link ConsoleConfigError} naming where it came
+ * from; the command exits with status 2 before it opens the store or binds a port.
+ */
+import { isIP } from "node:net";
+import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
+
+/** A configuration value that cannot be used: exit status 2, nothing opened or bound. */
+export class ConsoleConfigError extends TypeError {
+  override readonly name = "ConsoleConfigError";
+}
+
+/** pino's levels, as `--log-level` takes them. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The console's HTTPS port unless told otherwise (8443: HTTPS without root's port 443). */
+export const DEFAULT_CONSOLE_PORT = 8443;
+/** `--listen` unless told otherwise: loopback, so that nothing is exposed by accident. */
+export const DEFAULT_CONSOLE_LISTEN = `127.0.0.1:${DEFAULT_CONSOLE_PORT}`;
+
+/** The console's settings as given (flags, environment or file); every field optional. */
+export interface ConsoleSettings {
+  /** Inventory files (the wmsctl format). @default [] */
+  inventory?: string[];
+  /** The CA that signs agent certificates (PEM), to verify agents. */
+  ca?: string;
+  /** The console's client certificate (PEM), its identity towards agents. */
+  cert?: string;
+  /** The console's client key (PEM). */
+  key?: string;
+  /** The HTTPS server certificate (PEM). */
+  tlsCert?: string;
+  /** The HTTPS server key (PEM). */
+  tlsKey?: string;
+  /** `HOST:PORT`. @default {@link DEFAULT_CONSOLE_LISTEN} */
+  listen?: string;
+  /** The folder of the store (`console.db`). Required. */
+  dataDir?: string;
+  /** Plain HTTP on loopback addresses only, cookies without `Secure`: development. @default false */
+  insecureLoopback?: boolean | string;
+  /** @default "info" */
+  logLevel?: string;
+}
+
+/** The store settings only: what `wms-console user` and `token` need. */
+export type StoreSettings = Pick<ConsoleSettings, "dataDir" | "logLevel">;
+
+/** The configuration the service runs with. */
+export interface ResolvedConsoleConfig {
+  readonly inventories: readonly string[];
+  /** Agent credentials; undefined: agents are reached without TLS (loopback agents only). */
+  readonly agentTls:
+    { readonly ca: string; readonly cert: string; readonly key: string } | undefined;
+  /** HTTPS; undefined under {@link insecureLoopback}. */
+  readonly https: { readonly cert: string; readonly key: string } | undefined;
+  readonly listen: { readonly host: string; readonly port: number; readonly text: string };
+  readonly dataDir: string;
+  readonly insecureLoopback: boolean;
+  readonly logLevel: LogLevel;
+}
+
+/** Each setting's environment variable (`WMSCONSOLE_INVENTORY` is a comma list). */
+export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof ConsoleSettings, string>> = {
+  inventory: "WMSCONSOLE_INVENTORY",
+  ca: "WMSCONSOLE_CA",
+  cert: "WMSCONSOLE_CERT",
+  key: "WMSCONSOLE_KEY",
+  tlsCert: "WMSCONSOLE_TLS_CERT",
+  tlsKey: "WMSCONSOLE_TLS_KEY",
+  listen: "WMSCONSOLE_LISTEN",
+  dataDir: "WMSCONSOLE_DATA_DIR",
+  insecureLoopback: "WMSCONSOLE_INSECURE_LOOPBACK",
+  logLevel: "WMSCONSOLE_LOG_LEVEL",
+};
+
+/** The variable that names the config file when `--config` does not. */
+export const CONFIG_FILE_VARIABLE = "WMSCONSOLE_CONFIG";
+
+const SETTING_KEYS = Object.keys(ENVIRONMENT_VARIABLES) as (keyof ConsoleSettings)[];
+
+/** Reads the settings given by `WMSCONSOLE_*` variables; empty values count as unset. */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv): ConsoleSettings {
+  const settings: ConsoleSettings = {};
+  for (const key of SETTING_KEYS) {
+    const value = env[ENVIRONMENT_VARIABLES[key]];
+    if (value === undefined || value === "") continue;
+    if (key === "inventory") {
+      settings.inventory = value
+        .split(",")
+        .map((path) => path.trim())
+        .filter((path) => path !== "");
+    } else {
+      settings[key] = value;
+    }
+  }
+  return settings;
+}
+
+/**
+ * Checks the parsed content of a config file: an object whose keys are the flags in camelCase
+ * (`dataDir`, `tlsCert`), each of the right type.
+ * @throws ConsoleConfigError naming the file and the key.
+ */
+export function settingsFromFile(content: unknown, path: string): ConsoleSettings {
+  if (typeof content !== "object" || content === null || Array.isArray(content)) {
+    throw new ConsoleConfigError(`${path}: the config file must hold a JSON object`);
+  }
+  const settings: ConsoleSettings = {};
+  for (const [key, value] of Object.entries(content)) {
+    if (!(SETTING_KEYS as string[]).includes(key)) {
+      throw new ConsoleConfigError(
+        `${path}: unknown setting "${key}" (known: ${SETTING_KEYS.join(", ")})`,
+      );
+    }
+    const name = key as keyof ConsoleSettings;
+    if (name === "inventory") {
+      if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
+        throw new ConsoleConfigError(`${path}: "inventory" must be an array of file names`);
+      }
+      settings.inventory = value;
+    } else if (name === "insecureLoopback") {
+      if (typeof value !== "boolean") {
+        throw new ConsoleConfigError(`${path}: "insecureLoopback" must be true or false`);
+      }
+      settings.insecureLoopback = value;
+    } else {
+      if (typeof value !== "string" || value === "") {
+        throw new ConsoleConfigError(`${path}: "${name}" must be a non-empty string`);
+      }
+      settings[name] = value;
+    }
+  }
+  return settings;
+}
+
+/** The three sources of settings, and the config file's path for messages. */
+export interface SettingSources<S = ConsoleSettings> {
+  readonly flags: S;
+  readonly env: S;
+  readonly file: S;
+  readonly filePath?: string | undefined;
+}
+
+/** A setting's value and where it came from (`--listen`, `WMSCONSOLE_LISTEN`, `FILE: listen`). */
+interface Picked<T> {
+  readonly value: T;
+  readonly source: string;
+}
+
+function picker(sources: SettingSources) {
+  return <K extends keyof ConsoleSettings>(
+    key: K,
+  ): Picked<NonNullable<ConsoleSettings[K]>> | undefined => {
+    for (const [source, settings] of [
+      [flagName(key), sources.flags],
+      [ENVIRONMENT_VARIABLES[key], sources.env],
+      [`${sources.filePath ?? "config file"}: ${key}`, sources.file],
+    ] as const) {
+      const value = settings[key];
+      if (value !== undefined) return { value, source };
+    }
+    return undefined;
+  };
+}
+
+/**
+ * The store's folder and log level alone, for the `user` and `token` commands.
+ * @throws ConsoleConfigError when there is no data dir or the log level is unknown.
+ */
+export function resolveStoreConfig(sources: SettingSources): {
+  dataDir: string;
+  logLevel: LogLevel;
+} {
+  const pick = picker(sources);
+  return { dataDir: dataDirOf(pick("dataDir")), logLevel: logLevelOf(pick("logLevel")) };
+}
+
+/**
+ * Merges flags > environment > file > defaults and validates the result. Files are only named
+ * here; reading them (and refusing unreadable or wrong ones) is the caller's next step.
+ * @throws ConsoleConfigError naming the flag, variable or file entry at fault.
+ */
+export function resolveConsoleConfig(sources: SettingSources): ResolvedConsoleConfig {
+  const pick = picker(sources);
+  const insecure = pick("insecureLoopback");
+  const insecureLoopback =
+    insecure === undefined ? false : parseBoolean(insecure.value, insecure.source);
+
+  const listenSetting = pick("listen");
+  const listen = parseListen(
+    listenSetting?.value ?? DEFAULT_CONSOLE_LISTEN,
+    listenSetting?.source ?? "default --listen",
+  );
+
+  const tlsCert = pick("tlsCert");
+  const tlsKey = pick("tlsKey");
+  let https: ResolvedConsoleConfig["https"];
+  if (tlsCert !== undefined || tlsKey !== undefined) {
+    if (insecureLoopback) {
+      throw new ConsoleConfigError(
+        `${(tlsCert ?? tlsKey)?.source ?? "--tls-cert"} and ${insecure?.source ?? "--insecure-loopback"} exclude each other: choose HTTPS or plain HTTP on loopback`,
+      );
+    }
+    if (tlsCert === undefined || tlsKey === undefined) {
+      throw new ConsoleConfigError(
+        "HTTPS needs both --tls-cert and --tls-key (wmsctl pki issue-console NAME makes them)",
+      );
+    }
+    https = { cert: tlsCert.value, key: tlsKey.value };
+  } else if (!insecureLoopback) {
+    throw new ConsoleConfigError(
+      "no HTTPS configured: give --tls-cert and --tls-key (wmsctl pki issue-console NAME makes them), or --insecure-loopback for plain HTTP on loopback addresses only (development)",
+    );
+  }
+
+  const ca = pick("ca");
+  const cert = pick("cert");
+  const key = pick("key");
+  const given = [ca, cert, key].filter((s) => s !== undefined);
+  let agentTls: ResolvedConsoleConfig["agentTls"];
+  if (given.length > 0) {
+    if (ca === undefined || cert === undefined || key === undefined) {
+      throw new ConsoleConfigError(
+        `the console's agent credentials need all three of --ca, --cert and --key (${given.map((s) => s.source).join(", ")} given)`,
+      );
+    }
+    agentTls = { ca: ca.value, cert: cert.value, key: key.value };
+  } else if (!insecureLoopback) {
+    throw new ConsoleConfigError(
+      "no agent credentials: give --ca, --cert and --key (the console's client identity; wmsctl pki issue-console NAME makes them)",
+    );
+  }
+
+  const inventorySetting = pick("inventory");
+  const inventories = inventorySetting?.value ?? [];
+  for (const path of inventories) {
+    if (path.trim() === "") {
+      throw new ConsoleConfigError(
+        `${inventorySetting?.source ?? "--inventory"}: an empty file name`,
+      );
+    }
+  }
+
+  return {
+    inventories,
+    agentTls,
+    https,
+    listen,
+    dataDir: dataDirOf(pick("dataDir")),
+    insecureLoopback,
+    logLevel: logLevelOf(pick("logLevel")),
+  };
+}
+
+function dataDirOf(setting: Picked<string> | undefined): string {
+  if (setting === undefined || setting.value.trim() === "") {
+    throw new ConsoleConfigError(
+      `no store: give --data-dir DIR (or ${ENVIRONMENT_VARIABLES.dataDir}), the folder of the console's accounts, tokens and audit trail`,
+    );
+  }
+  return setting.value;
+}
+
+function logLevelOf(setting: Picked<string> | undefined): LogLevel {
+  const level = setting?.value ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConsoleConfigError(
+      `${setting?.source ?? "--log-level"}: "${level}" is not a level (${LOG_LEVELS.join(", ")})`,
+    );
+  }
+  return level as LogLevel;
+}
+
+function flagName(key: keyof ConsoleSettings): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function parseBoolean(value: boolean | string, source: string): boolean {
+  if (typeof value === "boolean") return value;
+  const lower = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(lower)) return true;
+  if (["0", "false", "no", "off"].includes(lower)) return false;
+  throw new ConsoleConfigError(`${source}: "${value}" is not a boolean (true/false, 1/0, yes/no)`);
+}
+
+/**
+ * Parses `HOST:PORT` (`[v6]:PORT` for IPv6); port 0 asks the system for a free port.
+ * @throws ConsoleConfigError naming `source`.
+ */
+export function parseListen(
+  text: string,
+  source: string,
+): { host: string; port: number; text: string } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (match === null || host === undefined || !Number.isInteger(port) || port > 65535) {
+    throw new ConsoleConfigError(
+      `${source}: "${text}" is not HOST:PORT (e.g. 127.0.0.1:8443, [::1]:8443, 0.0.0.0:8443)`,
+    );
+  }
+  if (match[1] !== undefined && isIP(host) !== 6) {
+    throw new ConsoleConfigError(`${source}: "${host}" in brackets is not an IPv6 address`);
+  }
+  if (match[2] !== undefined && isIP(host) === 0) {
+    if (hostNameProblem(canonicalHostName(host)) !== undefined) {
+      throw new ConsoleConfigError(`${source}: "${host}" is not a valid host name`);
+    }
+  }
+  return { host, port, text: match[1] !== undefined ? `[${host}]:${port}` : `${host}:${port}` };
+}

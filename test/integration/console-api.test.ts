@@ -1,0 +1,408 @@
+/**
+ * The console's HTTP API over real HTTP and a real SQLite file: health, login and logout, the
+ * session cookie's attributes, CSRF, bearer tokens (a revoked one stops at once), the login
+ * limits and lockout, the shape and status of every error, and the audit trail of each of these
+ * (refusals included), paged and filtered.
+ */
+import assert from "node:assert/strict";
+import type { IncomingHttpHeaders } from "node:http";
+import { request } from "node:https";
+import { describe, it } from "node:test";
+import { createLoginGuard } from "../../console/security/login-guard.js";
+import type { ApiErrorBody, AuditPage, WhoAmI } from "../../console/api/types.js";
+import { TEST_PASSWORD, startTestConsole } from "../helpers/console-harness.js";
+import { createTestCa, pemFolder } from "../helpers/test-pki.js";
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+async function errorOf(response: Response): Promise<ApiErrorBody["error"]> {
+  const body = (await response.json()) as ApiErrorBody;
+  assert.equal(typeof body.error.message, "string");
+  return body.error;
+}
+
+function login(
+  console: { fetch: (p: string, i?: RequestInit) => Promise<Response> },
+  body: unknown,
+) {
+  return console.fetch("/api/v1/login", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+describe("console API: health, login, logout", () => {
+  it("GET /healthz answers without authentication and without detail", async (t) => {
+    const console = await startTestConsole(t);
+    const response = await console.fetch("/healthz", {
+      headers: { authorization: "Bearer not-a-token" },
+    });
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { status: "ok" });
+  });
+
+  it("a login sets an HttpOnly SameSite=Strict cookie (not Secure over insecure loopback) and answers the CSRF token", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("alice", "operator");
+    const response = await login(console, { user: "alice", password: TEST_PASSWORD });
+    assert.equal(response.status, 200);
+    const cookie = response.headers.getSetCookie()[0] ?? "";
+    assert.match(
+      cookie,
+      /^wmsconsole_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/,
+    );
+    const body = (await response.json()) as WhoAmI;
+    assert.equal(body.user, "alice");
+    assert.equal(body.role, "operator");
+    assert.equal(body.idleTimeoutSeconds, 1800);
+    assert.match(body.csrfToken ?? "", /^[A-Za-z0-9_-]{43}$/);
+    const me = await console.fetch("/api/v1/me", {
+      headers: { cookie: cookie.split(";")[0] ?? "" },
+    });
+    assert.equal(me.status, 200);
+    assert.equal(((await me.json()) as WhoAmI).csrfToken, body.csrfToken);
+  });
+
+  it("over HTTPS the cookie is Secure and __Host- prefixed, and answers say Strict-Transport-Security", async (t) => {
+    const ca = await createTestCa();
+    const server = await ca.issueServer(["console.lab.example.com"], ["127.0.0.1"]);
+    const client = await ca.issueClient("console.lab.example.com");
+    const pem = await pemFolder(t);
+    const console = await startTestConsole(t, {
+      tlsCert: await pem.write("https.pem", server.cert),
+      tlsKey: await pem.write("https.key", server.key),
+      ca: await pem.write("ca.pem", ca.cert),
+      cert: await pem.write("client.pem", client.cert),
+      key: await pem.write("client.key", client.key),
+    });
+    assert.match(console.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    await console.addUser("alice", "reader");
+    const answer = await new Promise<{
+      status: number;
+      headers: IncomingHttpHeaders;
+    }>((resolve, reject) => {
+      const call = request(
+        `${console.url}/api/v1/login`,
+        { method: "POST", ca: ca.cert, headers: JSON_HEADERS, agent: false },
+        (response) => {
+          response.resume();
+          response.on("end", () =>
+            resolve({ status: response.statusCode ?? 0, headers: response.headers }),
+          );
+        },
+      );
+      call.on("error", reject);
+      call.end(JSON.stringify({ user: "alice", password: TEST_PASSWORD }));
+    });
+    assert.equal(answer.status, 200);
+    assert.match(
+      answer.headers["set-cookie"]?.[0] ?? "",
+      /^__Host-wmsconsole=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Secure$/,
+    );
+    assert.equal(answer.headers["strict-transport-security"], "max-age=31536000");
+  });
+
+  it("a wrong user name and a wrong password get the same answer", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("alice", "reader");
+    const wrongUser = await login(console, { user: "mallory", password: TEST_PASSWORD });
+    const wrongPassword = await login(console, { user: "alice", password: "not the password" });
+    assert.equal(wrongUser.status, 401);
+    assert.equal(wrongPassword.status, 401);
+    assert.deepEqual(await wrongUser.json(), await wrongPassword.json());
+    assert.deepEqual(wrongUser.headers.getSetCookie(), []);
+  });
+
+  it("logout ends the session: the cookie no longer authenticates", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("alice", "reader");
+    const session = await console.login("alice");
+    const out = await console.fetch("/api/v1/logout", { method: "POST", headers: session.headers });
+    assert.equal(out.status, 204);
+    assert.match(out.headers.getSetCookie()[0] ?? "", /Max-Age=0/);
+    const after = await console.fetch("/api/v1/me", { headers: { cookie: session.cookie } });
+    assert.equal(after.status, 401);
+    assert.equal((await errorOf(after)).code, "unauthenticated");
+  });
+
+  it("a session idle for longer than the idle timeout has ended", async (t) => {
+    let now = Date.now();
+    const console = await startTestConsole(
+      t,
+      {},
+      { server: { now: () => now, sessionIdleMs: 60_000 } },
+    );
+    await console.addUser("alice", "reader");
+    const session = await console.login("alice");
+    now += 59_000;
+    assert.equal(
+      (await console.fetch("/api/v1/me", { headers: { cookie: session.cookie } })).status,
+      200,
+    );
+    now += 61_000;
+    const response = await console.fetch("/api/v1/me", { headers: { cookie: session.cookie } });
+    assert.equal(response.status, 401);
+  });
+});
+
+describe("console API: CSRF and tokens", () => {
+  it("a change made with the cookie but without the CSRF token (or a wrong one) is refused and changes nothing", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("alice", "reader");
+    const session = await console.login("alice");
+    for (const headers of [
+      { cookie: session.cookie },
+      { cookie: session.cookie, "x-csrf-token": "A".repeat(43) },
+      { cookie: session.cookie, "x-csrf-token": "" },
+    ]) {
+      const response = await console.fetch("/api/v1/logout", { method: "POST", headers });
+      assert.equal(response.status, 403);
+      assert.equal((await errorOf(response)).code, "csrf_failed");
+    }
+    // Still signed in: the refused logouts changed nothing.
+    assert.equal(
+      (await console.fetch("/api/v1/me", { headers: { cookie: session.cookie } })).status,
+      200,
+    );
+    const denied = (await (
+      await console.fetch("/api/v1/audit?action=denied", { headers: { cookie: session.cookie } })
+    ).json()) as AuditPage;
+    assert.equal(denied.records.length, 3);
+    assert.ok(denied.records.every((r) => r.actor === "alice" && r.outcome === "csrf_failed"));
+  });
+
+  it("a bearer token authenticates as its account without a CSRF token; revoked, it stops at once", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("robot", "reader");
+    const { id, token } = await console.addToken("robot");
+    const headers = { authorization: `Bearer ${token}` };
+    const me = await console.fetch("/api/v1/me", { headers });
+    assert.equal(me.status, 200);
+    assert.deepEqual(await me.json(), { user: "robot", role: "reader", auth: "token" });
+    assert.equal(await console.store.revokeToken(id), true);
+    const after = await console.fetch("/api/v1/me", { headers });
+    assert.equal(after.status, 401);
+    assert.deepEqual(await errorOf(after), {
+      code: "unauthenticated",
+      message: "the token is not valid (unknown or revoked)",
+    });
+  });
+
+  it("a malformed Authorization header, or a token of a removed account, is unauthenticated", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("robot", "reader");
+    const { token } = await console.addToken("robot");
+    for (const value of [
+      "Basic abc",
+      "Bearer",
+      `Bearer ${"wmsc_".padEnd(200, "x")}`,
+      "Bearer wmsc_x",
+    ]) {
+      const response = await console.fetch("/api/v1/me", { headers: { authorization: value } });
+      assert.equal(response.status, 401, value);
+    }
+    await console.store.removeAccount("robot");
+    const response = await console.fetch("/api/v1/me", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(response.status, 401);
+  });
+});
+
+describe("console API: login limits", () => {
+  it("five failures in a row lock the account name (existing or not) for every address, even with the right password", async (t) => {
+    let now = 1_000_000;
+    const console = await startTestConsole(
+      t,
+      {},
+      {
+        server: { loginGuard: createLoginGuard({ now: () => now }) },
+      },
+    );
+    await console.addUser("alice", "reader");
+    for (const user of ["alice", "nobody"]) {
+      for (let i = 0; i < 5; i += 1) {
+        assert.equal((await login(console, { user, password: "wrong password!" })).status, 401);
+      }
+      const locked = await login(console, { user, password: TEST_PASSWORD });
+      assert.equal(locked.status, 429);
+      assert.equal(locked.headers.get("retry-after"), "900");
+      assert.equal((await errorOf(locked)).code, "too_many_attempts");
+    }
+    now += 900_000;
+    assert.equal((await login(console, { user: "alice", password: TEST_PASSWORD })).status, 200);
+    const audit = (await (
+      await console.fetch("/api/v1/audit?action=login&actor=nobody", {
+        headers: { authorization: `Bearer ${(await console.addToken("alice")).token}` },
+      })
+    ).json()) as AuditPage;
+    assert.deepEqual(
+      audit.records.map((r) => r.outcome),
+      ["too_many_attempts", ...Array<string>(5).fill("invalid_credentials")],
+    );
+  });
+
+  it("an address with too many failures is refused for any account until its window ends", async (t) => {
+    let now = 1_000_000;
+    const console = await startTestConsole(
+      t,
+      {},
+      {
+        server: {
+          loginGuard: createLoginGuard({
+            now: () => now,
+            maxFailuresPerAddress: 3,
+            addressWindowMs: 60_000,
+          }),
+        },
+      },
+    );
+    await console.addUser("alice", "reader");
+    for (const user of ["a", "b", "c"]) {
+      assert.equal((await login(console, { user, password: "wrong password!" })).status, 401);
+    }
+    const blocked = await login(console, { user: "alice", password: TEST_PASSWORD });
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.headers.get("retry-after"), "60");
+    now += 60_000;
+    assert.equal((await login(console, { user: "alice", password: TEST_PASSWORD })).status, 200);
+  });
+});
+
+describe("console API: errors", () => {
+  it("every error is { error: { code, message } } with its status", async (t) => {
+    const console = await startTestConsole(t);
+    const cases: [RequestInit & { path?: string }, number, string, RegExp][] = [
+      [{ body: "{", headers: JSON_HEADERS }, 400, "bad_request", /not valid JSON/],
+      [{ body: "[]", headers: JSON_HEADERS }, 400, "bad_request", /must be a JSON object/],
+      [
+        {
+          body: JSON.stringify({ user: "a", password: "b", role: "admin" }),
+          headers: JSON_HEADERS,
+        },
+        400,
+        "bad_request",
+        /unknown field "role"/,
+      ],
+      [
+        { body: JSON.stringify({ user: "a" }), headers: JSON_HEADERS },
+        400,
+        "bad_request",
+        /"password" is required/,
+      ],
+      [
+        { body: JSON.stringify({ user: 1, password: "b" }), headers: JSON_HEADERS },
+        400,
+        "bad_request",
+        /"user" must be a string/,
+      ],
+      [
+        { body: JSON.stringify({ user: "a".repeat(65), password: "b" }), headers: JSON_HEADERS },
+        400,
+        "bad_request",
+        /"user" has at most 64/,
+      ],
+      [
+        { body: "user=a", headers: { "content-type": "application/x-www-form-urlencoded" } },
+        415,
+        "unsupported_media_type",
+        /application\/json/,
+      ],
+      [
+        {
+          body: JSON.stringify({ user: "a", password: "x".repeat(10_000) }),
+          headers: JSON_HEADERS,
+        },
+        413,
+        "payload_too_large",
+        /too large/,
+      ],
+      [
+        { body: '{"__proto__": {"x": 1}, "user": "a", "password": "b"}', headers: JSON_HEADERS },
+        400,
+        "bad_request",
+        /./,
+      ],
+    ];
+    for (const [init, status, code, message] of cases) {
+      const response = await console.fetch("/api/v1/login", { method: "POST", ...init });
+      assert.equal(response.status, status, JSON.stringify(init.body ?? "").slice(0, 60));
+      const error = await errorOf(response);
+      assert.equal(error.code, code);
+      assert.match(error.message, message);
+    }
+    const missing = await console.fetch("/api/v1/nothing");
+    assert.equal(missing.status, 404);
+    assert.equal((await errorOf(missing)).code, "not_found");
+    const anonymous = await console.fetch("/api/v1/audit");
+    assert.equal(anonymous.status, 401);
+    assert.equal((await errorOf(anonymous)).code, "unauthenticated");
+  });
+});
+
+describe("console API: the audit trail", () => {
+  it("is newest first, paged with next, filtered by actor, action and host, and refuses bad parameters", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("alice", "reader");
+    const { token } = await console.addToken("alice");
+    const headers = { authorization: `Bearer ${token}` };
+    for (let i = 0; i < 5; i += 1) {
+      await console.store.appendAudit({
+        actor: i % 2 === 0 ? "bob" : "carol",
+        auth: "cookie",
+        address: "127.0.0.1",
+        action: "action.result",
+        outcome: "ok",
+        hosts: [`h${i}.lab.example.com`, "all.lab.example.com"],
+        detail: { n: i },
+      });
+    }
+    const first = (await (
+      await console.fetch("/api/v1/audit?limit=2&action=action.result", { headers })
+    ).json()) as AuditPage;
+    assert.deepEqual(
+      first.records.map((r) => r.detail["n"]),
+      [4, 3],
+    );
+    assert.equal(typeof first.next, "number");
+    const second = (await (
+      await console.fetch(`/api/v1/audit?limit=2&action=action.result&before=${first.next}`, {
+        headers,
+      })
+    ).json()) as AuditPage;
+    assert.deepEqual(
+      second.records.map((r) => r.detail["n"]),
+      [2, 1],
+    );
+    const bob = (await (
+      await console.fetch("/api/v1/audit?actor=bob", { headers })
+    ).json()) as AuditPage;
+    assert.deepEqual(
+      bob.records.map((r) => r.detail["n"]),
+      [4, 2, 0],
+    );
+    assert.equal(bob.next, undefined);
+    const host = (await (
+      await console.fetch("/api/v1/audit?host=H3.lab.example.com", { headers })
+    ).json()) as AuditPage;
+    assert.deepEqual(
+      host.records.map((r) => r.detail["n"]),
+      [3],
+    );
+    assert.match(host.records[0]?.time ?? "", /^\d{4}-\d\d-\d\dT/);
+    for (const query of [
+      "limit=0",
+      "limit=1001",
+      "limit=x",
+      "before=-1",
+      "color=red",
+      "actor=",
+      "actor=a&actor=b",
+    ]) {
+      const response = await console.fetch(`/api/v1/audit?${query}`, { headers });
+      assert.equal(response.status, 400, query);
+      assert.equal((await errorOf(response)).code, "bad_request");
+    }
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The console's settings: flags > WMSCONSOLE_* > config file > defaults, and a precise
+ * ConsoleConfigError for each bad value (the command exits 2 on it, before binding).
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import {
+  ConsoleConfigError,
+  resolveConsoleConfig,
+  resolveStoreConfig,
+  settingsFromEnvironment,
+  settingsFromFile,
+  type ConsoleSettings,
+} from "../../console/config/options.js";
+
+const TLS: ConsoleSettings = {
+  tlsCert: "https.pem",
+  tlsKey: "https.key",
+  ca: "ca.pem",
+  cert: "console.pem",
+  key: "console.key",
+  dataDir: "/var/lib/wms-console",
+};
+
+/** `settings` without `key`. */
+function without(settings: ConsoleSettings, key: keyof ConsoleSettings): ConsoleSettings {
+  const copy = { ...settings };
+  delete copy[key];
+  return copy;
+}
+
+function resolve(flags: ConsoleSettings, env: ConsoleSettings = {}, file: ConsoleSettings = {}) {
+  return resolveConsoleConfig({ flags, env, file, filePath: "console.json" });
+}
+
+it("defaults: 127.0.0.1:8443 over HTTPS, no inventory, log level info", () => {
+  const config = resolve(TLS);
+  assert.deepEqual(config.listen, { host: "127.0.0.1", port: 8443, text: "127.0.0.1:8443" });
+  assert.deepEqual(config.https, { cert: "https.pem", key: "https.key" });
+  assert.deepEqual(config.agentTls, { ca: "ca.pem", cert: "console.pem", key: "console.key" });
+  assert.deepEqual(config.inventories, []);
+  assert.equal(config.insecureLoopback, false);
+  assert.equal(config.logLevel, "info");
+});
+
+it("flags win over the environment, which wins over the file", () => {
+  const env = settingsFromEnvironment({
+    WMSCONSOLE_LISTEN: "127.0.0.1:9000",
+    WMSCONSOLE_LOG_LEVEL: "debug",
+    WMSCONSOLE_INVENTORY: "a.txt, b.txt,",
+    WMSCONSOLE_DATA_DIR: "",
+  });
+  assert.deepEqual(env, {
+    listen: "127.0.0.1:9000",
+    logLevel: "debug",
+    inventory: ["a.txt", "b.txt"],
+  });
+  const file = settingsFromFile(
+    { listen: "0.0.0.0:1", logLevel: "warn", dataDir: "/file", inventory: ["c.txt"] },
+    "console.json",
+  );
+  const config = resolve({ ...without(TLS, "dataDir"), listen: "[::1]:8443" }, env, file);
+  assert.equal(config.listen.text, "[::1]:8443");
+  assert.equal(config.logLevel, "debug");
+  assert.deepEqual(config.inventories, ["a.txt", "b.txt"]);
+  assert.equal(config.dataDir, "/file");
+});
+
+it("insecure loopback needs neither HTTPS nor agent credentials, and excludes HTTPS", () => {
+  const config = resolve({ insecureLoopback: true, dataDir: "d" });
+  assert.equal(config.https, undefined);
+  assert.equal(config.agentTls, undefined);
+  assert.equal(resolve({ dataDir: "d" }, { insecureLoopback: "yes" }).insecureLoopback, true);
+  assert.throws(
+    () => resolve({ ...TLS, insecureLoopback: true }),
+    /--tls-cert and --insecure-loopback exclude each other/,
+  );
+});
+
+it("each bad value is a ConsoleConfigError naming its source", () => {
+  const cases: [ConsoleSettings, ConsoleSettings, RegExp][] = [
+    [{ ...TLS, listen: "nowhere" }, {}, /^--listen: "nowhere" is not HOST:PORT/],
+    [{ ...TLS, listen: "h:70000" }, {}, /is not HOST:PORT/],
+    [{ ...TLS, listen: "[h]:1" }, {}, /is not HOST:PORT|not an IPv6/],
+    [{ ...TLS, listen: "bad_name!:1" }, {}, /not a valid host name/],
+    [TLS, { listen: "x" }, /^WMSCONSOLE_LISTEN: "x"/],
+    [{ ...TLS, logLevel: "loud" }, {}, /"loud" is not a level/],
+    [without(TLS, "tlsKey"), {}, /HTTPS needs both --tls-cert and --tls-key/],
+    [{ dataDir: "d" }, {}, /no HTTPS configured/],
+    [without(TLS, "key"), {}, /need all three of --ca, --cert and --key/],
+    [{ tlsCert: "a", tlsKey: "b", dataDir: "d" }, {}, /no agent credentials/],
+    [without(TLS, "dataDir"), {}, /no store: give --data-dir/],
+    [{ insecureLoopback: "perhaps", dataDir: "d" }, {}, /"perhaps" is not a boolean/],
+    [{ ...TLS, inventory: [" "] }, {}, /an empty file name/],
+  ];
+  for (const [flags, env, message] of cases) {
+    assert.throws(
+      () => resolve(flags, env),
+      (error: unknown) => error instanceof ConsoleConfigError && message.test(error.message),
+      JSON.stringify(flags),
+    );
+  }
+});
+
+it("a config file is an object of known settings of the right types", () => {
+  for (const [content, message] of [
+    [[], /must hold a JSON object/],
+    [{ colour: "red" }, /unknown setting "colour"/],
+    [{ inventory: "a.txt" }, /"inventory" must be an array/],
+    [{ insecureLoopback: "true" }, /"insecureLoopback" must be true or false/],
+    [{ listen: 8443 }, /"listen" must be a non-empty string/],
+  ] as const) {
+    assert.throws(() => settingsFromFile(content, "c.json"), message);
+  }
+});
+
+it("the user and token commands need only the data dir", () => {
+  assert.deepEqual(resolveStoreConfig({ flags: { dataDir: "d" }, env: {}, file: {} }), {
+    dataDir: "d",
+    logLevel: "info",
+  });
+  assert.throws(() => resolveStoreConfig({ flags: {}, env: {}, file: {} }), /no store/);
+});
