@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,6 +138,40 @@ void describe("wmsctl pki", () => {
     assert.equal(again.status, 2, "installing over another client needs --force");
     assert.match(again.stderr, /client\.key exists/);
     await assert.rejects(stat(join(dir, "bob.pem")), { code: "ENOENT" });
+  });
+
+  void it("issue-console writes the console's HTTPS certificate (serverAuth, NAME and --ip as SANs) and its client identity (CN NAME, clientAuth)", async () => {
+    const run = await pki([
+      "issue-console",
+      "Console.Lab.Example.com",
+      "--ip",
+      "10.0.0.5",
+      "--alt-name",
+      "wms.lab.example.com",
+      "--dir",
+      dir,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const name = "console.lab.example.com";
+    const https = new X509Certificate(await readFile(join(dir, `${name}-https.pem`)));
+    assert.equal(https.subjectAltName, `DNS:${name}, DNS:wms.lab.example.com, IP Address:10.0.0.5`);
+    assert.equal(
+      https.checkPrivateKey(createPrivateKey(await readFile(join(dir, `${name}-https.key`)))),
+      true,
+    );
+    const client = new X509Certificate(await readFile(join(dir, `${name}-console.pem`)));
+    assert.equal(client.subject, `CN=${name}`);
+    assert.equal(client.subjectAltName, undefined);
+    if (posix) {
+      assert.equal(await mode(join(dir, `${name}-https.key`)), 0o600);
+      assert.equal(await mode(join(dir, `${name}-console.key`)), 0o600);
+    }
+    assert.match(run.stdout, new RegExp(`--allow ${name.replaceAll(".", "\\.")}=operator`));
+    const again = await pki(["issue-console", name, "--dir", dir]);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /-https\.key exists; nothing was written/);
+    const bad = await pki(["issue-console", "not a name", "--dir", dir]);
+    assert.equal(bad.status, 2);
   });
 
   void it("defaults to the config dir's pki/: the project's .wmsctl/ upwards, else the user's", async () => {

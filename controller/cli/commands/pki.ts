@@ -2,7 +2,9 @@
  * `wmsctl pki`: the private PKI of a fleet, no `openssl` needed. `init` makes the CA,
  * `issue-agent FQDN...` an agent certificate per host (the FQDN as DNS SAN, serverAuth),
  * `issue-client NAME` a client certificate whose CN is the identity an agent's
- * `--allow NAME=ROLE` names (clientAuth). Files go to `--dir` (default: the config dir's `pki/`);
+ * `--allow NAME=ROLE` names (clientAuth), `issue-console NAME` the two of a `wms-console` on host
+ * NAME: its HTTPS certificate (NAME as DNS SAN, serverAuth) and its client identity towards the
+ * agents (CN NAME, clientAuth). Files go to `--dir` (default: the config dir's `pki/`);
  * keys are written 0600 and nothing is replaced without `--force`.
  */
 import { join, resolve } from "node:path";
@@ -78,7 +80,7 @@ function common(command: Command, defaultDays: number): Command {
     .option("--force", "replace files that exist");
 }
 
-/** Adds `pki init|issue-agent|issue-client` to the program. */
+/** Adds `pki init|issue-agent|issue-client|issue-console` to the program. */
 export function addPkiCommand(program: Command, io: CliIo, done: (status: number) => void): void {
   const pki = program
     .command("pki")
@@ -88,7 +90,8 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
       "\nExamples:\n" +
         "  wmsctl pki init\n" +
         "  wmsctl pki issue-agent h1.lab.example.com h2.lab.example.com\n" +
-        "  wmsctl pki issue-client alice --install     # and wms-agent --allow alice=operator",
+        "  wmsctl pki issue-client alice --install     # and wms-agent --allow alice=operator\n" +
+        "  wmsctl pki issue-console console.lab.example.com",
     );
 
   common(pki.command("init").description("make the CA (ca.pem, ca.key)"), 3650)
@@ -188,6 +191,67 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
         io.stdout.write(`${path}  installed for wmsctl\n`);
       }
       io.stdout.write(`On each agent: --allow ${name}=operator (or ${name}=reader)\n`);
+    }),
+  );
+
+  common(
+    pki
+      .command("issue-console")
+      .description(
+        "issue a wms-console's HTTPS certificate (NAME-https.pem, NAME-https.key) and its client identity towards the agents (NAME-console.pem, NAME-console.key)",
+      )
+      .argument("<name>", "the console host's FQDN, as browsers reach it")
+      .option(
+        "--alt-name <fqdn>",
+        "another name browsers use (repeatable)",
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      )
+      .option(
+        "--ip <address>",
+        "an address browsers use (repeatable)",
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
+    365,
+  ).action(
+    action(done, async (input: string, flags: PkiFlags & { altName?: string[]; ip?: string[] }) => {
+      const name = agentCertificateName(input);
+      const identity = clientCertificateName(name);
+      const {
+        caFiles,
+        certificateIpAddresses,
+        checkWritable,
+        issueAgentCertificate,
+        issueClientCertificate,
+        loadCertificateAuthority,
+        pemFiles,
+        writeIssued,
+      } = await loadPki();
+      const dir = await pkiDir(flags, io);
+      const ca = await loadCertificateAuthority(caFiles(dir));
+      const httpsFiles = pemFiles(dir, `${name}-https`);
+      const clientFiles = pemFiles(dir, `${name}-console`);
+      const force = flags.force === true;
+      await checkWritable(
+        [httpsFiles.keyPath, httpsFiles.certPath, clientFiles.keyPath, clientFiles.certPath],
+        force,
+      );
+      const https = await issueAgentCertificate(ca, name, {
+        altNames: (flags.altName ?? []).map(agentCertificateName),
+        ipAddresses: certificateIpAddresses(flags.ip ?? []),
+        ...days(flags),
+      });
+      const client = await issueClientCertificate(ca, identity, days(flags));
+      await writeIssued(httpsFiles, https, force);
+      printWritten(io, httpsFiles, `console HTTPS ${name}, ${describe(https)}`);
+      await writeIssued(clientFiles, client, force);
+      printWritten(io, clientFiles, `console client ${identity}, ${describe(client)}`);
+      const caPath = join(dir, "ca.pem");
+      io.stdout.write(
+        `Run the console with:\n  wms-console --ca ${caPath} --cert ${clientFiles.certPath} --key ${clientFiles.keyPath} \\\n` +
+          `    --tls-cert ${httpsFiles.certPath} --tls-key ${httpsFiles.keyPath} --listen 0.0.0.0:8443 --data-dir DIR --inventory FILE\n` +
+          `On each agent: --allow ${identity}=operator (or ${identity}=reader for a console that only watches).\n` +
+          `Browsers trust the HTTPS certificate once they trust ${caPath} (or use a certificate of your organisation's CA).\n`,
+      );
     }),
   );
 
