@@ -19,7 +19,7 @@ import {
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { promisifyClient } from "../helpers/agent-harness.js";
-import { runAgent, spawnAgent } from "../helpers/agent-process.js";
+import { runAgent, runMain, spawnAgent } from "../helpers/agent-process.js";
 
 const CALL_AGENT = fileURLToPath(new URL("../fixtures/e2e/call-agent.ts", import.meta.url));
 
@@ -246,6 +246,9 @@ describe("wms-agent process", () => {
 });
 
 describe("wms-agent start-up refusals: exit 2, a precise message, nothing bound", () => {
+  // Each refusal is main() refusing its settings, the same code in this process as in a spawned
+  // one: the table runs in-process (a process each cost 16 agent start-ups); the cases after it
+  // spawn the agent, for the exit status of a real process and its message on standard error.
   const cases: [string, string[], RegExp, NodeJS.ProcessEnv?][] = [
     ["no transport", [], /no transport security configured.*--insecure-loopback/],
     [
@@ -318,12 +321,23 @@ describe("wms-agent start-up refusals: exit 2, a precise message, nothing bound"
   ];
   for (const [name, args, message, env] of cases) {
     it(`refuses ${name}`, async () => {
-      const result = await runAgent(args, env);
+      const result = await runMain(args, env);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, message);
       assert.doesNotMatch(result.stdout, /agent listening/);
     });
   }
+
+  it("refuses as a process: exit status 2, the message on standard error, nothing bound", async () => {
+    const result = await runAgent(["--insecure-loopback", "--listen", "0.0.0.0:0"]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(
+      result.stderr,
+      (await runMain(["--insecure-loopback", "--listen", "0.0.0.0:0"])).stderr,
+      "the same words as main() in-process",
+    );
+    assert.doesNotMatch(result.stdout, /agent listening/);
+  });
 
   it("refuses a fixture with a bad field, naming the file and the field", async (t) => {
     const dir = await tempDir(t);

@@ -11,7 +11,13 @@ import { before, describe, it, type TestContext } from "node:test";
 import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
 import { WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import { promisifyClient, type TestClient } from "../helpers/agent-harness.js";
-import { runAgent, spawnAgent, type AgentProcess, type LogLine } from "../helpers/agent-process.js";
+import {
+  runAgent,
+  runMain,
+  spawnAgent,
+  type AgentProcess,
+  type LogLine,
+} from "../helpers/agent-process.js";
 import {
   createTestCa,
   pemFolder,
@@ -205,25 +211,35 @@ describe("wms-agent start-up with broken certificate files: exit 2, a precise me
       (f) => new RegExp(`--tls-cert ${escape(f.cert)}: .* is not a TLS server certificate`),
     ],
   ];
+  const args = (files: { cert: string; key: string; ca: string }) => [
+    ...["--listen", "127.0.0.1:0", "--host-fqdn", HOST],
+    ...tlsArgs(files),
+    ...["--allow", "ops=operator"],
+  ];
+  // main() decides these before it serves, the same code in this process as in a spawned agent:
+  // the table runs in-process (a process each cost 11 start-ups); the last case spawns the agent.
   for (const [name, make, message] of cases) {
     it(`refuses ${name}`, async (t) => {
       const folder = await pemFolder(t);
       const files = await make(folder);
-      const result = await runAgent([
-        "--listen",
-        "127.0.0.1:0",
-        "--host-fqdn",
-        HOST,
-        ...tlsArgs(files),
-        "--allow",
-        "ops=operator",
-      ]);
+      const result = await runMain(args(files));
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, message(files));
       assert.match(result.stderr, /^wms-agent: /);
       assert.doesNotMatch(result.stdout, /agent listening/);
     });
   }
+
+  it("refuses as a process: exit status 2, the same message on standard error", async (t) => {
+    const [, make, message] =
+      cases.find(([name]) => name === "a key that does not match the certificate") ??
+      assert.fail("no such case");
+    const files = await make(await pemFolder(t));
+    const result = await runAgent(args(files));
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, message(files));
+    assert.doesNotMatch(result.stdout, /agent listening/);
+  });
 });
 
 describe("wms-agent under mutual TLS, reloaded with SIGHUP", () => {

@@ -3,8 +3,10 @@
  * come, its port read back from the "agent listening" line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { Writable } from "node:stream";
 import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
+import { main } from "../../agent/main.js";
 import { AGENT_BIN } from "./commands.js";
 import { underFileSizeLimit } from "./file-size-limit.js";
 
@@ -121,4 +123,29 @@ export function runAgent(
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A writable stream that keeps what is written, as text. */
+class MemoryStream extends Writable {
+  text = "";
+  override _write(chunk: unknown, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += String(chunk);
+    callback();
+  }
+}
+
+/**
+ * `wms-agent ARGS` as `bin/wms-agent.js` runs it, but in this process: `main()` with the
+ * process's environment plus `env` (the agent reads its environment through its io only), its
+ * output kept. For what the agent decides before it serves (refusals, help): the same code as in
+ * a spawned agent, without a process start-up each.
+ */
+export async function runMain(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new MemoryStream();
+  const stderr = new MemoryStream();
+  const code = await main({ argv: args, env: { ...process.env, ...env }, stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
 }
