@@ -198,8 +198,10 @@ void describe("faults in one DisconnectAll fan-out", () => {
       credentials: credentials.createInsecure(),
       timeoutMs: 60_000,
       retries: 2,
-      // The killed agent never comes back: its two retries each wait out this window.
-      reconnectWindowMs: 1500,
+      // The killed agent never comes back: its two retries each wait out this window. Wide enough
+      // for the restarted agent's connection on a loaded machine (1.5 s was not, at a load
+      // average of 15 with npm test's files side by side).
+      reconnectWindowMs: 5000,
       // A channel retries its connection at most every 100 ms (grpc-js backs off up to 120 s),
       // so the restarted agent is found well inside one window.
       channelOptions: {
