@@ -19,6 +19,14 @@ export const AF_INET6 = 23;
 const TCP_TABLE_OWNER_PID_ALL = 5;
 const NO_ERROR = 0;
 const ERROR_INSUFFICIENT_BUFFER = 122;
+/**
+ * What a table that changed under the call may also answer: Wine's `NsiAllocateAndGetTable` gives
+ * up with `ERROR_OUTOFMEMORY` after five tries at a table that kept growing (seen on a busy host
+ * with thousands of connections opening and closing), where Windows answers
+ * `ERROR_INSUFFICIENT_BUFFER`. Both mean "read it again", within the same bounded tries.
+ */
+const ERROR_OUTOFMEMORY = 14;
+const ERROR_NOT_ENOUGH_MEMORY = 8;
 /** Room for about a thousand IPv6 rows: no sizing call on an ordinary host. */
 const FIRST_TABLE_BYTES = 64 * 1024;
 /** The tries at a table that keeps growing between the calls, before the lookup gives up. */
@@ -68,8 +76,13 @@ export function createWindowsPeerResolver(): PeerProcessResolver {
   };
 }
 
-/** One table, grown until it fits (connections come and go between the calls). */
-async function readTable(fn: NativeFunction, family: number): Promise<Buffer> {
+/**
+ * One table, grown until it fits (connections come and go between the calls). A table that
+ * changed under the call is read again, at most {@link MAX_TABLE_ATTEMPTS} times in all.
+ * @param fn `GetExtendedTcpTable` (a koffi function, called on a worker thread).
+ * @throws Error naming the Win32 error, or that the table kept changing.
+ */
+export async function readTable(fn: NativeFunction, family: number): Promise<Buffer> {
   const size: [number] = [FIRST_TABLE_BYTES];
   let table = Buffer.alloc(FIRST_TABLE_BYTES);
   for (let attempt = 0; attempt < MAX_TABLE_ATTEMPTS; attempt++) {
@@ -94,12 +107,15 @@ async function readTable(fn: NativeFunction, family: number): Promise<Buffer> {
       );
     });
     if (status === NO_ERROR) return table.subarray(0, size[0]);
-    if (status !== ERROR_INSUFFICIENT_BUFFER) {
+    if (status === ERROR_INSUFFICIENT_BUFFER) {
+      table = Buffer.alloc(size[0] + 16 * 56);
+    } else if (status !== ERROR_OUTOFMEMORY && status !== ERROR_NOT_ENOUGH_MEMORY) {
       throw new Error(`GetExtendedTcpTable(family ${family}) failed with Win32 error ${status}`);
     }
-    table = Buffer.alloc(size[0] + 16 * 56);
   }
-  throw new Error(`GetExtendedTcpTable(family ${family}) kept growing; gave up`);
+  throw new Error(
+    `GetExtendedTcpTable(family ${family}) kept changing in ${MAX_TABLE_ATTEMPTS} reads; gave up`,
+  );
 }
 
 /**

@@ -1,11 +1,18 @@
 /**
  * The Windows resolver of protection rule 3, on any platform: `GetExtendedTcpTable`'s tables
- * decoded from bytes laid out as Windows lays them out. The calls themselves run under Wine
- * (`test/wine/harness.ts`).
+ * decoded from bytes laid out as Windows lays them out, and the reading loop's answers to each
+ * status (the native function replaced by one that answers a script of statuses). The real calls
+ * run under Wine (`test/wine/harness.ts`).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AF_INET, AF_INET6, parseTcpTable } from "../../agent/caller/windows-peer-process.js";
+import {
+  AF_INET,
+  AF_INET6,
+  parseTcpTable,
+  readTable,
+} from "../../agent/caller/windows-peer-process.js";
+import type { NativeFunction } from "../../common/native/koffi.js";
 
 void describe("parseTcpTable", () => {
   void it("decodes MIB_TCPTABLE_OWNER_PID rows (network byte order addresses and ports)", () => {
@@ -71,5 +78,56 @@ void describe("parseTcpTable", () => {
     const table = Buffer.from("ff000000" + "00".repeat(24), "hex");
     assert.equal(parseTcpTable(table, AF_INET).length, 1);
     assert.deepEqual(parseTcpTable(Buffer.alloc(2), AF_INET6), []);
+  });
+});
+
+/**
+ * A stand-in for koffi's `GetExtendedTcpTable` that answers the given statuses in turn, asking for
+ * `grownBytes` when it answers ERROR_INSUFFICIENT_BUFFER (122), and records the buffer sizes it
+ * was handed.
+ */
+function scriptedTable(statuses: readonly number[], grownBytes = 0) {
+  const sizes: number[] = [];
+  let call = 0;
+  const fn = {
+    async(
+      table: Buffer,
+      size: [number],
+      _sort: number,
+      _family: number,
+      _class: number,
+      _reserved: number,
+      done: (error: unknown, result: number) => void,
+    ) {
+      sizes.push(table.length);
+      const status = statuses[call++] ?? 0;
+      if (status === 122) size[0] = grownBytes;
+      else if (status === 0) size[0] = 4;
+      setImmediate(() => done(null, status));
+    },
+  };
+  return { fn: fn as unknown as NativeFunction, sizes, calls: () => call };
+}
+
+void describe("readTable", () => {
+  void it("grows the buffer when Windows asks, and rereads a table that changed under the call (Wine's 14)", async () => {
+    const script = scriptedTable([14, 122, 8, 0], 200_000);
+    const table = await readTable(script.fn, AF_INET);
+    assert.equal(table.length, 4);
+    assert.equal(script.calls(), 4);
+    assert.equal(script.sizes[0], script.sizes[1], "a changed table is reread at the same size");
+    assert.ok(script.sizes[2]! >= 200_000, `grown to ${script.sizes[2]} bytes`);
+  });
+
+  void it("gives up after eight reads of a table that keeps changing, and says so", async () => {
+    const script = scriptedTable(Array<number>(20).fill(14));
+    await assert.rejects(readTable(script.fn, AF_INET6), /family 23\) kept changing in 8 reads/);
+    assert.equal(script.calls(), 8);
+  });
+
+  void it("fails at once on any other Win32 error, naming it", async () => {
+    const script = scriptedTable([5]);
+    await assert.rejects(readTable(script.fn, AF_INET), /failed with Win32 error 5$/);
+    assert.equal(script.calls(), 1);
   });
 });
