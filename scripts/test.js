@@ -12,10 +12,12 @@
 //   time is waiting (processes starting, agents and Wine answering), not computing: four at once
 //   keep two cores busy without starving any of them.
 //
-// The other files' report streams as it comes; the Wine tier's, kept while it runs, follows it.
-// The exit status is 1 if either run failed. Arguments are passed to both runs (e.g.
+// The other files' report streams as it comes; the Wine tier's, kept while it runs, follows it;
+// then one closing summary of both, in the runner's own words (ℹ tests, ℹ pass, ℹ fail, ...), so
+// whoever reads the last lines reads the whole suite. The exit status is 1 if either run failed. Arguments are passed to both runs (e.g.
 // --test-name-pattern). Runs after `pretest`, which makes the bundles the end-to-end tests run.
 import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -43,18 +45,25 @@ const wine = files.filter((file) => file.startsWith("test/wine/"));
 const others = files.filter((file) => !file.startsWith("test/wine/"));
 const extra = process.argv.slice(2);
 
-/** Runs node's test runner on `list`; resolves to its exit status. */
-function run(list, options, capture) {
+/**
+ * Runs node's test runner on `list`; resolves to its exit status. Its output is kept (for the
+ * closing summary) and, unless `hold`, also written through as it comes.
+ */
+function run(list, options, hold) {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "--test", "--test-reporter=spec", ...options, ...extra, ...list],
-    { cwd: root, stdio: ["ignore", capture ? "pipe" : "inherit", capture ? "pipe" : "inherit"] },
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
   const output = [];
-  if (capture) {
-    child.stdout.on("data", (chunk) => output.push(chunk));
-    child.stderr.on("data", (chunk) => output.push(chunk));
-  }
+  child.stdout.on("data", (chunk) => {
+    output.push(chunk);
+    if (!hold) process.stdout.write(chunk);
+  });
+  child.stderr.on("data", (chunk) => {
+    output.push(chunk);
+    if (!hold) process.stderr.write(chunk);
+  });
   const done = new Promise((resolve) => {
     child.once("error", (error) => {
       output.push(Buffer.from(`${String(error)}\n`));
@@ -80,4 +89,23 @@ if (wineRun !== undefined) {
   process.stdout.write(`\n# The Wine tier (${wine.length} files, one at a time)\n`);
   process.stdout.write(Buffer.concat(wineRun.output));
 }
+
+/** The counters of the runner's closing summary (`ℹ tests 12`), the last of each in a report. */
+function summaryOf(output) {
+  const counts = new Map();
+  for (const match of Buffer.concat(output)
+    .toString("utf8")
+    .matchAll(/^ℹ (\w+) ([\d.]+)$/gmu)) {
+    counts.set(match[1], Number(match[2]));
+  }
+  return counts;
+}
+const summaries = runs.map(({ output }) => summaryOf(output));
+const names = ["tests", "suites", "pass", "fail", "cancelled", "skipped", "todo"];
+process.stdout.write(`\n# The whole suite (${files.length} files, both runs)\n`);
+for (const name of names) {
+  const total = summaries.reduce((sum, counts) => sum + (counts.get(name) ?? 0), 0);
+  process.stdout.write(`ℹ ${name} ${total}\n`);
+}
+process.stdout.write(`ℹ duration_ms ${performance.now().toFixed(3)}\n`);
 process.exitCode = status === 0 && wineStatus === 0 ? 0 : 1;
