@@ -4,6 +4,13 @@
 // sources changed, `npm run build` makes it anew (README: "Running the commands").
 import { existsSync } from "node:fs";
 
+// On Windows the wts backend's calls run on libuv's pool (4 threads by default), beside the
+// service dispatcher, the session-change wait, audit and log writes: 16, unless the environment
+// (the service's, which `service install` sets) says otherwise. libuv sizes its pool when first
+// used: Node 22 and later have not used it yet here; Node 20 has (it loaded this file through
+// it), which is why the service's environment sets it too. See agent/backends/wts.ts.
+if (process.platform === "win32") process.env.UV_THREADPOOL_SIZE ??= "16";
+
 const bundle = new URL("../dist/wms-agent.mjs", import.meta.url);
 if (!existsSync(bundle)) {
   process.stderr.write(

@@ -47,10 +47,52 @@ export interface WtsBackendOptions {
    * @default 5000
    */
   readonly eventRetryDelayMs?: number;
+  /**
+   * WTS calls (enumerate, query, disconnect, log off, message) on libuv's pool at once; more wait
+   * for a slot. A slot is held until the native call returns, even after its caller stopped
+   * waiting, so that a hung Remote Desktop Services can never take every thread of the pool.
+   * @default {@link wtsConcurrencyFor}(the pool's size)
+   */
+  readonly maxConcurrentCalls?: number;
+  /**
+   * Milliseconds a caller waits for a WTS call (its slot included) before it gets
+   * `Win32Error` 1460 (`FAILED`, backend unavailable: health turns `NOT_SERVING`); the call may
+   * still complete, and what it allocated is freed then. A message that waits for its answer
+   * gets its own timeout on top. `WTSWaitSystemEvent` has none: it is meant to block, and is
+   * released with `WTS_EVENT_FLUSH`.
+   * @default 30000 — `WTSDisconnectSession` with `bWait` takes seconds on a loaded host; past 30 s
+   *   Remote Desktop Services is hung, not slow, and callers (10 s deadline by default) are gone.
+   */
+  readonly callTimeoutMs?: number;
 }
 
 /** Default of {@link WtsBackendOptions.eventRetryDelayMs}. */
 export const DEFAULT_EVENT_RETRY_DELAY_MS = 5000;
+
+/**
+ * Threads of libuv's pool that WTS calls leave free: the service dispatcher holds one for the
+ * service's life, `WTSWaitSystemEvent` one while anyone watches, and audit writes (`fdatasync`),
+ * log writes, DNS and the TCP table need the rest to get a thread at once even while every WTS
+ * call hangs.
+ */
+export const THREADS_KEPT_FROM_WTS = 4;
+
+/**
+ * The WTS calls in flight at once for a pool of `poolSize` threads (`UV_THREADPOOL_SIZE`, 4 by
+ * default): the pool less {@link THREADS_KEPT_FROM_WTS}, at least 1. 12 in the service (pool 16).
+ */
+export function wtsConcurrencyFor(poolSize: number): number {
+  return Math.max(1, poolSize - THREADS_KEPT_FROM_WTS);
+}
+
+/** libuv's pool size as this process set it: `UV_THREADPOOL_SIZE` (1..1024), else 4. */
+export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const size = Number(env["UV_THREADPOOL_SIZE"]);
+  return Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
+}
+
+/** Default of {@link WtsBackendOptions.callTimeoutMs}. */
+export const DEFAULT_WTS_CALL_TIMEOUT_MS = 30_000;
 
 const WTS_CURRENT_SERVER_HANDLE = null;
 /** `WTS_INFO_CLASS` values. */
@@ -91,7 +133,17 @@ export async function createWtsBackend(options: WtsBackendOptions = {}): Promise
   if (!Number.isInteger(eventRetryDelayMs) || eventRetryDelayMs < 1) {
     throw new RangeError(`eventRetryDelayMs must be a positive integer, got ${eventRetryDelayMs}`);
   }
-  return new WtsBackend(api, { eventRetryDelayMs });
+  const maxConcurrentCalls = options.maxConcurrentCalls ?? wtsConcurrencyFor(threadPoolSize());
+  const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_WTS_CALL_TIMEOUT_MS;
+  for (const [name, value] of [
+    ["maxConcurrentCalls", maxConcurrentCalls],
+    ["callTimeoutMs", callTimeoutMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    }
+  }
+  return new WtsBackend(api, { eventRetryDelayMs, maxConcurrentCalls, callTimeoutMs });
 }
 
 /** The native functions the backend calls: one `wtsapi32` and `kernel32.dll`. */
@@ -119,10 +171,24 @@ class WtsBackend implements SessionBackend {
   /** Whether `SessionFlags` 0 means unlocked (Windows 7 / Server 2008 R2, version 6.1). */
   readonly #lockFlagReversed = lockFlagReversed(release());
 
+  /** Free slots for WTS calls, and the callers waiting for one (FIFO). */
+  #freeSlots: number;
+  readonly #slotWaiters: (() => void)[] = [];
+
   constructor(
     private readonly api: WtsApi,
-    private readonly options: Required<Pick<WtsBackendOptions, "eventRetryDelayMs">>,
-  ) {}
+    private readonly options: Required<
+      Pick<WtsBackendOptions, "eventRetryDelayMs" | "maxConcurrentCalls" | "callTimeoutMs">
+    >,
+  ) {
+    this.#freeSlots = options.maxConcurrentCalls;
+  }
+
+  /** Slots in use and callers waiting, for tests and the log. */
+  get callSlots(): { inUse: number; waiting: number; max: number } {
+    const max = this.options.maxConcurrentCalls;
+    return { inUse: max - this.#freeSlots, waiting: this.#slotWaiters.length, max };
+  }
 
   async listSessions(): Promise<BackendSession[]> {
     this.#assertOpen();
@@ -138,7 +204,10 @@ class WtsBackend implements SessionBackend {
   async disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void> {
     this.#assertOpen();
     assertSessionId(sessionId);
-    const { result, lastError } = await this.#callAsync(
+    const { result, lastError } = await this.#callWts(
+      `WTSDisconnectSession(${sessionId})`,
+      this.options.callTimeoutMs,
+      undefined,
       this.api.WTSDisconnectSession,
       WTS_CURRENT_SERVER_HANDLE,
       sessionId,
@@ -150,7 +219,10 @@ class WtsBackend implements SessionBackend {
   async logoffSession(sessionId: number, options: LogoffOptions): Promise<void> {
     this.#assertOpen();
     assertSessionId(sessionId);
-    const { result, lastError } = await this.#callAsync(
+    const { result, lastError } = await this.#callWts(
+      `WTSLogoffSession(${sessionId})`,
+      this.options.callTimeoutMs,
+      undefined,
       this.api.WTSLogoffSession,
       WTS_CURRENT_SERVER_HANDLE,
       sessionId,
@@ -166,7 +238,12 @@ class WtsBackend implements SessionBackend {
     if (style === undefined) throw new RangeError(`not a MessageButtons value: ${box.buttons}`);
     const response: [number] = [0];
     // Lengths are in bytes, without a terminating NUL; koffi passes the strings as UTF-16.
-    const { result, lastError } = await this.#callAsync(
+    // A message that waits is answered within its own timeout (or when the user answers).
+    const waitMs = box.wait ? (box.timeoutSeconds ?? 0) * 1000 : 0;
+    const { result, lastError } = await this.#callWts(
+      `WTSSendMessageW(${sessionId})`,
+      this.options.callTimeoutMs + waitMs,
+      undefined,
       this.api.WTSSendMessageW,
       WTS_CURRENT_SERVER_HANDLE,
       sessionId,
@@ -223,8 +300,8 @@ class WtsBackend implements SessionBackend {
   /**
    * Session news from `WTSWaitSystemEvent` (logon, logoff, connect, disconnect, create, delete,
    * state change), waited for on one koffi worker thread while anyone listens. Lock and unlock
-   * are not among them (the service's SESSIONCHANGE is); the agent's periodic re-enumeration
-   * covers what the events miss. A failed wait is retried after `eventRetryDelayMs`.
+   * are not among them: the service's SESSIONCHANGE brings those ({@link reportSessionChange});
+   * the agent's periodic re-enumeration covers what both miss. A failed wait is retried after `eventRetryDelayMs`.
    */
   watchChanges(listener: () => void): () => void {
     this.#assertOpen();
@@ -234,6 +311,12 @@ class WtsBackend implements SessionBackend {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) void this.#stopWaiting();
     };
+  }
+
+  /** The service's `SESSIONCHANGE` (a lock, say): every watcher hears of it at once. */
+  reportSessionChange(): void {
+    if (this.#closed) return;
+    for (const listener of [...this.#listeners]) listener();
   }
 
   async close(): Promise<void> {
@@ -310,6 +393,65 @@ class WtsBackend implements SessionBackend {
   }
 
   /**
+   * Runs a WTS call on a koffi worker thread within the backend's limits: it waits for one of
+   * `maxConcurrentCalls` slots, and its caller gets `Win32Error` 1460 once `timeoutMs` have passed
+   * (waiting for the slot included). The slot is freed only when the native call returns; a call
+   * that returns after its caller stopped waiting is handed to `late` (with its result), which
+   * frees what it allocated.
+   */
+  async #callWts(
+    what: string,
+    timeoutMs: number,
+    late: ((result: number) => void) | undefined,
+    fn: NativeFunction,
+    ...args: unknown[]
+  ): Promise<{ result: number; lastError: number }> {
+    this.#assertOpen();
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    let waiter: (() => void) | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        // A caller still waiting for a slot leaves the queue: it never takes one.
+        const queued = waiter === undefined ? -1 : this.#slotWaiters.indexOf(waiter);
+        if (queued >= 0) this.#slotWaiters.splice(queued, 1);
+        reject(
+          new Win32Error(
+            1460,
+            `${what} did not return within ${timeoutMs / 1000} s: Remote Desktop Services may be hung`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    const run = async () => {
+      if (this.#freeSlots > 0) this.#freeSlots--;
+      else await new Promise<void>((resolve) => this.#slotWaiters.push((waiter = resolve)));
+      const call = this.#callAsync(fn, ...args);
+      void call.then(
+        ({ result }) => {
+          this.#freeSlot();
+          if (timedOut) late?.(result);
+        },
+        () => this.#freeSlot(),
+      );
+      return call;
+    };
+    try {
+      return await Promise.race([run(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Hands a freed slot to the first caller waiting, or keeps it. */
+  #freeSlot(): void {
+    const next = this.#slotWaiters.shift();
+    if (next === undefined) this.#freeSlots++;
+    else next();
+  }
+
+  /**
    * Runs a native function on a koffi worker thread. koffi (3.2 and later) hands the worker's
    * last-error value to the completion callback's thread, so `GetLastError` is read there, first.
    */
@@ -337,7 +479,13 @@ class WtsBackend implements SessionBackend {
     const { koffi, sessionInfoType } = this.api;
     const sessionInfo: [unknown] = [null];
     const count: [number] = [0];
-    const { result, lastError } = await this.#callAsync(
+    const { result, lastError } = await this.#callWts(
+      "WTSEnumerateSessionsW",
+      this.options.callTimeoutMs,
+      // Returned after its caller stopped waiting: free what it allocated.
+      (late) => {
+        if (late !== 0 && sessionInfo[0] !== null) this.api.WTSFreeMemory(sessionInfo[0]);
+      },
       this.api.WTSEnumerateSessionsW,
       WTS_CURRENT_SERVER_HANDLE,
       0,
@@ -474,7 +622,12 @@ class WtsBackend implements SessionBackend {
   ): Promise<T | undefined> {
     const buffer: [unknown] = [null];
     const bytesReturned: [number] = [0];
-    const { result, lastError } = await this.#callAsync(
+    const { result, lastError } = await this.#callWts(
+      `WTSQuerySessionInformationW(${sessionId}, ${infoClass})`,
+      this.options.callTimeoutMs,
+      (late) => {
+        if (late !== 0 && buffer[0] !== null) this.api.WTSFreeMemory(buffer[0]);
+      },
       this.api.WTSQuerySessionInformationW,
       WTS_CURRENT_SERVER_HANDLE,
       sessionId,

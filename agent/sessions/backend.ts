@@ -120,6 +120,14 @@ export interface SessionBackend {
    */
   watchChanges?(listener: () => void): () => void;
   /**
+   * News of a session change that reached the agent by another way than the backend's own: the
+   * Windows service's `SESSIONCHANGE` (logon, log-off, lock, unlock, connect, disconnect, with the
+   * session id), which tells of locks and unlocks that `WTSWaitSystemEvent` does not. The backend
+   * passes it to its {@link watchChanges} listeners, so that the watch lists the sessions again
+   * at once. Backends without a change stream leave it out.
+   */
+  reportSessionChange?(change: { readonly kind: string; readonly sessionId: number }): void;
+  /**
    * The session a process runs in (protection rule 3); `undefined` when it runs in none (never
    * on Windows; the simulated backend's processes without `WMSFLEET_SIM_SESSION`). Rejects when
    * the process is gone or cannot be asked: rule 3 then fails closed, never assumes "none".

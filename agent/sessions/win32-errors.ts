@@ -9,6 +9,8 @@ export const Win32 = {
   ERROR_FILE_NOT_FOUND: 2,
   ERROR_ACCESS_DENIED: 5,
   RPC_S_SERVER_UNAVAILABLE: 1722,
+  /** Not from Windows itself: the agent stopped waiting for a native call (see wts.ts). */
+  ERROR_TIMEOUT: 1460,
   ERROR_CTX_WINSTATION_BUSY: 7024,
   ERROR_CTX_WINSTATION_NOT_FOUND: 7022,
   ERROR_CTX_CLOSE_PENDING: 7007,
@@ -48,6 +50,14 @@ const KNOWN: ReadonlyMap<number, Win32ErrorMeaning> = new Map([
   [
     Win32.ERROR_CTX_WINSTATION_BUSY,
     meaning(Outcome.FAILED, "the session is busy; retry later (7024)", { retryable: true }),
+  ],
+  [
+    Win32.ERROR_TIMEOUT,
+    meaning(
+      Outcome.FAILED,
+      "Remote Desktop Services did not answer in time and may be hung; the call may still complete (1460)",
+      { retryable: true, backendUnavailable: true },
+    ),
   ],
   [
     Win32.RPC_S_SERVER_UNAVAILABLE,

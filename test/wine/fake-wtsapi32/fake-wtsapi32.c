@@ -11,7 +11,9 @@
  * "query:3=2". OPERATION is enumerate, query, disconnect, logoff or message; without :SESSION it
  * applies to every
  * session. The file named by WMSFLEET_FAKE_WTS_FAIL_FILE, read at each call too, adds entries in
- * the same form, so that a test can change them while the process runs.
+ * the same form, so that a test can change them while the process runs. CODE "hang" makes the
+ * call block (as a hung Remote Desktop Services does) until the entry is gone from the file, then
+ * proceed normally: enumerate and disconnect honour it.
  *
  * Built by test/wine/wine-env.ts with x86_64-w64-mingw32-gcc; loaded in place of Wine's builtin
  * with WINEDLLOVERRIDES="wtsapi32=n" from the folder of node.exe.
@@ -22,6 +24,9 @@
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
+
+/* What configured_failure answers for CODE "hang". */
+#define FAKE_HANG 0xFFFFFFFEu
 
 /* FILETIMEs: 2026-11-24T08:00:00Z (logon) and 2026-11-24T09:30:00Z (now). */
 #define FT_LOGON 134399808000000000LL
@@ -203,9 +208,23 @@ static DWORD configured_failure(const char *operation, LONGLONG id)
         }
         if (*rest != '=')
             continue;
+        if (strncmp(rest + 1, "hang", 4) == 0)
+            return FAKE_HANG;
         return (DWORD)strtoul(rest + 1, NULL, 10);
     }
     return 0;
+}
+
+/*
+ * The failure configured for OPERATION on SESSION, after waiting out a "hang" entry: the call
+ * blocks, polling, for as long as the entry is there.
+ */
+static DWORD failure_after_hang(const char *operation, LONGLONG id)
+{
+    DWORD code;
+    while ((code = configured_failure(operation, id)) == FAKE_HANG)
+        Sleep(20);
+    return code;
 }
 
 static BOOL fail(DWORD code)
@@ -228,7 +247,7 @@ __declspec(dllexport) BOOL WINAPI WTSEnumerateSessionsW(HANDLE server, DWORD res
         return fail(ERROR_INVALID_PARAMETER);
     if (server != WTS_CURRENT_SERVER_HANDLE)
         return fail(ERROR_INVALID_HANDLE);
-    if ((code = configured_failure("enumerate", -1)) != 0)
+    if ((code = failure_after_hang("enumerate", -1)) != 0)
         return fail(code);
     /* One block, as Windows does: the array, then the station names. */
     size_t size = SESSION_COUNT * sizeof(WTS_SESSION_INFOW);
@@ -358,7 +377,7 @@ __declspec(dllexport) BOOL WINAPI WTSDisconnectSession(HANDLE server, DWORD id, 
     LeaveCriticalSection(&lock);
     if (server != WTS_CURRENT_SERVER_HANDLE)
         return fail(ERROR_INVALID_HANDLE);
-    if ((code = configured_failure("disconnect", id)) != 0)
+    if ((code = failure_after_hang("disconnect", id)) != 0)
         return fail(code);
     FakeSession *s = find_session(id);
     if (s == NULL)
