@@ -17,6 +17,7 @@ import { isIP } from "node:net";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { startAgent, type Agent } from "./server/agent.js";
+import type { ServiceHooks } from "./windows-service/service-hooks.js";
 import { ListenError } from "./server/listener.js";
 import { openFileAuditSink, type FileAuditSink } from "./audit/audit-file.js";
 import { createAccessPolicy } from "./security/authorization.js";
@@ -46,6 +47,8 @@ export interface MainIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream;
+  /** Set when the agent runs as a Windows service (`wms-agent service run`). */
+  readonly service?: ServiceHooks | undefined;
 }
 
 function buildCommand(io: MainIo): Command {
@@ -223,7 +226,7 @@ export async function main(io: MainIo): Promise<number> {
     // `wms-agent service install|uninstall|start|stop|status|run`: the Windows service (sc.exe).
     const { runServiceCli } = await import("./windows-service/service-command.js");
     return runServiceCli(io, (argv, out) =>
-      main({ ...io, argv, stdout: out.stdout, stderr: out.stderr }),
+      main({ ...io, argv, stdout: out.stdout, stderr: out.stderr, service: out.service }),
     );
   }
   let config: ResolvedAgentConfig;
@@ -253,6 +256,28 @@ export async function main(io: MainIo): Promise<number> {
     return 2;
   }
 
+  const { service } = io;
+  if (service !== undefined && stopAsked(service)) {
+    // The SCM asked for a stop while the agent started: it stops without serving.
+    logger.info(
+      { reason: stopReason(service) },
+      "stopped before serving, as the service was asked",
+    );
+    await backend.close();
+    await audit?.close();
+    logger.flush();
+    return 0;
+  }
+  if (service !== undefined) {
+    const problem = service.setStopGrace(config.shutdownGraceMs);
+    logger.info(
+      {
+        threadPoolSize: io.env["UV_THREADPOOL_SIZE"] ?? "4 (libuv's default)",
+        preshutdownTimeout: problem ?? "the grace period and a margin",
+      },
+      "running as a Windows service",
+    );
+  }
   const activitySeed =
     config.simActivity === undefined ? undefined : simulatedActivitySeed(backend);
   if (activitySeed !== undefined) {
@@ -320,7 +345,12 @@ export async function main(io: MainIo): Promise<number> {
     tls: credentials,
     audit,
     logger,
-    setGraceMs: (ms) => (graceMs = ms),
+    setGraceMs: (ms) => {
+      graceMs = ms;
+      const problem = service?.setStopGrace(ms);
+      if (problem !== undefined)
+        logger.warn({ problem }, "the preshutdown timeout was not changed");
+    },
   });
   const reload = () => {
     logger.info({ signal: "SIGHUP" }, "reloading the configuration");
@@ -328,17 +358,64 @@ export async function main(io: MainIo): Promise<number> {
   };
   process.on("SIGHUP", reload);
 
+  // The SCM's session changes (a lock, say) are news for the watch, through the backend.
+  const unsubscribeSessions = service?.onSessionChange((change) => {
+    logger.debug({ change }, "session change from the Service Control Manager");
+    backend.reportSessionChange?.(change);
+  });
+  let stopSignalListener: (() => void) | undefined;
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
   const outcome = await new Promise<"drained" | "forced">((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal, graceMs }, "shutting down");
+    let stopping = false;
+    const stop = (why: Record<string, unknown>) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ ...why, graceMs }, "shutting down");
+      service?.draining(graceMs);
       void agent.shutdown({ graceMs }).then(resolve);
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    onSignal = (signal: NodeJS.Signals) => stop({ signal });
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    if (service !== undefined) {
+      stopSignalListener = () => stop({ service: stopReason(service) });
+      // A stop that came while the agent bound its ports is honoured now.
+      if (stopAsked(service)) stopSignalListener();
+      else service.stopSignal.addEventListener("abort", stopSignalListener, { once: true });
+      if (!stopping) service.serving();
+    }
   });
+  if (stopSignalListener !== undefined) {
+    service?.stopSignal.removeEventListener("abort", stopSignalListener);
+  }
+  unsubscribeSessions?.();
+  if (onSignal !== undefined) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
   process.off("SIGHUP", reload);
   io.stdout.off("error", noteLogLost);
   await audit?.close();
+  if (outcome === "forced" && service !== undefined && stopAsked(service)) {
+    // The Service Control Manager asked for this stop: success, or its failure actions would
+    // restart the agent. The calls cut are in the log above.
+    logger.info(
+      { reason: stopReason(service) },
+      "stopped as the service was asked, with calls cut at the end of the grace period: exit 0",
+    );
+    logger.flush();
+    return 0;
+  }
   logger.flush();
   return outcome === "drained" ? 0 : 1;
+}
+
+/** Whether the SCM asked for a stop (a function: the signal changes behind TypeScript's back). */
+function stopAsked(service: ServiceHooks): boolean {
+  return service.stopSignal.aborted;
+}
+
+function stopReason(service: ServiceHooks): string {
+  const reason: unknown = service.stopSignal.reason;
+  return reason instanceof Error ? reason.message : String(reason);
 }

@@ -228,7 +228,18 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
         watch.close();
         drainStarted.abort();
         chain.endStreams();
-        const outcome = await drain(server, shutdownOptions.graceMs ?? options.graceMs);
+        const outcome = await drain(
+          server,
+          shutdownOptions.graceMs ?? options.graceMs,
+          () => chain.whenIdle(),
+          () => {
+            const cut = chain.openCalls();
+            logger.warn(
+              { cut, count: cut.length },
+              "the grace period is over: cutting the calls still in flight",
+            );
+          },
+        );
         bound.closeAll();
         if (outcome === "forced") {
           await auditor?.abandonOpenCalls(
@@ -245,15 +256,33 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
   };
 }
 
-function drain(server: Server, graceMs: number): Promise<ShutdownOutcome> {
+/**
+ * Lets in-flight calls finish within `graceMs`, then forces the server down. Drained means both
+ * grpc-js's `tryShutdown` called back and the chain counts no call in flight: on Node 24 the
+ * former comes as soon as the connections are told to close, before their calls have answered
+ * (grpc-js 1.14 with connections injected), and closing them then would cut those calls.
+ */
+function drain(
+  server: Server,
+  graceMs: number,
+  idle: () => Promise<void>,
+  beforeForce: () => void,
+): Promise<ShutdownOutcome> {
   return new Promise((resolve) => {
+    let settled = false;
     const force = setTimeout(() => {
+      settled = true;
+      beforeForce();
       server.forceShutdown();
       resolve("forced");
     }, graceMs);
     server.tryShutdown(() => {
-      clearTimeout(force);
-      resolve("drained");
+      void idle().then(() => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(force);
+        resolve("drained");
+      });
     });
   });
 }

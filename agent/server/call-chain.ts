@@ -73,11 +73,24 @@ export interface CallChain {
   readonly interceptors: ServerInterceptor[];
   /** Calls admitted and not yet ended. */
   inFlight(): number;
+  /** The calls admitted and not yet ended, oldest first: what a forced shutdown cuts. */
+  openCalls(): OpenCall[];
+  /** Resolves once no admitted call is in flight (at once when none is). */
+  whenIdle(): Promise<void>;
   /**
    * Ends every open streaming call (a health or session watch) with `OK`, after what it has sent,
    * so that a drain does not wait for watchers to hang up.
    */
   endStreams(): void;
+}
+
+/** A call in flight, as the log names it. */
+export interface OpenCall {
+  readonly rpc: string;
+  readonly peer: string;
+  readonly identity: string | undefined;
+  /** Milliseconds since the call arrived. */
+  readonly durationMs: number;
 }
 
 // The handler receives the very `Metadata` object the chain passed on, so it is the key under
@@ -116,6 +129,8 @@ export function createCallChain(options: CallChainOptions): CallChain {
   const now = options.now ?? (() => performance.now());
   let inFlight = 0;
   const streams = new Set<() => void>();
+  const open = new Set<() => OpenCall>();
+  let idleWaiters: (() => void)[] = [];
 
   const interceptor: ServerInterceptor = (definition, next) => {
     const method = definition.path;
@@ -128,6 +143,12 @@ export function createCallChain(options: CallChainOptions): CallChain {
     let ended = false;
     let quiet = false;
     const annotations: Record<string, unknown> = {};
+    const describe = (): OpenCall => ({
+      rpc,
+      peer,
+      identity,
+      durationMs: Math.round(now() - started),
+    });
 
     const end = (status: { code: Status; details?: string }) => {
       if (ended) return;
@@ -135,6 +156,12 @@ export function createCallChain(options: CallChainOptions): CallChain {
       if (admitted) {
         inFlight -= 1;
         streams.delete(endStream);
+        open.delete(describe);
+        if (inFlight === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const resolve of waiters) resolve();
+        }
       }
       if (quiet) return;
       const fields = {
@@ -165,6 +192,7 @@ export function createCallChain(options: CallChainOptions): CallChain {
             }
             admitted = true;
             inFlight += 1;
+            open.add(describe);
             if (definition.responseStream) streams.add(endStream);
             scopes.set(metadata, {
               method,
@@ -283,6 +311,11 @@ export function createCallChain(options: CallChainOptions): CallChain {
   return {
     interceptors: [interceptor],
     inFlight: () => inFlight,
+    openCalls: () => [...open].map((call) => call()),
+    whenIdle: () =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     endStreams() {
       for (const endStream of [...streams]) endStream();
     },

@@ -12,7 +12,7 @@
  * cmd.exe's), where anyone who can write there could put their own. `powershell` runs one command
  * of Windows PowerShell 5.1; `mkdir` creates a folder (done by the agent itself).
  */
-export type SystemProgram = "sc" | "icacls" | "netsh" | "powershell" | "mkdir";
+export type SystemProgram = "sc" | "icacls" | "netsh" | "reg" | "powershell" | "mkdir";
 
 /** The full path of a {@link SystemProgram} under `systemRoot` (`%SystemRoot%`, `C:\Windows`). */
 export function systemProgramPath(
@@ -110,7 +110,8 @@ export function serviceCommandLine(spec: ServiceSpec): string {
 
 /**
  * Registers the service: LocalSystem, automatic start, restart on failure, and failure actions
- * also when the agent exits with an error (not only when it crashes).
+ * also when the agent exits with an error (not only when it crashes); libuv's pool sized for it
+ * ({@link SERVICE_THREAD_POOL_SIZE}).
  */
 export function installCommands(spec: ServiceSpec): ScCommand[] {
   const { name } = spec;
@@ -131,9 +132,35 @@ export function installCommands(spec: ServiceSpec): ScCommand[] {
     ),
     command("description", name, spec.description),
     command("failure", name, "reset=", String(FAILURE_RESET_SECONDS), "actions=", FAILURE_ACTIONS),
+    {
+      program: "reg",
+      args: [
+        "add",
+        `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${name}`,
+        "/v",
+        "Environment",
+        "/t",
+        "REG_MULTI_SZ",
+        "/d",
+        `UV_THREADPOOL_SIZE=${SERVICE_THREAD_POOL_SIZE}`,
+        "/f",
+      ],
+      tolerated: [],
+    },
+    // Last: Wine's sc.exe lacks it (Windows' has it), so the Wine tier sees everything else done.
     command("failureflag", name, "1"),
   ];
 }
+
+/**
+ * libuv's pool in the service (`UV_THREADPOOL_SIZE` in the service's environment, the
+ * `Environment` value of its registry key, which the SCM reads at each start): the dispatcher
+ * holds one thread for the service's life, the session-change wait one, WTS calls at most 12
+ * (`agent/backends/wts.ts`), and audit and log writes, DNS and the TCP table keep the rest. Set
+ * in the environment because libuv sizes the pool when it is first used, which on Node 20 is
+ * before the agent's first line runs.
+ */
+export const SERVICE_THREAD_POOL_SIZE = 16;
 
 /** The well-known SIDs of the data folder's ACL: SYSTEM and Administrators (never their names,
  * which are translated on a French or German Windows). */

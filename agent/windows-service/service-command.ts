@@ -34,6 +34,8 @@ import {
   ERROR_FAILED_SERVICE_CONTROLLER_CONNECT,
   runAsService,
 } from "./service-control-manager.js";
+import type { ServiceHooks } from "./service-hooks.js";
+import { earlyErrorsFile, reportEarlyError } from "./event-log.js";
 
 /** The result of one `sc.exe` run. */
 export interface ScResult {
@@ -43,18 +45,20 @@ export interface ScResult {
   readonly output: string;
 }
 
-/** The agent's output streams while it runs as a service. */
+/** The agent's output streams while it runs as a service, and its hooks into the SCM. */
 export interface ServiceAgentIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** Stop requests, RUNNING, the drain's progress and session changes (`service-hooks.ts`). */
+  readonly service: ServiceHooks;
 }
 
 /** What the service commands need from the outside, injectable for tests. */
 export interface ServiceCommandDeps {
   /**
    * Runs the agent with these flags until it stops; resolves its exit status. While it runs as a
-   * service, a stop request from the SCM reaches it as SIGTERM (`process.emit`), so it drains
-   * exactly as it does on Linux.
+   * service, a stop request from the SCM aborts `io.service.stopSignal`, and the agent drains
+   * exactly as it does on SIGTERM; it calls `io.service.serving()` once it serves.
    */
   readonly runAgent: (argv: readonly string[], io: ServiceAgentIo) => Promise<number>;
   /** Records the command's exit status. @default sets `process.exitCode` */
@@ -88,6 +92,11 @@ export interface ServiceCommandDeps {
   readonly scriptPath?: string;
   /** `%ProgramData%`, where the service's log goes. @default `process.env.ProgramData` */
   readonly programData?: string;
+  /**
+   * Reports an error of `service run` before the agent's log is open.
+   * @default {@link reportEarlyError}: the Event Log, else `service-errors.log` beside the log
+   */
+  readonly reportEarlyError?: typeof reportEarlyError;
   /** Connects to the Service Control Manager. @default {@link runAsService} */
   readonly runAsService?: typeof runAsService;
 }
@@ -272,25 +281,29 @@ export function registerServiceCommands(program: Command, deps: ServiceCommandDe
       setExitCode(await runService(options.name, agentArgs, logFile));
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      printError(`wms-agent service run: ${(error as Error).message}`);
-      setExitCode(code === ERROR_FAILED_SERVICE_CONTROLLER_CONNECT ? 2 : 1);
+      const message = `wms-agent service run: ${(error as Error).message}`;
+      printError(message);
+      if (code === ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) return setExitCode(2);
+      // Started by the SCM, which discards standard error: the Event Log, or a file, says it.
+      await (deps.reportEarlyError ?? reportEarlyError)(
+        options.name,
+        message,
+        earlyErrorsFile(logFile),
+      );
+      setExitCode(1);
     }
   });
 
   async function runService(name: string, agentArgs: string[], logFile: string): Promise<number> {
     const connect = deps.runAsService ?? runAsService;
-    return connect(name, async ({ stopSignal }) => {
+    return connect(name, async (service) => {
       mkdirSync(platform === "win32" ? win32.dirname(logFile) : dirname(logFile), {
         recursive: true,
       });
       const log = createWriteStream(logFile, { flags: "a" });
-      // The agent drains on SIGTERM; a stop from the SCM is the same request.
-      const onStop = () => process.emit("SIGTERM", "SIGTERM");
-      stopSignal.addEventListener("abort", onStop, { once: true });
       try {
-        return await deps.runAgent(agentArgs, { stdout: log, stderr: log });
+        return await deps.runAgent(agentArgs, { stdout: log, stderr: log, service });
       } finally {
-        stopSignal.removeEventListener("abort", onStop);
         await new Promise<void>((resolve) => log.end(resolve));
       }
     });

@@ -4,7 +4,8 @@
  * `RegisterServiceCtrlHandlerExW` and `SetServiceStatus`, with the two callback prototypes and
  * the two structs they take; and a file's security descriptor as SDDL
  * and the process's user SID (`agent/security/windows-file-acl.ts`: is the agent's private key
- * private, may only administrators change what the service runs?).
+ * private, may only administrators change what the service runs?); the service's own
+ * preshutdown timeout (`ChangeServiceConfig2W`) and the Event Log (`ReportEventW`).
  */
 import { loadKoffi, loadOnce, type Koffi, type NativeFunction, type NativeType } from "./koffi.js";
 
@@ -42,6 +43,20 @@ export interface Advapi32 {
   readonly GetTokenInformation: NativeFunction;
   /** `BOOL ConvertSidToStringSidW(PSID, LPWSTR *)` (free the text with `LocalFree`). */
   readonly ConvertSidToStringSidW: NativeFunction;
+  /** `SC_HANDLE OpenSCManagerW(LPCWSTR, LPCWSTR, DWORD)` */
+  readonly OpenSCManagerW: NativeFunction;
+  /** `SC_HANDLE OpenServiceW(SC_HANDLE, LPCWSTR, DWORD)` */
+  readonly OpenServiceW: NativeFunction;
+  /** `BOOL CloseServiceHandle(SC_HANDLE)` */
+  readonly CloseServiceHandle: NativeFunction;
+  /** `BOOL ChangeServiceConfig2W(SC_HANDLE, DWORD, SERVICE_PRESHUTDOWN_INFO *)`: level 7 only. */
+  readonly ChangeServiceConfig2W: NativeFunction;
+  /** `HANDLE RegisterEventSourceW(LPCWSTR, LPCWSTR)` */
+  readonly RegisterEventSourceW: NativeFunction;
+  /** `BOOL ReportEventW(HANDLE, WORD, WORD, DWORD, PSID, WORD, DWORD, LPCWSTR *, LPVOID)` */
+  readonly ReportEventW: NativeFunction;
+  /** `BOOL DeregisterEventSource(HANDLE)` */
+  readonly DeregisterEventSource: NativeFunction;
 }
 
 /** `advapi32.dll`, loaded once. @throws off Windows, or when koffi cannot be loaded. */
@@ -66,6 +81,7 @@ export const loadAdvapi32: () => Promise<Advapi32> = loadOnce(async () => {
     dwCheckPoint: "uint32_t",
     dwWaitHint: "uint32_t",
   });
+  koffi.struct("SERVICE_PRESHUTDOWN_INFO", { dwPreshutdownTimeout: "uint32_t" });
   const advapi32 = koffi.load("advapi32.dll");
   return {
     koffi,
@@ -95,5 +111,22 @@ export const loadAdvapi32: () => Promise<Advapi32> = loadOnce(async () => {
     ConvertSidToStringSidW: advapi32.func(
       "int __stdcall ConvertSidToStringSidW(void *Sid, _Out_ void **StringSid)",
     ),
+    OpenSCManagerW: advapi32.func(
+      "void * __stdcall OpenSCManagerW(const char16_t *lpMachineName, const char16_t *lpDatabaseName, uint32_t dwDesiredAccess)",
+    ),
+    OpenServiceW: advapi32.func(
+      "void * __stdcall OpenServiceW(void *hSCManager, const char16_t *lpServiceName, uint32_t dwDesiredAccess)",
+    ),
+    CloseServiceHandle: advapi32.func("int __stdcall CloseServiceHandle(void *hSCObject)"),
+    ChangeServiceConfig2W: advapi32.func(
+      "int __stdcall ChangeServiceConfig2W(void *hService, uint32_t dwInfoLevel, SERVICE_PRESHUTDOWN_INFO *lpInfo)",
+    ),
+    RegisterEventSourceW: advapi32.func(
+      "void * __stdcall RegisterEventSourceW(const char16_t *lpUNCServerName, const char16_t *lpSourceName)",
+    ),
+    ReportEventW: advapi32.func(
+      "int __stdcall ReportEventW(void *hEventLog, uint16_t wType, uint16_t wCategory, uint32_t dwEventID, void *lpUserSid, uint16_t wNumStrings, uint32_t dwDataSize, const char16_t **lpStrings, void *lpRawData)",
+    ),
+    DeregisterEventSource: advapi32.func("int __stdcall DeregisterEventSource(void *hEventLog)"),
   };
 });

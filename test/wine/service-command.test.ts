@@ -17,6 +17,7 @@ import {
   uninstallCommands,
 } from "../../agent/windows-service/sc-commands.js";
 import type { ScResult, ServiceCommandDeps } from "../../agent/windows-service/service-command.js";
+import type { ServiceHooks } from "../../agent/windows-service/service-hooks.js";
 import {
   registerServiceCommands,
   runServiceCli,
@@ -86,6 +87,17 @@ void describe("sc.exe command lines", () => {
           "actions=",
           "restart/5000/restart/5000/restart/60000",
         ],
+        [
+          "add",
+          "HKLM\\SYSTEM\\CurrentControlSet\\Services\\wms-agent",
+          "/v",
+          "Environment",
+          "/t",
+          "REG_MULTI_SZ",
+          "/d",
+          "UV_THREADPOOL_SIZE=16",
+          "/f",
+        ],
         ["failureflag", "wms-agent", "1"],
       ],
     );
@@ -140,6 +152,17 @@ void describe("sc.exe command lines", () => {
     );
   });
 });
+
+/** Service hooks that no SCM drives. */
+function fakeHooks(): ServiceHooks {
+  return {
+    stopSignal: new AbortController().signal,
+    serving: () => undefined,
+    draining: () => undefined,
+    setStopGrace: () => undefined,
+    onSessionChange: () => () => undefined,
+  };
+}
 
 /** A `wms-agent` with the service commands, fakes for the outside world, and what they saw. */
 function harness(overrides: Partial<ServiceCommandDeps> & { scCodes?: number[] } = {}) {
@@ -201,6 +224,7 @@ void describe("wms-agent service", () => {
       `${sc} create wms-agent binPath= ${quoteWindowsArg(serviceCommandLine(spec))} type= own start= auto obj= LocalSystem DisplayName= "wmsfleet agent"`,
       `${sc} description wms-agent "wmsfleet agent: lists and disconnects MultiPoint Server sessions for authorised gRPC clients (port 50061)."`,
       `${sc} failure wms-agent reset= 86400 actions= restart/5000/restart/5000/restart/60000`,
+      '& "$env:SystemRoot\\System32\\reg.exe" --% add HKLM\\SYSTEM\\CurrentControlSet\\Services\\wms-agent /v Environment /t REG_MULTI_SZ /d UV_THREADPOOL_SIZE=16 /f',
       `${sc} failureflag wms-agent 1`,
     ]);
   });
@@ -237,7 +261,7 @@ void describe("wms-agent service", () => {
     assert.match(message, /Install Node\.js with its MSI \(C:\\Program Files\\nodejs\)/);
   });
 
-  void it("install --start prepares the data folder, runs the four commands, then start", async () => {
+  void it("install --start prepares the data folder, registers, sizes the pool, then starts", async () => {
     const { seen, run } = harness();
     await run("service", "install", "--start", "--name", "wms-test");
     assert.equal(seen.exit, 0);
@@ -247,6 +271,7 @@ void describe("wms-agent service", () => {
         ["mkdir", "C:\\ProgramData\\wmsfleet"],
         ["icacls", "C:\\ProgramData\\wmsfleet", "/setowner"],
         ["icacls", "C:\\ProgramData\\wmsfleet", "/inheritance:r"],
+        ["reg", "add", "HKLM\\SYSTEM\\CurrentControlSet\\Services\\wms-test"],
       ],
     );
     assert.deepEqual(
@@ -309,23 +334,20 @@ void describe("wms-agent service", () => {
     assert.match(seen.err.join("\n"), /Windows only/);
   });
 
-  void it("run hands the agent its flags and log file, and turns an SCM stop into SIGTERM", async () => {
+  void it("run hands the agent its flags, log file and the SCM's hooks", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wms-service-"));
     try {
       const logFile = join(dir, "logs", "agent.log");
       let agentArgv: readonly string[] = [];
+      const hooks = fakeHooks();
       const { seen, run } = harness({
         platform: "linux",
-        runAsService: async (name, body) => {
+        runAsService: (name, body) => {
           assert.equal(name, "wms-svc");
-          const stop = new AbortController();
-          const sigterm = new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
-          const result = body({ stopSignal: stop.signal });
-          stop.abort();
-          await sigterm;
-          return result;
+          return body(hooks);
         },
         runAgent: async (argv, io) => {
+          assert.equal(io.service, hooks);
           agentArgv = argv;
           await new Promise<void>((resolve) =>
             io.stdout.write("agent log line\n", () => resolve()),
@@ -340,6 +362,27 @@ void describe("wms-agent service", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  void it("run says an error before the agent's log is open in the Event Log (or a file), exit 1", async () => {
+    const reported: string[][] = [];
+    const { seen, run } = harness({
+      platform: "linux",
+      runAsService: () => Promise.reject(new Error("koffi: cannot load advapi32.dll")),
+      reportEarlyError: (source, message, file) => {
+        reported.push([source, message, file]);
+        return Promise.resolve("event-log");
+      },
+    });
+    await run("service", "run", "--name", "wms-svc", "--log-file", "D:\\logs\\agent.log");
+    assert.equal(seen.exit, 1);
+    assert.deepEqual(reported, [
+      [
+        "wms-svc",
+        "wms-agent service run: koffi: cannot load advapi32.dll",
+        "D:\\logs\\service-errors.log",
+      ],
+    ]);
   });
 
   void it("run outside the Service Control Manager exits 2 with an explanation", async () => {
@@ -401,7 +444,7 @@ void describe("runServiceCli (what the wms-agent entry point calls)", () => {
         (argv) => Promise.resolve(argv.length === 1 && argv[0] === "--x" ? 0 : 9),
         {
           platform: "linux",
-          runAsService: (_name, body) => body({ stopSignal: new AbortController().signal }),
+          runAsService: (_name, body) => body(fakeHooks()),
         },
       );
       assert.equal(status, 0);

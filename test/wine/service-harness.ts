@@ -5,34 +5,52 @@
  * - `control OUTPUT MARKERS NAME`: installs the service with `wms-agent service install --start` (real
  *   `sc.exe`), waits for it to run, asks for its status, stops it, waits for it to stop, removes
  *   it, and writes what each step saw to OUTPUT;
+ * - `install OUTPUT NAME LOGFILE AGENTARGS...`: installs this harness as the service NAME;
  * - `service run ...`: what the Service Control Manager starts. A stand-in agent records that it
- *   runs, waits for SIGTERM (the SCM's stop, as `service run` delivers it), logs and exits 0.
+ *   runs, reports that it serves, waits for the SCM's stop (`io.service.stopSignal`), logs and
+ *   exits 0 (see {@link fakeAgent} for `--hold`).
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { win32 } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Command } from "commander";
-import { registerServiceCommands } from "../../agent/windows-service/service-command.js";
+import {
+  registerServiceCommands,
+  type ServiceAgentIo,
+} from "../../agent/windows-service/service-command.js";
 
 const WINE_LACKS = ["failureflag", "qc", "qfailure"];
 const args = process.argv.slice(2);
 
-/** The stand-in agent the service runs. */
-async function fakeAgent(
-  argv: readonly string[],
-  io: { stdout: NodeJS.WritableStream },
-): Promise<number> {
+/**
+ * The stand-in agent the service runs: it serves (RUNNING) and waits for the SCM's stop, as the
+ * agent does. With `--hold`, it first waits for a `go` file in the markers folder, or for a stop
+ * that comes meanwhile: then it stops without ever serving, as the agent does (`agent/main.ts`).
+ */
+async function fakeAgent(argv: readonly string[], io: ServiceAgentIo): Promise<number> {
   const markers = argv[argv.indexOf("--markers") + 1] ?? ".";
-  const stopped = new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
+  const { stopSignal } = io.service;
+  const stopped = new Promise<void>((resolve) =>
+    stopSignal.aborted ? resolve() : stopSignal.addEventListener("abort", () => resolve()),
+  );
   const logFile = (io.stdout as { path?: unknown }).path;
   writeFileSync(
     win32.join(markers, "running.json"),
     JSON.stringify({ pid: process.pid, argv, logFile }),
   );
+  if (argv.includes("--hold")) {
+    while (!stopSignal.aborted && !existsSync(win32.join(markers, "go"))) await delay(50);
+    if (stopSignal.aborted) {
+      io.stdout.write(`{"msg":"fake agent stopped before serving"}\n`);
+      writeFileSync(win32.join(markers, "stopped-before-serving.json"), "{}");
+      return 0;
+    }
+  }
+  io.service.serving();
   io.stdout.write(`{"msg":"fake agent running","pid":${process.pid}}\n`);
   await stopped;
-  io.stdout.write(`{"msg":"fake agent stopping on SIGTERM"}\n`);
+  io.stdout.write(`{"msg":"fake agent stopping on the SCM's stop"}\n`);
   writeFileSync(win32.join(markers, "stopped.json"), JSON.stringify({ pid: process.pid }));
   return 0;
 }
@@ -131,6 +149,27 @@ async function control(outFile: string, markers: string, SERVICE: string): Promi
 if (args[0] === "control") {
   // The service's name comes from the test, so that concurrent runs never share one.
   await control(args[1] ?? "", args[2] ?? "", args[3] ?? "wmsfleet-test");
+} else if (args[0] === "install") {
+  // `install OUTPUT NAME LOGFILE AGENTARGS...`: this harness as the service, for another test.
+  const [, outFile = "", name = "", logFile = "", ...agentArgs] = args;
+  const lines: string[] = [];
+  let exitCode = -1;
+  const program = registerServiceCommands(new Command("wms-agent").exitOverride(), {
+    runAgent: () => Promise.reject(new Error("the install role runs no agent")),
+    scriptPath: process.argv[1] ?? "",
+    runSc: (scArgs) =>
+      WINE_LACKS.includes(scArgs[0] ?? "")
+        ? Promise.resolve({ code: 0, output: "" })
+        : sc(...scArgs),
+    print: (line) => lines.push(line),
+    printError: (line) => lines.push(`error: ${line}`),
+    setExitCode: (code) => (exitCode = code),
+  });
+  await program.parseAsync(
+    ["service", "install", "--name", name, "--log-file", logFile, "--", ...agentArgs],
+    { from: "user" },
+  );
+  writeFileSync(outFile, JSON.stringify({ exitCode, lines }));
 } else {
   const program = registerServiceCommands(new Command("wms-agent").exitOverride(), {
     runAgent: fakeAgent,

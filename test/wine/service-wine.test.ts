@@ -1,7 +1,7 @@
 /**
  * `wms-agent service` for real under Wine: `sc.exe` registers the service, Wine's Service Control
  * Manager starts Windows Node with `service run`, the SCM handshake (koffi, advapi32) reports it
- * running, `service stop` reaches the agent as SIGTERM and it stops cleanly, then it is removed.
+ * running, `service stop` reaches the agent (its stop signal) and it stops cleanly, then it is removed.
  * Skipped, with the reason, without Wine and the cached Windows Node.
  */
 import assert from "node:assert/strict";
@@ -79,7 +79,7 @@ void describe("wms-agent as a Windows service under Wine", () => {
     assert.match(result.status.lines.join("\n"), /STATE\s+:\s+4\s+RUNNING/);
   });
 
-  void it("turns `service stop` into SIGTERM, and the SCM sees a clean STOPPED", () => {
+  void it("hands `service stop` to the agent, and the SCM sees a clean STOPPED", () => {
     assert.equal(result.stop.exitCode, 0);
     assert.equal(result.stopped, true);
     assert.match(result.queryStopped.output, /STATE\s+:\s+1\s+STOPPED/);
@@ -91,7 +91,7 @@ void describe("wms-agent as a Windows service under Wine", () => {
     assert.match(result.agent?.logFile ?? "", /\\wmsfleet\\logs\\agent\.log$/);
     const lines = (result.log ?? "").split("\n");
     assert.ok(lines.includes(`{"msg":"fake agent running","pid":${pid}}`), result.log ?? "");
-    assert.ok(lines.includes(`{"msg":"fake agent stopping on SIGTERM"}`));
+    assert.ok(lines.includes(`{"msg":"fake agent stopping on the SCM's stop"}`));
   });
 
   void it("removes the service", () => {

@@ -33,8 +33,7 @@ export const cacheDir = join(repoRoot, ".cache", "wine");
  * the tests' own Node, so that CI's run on each LTS line (`.ci/run`) proves the Windows side on it
  * too. Node 24 for Windows does not start under Debian's Wine 8 (V8 stops with "Fatal process out
  * of memory: SegmentedTable::InitializeTable": it reserves address space in a way Wine 8 does not
- * support), so the Node 24 run proves the Windows side with Node 22; a real host is the proof
- * for 24 (docs/windows.md, "Verified on a real host").
+ * support), so a run on Node 24 proves the Windows side with Node 22.
  */
 export const WINDOWS_NODE_RELEASES: Readonly<Record<string, string>> = {
   "20": "20.20.2",
@@ -259,7 +258,8 @@ export async function buildAgentApp(): Promise<string> {
       'process.exitCode = io.argv[0] === "service"',
       "  ? await runServiceCli(",
       "      io,",
-      "      (argv, out) => main({ ...io, argv, stdout: out.stdout, stderr: out.stderr }),",
+      "      (argv, out) =>",
+      "        main({ ...io, argv, stdout: out.stdout, stderr: out.stderr, service: out.service }),",
       "      { scriptPath: process.argv[1] },",
       "    )",
       "  : await main(io);",
