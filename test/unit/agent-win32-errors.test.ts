@@ -9,6 +9,7 @@ void describe("Win32 error codes", () => {
       ERROR_FILE_NOT_FOUND: 2,
       ERROR_ACCESS_DENIED: 5,
       RPC_S_SERVER_UNAVAILABLE: 1722,
+      ERROR_TIMEOUT: 1460,
       ERROR_CTX_WINSTATION_BUSY: 7024,
       ERROR_CTX_WINSTATION_NOT_FOUND: 7022,
       ERROR_CTX_CLOSE_PENDING: 7007,
@@ -18,6 +19,14 @@ void describe("Win32 error codes", () => {
 });
 
 void describe("win32ErrorMeaning (DESIGN section 4)", () => {
+  void it("1460: the agent stopped waiting for Remote Desktop Services, which may be hung", () => {
+    const meaning = win32ErrorMeaning(Win32.ERROR_TIMEOUT);
+    assert.equal(meaning.outcome, Outcome.FAILED);
+    assert.equal(meaning.backendUnavailable, true);
+    assert.equal(meaning.retryable, true);
+    assert.match(meaning.message, /did not answer in time and may be hung/);
+  });
+
   void it("maps 7022 (no such WinStation) to NOT_FOUND", () => {
     assert.deepEqual(win32ErrorMeaning(7022), {
       outcome: Outcome.NOT_FOUND,

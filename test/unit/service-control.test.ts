@@ -1,6 +1,7 @@
 /**
  * What the agent does with each control code the Service Control Manager sends (the codes of
- * winsvc.h): stop and shutdown drain, paramchange reloads as SIGHUP does, interrogate reports.
+ * winsvc.h): stop, preshutdown and shutdown drain, paramchange reloads as SIGHUP does,
+ * sessionchange is news for the watch, interrogate reports.
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
@@ -13,5 +14,6 @@ it("maps the SCM's control codes to the agent's actions", () => {
   assert.equal(serviceControlAction(4), "interrogate"); // SERVICE_CONTROL_INTERROGATE
   assert.equal(serviceControlAction(2), "unsupported"); // SERVICE_CONTROL_PAUSE
   assert.equal(serviceControlAction(3), "unsupported"); // SERVICE_CONTROL_CONTINUE
-  assert.equal(serviceControlAction(0x0f), "unsupported"); // SERVICE_CONTROL_PRESHUTDOWN
+  assert.equal(serviceControlAction(0x0f), "stop"); // SERVICE_CONTROL_PRESHUTDOWN
+  assert.equal(serviceControlAction(0x0e), "session-change"); // SERVICE_CONTROL_SESSIONCHANGE
 });
