@@ -31,6 +31,8 @@ import { HostCallError, MUTATING_RPCS, type HostResult, type RpcName } from "./h
 import { messageFields, type MessageOptions } from "./message.js";
 import {
   ACTION_VERBS,
+  ACTOR_METADATA_KEY,
+  checkActor,
   idsFor,
   type ActionOptions,
   type ActionResponse,
@@ -181,10 +183,17 @@ type Unary<Req, Res> = (
  * One unary call, cancelled when the context's signal aborts; tells the context when its request
  * was sent (an answer, or a failure after the call was on a connection to the agent).
  */
-function unary<Req, Res>(method: Unary<Req, Res>, request: Req, context: AttemptContext) {
+function unary<Req, Res>(
+  method: Unary<Req, Res>,
+  request: Req,
+  context: AttemptContext,
+  actor?: string,
+) {
   return new Promise<Res>((resolve, reject) => {
     const onAbort = () => call.cancel();
-    const call = method(request, new Metadata(), { deadline: context.deadline }, (error, res) => {
+    const metadata = new Metadata();
+    if (actor !== undefined) metadata.set(ACTOR_METADATA_KEY, actor);
+    const call = method(request, metadata, { deadline: context.deadline }, (error, res) => {
       context.signal.removeEventListener("abort", onAbort);
       if (error === null || wasDispatched(call, context.client)) context.requestSent();
       if (error === null) resolve(res);
@@ -268,6 +277,7 @@ export function createController(options: ControllerOptions): Controller {
 
   const act: Controller["act"] = (action, targets, selection, callOptions = {}) => {
     const { rpcs } = ACTION_VERBS[action];
+    checkActor(callOptions.actor);
     // A pattern every agent would refuse is refused here, before anything is sent.
     const pattern = selection.kind === "all" ? (selection.filter?.userNamePattern ?? "") : "";
     if (pattern !== "") compileUserPattern(pattern);
@@ -284,6 +294,7 @@ export function createController(options: ControllerOptions): Controller {
                 ...(await actionFields(context, callOptions)),
               },
               context,
+              callOptions.actor,
             ),
             context,
             rpcs.ids,
@@ -300,6 +311,7 @@ export function createController(options: ControllerOptions): Controller {
             actionMethods(context.client, action).all,
             { filter: selection.filter, ...(await actionFields(context, callOptions)) },
             context,
+            callOptions.actor,
           ),
           context,
           rpcs.all,
@@ -310,6 +322,7 @@ export function createController(options: ControllerOptions): Controller {
 
   const sendMessage: Controller["sendMessage"] = (targets, selection, message) => {
     const fields = messageFields(message);
+    checkActor(message.actor);
     // Waiting for answers takes as long as the message may stay up, plus the usual deadline.
     const timeoutMs =
       fields.wait && message.timeoutMs !== undefined
@@ -333,6 +346,7 @@ export function createController(options: ControllerOptions): Controller {
               expectedHost: context.target.fqdn,
             },
             context,
+            message.actor,
           ),
           context,
           "SendMessage",
@@ -342,8 +356,9 @@ export function createController(options: ControllerOptions): Controller {
     );
   };
 
-  const listSessions: Controller["listSessions"] = (targets, callOptions = {}) =>
-    run(
+  const listSessions: Controller["listSessions"] = (targets, callOptions = {}) => {
+    checkActor(callOptions.actor);
+    return run(
       targets,
       "ListSessions",
       async (context) =>
@@ -355,12 +370,14 @@ export function createController(options: ControllerOptions): Controller {
               expectedHost: context.target.fqdn,
             },
             context,
+            callOptions.actor,
           ),
           context,
           "ListSessions",
         ),
       callOptions.signal,
     );
+  };
 
   return {
     options: resolved,
@@ -379,12 +396,18 @@ export function createController(options: ControllerOptions): Controller {
       warnThenAct({ act, sendMessage, listSessions }, targets, callOptions),
     watch: (targets, callOptions = {}) => watchFleet(targets, pool, resolved, callOptions.signal),
     getAgentInfo(targets, callOptions = {}) {
+      checkActor(callOptions.actor);
       return run(
         targets,
         "GetAgentInfo",
         async (context) =>
           fromTarget(
-            await unary(context.client.getAgentInfo.bind(context.client), {}, context),
+            await unary(
+              context.client.getAgentInfo.bind(context.client),
+              {},
+              context,
+              callOptions.actor,
+            ),
             context,
             "GetAgentInfo",
           ),

@@ -40,6 +40,8 @@ export {
 } from "./controller.js";
 export {
   ACTION_VERBS,
+  ACTOR_METADATA_KEY,
+  MAX_ACTOR_CHARS,
   type ActionOptions,
   type ActionResponse,
   type ActionVerb,

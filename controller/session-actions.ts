@@ -16,6 +16,32 @@ import type { Target } from "./targets.js";
 export interface CallOptions {
   /** Cancels the whole run: calls in flight are cancelled and the iteration throws. */
   readonly signal?: AbortSignal;
+  /**
+   * Whom the caller acts for (e.g. the person signed in to a console), sent as the
+   * `wmsfleet-actor` metadata of each call (of the session service: not of health checks or
+   * watches); each agent writes it, as claimed, into its audit
+   * record beside the caller's certificate identity. Printable ASCII, 1 to
+   * {@link MAX_ACTOR_CHARS} characters (a header value). @default none
+   */
+  readonly actor?: string;
+}
+
+/** The metadata key of {@link CallOptions.actor}. */
+export const ACTOR_METADATA_KEY = "wmsfleet-actor";
+/** The longest {@link CallOptions.actor}, in characters: what an agent keeps of it. */
+export const MAX_ACTOR_CHARS = 256;
+
+/**
+ * Checks an actor name.
+ * @throws TypeError when it is empty, too long or not printable ASCII.
+ */
+export function checkActor(actor: string | undefined): void {
+  if (actor === undefined) return;
+  if (actor.length === 0 || actor.length > MAX_ACTOR_CHARS || !/^[\x20-\x7e]+$/.test(actor)) {
+    throw new TypeError(
+      `actor ${JSON.stringify(actor.slice(0, 40))}: 1 to ${MAX_ACTOR_CHARS} printable ASCII characters (it is sent as the ${ACTOR_METADATA_KEY} header)`,
+    );
+  }
 }
 
 /** The session ids of a call: the same for every target, or chosen per target. */

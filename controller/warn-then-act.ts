@@ -38,6 +38,7 @@ import {
 } from "./message.js";
 import {
   ACTION_VERBS,
+  checkActor,
   type ActionOptions,
   type ActionResponse,
   type CallOptions,
@@ -199,6 +200,7 @@ function checkOptions(options: WarnThenActOptions): void {
     );
   }
   messageFields({ ...options.warning, timeoutMs: messageTimeoutMs(graceMs) });
+  checkActor(options.actor);
 }
 
 /** The warning stays on screen for the grace period (at least the 1 s the agent allows). */
@@ -240,9 +242,11 @@ async function* run(
   const candidates = new Map<string, SessionResult[]>();
   const settled = new Map<string, SessionResult[]>();
   const previews = new Map<string, HostSuccess<ActionResponse>>();
+  const actor = options.actor === undefined ? {} : { actor: options.actor };
   for await (const preview of calls.act(options.action, targets, options.selection, {
     whatIf: true,
     signal,
+    ...actor,
   })) {
     if (preview.status !== "ok") {
       yield preview;
@@ -276,6 +280,7 @@ async function* run(
       wait: false,
       whatIf,
       signal,
+      ...actor,
     },
   )) {
     if (result.status !== "ok") {
@@ -308,7 +313,11 @@ async function* run(
   const checked = warned.filter((target) => warnings.has(target.fqdn));
   const stillIds = new Map<string, number[]>();
   const leftAlone = new Map<string, SessionResult[]>();
-  for await (const listing of calls.listSessions(checked, { sessionIds: idsOf, signal })) {
+  for await (const listing of calls.listSessions(checked, {
+    sessionIds: idsOf,
+    signal,
+    ...actor,
+  })) {
     if (listing.status !== "ok") {
       yield listing;
       continue;
@@ -353,7 +362,7 @@ async function* run(
     options.action,
     acting,
     { kind: "ids", sessionIds: (target) => stillIds.get(target.fqdn) ?? [] },
-    { noWait: options.noWait ?? false, signal },
+    { noWait: options.noWait ?? false, signal, ...actor },
   )) {
     if (result.status !== "ok") {
       yield result;

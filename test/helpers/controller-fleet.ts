@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { ServerCredentials } from "@grpc/grpc-js";
+import type { AuditSink } from "../../agent/audit/audit-record.js";
 import type { Authorizer } from "../../agent/server/access.js";
 import { startAgent, type Agent } from "../../agent/server/agent.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
@@ -32,6 +33,8 @@ export interface FleetHostSpec {
   readonly onDisconnect?: (sessionId: number) => void;
   /** @default insecure (the agent's default, for loopback) */
   readonly credentials?: ServerCredentials;
+  /** Where the agent's audit records go. @default none */
+  readonly audit?: AuditSink;
 }
 
 /** The backend as the agent sees it: the simulated one, observed by `onDisconnect`. */
@@ -69,6 +72,7 @@ export async function startHost(spec: FleetHostSpec): Promise<FleetHost> {
     healthIntervalMs: 60_000,
     ...(spec.authorize === undefined ? {} : { authorize: spec.authorize }),
     ...(spec.credentials === undefined ? {} : { credentials: spec.credentials }),
+    ...(spec.audit === undefined ? {} : { audit: spec.audit }),
   });
   const port = agent.ports[0];
   if (port === undefined) throw new Error("agent bound no port");
