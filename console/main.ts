@@ -212,8 +212,17 @@ async function runService(flags: RawFlags, io: ConsoleIo, stopSignal: StopSignal
     io.stderr.write(`wms-console: could not start: ${(error as Error).message}\n`);
     return 1;
   }
-  logger.info({ url: running.url, dataDir: config.dataDir }, "console serving");
+  logger.info(
+    { url: running.url, dataDir: config.dataDir, hosts: running.fleet.hosts().length },
+    "console serving",
+  );
+  const onHangUp = () => {
+    logger.info({ signal: "SIGHUP" }, "reloading the inventory");
+    void running.reload("SIGHUP");
+  };
+  if (process.platform !== "win32") process.on("SIGHUP", onHangUp);
   const signal = await stopping;
+  process.off("SIGHUP", onHangUp);
   logger.info({ signal }, "stopping");
   await running.close();
   logger.info("stopped");

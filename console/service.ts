@@ -10,11 +10,27 @@ import { isIP } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { isLoopbackAddress } from "../common/ip-address.js";
-import { TargetError, readInventory, type InventoryEntry } from "../controller/index.js";
-import { createApiServer, type ApiServerOptions } from "./api/server.js";
+import {
+  TargetError,
+  createController,
+  credentials,
+  type Controller,
+  type ControllerOptions,
+  type Target,
+} from "../controller/index.js";
+import { createApiServer, securityHeaders, type ApiServerOptions } from "./api/server.js";
+import { eventsRoute } from "./api/routes/events-route.js";
+import { fleetRoutes } from "./api/routes/fleet-routes.js";
+import { DEFAULT_UI_DIR, uiRoutes } from "./api/routes/ui-route.js";
 import { ConsoleConfigError, type ResolvedConsoleConfig } from "./config/options.js";
+import { createFleet, type Fleet, type FleetOptions } from "./fleet/fleet.js";
+import { loadTargets, watchInventory, type InventoryWatch } from "./fleet/inventory.js";
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
 import type { ConsoleStore } from "./store/store.js";
+import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from "./security/web-sessions.js";
+
+/** Milliseconds between sweeps of ended web sessions out of the store. */
+export const SESSION_SWEEP_MS = 10 * 60_000;
 
 /** PEM files read and checked. */
 export interface LoadedTls {
@@ -60,19 +76,14 @@ export async function loadTls(config: ResolvedConsoleConfig): Promise<LoadedTls>
   return { https, agent };
 }
 
-/** Reads every inventory file; a bad one is a configuration error. */
-export async function loadInventories(paths: readonly string[]): Promise<InventoryEntry[][]> {
-  const inventories: InventoryEntry[][] = [];
-  for (const path of paths) {
-    try {
-      inventories.push(await readInventory(path));
-    } catch (error) {
-      if (error instanceof TargetError)
-        throw new ConsoleConfigError(`--inventory ${error.message}`);
-      throw error;
-    }
+/** Reads every inventory file into the hosts; a bad one is a configuration error. */
+export async function loadInventories(paths: readonly string[]): Promise<Target[]> {
+  try {
+    return await loadTargets(paths);
+  } catch (error) {
+    if (error instanceof TargetError) throw new ConsoleConfigError(`--inventory ${error.message}`);
+    throw error;
   }
-  return inventories;
 }
 
 /** Refuses a listen address that is not loopback under `--insecure-loopback` (names resolved). */
@@ -98,7 +109,11 @@ export interface RunningConsole {
   readonly url: string;
   readonly store: ConsoleStore;
   readonly app: FastifyInstance;
-  /** Stops serving (connections closed), then closes the store. */
+  readonly fleet: Fleet;
+  readonly controller: Controller;
+  /** Reads the inventory files again (SIGHUP). */
+  reload(reason: string): Promise<void>;
+  /** Stops serving (connections and event streams closed), the watches, then the store. */
   close(): Promise<void>;
 }
 
@@ -108,6 +123,12 @@ export interface StartConsoleOptions {
   readonly logger: Logger;
   /** Server options for tests (clock, login limits, session times). */
   readonly server?: Partial<Omit<ApiServerOptions, "store" | "logger" | "https">>;
+  /** Controller options beyond the credentials (tests: shorter delays). */
+  readonly controller?: Partial<Omit<ControllerOptions, "credentials">>;
+  /** Fleet options beyond the controller and logger. */
+  readonly fleet?: Partial<Omit<FleetOptions, "controller" | "logger">>;
+  /** The web UI's folder. @default {@link DEFAULT_UI_DIR} (`dist/console-ui/`) */
+  readonly uiDir?: string;
 }
 
 /**
@@ -118,7 +139,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   const { config, logger } = options;
   if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
   const tls = await loadTls(config);
-  await loadInventories(config.inventories);
+  const targets = await loadInventories(config.inventories);
   let store: ConsoleStore;
   try {
     store = openSqliteStore({ dataDir: config.dataDir });
@@ -127,18 +148,63 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
       throw new ConsoleConfigError(`--data-dir ${error.message}`);
     throw error;
   }
+  const controller = createController({
+    ...options.controller,
+    credentials:
+      tls.agent === undefined
+        ? credentials.createInsecure()
+        : credentials.createSsl(tls.agent.ca, tls.agent.key, tls.agent.cert),
+  });
+  const fleet = createFleet({
+    ...options.fleet,
+    controller,
+    logger: logger.child({ part: "fleet" }),
+  });
+  let endStreams = () => {};
   const app = createApiServer({
     ...options.server,
     store,
     logger,
     https: tls.https,
+    routes: [
+      (server) => fleetRoutes(server, fleet),
+      (server) => {
+        endStreams = eventsRoute(server, fleet, securityHeaders(tls.https !== undefined));
+      },
+      ...(options.server?.routes ?? []),
+      (server) => uiRoutes(server, options.uiDir ?? DEFAULT_UI_DIR),
+    ],
   });
+  const inventory: InventoryWatch = watchInventory({
+    paths: config.inventories,
+    fleet,
+    logger: logger.child({ part: "inventory" }),
+  });
+  const stopAll = async () => {
+    inventory.close();
+    endStreams();
+    await app.close();
+    await fleet.close();
+    controller.close();
+    await store.close();
+  };
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (error) {
-    await store.close();
+    await stopAll();
     throw error;
   }
+  fleet.setTargets(targets);
+  if (targets.length === 0) logger.warn("no hosts to watch: give --inventory FILE");
+  const idleMs = options.server?.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+  const maxAgeMs = options.server?.sessionMaxAgeMs ?? DEFAULT_SESSION_MAX_AGE_MS;
+  const sweep = setInterval(() => {
+    const time = Date.now();
+    store
+      .removeStaleWebSessions(new Date(time - idleMs), new Date(time - maxAgeMs))
+      .catch((error: unknown) => logger.warn({ err: error }, "cannot sweep ended web sessions"));
+  }, SESSION_SWEEP_MS);
+  sweep.unref();
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.listen.port;
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
@@ -147,9 +213,12 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     url,
     store,
     app,
+    fleet,
+    controller,
+    reload: (reason) => inventory.reload(reason),
     async close() {
-      await app.close();
-      await store.close();
+      clearInterval(sweep);
+      await stopAll();
     },
   };
 }

@@ -41,6 +41,16 @@ export interface ApiServerOptions {
   readonly routes?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
 
+/** The security headers of every answer (HSTS over HTTPS only). */
+export function securityHeaders(secure: boolean): Record<string, string> {
+  return {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    ...(secure ? { "strict-transport-security": "max-age=31536000" } : {}),
+  };
+}
+
 /** Maps fastify's own errors to the API's codes. */
 function fromFastify(error: FastifyError): ApiError {
   switch (error.code) {
@@ -107,11 +117,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       now,
     }),
   );
+  const headers = securityHeaders(secureCookies);
   app.addHook("onSend", async (request, reply, payload) => {
-    void reply.header("x-content-type-options", "nosniff");
-    void reply.header("referrer-policy", "no-referrer");
-    void reply.header("x-frame-options", "DENY");
-    if (secureCookies) void reply.header("strict-transport-security", "max-age=31536000");
+    void reply.headers(headers);
     if (request.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
     return payload;
   });

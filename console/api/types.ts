@@ -92,3 +92,117 @@ export interface AuditPage {
 export interface Health {
   readonly status: "ok";
 }
+
+/**
+ * A host's status in the console's view: `online` (its watch stream is open), `unreachable`
+ * (no connection, a timeout, or an error answer), `denied` (the agent refuses the console's
+ * certificate or role), `draining` (the agent ended the watch: it is shutting down or
+ * restarting), `unknown` (not heard from yet).
+ */
+export type ApiHostStatus = "online" | "unreachable" | "denied" | "draining" | "unknown";
+
+/** The WTS connect states, as the API names them. */
+export const SESSION_STATES = [
+  "ACTIVE",
+  "CONNECTED",
+  "CONNECT_QUERY",
+  "SHADOW",
+  "DISCONNECTED",
+  "IDLE",
+  "LISTEN",
+  "RESET",
+  "DOWN",
+  "INIT",
+] as const;
+/** One of {@link SESSION_STATES}. */
+export type ApiSessionState = (typeof SESSION_STATES)[number];
+
+/** One host of the fleet (`GET /api/v1/hosts`, and the `host` event). */
+export interface ApiHost {
+  /** The FQDN, as the inventory names it. */
+  readonly host: string;
+  /** Where the agent is dialled, `ADDRESS:PORT`. */
+  readonly address: string;
+  readonly status: ApiHostStatus;
+  /** Since when the host has had this status. */
+  readonly since: string;
+  /** When the agent last answered anything (a snapshot, a change, a heartbeat); null: never. */
+  readonly lastAnswer: string | null;
+  /** When its sessions last changed; null: not since the console started. */
+  readonly lastChange: string | null;
+  /** The agent's version and backend (`wts`, `simulated`), once known. */
+  readonly version: string | null;
+  readonly backend: string | null;
+  /** Sessions by state, e.g. `{ "ACTIVE": 12, "DISCONNECTED": 3 }` (states with none left out). */
+  readonly counts: Readonly<Partial<Record<ApiSessionState, number>>>;
+  /** Sessions whose screen is locked. */
+  readonly locked: number;
+  /** Why the host is not online, in words, with the gRPC status name; null when online. */
+  readonly problem: { readonly code: string; readonly message: string } | null;
+}
+
+/** `GET /api/v1/hosts`. */
+export interface HostList {
+  readonly hosts: readonly ApiHost[];
+}
+
+/** One session of the fleet (`GET /api/v1/sessions`, and the events). */
+export interface ApiSession {
+  readonly host: string;
+  readonly sessionId: number;
+  readonly state: ApiSessionState;
+  /** `""` when nobody is logged on. */
+  readonly user: string;
+  readonly domain: string;
+  /** The WinStation name: `Console`, `RDP-Tcp#4`, … */
+  readonly station: string;
+  readonly client: string;
+  readonly logonTime: string | null;
+  /** The last keyboard or mouse input; null where Windows does not track it. */
+  readonly lastInputTime: string | null;
+  /**
+   * Seconds since the last input, computed by the console when it answers; null when unknown
+   * (which no filter treats as idle).
+   */
+  readonly idleSeconds: number | null;
+  readonly locked: boolean;
+  /** Why the agent would refuse to disconnect it (e.g. `SERVICES_SESSION`); null: it would not. */
+  readonly protection: string | null;
+  /** What the agent could not learn about it, if anything. */
+  readonly note: string | null;
+}
+
+/** `GET /api/v1/sessions?host=&user=&state=&minIdle=`. */
+export interface SessionList {
+  readonly sessions: readonly ApiSession[];
+}
+
+/** A change of one host's sessions, in an event. */
+export type ApiSessionChange =
+  | { readonly kind: "added" | "changed"; readonly session: ApiSession }
+  | { readonly kind: "removed"; readonly host: string; readonly sessionId: number };
+
+/**
+ * The events of `GET /api/v1/events` (server-sent events; the SSE `event:` field is `type`):
+ * - `snapshot` first, and again after the stream fell behind: every host and session (replace
+ *   what you had);
+ * - `host`: a host's status, counts or details changed, or it came with an inventory reload;
+ * - `host-removed`: an inventory reload removed it (its sessions go with it);
+ * - `sessions`: changes of one host's sessions, in order; a host that reconnects sends
+ *   `replace: true` with all its sessions as `added`.
+ * A comment line (`: keep-alive`) comes every 15 seconds when nothing else does.
+ */
+export type ApiEvent =
+  | {
+      readonly type: "snapshot";
+      readonly hosts: readonly ApiHost[];
+      readonly sessions: readonly ApiSession[];
+    }
+  | { readonly type: "host"; readonly host: ApiHost }
+  | { readonly type: "host-removed"; readonly host: string }
+  | {
+      readonly type: "sessions";
+      readonly host: string;
+      readonly replace: boolean;
+      readonly changes: readonly ApiSessionChange[];
+    };

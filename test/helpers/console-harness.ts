@@ -47,7 +47,7 @@ export interface SignedIn {
 export async function startTestConsole(
   t: TestContext,
   settings: ConsoleSettings = {},
-  options: Pick<StartConsoleOptions, "server"> = {},
+  options: Pick<StartConsoleOptions, "server" | "controller" | "fleet" | "uiDir"> = {},
 ): Promise<TestConsole> {
   const dataDir = await mkdtemp(join(tmpdir(), "wms-console-test-"));
   const secure = settings.tlsCert !== undefined;
