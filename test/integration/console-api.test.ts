@@ -406,3 +406,40 @@ describe("console API: the audit trail", () => {
     }
   });
 });
+
+describe("console: the web UI's files", () => {
+  it("serves the built UI under its CSP, index.html for the UI's own paths; the API's 404s stay JSON", async (t) => {
+    const ui = await pemFolder(t);
+    await ui.write("index.html", "<!doctype html><title>ui</title>");
+    await ui.write("app.js", "console.log(1);");
+    const console = await startTestConsole(t, {}, { uiDir: ui.dir });
+    const index = await console.fetch("/");
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.match(
+      index.headers.get("content-security-policy") ?? "",
+      /default-src 'none'; script-src 'self'/,
+    );
+    assert.equal(await index.text(), "<!doctype html><title>ui</title>");
+    const script = await console.fetch("/app.js");
+    assert.equal(script.headers.get("content-type"), "text/javascript; charset=utf-8");
+    assert.equal(await script.text(), "console.log(1);");
+    assert.equal(
+      await (await console.fetch("/hosts/ws1")).text(),
+      "<!doctype html><title>ui</title>",
+    );
+    const missing = await console.fetch("/nothing.js");
+    assert.equal(missing.status, 404);
+    const api = await console.fetch("/api/v1/nothing");
+    assert.equal(api.status, 404);
+    assert.equal((await errorOf(api)).code, "not_found");
+  });
+
+  it("without a built UI, / says how to build it", async (t) => {
+    const empty = await pemFolder(t);
+    const console = await startTestConsole(t, {}, { uiDir: empty.dir });
+    const page = await console.fetch("/");
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /The web UI is not built yet: run <code>npm run build<\/code>/);
+  });
+});
