@@ -19,7 +19,10 @@ import {
   type Target,
 } from "../controller/index.js";
 import { createApiServer, securityHeaders, type ApiServerOptions } from "./api/server.js";
+import { actionsRoute } from "./api/routes/actions-route.js";
 import { eventsRoute } from "./api/routes/events-route.js";
+import { metricsRoute } from "./api/routes/metrics-route.js";
+import { createConsoleMetrics } from "./metrics/console-metrics.js";
 import { fleetRoutes } from "./api/routes/fleet-routes.js";
 import { DEFAULT_UI_DIR, uiRoutes } from "./api/routes/ui-route.js";
 import { ConsoleConfigError, type ResolvedConsoleConfig } from "./config/options.js";
@@ -160,6 +163,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     controller,
     logger: logger.child({ part: "fleet" }),
   });
+  const metrics = createConsoleMetrics(fleet);
   let endStreams = () => {};
   const app = createApiServer({
     ...options.server,
@@ -168,6 +172,15 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     https: tls.https,
     routes: [
       (server) => fleetRoutes(server, fleet),
+      (server) =>
+        actionsRoute(server, {
+          store,
+          fleet,
+          controller,
+          security: securityHeaders(tls.https !== undefined),
+          onResult: (action, whatIf, result) => metrics.recordAction(action, whatIf, result),
+        }),
+      (server) => metricsRoute(server, metrics),
       (server) => {
         endStreams = eventsRoute(server, fleet, securityHeaders(tls.https !== undefined));
       },

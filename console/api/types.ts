@@ -206,3 +206,86 @@ export type ApiEvent =
       readonly replace: boolean;
       readonly changes: readonly ApiSessionChange[];
     };
+
+/** The actions of `POST /api/v1/actions`. */
+export type ApiActionName = "disconnect" | "logoff" | "message";
+
+/** Which sessions of the hosts an action with `hosts` selects (every part must match). */
+export interface ApiActionFilter {
+  /** A user name pattern (`*`, `?`; `DOMAIN\user` or `user`). @default any */
+  readonly user?: string;
+  /** @default any state */
+  readonly states?: readonly ApiSessionState[];
+  /** Idle at least this long (`30m`; a unit is required). An unknown idle time is never idle. */
+  readonly minIdle?: string;
+}
+
+/** The message of `action: "message"`. */
+export interface ApiMessage {
+  /** 1 to 4,096 characters. */
+  readonly text: string;
+  /** At most 256 characters. @default the agent's */
+  readonly title?: string;
+  /** How long it stays on screen (`60s`). @default until the user closes it */
+  readonly timeout?: string;
+}
+
+/** The warning of a disconnect or log-off: shown, then the grace period, then a second look. */
+export interface ApiWarning {
+  readonly text: string;
+  readonly title?: string;
+  /** `5m`; 0s to 1h. */
+  readonly grace: string;
+}
+
+/**
+ * `POST /api/v1/actions`: exactly one of `sessions` (by id) and `hosts` (with an optional
+ * `filter`; `"all"` is every host of the inventory).
+ */
+export interface ActionRequest {
+  readonly action: ApiActionName;
+  readonly sessions?: readonly { readonly host: string; readonly sessionId: number }[];
+  readonly hosts?: readonly string[] | "all";
+  readonly filter?: ApiActionFilter;
+  /** Report what would be done and change nothing. @default false */
+  readonly whatIf?: boolean;
+  /** Required for `message`, refused otherwise. */
+  readonly message?: ApiMessage;
+  /** Only for `disconnect` and `logoff`. */
+  readonly warn?: ApiWarning;
+}
+
+/** One session's result in a host's line. */
+export interface ApiSessionResult {
+  readonly sessionId: number;
+  /** `DISCONNECTED`, `WOULD_DISCONNECT`, `LOGGED_OFF`, `PROTECTED`, `NOT_FOUND`, … */
+  readonly outcome: string;
+  readonly message: string;
+  /** The Windows error code; 0 when none. */
+  readonly win32Error: number;
+  readonly protection: string | null;
+  /** The session as the agent saw it, when it says. */
+  readonly user: string | null;
+  readonly state: ApiSessionState | null;
+}
+
+/**
+ * One line of the `application/x-ndjson` answer of `POST /api/v1/actions`: one per host, as each
+ * finishes, every host of the request exactly once. `status` is the controller's (`ok`, `failed`,
+ * `denied`, `unreachable`, `timeout`) or `unknown-host` (not in the inventory: nothing was sent).
+ */
+export interface ActionHostResult {
+  readonly host: string;
+  readonly status: "ok" | "failed" | "denied" | "unreachable" | "timeout" | "unknown-host";
+  /** The gRPC status name when not `ok`. */
+  readonly code?: string;
+  readonly message?: string;
+  /** A call that changes sessions reached the agent and no answer came: it may have acted. */
+  readonly mayHaveActed?: boolean;
+  readonly durationMs: number;
+  readonly attempts: number;
+  /** Per session, when the agent answered. */
+  readonly results: readonly ApiSessionResult[];
+  /** With `warn`: the warning's result per session warned. */
+  readonly warnings?: readonly ApiSessionResult[];
+}

@@ -1,0 +1,230 @@
+/**
+ * `POST /api/v1/actions` (operator): disconnect, log off or message sessions across the fleet,
+ * with `whatIf` and warn-then-act, through the controller library (per-host deadlines, retries,
+ * exactly one result per host), as the signed-in person (`wmsfleet-actor`). The answer is
+ * `application/x-ndjson`: one {@link ActionHostResult} line per host, as each host finishes.
+ *
+ * The console's audit trail gets an `action.intent` record before anything is sent (if it cannot
+ * be written, nothing is done: 503), then an `action.result` record per host. A request that is
+ * wrong in any way is refused (400) before both; a host not in the inventory is a result line.
+ */
+import type { FastifyInstance } from "fastify";
+import {
+  outcomeToJSON,
+  protectionToJSON,
+  Protection,
+  type SessionResult,
+} from "../../../proto/gen/wms/v1/wms_session.js";
+import type { Controller, HostResult } from "../../../controller/index.js";
+import type { Fleet } from "../../fleet/fleet.js";
+import { stateName } from "../../fleet/sessions-view.js";
+import type { ConsoleStore } from "../../store/store.js";
+import { ApiError } from "../api-error.js";
+import { parseActionRequest, type ActionPlan } from "../action-request.js";
+import { audit } from "../audit-trail.js";
+import type { ActionHostResult, ApiSessionResult } from "../types.js";
+
+/**
+ * Actions running at once: each may hold a request open through a warning's grace period, and
+ * each fans out to the whole fleet; a ninth waits for none of them and is refused (503).
+ */
+export const MAX_CONCURRENT_ACTIONS = 8;
+
+/** What the actions route needs. */
+export interface ActionsRouteOptions {
+  readonly store: ConsoleStore;
+  readonly fleet: Fleet;
+  readonly controller: Controller;
+  readonly security: Readonly<Record<string, string>>;
+  /** Hears of each host's result (metrics). */
+  readonly onResult?: (action: string, whatIf: boolean, result: ActionHostResult) => void;
+}
+
+/** A session result as the API shows it. */
+export function apiSessionResult(result: SessionResult): ApiSessionResult {
+  return {
+    sessionId: result.sessionId,
+    outcome: outcomeToJSON(result.outcome).replace(/^OUTCOME_/, ""),
+    message: result.message,
+    win32Error: result.win32Error,
+    protection:
+      result.protection === Protection.UNSPECIFIED
+        ? null
+        : protectionToJSON(result.protection).replace(/^PROTECTION_/, ""),
+    user: result.session === undefined ? null : result.session.userName,
+    state: result.session === undefined ? null : stateName(result.session),
+  };
+}
+
+/** A host's line. */
+function hostLine(
+  result: HostResult<{ results: SessionResult[]; warnings?: readonly SessionResult[] }>,
+): ActionHostResult {
+  if (result.status === "ok") {
+    return {
+      host: result.host,
+      status: "ok",
+      durationMs: Math.round(result.durationMs),
+      attempts: result.attempts,
+      results: result.response.results.map(apiSessionResult),
+      ...(result.response.warnings === undefined
+        ? {}
+        : { warnings: result.response.warnings.map(apiSessionResult) }),
+    };
+  }
+  return {
+    host: result.host,
+    status: result.status,
+    code: result.code,
+    message: result.message,
+    ...(result.mayHaveActed === true ? { mayHaveActed: true } : {}),
+    durationMs: Math.round(result.durationMs),
+    attempts: result.attempts,
+    results: [],
+  };
+}
+
+/** The controller's run of a plan; throws TypeError at once for what the controller refuses. */
+function runOf(plan: ActionPlan, controller: Controller, actor: string) {
+  const { targets, selection, whatIf } = plan;
+  if (plan.action === "message") {
+    const message = plan.message ?? { text: "" };
+    return controller.sendMessage(targets, selection, { ...message, whatIf, actor });
+  }
+  if (plan.warn !== undefined) {
+    const { graceMs, ...warning } = plan.warn;
+    return controller.warnThenAct(targets, {
+      action: plan.action,
+      selection,
+      warning,
+      graceMs,
+      whatIf,
+      actor,
+    });
+  }
+  return controller.act(plan.action, targets, selection, { whatIf, actor });
+}
+
+/** Counts of outcomes, for the audit trail. */
+function outcomeCounts(results: readonly ApiSessionResult[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const result of results) counts[result.outcome] = (counts[result.outcome] ?? 0) + 1;
+  return counts;
+}
+
+/** Registers the actions route. */
+export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions) {
+  const { store, fleet, controller } = options;
+  let running = 0;
+
+  app.post("/api/v1/actions", { config: { access: "operator" } }, async (request, reply) => {
+    const principal = request.principal;
+    if (principal === undefined) throw new ApiError("unauthenticated", "not signed in");
+    const plan = parseActionRequest(
+      request.body,
+      (fqdn) => fleet.target(fqdn),
+      () => fleet.hosts().flatMap((h) => fleet.target(h.host) ?? []),
+    );
+    let results;
+    try {
+      results =
+        plan.targets.length === 0 ? undefined : runOf(plan, controller, principal.account.name);
+    } catch (error) {
+      if (error instanceof TypeError) throw ApiError.badRequest(error.message);
+      throw error;
+    }
+    if (running >= MAX_CONCURRENT_ACTIONS) {
+      throw new ApiError(
+        "unavailable",
+        `${MAX_CONCURRENT_ACTIONS} actions are running already; try again when one ends`,
+      );
+    }
+    const requested = [...plan.targets.map((t) => t.fqdn), ...plan.unknownHosts];
+    let intent: number;
+    try {
+      intent = await audit(store, request, {
+        action: "action.intent",
+        outcome: plan.whatIf ? "what-if" : "requested",
+        hosts: requested,
+        detail: plan.audit,
+      });
+    } catch (error) {
+      request.log.error({ err: error }, "cannot write the action's intent to the audit trail");
+      throw new ApiError("unavailable", "the audit trail cannot be written: nothing was done");
+    }
+    running += 1;
+    void reply.hijack();
+    const response = reply.raw;
+    response.writeHead(200, {
+      ...options.security,
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    });
+    const answered = new Set<string>();
+    const send = async (line: ActionHostResult) => {
+      answered.add(line.host);
+      if (!response.destroyed) response.write(`${JSON.stringify(line)}\n`);
+      options.onResult?.(plan.action, plan.whatIf, line);
+      try {
+        await audit(store, request, {
+          action: "action.result",
+          outcome: line.status,
+          hosts: [line.host],
+          detail: {
+            intent,
+            action: plan.action,
+            whatIf: plan.whatIf,
+            ...(line.code === undefined ? {} : { code: line.code, message: line.message }),
+            ...(line.mayHaveActed === true ? { mayHaveActed: true } : {}),
+            outcomes: outcomeCounts(line.results),
+            results: line.results.map((r) => ({
+              sessionId: r.sessionId,
+              outcome: r.outcome,
+              user: r.user,
+            })),
+          },
+        });
+      } catch (error) {
+        request.log.error(
+          { err: error, host: line.host },
+          "cannot write an action's result to the audit trail",
+        );
+      }
+    };
+    try {
+      for (const host of plan.unknownHosts) {
+        await send({
+          host,
+          status: "unknown-host",
+          message: `${host} is not in the console's inventory: nothing was sent`,
+          durationMs: 0,
+          attempts: 0,
+          results: [],
+        });
+      }
+      if (results !== undefined) {
+        for await (const result of results) await send(hostLine(result));
+      }
+    } catch (error) {
+      request.log.error({ err: error }, "an action failed");
+      for (const target of plan.targets) {
+        if (answered.has(target.fqdn)) continue;
+        await send({
+          host: target.fqdn,
+          status: "failed",
+          code: "INTERNAL",
+          message:
+            "the console failed during the action; whether it was done is not known (see its log)",
+          mayHaveActed: true,
+          durationMs: 0,
+          attempts: 0,
+          results: [],
+        });
+      }
+    } finally {
+      running -= 1;
+      response.end();
+    }
+  });
+}
