@@ -41,7 +41,14 @@ async function startDevAgent(
   const [file = "", ...args] = command;
   const child = spawn(file, args, {
     cwd: ROOT,
-    env: { ...process.env, WMSFLEET_DEV_DIR: join(project, ".wmsctl") },
+    // npm start's fleet and console (scripts/dev-start.ts) are test/e2e/dev-start.test.ts's
+    // business: here, no fleet, and the console on a free port.
+    env: {
+      ...process.env,
+      WMSFLEET_DEV_DIR: join(project, ".wmsctl"),
+      WMSFLEET_DEV_FLEET_SIZE: "0",
+      WMSFLEET_DEV_CONSOLE_LISTEN: "127.0.0.1:0",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -95,7 +102,7 @@ async function exitOf(pid: number): Promise<boolean> {
   return false;
 }
 
-void describe("npm start (scripts/dev-agent.ts) and wmsctl with no set-up", () => {
+void describe("npm start's agent (scripts/dev-agent.ts) and wmsctl with no set-up", () => {
   let project: string;
   before(async () => {
     project = await mkdtemp(join(tmpdir(), "wmsfleet-newcomer-"));
