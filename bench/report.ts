@@ -2,6 +2,7 @@
  * The bench's results: their shape (written as `bench/results.json`), the targets of issue 6
  * and the table printed at the end of `npm run bench`.
  */
+import type { ConsoleBenchResult } from "./console.js";
 import type { Rule3Cost, Rule3Results } from "./rule3.js";
 import { round, type Summary } from "./stats.js";
 
@@ -85,6 +86,8 @@ export interface BenchResults {
   floor: FloorResult[] | undefined;
   /** Protection rule 3 on its own (see `rule3.ts`); `undefined` when skipped or off Linux. */
   rule3?: Rule3Results | undefined;
+  /** The console (issue 13, `console.ts`); `undefined` when skipped. */
+  console?: ConsoleBenchResult | undefined;
   /** The same fan-out (what-if, N >= 100) with a certificate per agent, as deployed. */
   fanoutPerAgentCertificates:
     | {
@@ -364,6 +367,36 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
         cost("  socket and every holder (procfs)", r.resolver),
         cost("  the holder's session (environ)", r.session),
         cost("a remote peer (not this host's)", r.remotePeer),
+      ])}\n\n`,
+    );
+  }
+  if (results.console !== undefined) {
+    const c = results.console;
+    const floor = [...(results.floor ?? [])]
+      .sort((a) => (a.certificates === "shared" ? -1 : 1))
+      .flatMap((f) => f.rows)
+      .find((r) => r.mode === "warm" && r.n === c.hosts)?.wallMs.median;
+    const ratio =
+      floor === undefined
+        ? ""
+        : ` (${round(c.actionWallMs.median / floor, 2)}× the warm grpc-js floor, ${round(floor)} ms; target ≤ 1.2×)`;
+    out.write(`Console watching ${c.hosts} agents (mutual TLS)
+`);
+    out.write(
+      `${table([
+        ["start until every host is watched, ms", ms(c.startToWatchedMs).join(" / ")],
+        [
+          "RSS per watched host (target ≤ 250 KB)",
+          `${round(c.rssPerWatchedHostBytes / 1024)} KB (${round(c.rssBytes.one / 1048576)} MB with 1 host, ${round(c.rssBytes.all / 1048576)} MB with ${c.hosts})`,
+        ],
+        [
+          `what-if disconnect to ${c.hosts} hosts, POST /api/v1/actions, ms`,
+          `${ms(c.actionWallMs).join(" / ")}${ratio}`,
+        ],
+        ...Object.entries(c.sseLatencyMs).map(([clients, l]) => [
+          `change on an agent to SSE event, ${clients} client(s), ms (target p99 ≤ 1000)`,
+          `median ${l.median}, p99 ${l.p99} (${l.samples} samples)`,
+        ]),
       ])}\n\n`,
     );
   }

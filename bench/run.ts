@@ -9,11 +9,13 @@
  *    host, RSS per open channel) and cold (a new `wmsctl disconnect --all` process each run);
  * 4. the floor: the same fan-out by a bare grpc-js client to bare grpc-js servers laid out as
  *    the fleet, warm and cold: what the stack itself costs on this machine;
- * 5. protection rule 3 on its own: µs per lookup of a loopback caller's process and session.
+ * 5. protection rule 3 on its own: µs per lookup of a loopback caller's process and session;
+ * 6. the console (`console.ts`): start until every host is watched, RSS per watched host, a
+ *    what-if action to every host through its API, and a change's way to SSE clients.
  *
  * Prints a table, writes `bench/results.json` and `bench/fanout.svg`; `--reference` also copies
  * both to `bench/reference/`. Flags: `--agents 1000 --processes 4 --ns 10,100,1000 --runs 7
- * --cold-runs 5 --load-seconds 3 --quick --insecure --reference --skip startup,throughput,fanout,per-agent,floor,rule3`.
+ * --cold-runs 5 --load-seconds 3 --quick --insecure --reference --skip startup,throughput,fanout,per-agent,floor,rule3,console`.
  */
 import { spawn, fork } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -40,6 +42,7 @@ import { measureStartup, type StartupSample } from "./startup.js";
 import type { WarmRunResult } from "./warm-controller.js";
 import { printReport, type BenchResults, type FanoutRow } from "./report.js";
 import { measureRule3 } from "./rule3.js";
+import { benchConsole } from "./console.js";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const WMSCTL = here("../bin/wmsctl.js");
@@ -577,6 +580,19 @@ async function main(): Promise<void> {
     for (const certificates of layouts) {
       const floorNs = certificates === "per-agent" ? ns.filter((n) => n >= 100) : ns;
       results.floor.push(await benchFloor({ ns: floorNs, certificates }, response, bundle));
+    }
+  }
+  if (!skip.has("console") && tls) {
+    log(`the console: starting ${agents} agents in ${flags.processes} processes`);
+    const fleet = await startBenchFleet({ agents, processes: Number(flags.processes), tls });
+    try {
+      results.console = await benchConsole(fleet, {
+        runs,
+        changes: quick ? 20 : 100,
+        log,
+      });
+    } finally {
+      await fleet.stop();
     }
   }
   if (!skip.has("rule3")) {
