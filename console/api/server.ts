@@ -13,6 +13,7 @@ import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from "../security
 import { ApiError } from "./api-error.js";
 import { createAuthenticator } from "./authenticate.js";
 import "./principal.js";
+import { adminRoutes } from "./routes/admin-routes.js";
 import { auditRoutes } from "./routes/audit-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import type { ApiErrorBody, Health } from "./types.js";
@@ -149,6 +150,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     now,
   });
   auditRoutes(app, options.store);
+  adminRoutes(app, options.store);
   for (const routes of options.routes ?? []) routes(app);
   return app;
 }

@@ -289,3 +289,40 @@ export interface ActionHostResult {
   /** With `warn`: the warning's result per session warned. */
   readonly warnings?: readonly ApiSessionResult[];
 }
+
+/** An account, as `GET /api/v1/users` lists it (admin). */
+export interface ApiUser {
+  readonly name: string;
+  readonly role: ApiRole;
+  readonly createdAt: string;
+  readonly passwordChangedAt: string;
+}
+
+/** `POST /api/v1/users` (admin). */
+export interface NewUserRequest {
+  readonly name: string;
+  readonly role: ApiRole;
+  /** 12 to 1,024 characters. */
+  readonly password: string;
+}
+
+/** An API token, as `GET /api/v1/tokens` lists it (admin): never its secret. */
+export interface ApiToken {
+  readonly id: string;
+  readonly user: string;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+}
+
+/** `POST /api/v1/tokens` (admin). */
+export interface NewTokenRequest {
+  readonly user: string;
+  /** At most 128 characters. @default "" */
+  readonly label?: string;
+}
+
+/** The answer of `POST /api/v1/tokens`: the secret, shown this once. */
+export interface NewToken extends ApiToken {
+  readonly token: string;
+}

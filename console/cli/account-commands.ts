@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { ROLES, StoreConflictError, type ConsoleStore, type Role } from "../store/store.js";
 import { hashPassword, passwordProblem } from "../security/passwords.js";
 import { newApiToken, secretDigest } from "../security/secrets.js";
-import { MAX_USER_NAME_CHARS } from "../api/routes/session-routes.js";
+import { MAX_TOKEN_LABEL_CHARS, userNameProblem } from "../store/account-rules.js";
 import type { ConsoleIo } from "./io.js";
 
 /** A command-line mistake: exit status 2, nothing changed. */
@@ -16,19 +16,8 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-/** Longest token label, in characters. */
-export const MAX_TOKEN_LABEL_CHARS = 128;
-
 /** Opens the store of the command's `--data-dir`. */
 export type StoreOpener = (command: Command) => Promise<ConsoleStore>;
-
-/** Account names: letters, digits and `._@-`, 1..64, starting with a letter or digit. */
-export function userNameProblem(name: string): string | undefined {
-  if (!/^[\p{L}\p{N}][\p{L}\p{N}._@-]*$/u.test(name) || name.length > MAX_USER_NAME_CHARS) {
-    return `"${name}" is not a user name (1..${MAX_USER_NAME_CHARS} letters, digits, ".", "_", "@", "-", starting with a letter or digit)`;
-  }
-  return undefined;
-}
 
 function checkName(name: string): string {
   const problem = userNameProblem(name);

@@ -443,3 +443,129 @@ describe("console: the web UI's files", () => {
     assert.match(await page.text(), /The web UI is not built yet: run <code>npm run build<\/code>/);
   });
 });
+
+describe("console API: accounts and tokens (admin)", () => {
+  it("an admin lists, adds and removes accounts and makes and revokes tokens; each change is audited", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("ada", "admin");
+    const admin = await console.login("ada");
+    const json = (response: Response) => response.json() as Promise<Record<string, unknown>>;
+    const added = await console.fetch("/api/v1/users", {
+      method: "POST",
+      headers: admin.headers,
+      body: JSON.stringify({ name: "bob", role: "operator", password: TEST_PASSWORD }),
+    });
+    assert.equal(added.status, 201);
+    const users = (await json(await console.fetch("/api/v1/users", { headers: admin.headers })))[
+      "users"
+    ] as { name: string; role: string }[];
+    assert.deepEqual(
+      users.map((u) => [u.name, u.role]),
+      [
+        ["ada", "admin"],
+        ["bob", "operator"],
+      ],
+    );
+    const made = await console.fetch("/api/v1/tokens", {
+      method: "POST",
+      headers: admin.headers,
+      body: JSON.stringify({ user: "bob", label: "report" }),
+    });
+    assert.equal(made.status, 201);
+    const token = (await json(made)) as { id: string; token: string; user: string; label: string };
+    assert.equal(token.user, "bob");
+    assert.match(token.token, /^wmsc_[0-9a-f]{16}_/);
+    const bearer = { authorization: `Bearer ${token.token}` };
+    assert.equal((await console.fetch("/api/v1/me", { headers: bearer })).status, 200);
+    const listed = (
+      await json(await console.fetch("/api/v1/tokens?user=bob", { headers: admin.headers }))
+    )["tokens"] as { id: string }[];
+    assert.deepEqual(
+      listed.map((x) => x.id),
+      [token.id],
+    );
+    assert.equal(JSON.stringify(listed).includes(token.token), false);
+    // Not an admin: refused, nothing changed.
+    const forbidden = await console.fetch("/api/v1/users", { headers: bearer });
+    assert.equal(forbidden.status, 403);
+    assert.equal((await errorOf(forbidden)).code, "forbidden");
+    const revoked = await console.fetch(`/api/v1/tokens/${token.id}`, {
+      method: "DELETE",
+      headers: admin.headers,
+    });
+    assert.equal(revoked.status, 204);
+    assert.equal((await console.fetch("/api/v1/me", { headers: bearer })).status, 401);
+    assert.equal(
+      (await console.fetch("/api/v1/users/bob", { method: "DELETE", headers: admin.headers }))
+        .status,
+      204,
+    );
+    assert.equal(
+      (await console.fetch("/api/v1/users/bob", { method: "DELETE", headers: admin.headers }))
+        .status,
+      404,
+    );
+    const self = await console.fetch("/api/v1/users/ada", {
+      method: "DELETE",
+      headers: admin.headers,
+    });
+    assert.equal(self.status, 400);
+    const trail = (
+      await json(await console.fetch("/api/v1/audit?actor=ada", { headers: admin.headers }))
+    )["records"] as { action: string }[];
+    assert.deepEqual(
+      trail.map((r) => r.action).filter((a) => a !== "login"),
+      ["user.remove", "token.revoke", "token.create", "user.add"],
+    );
+  });
+
+  it("refuses bad accounts and tokens precisely", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("ada", "admin");
+    const admin = await console.login("ada");
+    const cases: [string, unknown, number, RegExp][] = [
+      [
+        "/api/v1/users",
+        { name: "b b", role: "reader", password: TEST_PASSWORD },
+        400,
+        /"name": "b b" is not a user name/,
+      ],
+      ["/api/v1/users", { name: "zoë", role: "reader", password: TEST_PASSWORD }, 400, /ASCII/],
+      [
+        "/api/v1/users",
+        { name: "bob", role: "boss", password: TEST_PASSWORD },
+        400,
+        /"role" must be one of reader, operator, admin/,
+      ],
+      [
+        "/api/v1/users",
+        { name: "bob", role: "reader", password: "short" },
+        400,
+        /at least 12 characters/,
+      ],
+      [
+        "/api/v1/users",
+        { name: "ada", role: "reader", password: TEST_PASSWORD },
+        400,
+        /there is an account named ada already/,
+      ],
+      ["/api/v1/users", { name: "bob", role: "reader" }, 400, /"password" is required/],
+      ["/api/v1/tokens", { user: "nobody" }, 404, /there is no account named nobody/],
+      ["/api/v1/tokens", { user: "ada", label: "x".repeat(129) }, 400, /"label" has at most 128/],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const response = await console.fetch(path, {
+        method: "POST",
+        headers: admin.headers,
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, status, JSON.stringify(body));
+      assert.match((await errorOf(response)).message, message);
+    }
+    assert.equal(
+      (await console.fetch("/api/v1/tokens/0123", { method: "DELETE", headers: admin.headers }))
+        .status,
+      404,
+    );
+  });
+});

@@ -13,13 +13,12 @@ import type { LoginGuard } from "../../security/login-guard.js";
 import { MAX_PASSWORD_CHARS, dummyPasswordHash, verifyPassword } from "../../security/passwords.js";
 import { newSecret, secretDigest } from "../../security/secrets.js";
 import { clearedSessionCookie, sessionCookie } from "../../security/web-sessions.js";
+import { MAX_USER_NAME_CHARS } from "../../store/account-rules.js";
 import { ApiError } from "../api-error.js";
 import { audit } from "../audit-trail.js";
 import type { LoginRequest, WhoAmI } from "../types.js";
 import { objectBody, stringField } from "../validate.js";
 
-/** Longest user name accepted at login, in characters (`user add` takes no longer ones). */
-export const MAX_USER_NAME_CHARS = 64;
 /** Largest login body, in bytes: a name and a password with JSON around them. */
 const MAX_LOGIN_BODY_BYTES = 8 * 1024;
 
