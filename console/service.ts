@@ -80,9 +80,12 @@ export async function loadTls(config: ResolvedConsoleConfig): Promise<LoadedTls>
 }
 
 /** Reads every inventory file into the hosts; a bad one is a configuration error. */
-export async function loadInventories(paths: readonly string[]): Promise<Target[]> {
+export async function loadInventories(
+  paths: readonly string[],
+  loopbackOnly: boolean,
+): Promise<Target[]> {
   try {
-    return await loadTargets(paths);
+    return await loadTargets(paths, loopbackOnly);
   } catch (error) {
     if (error instanceof TargetError) throw new ConsoleConfigError(`--inventory ${error.message}`);
     throw error;
@@ -142,7 +145,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   const { config, logger } = options;
   if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
   const tls = await loadTls(config);
-  const targets = await loadInventories(config.inventories);
+  const targets = await loadInventories(config.inventories, tls.agent === undefined);
   let store: ConsoleStore;
   try {
     store = openSqliteStore({ dataDir: config.dataDir });
@@ -190,6 +193,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   });
   const inventory: InventoryWatch = watchInventory({
     paths: config.inventories,
+    loopbackOnly: tls.agent === undefined,
     fleet,
     logger: logger.child({ part: "inventory" }),
   });

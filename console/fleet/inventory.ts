@@ -7,7 +7,8 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "pino";
-import { readInventory, resolveTargets, type Target } from "../../controller/index.js";
+import { isLoopbackAddress } from "../../common/ip-address.js";
+import { TargetError, readInventory, resolveTargets, type Target } from "../../controller/index.js";
 import type { Fleet, FleetChange } from "./fleet.js";
 
 /**
@@ -16,17 +17,38 @@ import type { Fleet, FleetChange } from "./fleet.js";
  */
 export const RELOAD_DEBOUNCE_MS = 200;
 
-/** Reads every file into the list of hosts (none when there is no file). */
-export async function loadTargets(paths: readonly string[]): Promise<Target[]> {
+/**
+ * Reads every file into the list of hosts (none when there is no file). With `loopbackOnly`
+ * (agents dialled without TLS), every host must be dialled at a loopback address: an inventory
+ * line `NAME 127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT`.
+ * @throws TargetError naming the file, or the host that is not on this machine.
+ */
+export async function loadTargets(
+  paths: readonly string[],
+  loopbackOnly = false,
+): Promise<Target[]> {
   if (paths.length === 0) return [];
   const inventories = [];
   for (const path of paths) inventories.push(await readInventory(path));
-  return resolveTargets({ inventories });
+  const targets = resolveTargets({ inventories });
+  if (loopbackOnly) {
+    for (const target of targets) {
+      const host = target.address.host;
+      if (host !== "localhost" && !isLoopbackAddress(host)) {
+        throw new TargetError(
+          `${target.fqdn}: without --ca, --cert and --key the console dials agents without TLS, on loopback addresses only; give it as "${target.fqdn} 127.0.0.1:PORT" or give the console its agent credentials`,
+        );
+      }
+    }
+  }
+  return targets;
 }
 
 /** Options of {@link watchInventory}. */
 export interface InventoryOptions {
   readonly paths: readonly string[];
+  /** Agents are dialled without TLS: every host must be on a loopback address. */
+  readonly loopbackOnly: boolean;
   readonly fleet: Fleet;
   readonly logger: Logger;
   /** Told of each reload that changed something, or failed. */
@@ -51,7 +73,7 @@ export function watchInventory(options: InventoryOptions): InventoryWatch {
   const reloadNow = async (reason: string) => {
     let targets: Target[];
     try {
-      targets = await loadTargets(paths);
+      targets = await loadTargets(paths, options.loopbackOnly);
     } catch (error) {
       logger.error({ reason, err: error }, "inventory reload failed: the hosts stay as they were");
       options.onReload?.(error as Error);

@@ -172,6 +172,8 @@ describe("wms-console service", () => {
     await writeFile(notPem, "hello\n");
     const badInventory = join(dir, "bad.txt");
     await writeFile(badInventory, "not a host name!\n");
+    const remote = join(dir, "remote.txt");
+    await writeFile(remote, "ws1.lab.example.com 127.0.0.1:50061\nws2.lab.example.com\n");
     const badConfig = join(dir, "bad.json");
     await writeFile(badConfig, "{ nope");
     const unknownSetting = join(dir, "unknown.json");
@@ -244,6 +246,11 @@ describe("wms-console service", () => {
         ],
         {},
         /none\.txt: cannot read the inventory/,
+      ],
+      [
+        ["--insecure-loopback", "--listen", "127.0.0.1:0", "--inventory", remote, ...data],
+        {},
+        /--inventory ws2\.lab\.example\.com: without --ca, --cert and --key the console dials agents without TLS, on loopback addresses only/,
       ],
       [["--config", badConfig], {}, /bad\.json: not valid JSON/],
       [["--config", unknownSetting], {}, /unknown setting "port"/],
