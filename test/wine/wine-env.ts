@@ -320,7 +320,10 @@ export function runWindowsNode(
     status = spawnSync("wine", [options.nodeExe ?? winePaths.nodeExe, ...args], {
       env: wineEnvironment(options.env),
       stdio: ["ignore", log, log],
-      timeout: 180_000,
+      // A bound for a Wine that hangs, not a measure of speed: under Wine, GetExtendedTcpTable
+      // finds a socket's owner by reading every process's descriptors, and a harness run took
+      // over 180 s on this 2-core machine at a load average of 27.
+      timeout: 600_000,
     }).status;
   } finally {
     closeSync(log);
