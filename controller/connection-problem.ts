@@ -118,19 +118,32 @@ export function connectionProblem(
         ? `${peer} accepted the connection but never finished the TLS handshake within the deadline: it is not a wms-agent, or something in between does not pass the connection on`
         : undefined;
     case "closed":
-      if (!/Failed to connect|Connection closed before/i.test(details)) return undefined;
-      return secure
-        ? `${peer} finished the TLS handshake, then closed the connection without answering: ` +
-            "it most likely refused this client's certificate (TLS 1.3 says so only after the " +
-            "handshake); check that the certificate was issued by the CA the agent trusts (its " +
-            "--tls-ca), has not expired, and is a client certificate (wmsctl pki issue-client)"
-        : `${peer} closed the connection without answering HTTP/2: it most likely requires TLS ` +
-            "(agents do unless started with --insecure-loopback); drop --insecure-loopback and " +
-            "give --ca, --cert and --key";
+      return closedWithoutAnswer(peer, secure, details);
     case "established":
-      return deadline
-        ? `${peer} accepted the connection but never answered HTTP/2 within the deadline: it is not a wms-agent` +
-            (secure ? "" : ", or it expects TLS (then drop --insecure-loopback)")
-        : undefined;
+      if (deadline) {
+        return (
+          `${peer} accepted the connection but never answered HTTP/2 within the deadline: it is not a wms-agent` +
+          (secure ? "" : ", or it expects TLS (then drop --insecure-loopback)")
+        );
+      }
+      // grpc-js may fail the call before the socket's "close" event has marked the attempt
+      // closed (seen under load): the same story as "closed".
+      return closedWithoutAnswer(peer, secure, details);
   }
+}
+
+/**
+ * A connection that the peer closed before answering HTTP/2, when grpc-js's words say so
+ * ("Failed to connect", "Connection closed before ..."); `undefined` otherwise.
+ */
+function closedWithoutAnswer(peer: string, secure: boolean, details: string): string | undefined {
+  if (!/Failed to connect|Connection closed before/i.test(details)) return undefined;
+  return secure
+    ? `${peer} finished the TLS handshake, then closed the connection without answering: ` +
+        "it most likely refused this client's certificate (TLS 1.3 says so only after the " +
+        "handshake); check that the certificate was issued by the CA the agent trusts (its " +
+        "--tls-ca), has not expired, and is a client certificate (wmsctl pki issue-client)"
+    : `${peer} closed the connection without answering HTTP/2: it most likely requires TLS ` +
+        "(agents do unless started with --insecure-loopback); drop --insecure-loopback and " +
+        "give --ca, --cert and --key";
 }

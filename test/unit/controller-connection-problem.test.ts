@@ -79,3 +79,31 @@ void describe("connectionProblem", () => {
     );
   });
 });
+
+void describe("connectionProblem, a connection closed before HTTP/2 answered", () => {
+  const attempt = (phase: "established" | "closed"): ConnectionAttempt => ({
+    peer: "192.0.2.10:50061",
+    secure: true,
+    phase,
+    startedAt: 0,
+  });
+  const failedToConnect = "No connection established. Last error: Failed to connect (2026-11-30)";
+
+  void it("tells the same story whether or not the socket's close was seen before the call failed", () => {
+    // Under load grpc-js can fail the call while the attempt is still "established".
+    for (const phase of ["closed", "established"] as const) {
+      assert.match(
+        connectionProblem(HOST, attempt(phase), status.UNAVAILABLE, failedToConnect) ?? "",
+        /^192\.0\.2\.10:50061 finished the TLS handshake, then closed the connection without answering/,
+        phase,
+      );
+    }
+  });
+
+  void it("says nothing of an established connection that failed otherwise", () => {
+    assert.equal(
+      connectionProblem(HOST, attempt("established"), status.UNAVAILABLE, "Connection dropped"),
+      undefined,
+    );
+  });
+});
