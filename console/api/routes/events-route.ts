@@ -5,8 +5,8 @@
  * {@link KEEP_ALIVE_MS} ms when nothing else was sent, so proxies keep it open.
  *
  * No client can make the console queue without bound: a stream whose unsent data passes
- * {@link MAX_BUFFERED_BYTES} (a browser that stopped reading) is sent nothing more until it has
- * drained, and then a fresh `snapshot` that replaces what it missed. At most
+ * {@link MAX_BUFFERED_BYTES} beyond its last snapshot (a browser that stopped reading) is sent
+ * nothing more until it has drained, and then a fresh `snapshot` that replaces what it missed. At most
  * {@link MAX_EVENT_STREAMS} streams are open at once (503 beyond).
  */
 import type { ServerResponse } from "node:http";
@@ -57,10 +57,14 @@ export function eventsRoute(
     open.add(response);
     let paused = false;
     let sentAt = Date.now();
+    // A snapshot of a large fleet is itself megabytes (1,000 hosts × 20 sessions: about 8 MB):
+    // what a stream may have waiting is counted beyond the last snapshot, or a slow reader
+    // would be sent snapshot after snapshot and never a change.
+    let allowance = MAX_BUFFERED_BYTES;
     const write = (text: string) => {
       sentAt = Date.now();
       response.write(text);
-      if (response.writableLength > MAX_BUFFERED_BYTES && !paused) {
+      if (response.writableLength > allowance && !paused) {
         paused = true;
         response.once("drain", () => {
           paused = false;
@@ -68,8 +72,11 @@ export function eventsRoute(
         });
       }
     };
-    const sendSnapshot = () =>
-      write(frame({ type: "snapshot", hosts: fleet.hosts(), sessions: fleet.sessions() }));
+    const sendSnapshot = () => {
+      const text = frame({ type: "snapshot", hosts: fleet.hosts(), sessions: fleet.sessions() });
+      allowance = MAX_BUFFERED_BYTES + Buffer.byteLength(text);
+      write(text);
+    };
     const unsubscribe = fleet.subscribe((event) => {
       if (!paused) write(frame(event));
     });
