@@ -27,6 +27,7 @@ import {
   type LogLevel,
   type SettingSources,
 } from "./config/options.js";
+import { DEFAULT_HISTORY_DAYS } from "./history/retention.js";
 import { startConsole } from "./service.js";
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
 
@@ -76,6 +77,10 @@ function buildProgram(io: ConsoleIo): Command {
     .option(
       "--data-dir <dir>",
       `the store's folder (console.db: accounts, tokens, audit trail) ${env("dataDir")}`,
+    )
+    .option(
+      "--history-days <days>",
+      `days of session history kept, pruned hourly; default ${DEFAULT_HISTORY_DAYS} ${env("historyDays")}`,
     )
     .option(
       "--insecure-loopback",

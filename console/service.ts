@@ -16,6 +16,7 @@ import {
   credentials,
   type Controller,
   type ControllerOptions,
+  type GraceClock,
   type Target,
 } from "../controller/index.js";
 import { createApiServer, securityHeaders, type ApiServerOptions } from "./api/server.js";
@@ -24,10 +25,16 @@ import { eventsRoute } from "./api/routes/events-route.js";
 import { metricsRoute } from "./api/routes/metrics-route.js";
 import { createConsoleMetrics } from "./metrics/console-metrics.js";
 import { fleetRoutes } from "./api/routes/fleet-routes.js";
+import { historyRoutes } from "./api/routes/history-routes.js";
+import { policyRoutes } from "./api/routes/policy-routes.js";
 import { DEFAULT_UI_DIR, uiRoutes } from "./api/routes/ui-route.js";
 import { ConsoleConfigError, type ResolvedConsoleConfig } from "./config/options.js";
 import { createFleet, type Fleet, type FleetOptions } from "./fleet/fleet.js";
 import { loadTargets, watchInventory, type InventoryWatch } from "./fleet/inventory.js";
+import { createHistoryRecorder, type HistoryRecorder } from "./history/recorder.js";
+import { startHistoryRetention } from "./history/retention.js";
+import { createPolicyRunner, type PolicyRunner } from "./policies/runner.js";
+import { createPolicyScheduler, type PolicyScheduler } from "./policies/scheduler.js";
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
 import type { ConsoleStore } from "./store/store.js";
 import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from "./security/web-sessions.js";
@@ -117,6 +124,10 @@ export interface RunningConsole {
   readonly app: FastifyInstance;
   readonly fleet: Fleet;
   readonly controller: Controller;
+  /** The session history's recorder. */
+  readonly history: HistoryRecorder;
+  readonly policyRunner: PolicyRunner;
+  readonly scheduler: PolicyScheduler;
   /** Reads the inventory files again (SIGHUP). */
   reload(reason: string): Promise<void>;
   /** Stops serving (connections and event streams closed), the watches, then the store. */
@@ -135,6 +146,16 @@ export interface StartConsoleOptions {
   readonly fleet?: Partial<Omit<FleetOptions, "controller" | "logger">>;
   /** The web UI's folder. @default {@link DEFAULT_UI_DIR} (`dist/console-ui/`) */
   readonly uiDir?: string;
+  /**
+   * Clocks and timers of the history and the policies, for tests: `timers: false` leaves the
+   * history's writes, idle checks and the scheduler's ticks to the test (`history.flush()`,
+   * `scheduler.tick()`); `now` is their wall clock; `graceClock` the warnings' grace periods.
+   */
+  readonly background?: {
+    readonly now?: () => number;
+    readonly timers?: boolean;
+    readonly graceClock?: GraceClock;
+  };
 }
 
 /**
@@ -167,6 +188,37 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     logger: logger.child({ part: "fleet" }),
   });
   const metrics = createConsoleMetrics(fleet);
+  const background = options.background ?? {};
+  const now = background.now ?? Date.now;
+  const history = createHistoryRecorder({
+    store,
+    fleet,
+    logger: logger.child({ part: "history" }),
+    // Called by the recorder's timer only, once the scheduler below exists.
+    idleThresholdsMs: () => policyScheduler.idleThresholdsMs(),
+    now,
+    ...(background.timers === undefined ? {} : { timers: background.timers }),
+  });
+  const stopRetention = startHistoryRetention({
+    store,
+    days: config.historyDays,
+    logger: logger.child({ part: "history" }),
+    now,
+  });
+  const policyRunner = createPolicyRunner({
+    controller,
+    fleet,
+    disconnectedSince: (host, sessionId) => history.disconnectedSince(host, sessionId),
+    now,
+    ...(background.graceClock === undefined ? {} : { graceClock: background.graceClock }),
+  });
+  const policyScheduler: PolicyScheduler = createPolicyScheduler({
+    store,
+    runner: policyRunner,
+    logger: logger.child({ part: "policies" }),
+    now,
+    ...(background.timers === undefined ? {} : { timers: background.timers }),
+  });
   let endStreams = () => {};
   const app = createApiServer({
     ...options.server,
@@ -184,6 +236,9 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
           onResult: (action, whatIf, result) => metrics.recordAction(action, whatIf, result),
         }),
       (server) => metricsRoute(server, metrics),
+      (server) => historyRoutes(server, store, now),
+      (server) =>
+        policyRoutes(server, { store, runner: policyRunner, scheduler: policyScheduler, now }),
       (server) => {
         endStreams = eventsRoute(server, fleet, securityHeaders(tls.https !== undefined));
       },
@@ -201,7 +256,10 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     inventory.close();
     endStreams();
     await app.close();
+    await policyScheduler.close();
+    stopRetention();
     await fleet.close();
+    await history.close();
     controller.close();
     await store.close();
   };
@@ -232,6 +290,9 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     app,
     fleet,
     controller,
+    history,
+    policyRunner,
+    scheduler: policyScheduler,
     reload: (reason) => inventory.reload(reason),
     async close() {
       clearInterval(sweep);

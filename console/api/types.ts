@@ -22,6 +22,8 @@ export const API_ERROR_STATUS = {
   csrf_failed: 403,
   /** 404: no such endpoint (or, for a named thing, no such thing). */
   not_found: 404,
+  /** 409: the thing exists already (a policy of that name). */
+  conflict: 409,
   /** 413: the body is larger than the endpoint takes. */
   payload_too_large: 413,
   /** 415: a body that is not `application/json`. */
@@ -72,7 +74,7 @@ export interface AuditRecord {
   readonly time: string;
   /** The account name, or `-` when nobody was authenticated. */
   readonly actor: string;
-  readonly auth: "password" | "cookie" | "token" | "cli" | "none";
+  readonly auth: "password" | "cookie" | "token" | "cli" | "policy" | "none";
   readonly address: string;
   /** `login`, `logout`, `denied`, `action.intent`, `action.result`, `user.add`, `token.create`… */
   readonly action: string;
@@ -325,4 +327,151 @@ export interface NewTokenRequest {
 /** The answer of `POST /api/v1/tokens`: the secret, shown this once. */
 export interface NewToken extends ApiToken {
   readonly token: string;
+}
+
+/** A kind of session change in the history. */
+export type ApiHistoryKind =
+  "logon" | "logoff" | "connect" | "disconnect" | "lock" | "unlock" | "idle";
+
+/** One session change (`GET /api/v1/history`). */
+export interface ApiHistoryEvent {
+  readonly id: number;
+  readonly time: string;
+  readonly host: string;
+  readonly sessionId: number;
+  /** `DOMAIN\user`, or the user name alone. */
+  readonly user: string;
+  readonly kind: ApiHistoryKind;
+  /** The idle threshold crossed (`30m`), the state at a logon or connect; `""` otherwise. */
+  readonly detail: string;
+}
+
+/** `GET /api/v1/history?host=&user=&from=&to=&limit=&before=`: a page, newest first. */
+export interface HistoryPage {
+  readonly events: readonly ApiHistoryEvent[];
+  /** Pass as `before` for the next (older) page; absent on the last page. */
+  readonly next?: string;
+}
+
+/**
+ * `GET /api/v1/occupancy?from=&to=&by=host|hour`: sessions in use in each whole UTC hour of the
+ * window (a session counts in every hour it was logged on for any part of).
+ */
+export interface OccupancyAnswer {
+  readonly from: string;
+  readonly to: string;
+  /** The start of each hour. */
+  readonly hours: readonly string[];
+  readonly by: "host" | "hour";
+  /** `by=hour`: the whole fleet's sessions in each hour. */
+  readonly total?: readonly number[];
+  /** `by=host`: each host that was used, its sessions in each hour, and its busiest hour. */
+  readonly hosts?: readonly {
+    readonly host: string;
+    readonly sessions: readonly number[];
+    readonly peak: number;
+  }[];
+}
+
+/** Which hosts a policy covers. */
+export type ApiPolicyHosts =
+  | { readonly kind: "all" }
+  | { readonly kind: "list"; readonly names: readonly string[] }
+  | { readonly kind: "pattern"; readonly pattern: string };
+
+/**
+ * A policy's definition (`POST /api/v1/policies`, `PUT /api/v1/policies/{name}`). Durations are
+ * written with a unit (`30m`, `2h`, `1d`); `schedule` has one of `every` (an interval, at least
+ * `1m`) or `cron` (five fields in the console's time zone: `30 17 * * 1-5`).
+ */
+export interface ApiPolicyDefinition {
+  readonly name: string;
+  readonly description?: string;
+  readonly hosts: ApiPolicyHosts;
+  readonly sessions: {
+    readonly states?: readonly ApiSessionState[];
+    readonly user?: string;
+    readonly minIdle?: string;
+    readonly disconnectedFor?: string;
+    readonly exemptUsers?: readonly string[];
+    readonly exemptGroups?: readonly string[];
+  };
+  readonly action: "disconnect" | "logoff";
+  readonly warning?: { readonly text: string; readonly grace: string } | null;
+  readonly schedule: { readonly every: string } | { readonly cron: string };
+  /** @default false */
+  readonly enabled?: boolean;
+  /** @default false */
+  readonly dryRun?: boolean;
+}
+
+/** A policy as the API shows it: its definition and its schedule's state. */
+export interface ApiPolicy {
+  readonly definition: ApiPolicyDefinition;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** The last due time handled (run, skipped or missed); null: none yet. */
+  readonly lastDueAt: string | null;
+  /** The next due time, if enabled. */
+  readonly nextDueAt: string | null;
+  /** Whether a run is in progress. */
+  readonly running: boolean;
+}
+
+/** `GET /api/v1/policies`. */
+export interface PolicyList {
+  readonly policies: readonly ApiPolicy[];
+}
+
+/** One session's part in a preview or a run. */
+export interface ApiPolicySessionResult {
+  readonly sessionId: number;
+  readonly user: string;
+  readonly state: string;
+  /** The agent's outcome (`WOULD_LOG_OFF`, `LOGGED_OFF`, `NO_LONGER_MATCHES`, `PROTECTED`…) or `EXEMPT`. */
+  readonly outcome: string;
+  readonly message: string;
+}
+
+/** One host's part in a preview or a run. */
+export interface ApiPolicyHostResult {
+  readonly host: string;
+  /** `ok`, `unreachable`, `timeout`, `denied`, `failed`, or `unknown-host`. */
+  readonly status: string;
+  readonly code?: string;
+  readonly message?: string;
+  readonly mayHaveActed?: boolean;
+  /** Sessions the policy selected there (before the agent's protection rules). */
+  readonly matched: number;
+  readonly results: readonly ApiPolicySessionResult[];
+  /** Sessions warned first. */
+  readonly warned?: number;
+}
+
+/** `POST /api/v1/policies/{name}/preview`: what the policy would do now, host by host. */
+export interface PolicyPreview {
+  readonly policy: string;
+  readonly time: string;
+  readonly hosts: readonly ApiPolicyHostResult[];
+}
+
+/** One run of a policy (or a due time skipped or missed). */
+export interface ApiPolicyRun {
+  readonly id: number;
+  readonly policy: string;
+  readonly dueAt: string;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  /** `running`, `done`, `dry-run`, `skipped`, `missed`, `failed`, `cancelled`. */
+  readonly outcome: string;
+  /** Counts (hosts, failedHosts, matched, outcomes) and, for a skip or miss, the reason. */
+  readonly summary: Readonly<Record<string, unknown>>;
+  readonly hosts: readonly ApiPolicyHostResult[];
+}
+
+/** `GET /api/v1/policies/{name}/runs?limit=&before=`: newest first. */
+export interface PolicyRunPage {
+  readonly runs: readonly ApiPolicyRun[];
+  /** Pass as `before` for the next (older) page; absent on the last page. */
+  readonly next?: number;
 }

@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
+import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS } from "../history/retention.js";
 
 /** A configuration value that cannot be used: exit status 2, nothing opened or bound. */
 export class ConsoleConfigError extends TypeError {
@@ -44,6 +45,8 @@ export interface ConsoleSettings {
   insecureLoopback?: boolean | string;
   /** @default "info" */
   logLevel?: string;
+  /** Days of session history kept (1 to 3660). @default {@link DEFAULT_HISTORY_DAYS} */
+  historyDays?: number | string;
 }
 
 /** The store settings only: what `wms-console user` and `token` need. */
@@ -61,6 +64,8 @@ export interface ResolvedConsoleConfig {
   readonly dataDir: string;
   readonly insecureLoopback: boolean;
   readonly logLevel: LogLevel;
+  /** Days of session history kept. */
+  readonly historyDays: number;
 }
 
 /** Each setting's environment variable (`WMSCONSOLE_INVENTORY` is a comma list). */
@@ -75,6 +80,7 @@ export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof ConsoleSettings, strin
   dataDir: "WMSCONSOLE_DATA_DIR",
   insecureLoopback: "WMSCONSOLE_INSECURE_LOOPBACK",
   logLevel: "WMSCONSOLE_LOG_LEVEL",
+  historyDays: "WMSCONSOLE_HISTORY_DAYS",
 };
 
 /** The variable that names the config file when `--config` does not. */
@@ -127,6 +133,11 @@ export function settingsFromFile(content: unknown, path: string): ConsoleSetting
         throw new ConsoleConfigError(`${path}: "insecureLoopback" must be true or false`);
       }
       settings.insecureLoopback = value;
+    } else if (name === "historyDays") {
+      if (typeof value !== "number" && typeof value !== "string") {
+        throw new ConsoleConfigError(`${path}: "historyDays" must be a whole number of days`);
+      }
+      settings.historyDays = value;
     } else {
       if (typeof value !== "string" || value === "") {
         throw new ConsoleConfigError(`${path}: "${name}" must be a non-empty string`);
@@ -253,7 +264,20 @@ export function resolveConsoleConfig(sources: SettingSources): ResolvedConsoleCo
     dataDir: dataDirOf(pick("dataDir")),
     insecureLoopback,
     logLevel: logLevelOf(pick("logLevel")),
+    historyDays: historyDaysOf(pick("historyDays")),
   };
+}
+
+function historyDaysOf(setting: Picked<number | string> | undefined): number {
+  if (setting === undefined) return DEFAULT_HISTORY_DAYS;
+  const text = String(setting.value).trim();
+  const days = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(days) || days < 1 || days > MAX_HISTORY_DAYS) {
+    throw new ConsoleConfigError(
+      `${setting.source}: "${String(setting.value)}" is not a number of days 1..${MAX_HISTORY_DAYS} (whole days of session history to keep)`,
+    );
+  }
+  return days;
 }
 
 function dataDirOf(setting: Picked<string> | undefined): string {

@@ -61,4 +61,51 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: "session history and usage spans, policies and their runs",
+    sql: `
+      CREATE TABLE history (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        session_id INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX history_time ON history (time, id);
+      CREATE INDEX history_host ON history (host, time, id);
+      CREATE INDEX history_user ON history (user COLLATE NOCASE, time, id);
+      CREATE TABLE usage_spans (
+        id INTEGER PRIMARY KEY,
+        host TEXT NOT NULL,
+        session_id INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        ended INTEGER
+      ) STRICT;
+      CREATE INDEX usage_spans_start ON usage_spans (started);
+      CREATE INDEX usage_spans_open ON usage_spans (host, session_id) WHERE ended IS NULL;
+      CREATE INDEX usage_spans_end ON usage_spans (ended);
+      CREATE TABLE policies (
+        name TEXT PRIMARY KEY,
+        definition TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_due_at INTEGER
+      ) STRICT;
+      CREATE TABLE policy_runs (
+        id INTEGER PRIMARY KEY,
+        policy TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        outcome TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        results TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX policy_runs_policy ON policy_runs (policy, id);
+    `,
+  },
 ];

@@ -18,7 +18,15 @@ import {
   type AuditQuery,
   type AuthMethod,
   type ConsoleStore,
+  type HistoryEvent,
+  type HistoryKind,
+  type HistoryQuery,
   type NewAuditEntry,
+  type NewHistoryEvent,
+  type NewPolicyRun,
+  type PolicyRun,
+  type StoredPolicy,
+  type UsageSpan,
   type Role,
   type TokenInfo,
   type WebSession,
@@ -66,6 +74,88 @@ interface AuditRow {
   outcome: string;
   hosts: string;
   detail: string;
+}
+
+interface HistoryRow {
+  id: number;
+  time: number;
+  host: string;
+  session_id: number;
+  user: string;
+  kind: string;
+  detail: string;
+}
+
+interface SpanRow {
+  host: string;
+  session_id: number;
+  user: string;
+  started: number;
+  ended: number | null;
+}
+
+interface PolicyRow {
+  name: string;
+  definition: string;
+  created_at: number;
+  updated_at: number;
+  last_due_at: number | null;
+}
+
+interface RunRow {
+  id: number;
+  policy: string;
+  due_at: number;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string;
+  summary: string;
+  results: string;
+}
+
+function toHistory(row: HistoryRow): HistoryEvent {
+  return {
+    id: row.id,
+    time: new Date(row.time),
+    host: row.host,
+    sessionId: row.session_id,
+    user: row.user,
+    kind: row.kind as HistoryKind,
+    detail: row.detail,
+  };
+}
+
+function toSpan(row: SpanRow): UsageSpan {
+  return {
+    host: row.host,
+    sessionId: row.session_id,
+    user: row.user,
+    start: new Date(row.started),
+    end: row.ended === null ? undefined : new Date(row.ended),
+  };
+}
+
+function toPolicy(row: PolicyRow): StoredPolicy {
+  return {
+    name: row.name,
+    definition: JSON.parse(row.definition) as Record<string, unknown>,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    lastDueAt: row.last_due_at === null ? undefined : new Date(row.last_due_at),
+  };
+}
+
+function toRun(row: RunRow): PolicyRun {
+  return {
+    id: row.id,
+    policy: row.policy,
+    dueAt: new Date(row.due_at),
+    startedAt: new Date(row.started_at),
+    endedAt: row.ended_at === null ? undefined : new Date(row.ended_at),
+    outcome: row.outcome,
+    summary: JSON.parse(row.summary) as Record<string, unknown>,
+    results: JSON.parse(row.results) as unknown[],
+  };
 }
 
 function toAccount(row: AccountRow): Account {
@@ -150,6 +240,8 @@ export function openSqliteStore(options: SqliteStoreOptions): ConsoleStore {
 }
 
 const ACCOUNT_COLUMNS = "id, name, role, password_hash, created_at, password_changed_at";
+const SPAN_COLUMNS = "host, session_id, user, started, ended";
+const POLICY_COLUMNS = "name, definition, created_at, updated_at, last_due_at";
 const TOKEN_SELECT =
   "SELECT t.id, a.name, t.label, t.created_at, t.last_used_at FROM tokens t JOIN accounts a ON a.id = t.account_id";
 
@@ -371,6 +463,177 @@ class SqliteStore implements ConsoleStore {
     });
   }
 
+  appendHistory(events: readonly NewHistoryEvent[]): Promise<void> {
+    return run(() => {
+      if (events.length === 0) return;
+      this.#db.transaction(() => {
+        const st = this.#statements;
+        for (const event of events) {
+          const time = event.time.getTime();
+          st.addHistory.run(
+            time,
+            event.host,
+            event.sessionId,
+            event.user,
+            event.kind,
+            event.detail,
+          );
+          if (event.kind === "logon") {
+            // A logon on a session whose span is still open ends that span (its logoff was missed).
+            st.closeSpan.run(time, event.host, event.sessionId);
+            st.openSpan.run(event.host, event.sessionId, event.user, time);
+          } else if (event.kind === "logoff") {
+            st.closeSpan.run(time, event.host, event.sessionId);
+          }
+        }
+      })();
+    });
+  }
+
+  queryHistory(query: HistoryQuery): Promise<HistoryEvent[]> {
+    return run(() => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (query.host !== undefined) {
+        where.push("host = ?");
+        params.push(query.host);
+      }
+      if (query.user !== undefined) {
+        where.push("user = ? COLLATE NOCASE");
+        params.push(query.user);
+      }
+      if (query.from !== undefined) {
+        where.push("time >= ?");
+        params.push(query.from.getTime());
+      }
+      if (query.to !== undefined) {
+        where.push("time < ?");
+        params.push(query.to.getTime());
+      }
+      if (query.before !== undefined) {
+        where.push("(time < ? OR (time = ? AND id < ?))");
+        const time = query.before.time.getTime();
+        params.push(time, time, query.before.id);
+      }
+      const sql = `SELECT * FROM history ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time DESC, id DESC LIMIT ?`;
+      return (this.#db.prepare(sql).all(...params, query.limit) as HistoryRow[]).map(toHistory);
+    });
+  }
+
+  usageSpans(from: Date, to: Date): Promise<UsageSpan[]> {
+    return run(() => {
+      const f = from.getTime();
+      const t = to.getTime();
+      // Three index ranges instead of one scan: spans that start inside the window, spans that
+      // started before it and ended inside or after it, and spans still open from before it.
+      const rows = [
+        ...(this.#statements.spansStarting.all(f, t) as SpanRow[]),
+        ...(this.#statements.spansEnding.all(f, f) as SpanRow[]),
+        ...(this.#statements.spansOpen.all(f) as SpanRow[]),
+      ];
+      return rows.map(toSpan);
+    });
+  }
+
+  pruneHistory(before: Date): Promise<number> {
+    return run(() =>
+      this.#db.transaction(() => {
+        const time = before.getTime();
+        this.#statements.pruneSpans.run(time);
+        return this.#statements.pruneHistory.run(time).changes;
+      })(),
+    );
+  }
+
+  addPolicy(name: string, definition: Readonly<Record<string, unknown>>): Promise<StoredPolicy> {
+    return run(() => {
+      const now = Date.now();
+      try {
+        const row = this.#statements.addPolicy.get(name, JSON.stringify(definition), now, now);
+        return toPolicy(row as PolicyRow);
+      } catch (error) {
+        if (String((error as { code?: string }).code).startsWith("SQLITE_CONSTRAINT")) {
+          throw new StoreConflictError(`there is a policy named ${name} already`);
+        }
+        throw error;
+      }
+    });
+  }
+
+  updatePolicy(
+    name: string,
+    definition: Readonly<Record<string, unknown>>,
+  ): Promise<StoredPolicy | undefined> {
+    return run(() => {
+      const row = this.#statements.updatePolicy.get(
+        JSON.stringify(definition),
+        Date.now(),
+        name,
+      ) as PolicyRow | undefined;
+      return row === undefined ? undefined : toPolicy(row);
+    });
+  }
+
+  removePolicy(name: string): Promise<boolean> {
+    return run(() => this.#statements.removePolicy.run(name).changes > 0);
+  }
+
+  listPolicies(): Promise<StoredPolicy[]> {
+    return run(() => (this.#statements.listPolicies.all() as PolicyRow[]).map(toPolicy));
+  }
+
+  findPolicy(name: string): Promise<StoredPolicy | undefined> {
+    return run(() => {
+      const row = this.#statements.findPolicy.get(name) as PolicyRow | undefined;
+      return row === undefined ? undefined : toPolicy(row);
+    });
+  }
+
+  setPolicyLastDue(name: string, dueAt: Date): Promise<void> {
+    return run(() => {
+      this.#statements.setPolicyLastDue.run(dueAt.getTime(), name);
+    });
+  }
+
+  addPolicyRun(policyRun: NewPolicyRun): Promise<number> {
+    return run(() =>
+      Number(
+        this.#statements.addRun.run(
+          policyRun.policy,
+          policyRun.dueAt.getTime(),
+          policyRun.startedAt.getTime(),
+          policyRun.endedAt?.getTime() ?? null,
+          policyRun.outcome,
+          JSON.stringify(policyRun.summary),
+          JSON.stringify(policyRun.results),
+        ).lastInsertRowid,
+      ),
+    );
+  }
+
+  finishPolicyRun(
+    id: number,
+    end: Pick<PolicyRun, "endedAt" | "outcome" | "summary" | "results">,
+  ): Promise<void> {
+    return run(() => {
+      this.#statements.finishRun.run(
+        end.endedAt?.getTime() ?? Date.now(),
+        end.outcome,
+        JSON.stringify(end.summary),
+        JSON.stringify(end.results),
+        id,
+      );
+    });
+  }
+
+  listPolicyRuns(name: string, limit: number, before?: number): Promise<PolicyRun[]> {
+    return run(() =>
+      (
+        this.#statements.listRuns.all(name, before ?? Number.MAX_SAFE_INTEGER, limit) as RunRow[]
+      ).map(toRun),
+    );
+  }
+
   close(): Promise<void> {
     return run(() => {
       this.#db.close();
@@ -417,6 +680,45 @@ function prepare(db: Database.Database) {
       "INSERT INTO audit (time, actor, auth, address, action, outcome, hosts, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     addAuditHost: db.prepare("INSERT OR IGNORE INTO audit_hosts (audit_id, host) VALUES (?, ?)"),
+    addHistory: db.prepare(
+      "INSERT INTO history (time, host, session_id, user, kind, detail) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    openSpan: db.prepare(
+      "INSERT INTO usage_spans (host, session_id, user, started) VALUES (?, ?, ?, ?)",
+    ),
+    closeSpan: db.prepare(
+      "UPDATE usage_spans SET ended = max(started, ?) WHERE host = ? AND session_id = ? AND ended IS NULL",
+    ),
+    spansStarting: db.prepare(
+      `SELECT ${SPAN_COLUMNS} FROM usage_spans WHERE started >= ? AND started < ?`,
+    ),
+    spansEnding: db.prepare(
+      `SELECT ${SPAN_COLUMNS} FROM usage_spans WHERE ended > ? AND started < ?`,
+    ),
+    spansOpen: db.prepare(
+      `SELECT ${SPAN_COLUMNS} FROM usage_spans WHERE ended IS NULL AND started < ?`,
+    ),
+    pruneSpans: db.prepare("DELETE FROM usage_spans WHERE ended < ?"),
+    pruneHistory: db.prepare("DELETE FROM history WHERE time < ?"),
+    addPolicy: db.prepare(
+      `INSERT INTO policies (name, definition, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING ${POLICY_COLUMNS}`,
+    ),
+    updatePolicy: db.prepare(
+      `UPDATE policies SET definition = ?, updated_at = ? WHERE name = ? RETURNING ${POLICY_COLUMNS}`,
+    ),
+    removePolicy: db.prepare("DELETE FROM policies WHERE name = ?"),
+    listPolicies: db.prepare(`SELECT ${POLICY_COLUMNS} FROM policies ORDER BY name`),
+    findPolicy: db.prepare(`SELECT ${POLICY_COLUMNS} FROM policies WHERE name = ?`),
+    setPolicyLastDue: db.prepare("UPDATE policies SET last_due_at = ? WHERE name = ?"),
+    addRun: db.prepare(
+      "INSERT INTO policy_runs (policy, due_at, started_at, ended_at, outcome, summary, results) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ),
+    finishRun: db.prepare(
+      "UPDATE policy_runs SET ended_at = ?, outcome = ?, summary = ?, results = ? WHERE id = ?",
+    ),
+    listRuns: db.prepare(
+      "SELECT * FROM policy_runs WHERE policy = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    ),
   };
 }
 

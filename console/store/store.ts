@@ -1,6 +1,6 @@
 /**
  * The console's store: one interface for everything the console keeps (accounts, API tokens,
- * people's web sessions, the audit trail; session history and policies come later), so that
+ * people's web sessions, the audit trail, the session history, policies and their runs), so that
  * callers never know which database is behind it. Every method is asynchronous, so that a store
  * over the network (PostgreSQL, for several consoles) can implement the same interface; the
  * embedded SQLite store (`sqlite-store.ts`) is the default.
@@ -57,7 +57,7 @@ export interface WebSession {
 }
 
 /** How a request (or a command) was authenticated, as the audit trail records it. */
-export type AuthMethod = "password" | "cookie" | "token" | "cli" | "none";
+export type AuthMethod = "password" | "cookie" | "token" | "cli" | "policy" | "none";
 
 /** One record of the console's audit trail. */
 export interface AuditEntry {
@@ -90,6 +90,95 @@ export interface AuditQuery {
   readonly before?: number | undefined;
   readonly limit: number;
 }
+
+/** The session changes the history keeps (DESIGN section 10). */
+export const HISTORY_KINDS = [
+  "logon",
+  "logoff",
+  "connect",
+  "disconnect",
+  "lock",
+  "unlock",
+  "idle",
+] as const;
+/** One of {@link HISTORY_KINDS}. */
+export type HistoryKind = (typeof HISTORY_KINDS)[number];
+
+/** One session change, as the console saw it. */
+export interface HistoryEvent {
+  readonly id: number;
+  readonly time: Date;
+  /** The host's FQDN, as the inventory names it. */
+  readonly host: string;
+  readonly sessionId: number;
+  /** `DOMAIN\user` (or the user name alone when there is no domain); `""` for nobody. */
+  readonly user: string;
+  readonly kind: HistoryKind;
+  /** What else there is to know: the idle threshold crossed, the state now (`""`: nothing). */
+  readonly detail: string;
+}
+
+/** A change to record; the store gives it its id. */
+export type NewHistoryEvent = Omit<HistoryEvent, "id">;
+
+/** Which changes to read: newest first (time, then id), `limit` of them. */
+export interface HistoryQuery {
+  readonly host?: string | undefined;
+  readonly user?: string | undefined;
+  /** From this time on (inclusive). */
+  readonly from?: Date | undefined;
+  /** Before this time (exclusive). */
+  readonly to?: Date | undefined;
+  /** Only changes older than this one (the `next` cursor of the previous page). */
+  readonly before?: { readonly time: Date; readonly id: number } | undefined;
+  readonly limit: number;
+}
+
+/**
+ * A logon's span on a host, from its `logon` to its `logoff` (none while it lasts): what the
+ * occupancy is counted from. The store keeps spans from the logon and logoff changes it records.
+ */
+export interface UsageSpan {
+  readonly host: string;
+  readonly sessionId: number;
+  readonly user: string;
+  readonly start: Date;
+  readonly end: Date | undefined;
+}
+
+/** A policy as stored: its definition (JSON, checked by `policies/policy.ts`) and its state. */
+export interface StoredPolicy {
+  readonly name: string;
+  /** The definition, as `policies/policy.ts` writes it. */
+  readonly definition: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /**
+   * The last due time the scheduler handled (ran, skipped or missed): written before a run starts,
+   * so that a console restarted during a run never runs that due time again. Undefined: never.
+   */
+  readonly lastDueAt: Date | undefined;
+}
+
+/** One run of a policy (or a skipped or missed one). */
+export interface PolicyRun {
+  readonly id: number;
+  readonly policy: string;
+  /** The schedule's due time this run is for. */
+  readonly dueAt: Date;
+  readonly startedAt: Date;
+  /** Undefined while it runs. */
+  readonly endedAt: Date | undefined;
+  /** `running`, `done`, `dry-run`, `skipped` (the previous run still going), `missed`, `failed`. */
+  readonly outcome: string;
+  /** Counts and words: sessions matched, acted on, left alone; why skipped. JSON. */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** Each host's result (JSON, as the API shows them). */
+  readonly results: readonly unknown[];
+}
+
+/** A run to record; the store gives it its id. */
+export type NewPolicyRun = Omit<PolicyRun, "id">;
 
 /** An account name that exists already, or a token id taken (never a lookup that failed). */
 export class StoreConflictError extends Error {
@@ -148,6 +237,46 @@ export interface ConsoleStore {
   appendAudit(entry: NewAuditEntry): Promise<number>;
   /** Reads audit records, newest first. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  /**
+   * Appends session changes, in one transaction (callers batch them); a `logon` opens a
+   * {@link UsageSpan}, a `logoff` closes the open one of that host and session.
+   */
+  appendHistory(events: readonly NewHistoryEvent[]): Promise<void>;
+  /** Reads session changes, newest first. */
+  queryHistory(query: HistoryQuery): Promise<HistoryEvent[]>;
+  /** The usage spans that overlap `from`..`to`, host by host. */
+  usageSpans(from: Date, to: Date): Promise<UsageSpan[]>;
+  /** Removes changes and ended spans older than `before`; returns how many changes went. */
+  pruneHistory(before: Date): Promise<number>;
+
+  /**
+   * Adds a policy.
+   * @throws StoreConflictError when the name is taken.
+   */
+  addPolicy(name: string, definition: Readonly<Record<string, unknown>>): Promise<StoredPolicy>;
+  /** Replaces a policy's definition; undefined when there is none. */
+  updatePolicy(
+    name: string,
+    definition: Readonly<Record<string, unknown>>,
+  ): Promise<StoredPolicy | undefined>;
+  /** Removes a policy (its runs stay, for the record); false when there was none. */
+  removePolicy(name: string): Promise<boolean>;
+  /** Every policy, by name. */
+  listPolicies(): Promise<StoredPolicy[]>;
+  /** The policy of that name. */
+  findPolicy(name: string): Promise<StoredPolicy | undefined>;
+  /** Records the last due time the scheduler handled. */
+  setPolicyLastDue(name: string, dueAt: Date): Promise<void>;
+  /** Records a run (or a skipped or missed one); returns its id. */
+  addPolicyRun(run: NewPolicyRun): Promise<number>;
+  /** Records how a run ended. */
+  finishPolicyRun(
+    id: number,
+    end: Pick<PolicyRun, "endedAt" | "outcome" | "summary" | "results">,
+  ): Promise<void>;
+  /** A policy's runs, newest first, `limit` of them, older than `before` (an id). */
+  listPolicyRuns(name: string, limit: number, before?: number): Promise<PolicyRun[]>;
 
   /** Closes the store; later calls fail. */
   close(): Promise<void>;

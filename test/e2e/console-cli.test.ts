@@ -260,6 +260,11 @@ describe("wms-console service", () => {
         { WMSCONSOLE_LOG_LEVEL: "loud" },
         /WMSCONSOLE_LOG_LEVEL: "loud" is not a level/,
       ],
+      [
+        ["--insecure-loopback", "--history-days", "0", ...data],
+        {},
+        /--history-days: "0" is not a number of days 1\.\.3660/,
+      ],
     ];
     for (const [args, env, message] of cases) {
       const result = await run(args, "", env);

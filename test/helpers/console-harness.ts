@@ -47,7 +47,10 @@ export interface SignedIn {
 export async function startTestConsole(
   t: TestContext,
   settings: ConsoleSettings = {},
-  options: Pick<StartConsoleOptions, "server" | "controller" | "fleet" | "uiDir"> = {},
+  options: Pick<
+    StartConsoleOptions,
+    "server" | "controller" | "fleet" | "uiDir" | "background"
+  > = {},
 ): Promise<TestConsole> {
   const dataDir = await mkdtemp(join(tmpdir(), "wms-console-test-"));
   const secure = settings.tlsCert !== undefined;

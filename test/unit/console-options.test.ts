@@ -121,3 +121,37 @@ it("the user and token commands need only the data dir", () => {
   });
   assert.throws(() => resolveStoreConfig({ flags: {}, env: {}, file: {} }), /no store/);
 });
+
+it("--history-days: 90 by default, flags > environment > file, whole days 1..3660 or exit 2", () => {
+  assert.equal(resolve(TLS).historyDays, 90);
+  assert.equal(
+    resolve({ ...TLS, historyDays: "30" }, { historyDays: "60" }, { historyDays: 7 }).historyDays,
+    30,
+  );
+  assert.equal(
+    resolve(TLS, settingsFromEnvironment({ WMSCONSOLE_HISTORY_DAYS: "60" })).historyDays,
+    60,
+  );
+  assert.equal(resolve(TLS, {}, settingsFromFile({ historyDays: 7 }, "c.json")).historyDays, 7);
+  for (const [value, source] of [
+    ["0", "--history-days"],
+    ["1.5", "--history-days"],
+    ["3661", "--history-days"],
+    ["ninety", "--history-days"],
+  ] as const) {
+    assert.throws(
+      () => resolve({ ...TLS, historyDays: value }),
+      (error: unknown) =>
+        error instanceof ConsoleConfigError &&
+        error.message.startsWith(`${source}: "${value}" is not a number of days 1..3660`),
+    );
+  }
+  assert.throws(
+    () => resolve(TLS, { historyDays: "-1" }),
+    /^ConsoleConfigError: WMSCONSOLE_HISTORY_DAYS: "-1" is not a number of days/,
+  );
+  assert.throws(
+    () => settingsFromFile({ historyDays: true }, "c.json"),
+    /"historyDays" must be a whole number of days/,
+  );
+});
