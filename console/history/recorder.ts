@@ -22,8 +22,12 @@ import type { ConsoleStore, HistoryKind, NewHistoryEvent } from "../store/store.
 
 /** Milliseconds between two writes of the changes gathered: 1 s keeps the history current. */
 export const DEFAULT_HISTORY_FLUSH_MS = 1000;
-/** Changes written in one transaction at most; a larger burst is written at once, in batches. */
-export const MAX_HISTORY_BATCH = 5000;
+/**
+ * Changes written in one transaction at most; a larger burst is written in several, with the
+ * event loop let go between two. A thousand take 10 to 60 ms on a busy two-core machine
+ * (`npm run bench:history`): larger batches gain little and hold requests up longer.
+ */
+export const MAX_HISTORY_BATCH = 1000;
 /**
  * Changes kept in memory while the store cannot take them (a full disk): beyond, the oldest are
  * dropped and counted in the log. 200,000 changes are about 40 MB: a whole fleet's busy hour.
@@ -267,6 +271,8 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
           return;
         }
         pending = pending.slice(batch.length);
+        // Let requests in between two batches: a burst never holds the event loop for long.
+        if (pending.length > 0) await new Promise((resolve) => setImmediate(resolve));
       }
       if (dropped > 0) {
         logger.error({ dropped }, "session history changes dropped while the store failed");
