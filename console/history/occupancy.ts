@@ -26,12 +26,9 @@ export function occupancy(spans: readonly UsageSpan[], fromMs: number, toMs: num
   const count = Math.max(1, Math.ceil((toMs - first) / HOUR_MS));
   const hours = Array.from({ length: count }, (_, index) => first + index * HOUR_MS);
   const hosts = new Map<string, number[]>();
-  const seen = new Set<string>();
+  // Each span once: the store's ranges (started inside, ended inside or after, still open) are
+  // disjoint.
   for (const span of spans) {
-    // The store answers a span once per range it falls in; count each once.
-    const key = `${span.host}\u0000${span.sessionId}\u0000${span.start.getTime()}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
     const start = span.start.getTime();
     const end = span.end?.getTime() ?? toMs;
     const from = Math.max(0, Math.floor((start - first) / HOUR_MS));
