@@ -1,0 +1,427 @@
+/**
+ * Acting on a selection, always in the same three steps: the options (a message's text, a
+ * warning first), the exact what-if answer of every host with protected sessions and their
+ * reason, an explicit confirmation naming the count ("Log off 37 sessions on 4 hosts"), then each
+ * host's result as it arrives. Failed and unreachable hosts are listed first, in red, with a
+ * button that previews the same action on just those hosts. Only what the preview showed is
+ * acted on: the sessions it would act on, on the hosts that answered it.
+ */
+import type { JSX } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ApiClient } from "../api/client.js";
+import {
+  DONE,
+  FAILED,
+  WILL_ACT,
+  runAction,
+  type ActionKind,
+  type ActionOptions,
+  type ActionTarget,
+  type HostOutcome,
+} from "../api/actions-api.js";
+import { ProblemBanner } from "../components/problem.js";
+import { parseDuration, plural } from "../format.js";
+
+/** The verbs of each action, for buttons and sentences. */
+export const ACTION_WORDS: Readonly<Record<ActionKind, { verb: string; button: string }>> = {
+  disconnect: { verb: "Disconnect", button: "Disconnect…" },
+  logoff: { verb: "Log off", button: "Log off…" },
+  message: { verb: "Send a message to", button: "Message…" },
+};
+
+type Step =
+  | { readonly name: "compose" }
+  | { readonly name: "preview"; readonly done: boolean }
+  | { readonly name: "run"; readonly done: boolean };
+
+/** Hosts of `target`, to show those that have not answered yet. */
+function hostsOf(target: ActionTarget): string[] {
+  return target.kind === "filter"
+    ? [...target.hosts]
+    : [...new Set(target.sessions.map((session) => session.host))];
+}
+
+/** What the preview says will be acted on: only that is sent for real. */
+function confirmedTarget(target: ActionTarget, preview: readonly HostOutcome[]): ActionTarget {
+  const willAct = new Map<string, Set<number>>();
+  for (const host of preview) {
+    if (host.status !== "ok") continue;
+    const ids = host.sessions.filter((s) => WILL_ACT.has(s.outcome)).map((s) => s.sessionId);
+    if (ids.length > 0) willAct.set(host.host, new Set(ids));
+  }
+  if (target.kind === "filter") {
+    return { ...target, hosts: target.hosts.filter((host) => willAct.has(host)) };
+  }
+  return {
+    kind: "sessions",
+    sessions: target.sessions.filter((s) => willAct.get(s.host)?.has(s.sessionId) === true),
+  };
+}
+
+/** The target restricted to some hosts (a retry of those that failed). */
+export function targetOnHosts(target: ActionTarget, hosts: ReadonlySet<string>): ActionTarget {
+  return target.kind === "filter"
+    ? { ...target, hosts: target.hosts.filter((host) => hosts.has(host)) }
+    : { kind: "sessions", sessions: target.sessions.filter((s) => hosts.has(s.host)) };
+}
+
+/** Sorts failures first, then by host name. */
+const failuresFirst = (a: HostOutcome, b: HostOutcome) =>
+  Number(a.status === "ok") - Number(b.status === "ok") || a.host.localeCompare(b.host);
+
+/** Properties of {@link ActionDialog}. */
+export interface ActionDialogProps {
+  readonly api: ApiClient;
+  readonly action: ActionKind;
+  readonly target: ActionTarget;
+  /** "37 selected sessions", "all 120 sessions matching the filter". */
+  readonly describeTarget: string;
+  readonly onClose: () => void;
+  /** Opens the same action again for these hosts (retry failed hosts). */
+  readonly onRetry: (action: ActionKind, target: ActionTarget) => void;
+}
+
+/** The action's modal dialog. */
+export function ActionDialog(props: ActionDialogProps): JSX.Element {
+  const { action, target } = props;
+  const words = ACTION_WORDS[action];
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [step, setStep] = useState<Step>({ name: "compose" });
+  const [message, setMessage] = useState("");
+  const [warnFirst, setWarnFirst] = useState(false);
+  const [warnText, setWarnText] = useState("This session will end soon. Save your work.");
+  const [grace, setGrace] = useState("5m");
+  const [preview, setPreview] = useState<HostOutcome[]>([]);
+  const [results, setResults] = useState<HostOutcome[]>([]);
+  const [problem, setProblem] = useState<unknown>(undefined);
+  const [formError, setFormError] = useState<string | undefined>(undefined);
+  const confirmButton = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    const element = dialog.current;
+    if (element !== null && !element.open) element.showModal();
+  }, []);
+
+  const running = (step.name === "preview" || step.name === "run") && !step.done;
+  const options = (): ActionOptions => ({
+    action,
+    ...(action === "message" ? { message } : {}),
+    ...(warnFirst && action !== "message" ? { warn: { text: warnText, grace } } : {}),
+  });
+
+  const startPreview = async () => {
+    if (action === "message" && message.trim() === "") {
+      setFormError("Write the message to send.");
+      return;
+    }
+    if (warnFirst && action !== "message") {
+      const parsed = parseDuration(grace);
+      if ("error" in parsed) {
+        setFormError(`Grace period: ${parsed.error}.`);
+        return;
+      }
+      if (warnText.trim() === "") {
+        setFormError("Write the warning to show first.");
+        return;
+      }
+    }
+    setFormError(undefined);
+    setProblem(undefined);
+    setPreview([]);
+    setStep({ name: "preview", done: false });
+    const answers: HostOutcome[] = [];
+    try {
+      await runAction(props.api, options(), target, true, (host) => {
+        answers.push(host);
+        setPreview([...answers]);
+      });
+    } catch (error) {
+      setProblem(error);
+    }
+    setStep({ name: "preview", done: true });
+  };
+
+  const willAct = preview.flatMap((host) =>
+    host.status === "ok" ? host.sessions.filter((s) => WILL_ACT.has(s.outcome)) : [],
+  );
+  const actingHosts = preview.filter(
+    (host) => host.status === "ok" && host.sessions.some((s) => WILL_ACT.has(s.outcome)),
+  ).length;
+  const confirmText = `${words.verb} ${plural(willAct.length, "session")} on ${plural(actingHosts, "host")}`;
+
+  useEffect(() => {
+    if (step.name === "preview" && step.done && willAct.length > 0) confirmButton.current?.focus();
+  }, [step, willAct.length]);
+
+  const confirm = async () => {
+    setProblem(undefined);
+    setResults([]);
+    setStep({ name: "run", done: false });
+    const answers: HostOutcome[] = [];
+    try {
+      await runAction(props.api, options(), confirmedTarget(target, preview), false, (host) => {
+        answers.push(host);
+        setResults([...answers]);
+      });
+    } catch (error) {
+      setProblem(error);
+    }
+    setStep({ name: "run", done: true });
+  };
+
+  const shown = step.name === "run" ? results : preview;
+  const expected =
+    step.name === "run" ? hostsOf(confirmedTarget(target, preview)) : hostsOf(target);
+  const answered = new Set(shown.map((host) => host.host));
+  const waiting = expected.filter((host) => !answered.has(host));
+  const failed = shown.filter((host) => host.status !== "ok");
+  const sessionFailures = shown.flatMap((host) =>
+    host.status === "ok"
+      ? host.sessions.filter((s) => step.name === "run" && FAILED.has(s.outcome))
+      : [],
+  );
+
+  return (
+    <dialog
+      ref={dialog}
+      class="dialog"
+      aria-labelledby="action-title"
+      onCancel={(event) => {
+        if (running) event.preventDefault();
+        else props.onClose();
+      }}
+    >
+      <h2 id="action-title">
+        {words.verb} {props.describeTarget}
+      </h2>
+      <ol class="steps" aria-label="Steps">
+        <li aria-current={step.name === "compose" ? "step" : undefined}>Options</li>
+        <li aria-current={step.name === "preview" ? "step" : undefined}>Preview</li>
+        <li aria-current={step.name === "run" ? "step" : undefined}>Results</li>
+      </ol>
+
+      {step.name === "compose" && (
+        <form
+          class="compose"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void startPreview();
+          }}
+        >
+          {action === "message" ? (
+            <label>
+              Message
+              <textarea
+                required
+                maxLength={4096}
+                rows={3}
+                value={message}
+                onInput={(event) => setMessage(event.currentTarget.value)}
+              />
+            </label>
+          ) : (
+            <fieldset>
+              <legend>Warn first</legend>
+              <label class="inline">
+                <input
+                  type="checkbox"
+                  checked={warnFirst}
+                  onChange={(event) => setWarnFirst(event.currentTarget.checked)}
+                />
+                Show a warning, then {words.verb.toLowerCase()} after a grace period the sessions
+                that still match
+              </label>
+              {warnFirst && (
+                <>
+                  <label>
+                    Warning
+                    <input
+                      value={warnText}
+                      onInput={(event) => setWarnText(event.currentTarget.value)}
+                    />
+                  </label>
+                  <label>
+                    Grace period
+                    <input
+                      value={grace}
+                      aria-describedby="grace-help"
+                      onInput={(event) => setGrace(event.currentTarget.value)}
+                    />
+                    <span id="grace-help" class="help">
+                      15s, 5m, 1h30m
+                    </span>
+                  </label>
+                </>
+              )}
+            </fieldset>
+          )}
+          {formError !== undefined && (
+            <p class="problem" role="alert">
+              {formError}
+            </p>
+          )}
+          <div class="dialog-buttons">
+            <button type="button" class="button" onClick={props.onClose}>
+              Cancel
+            </button>
+            <button type="submit" class="button primary" autoFocus>
+              Preview
+            </button>
+          </div>
+        </form>
+      )}
+
+      {step.name !== "compose" && (
+        <section aria-label={step.name === "preview" ? "What would happen" : "What happened"}>
+          {problem !== undefined && (
+            <ProblemBanner
+              doing={step.name === "preview" ? "The preview" : words.verb}
+              problem={problem}
+            />
+          )}
+          <p class="summary" role="status">
+            {step.name === "preview"
+              ? step.done
+                ? `Preview: ${plural(willAct.length, "session")} on ${plural(actingHosts, "host")} would be affected; nothing has been done yet.`
+                : `Asking ${plural(expected.length, "host")} what would happen… ${answered.size} answered.`
+              : step.done
+                ? `Done: ${plural(shown.length - failed.length, "host")} answered, ${plural(failed.length, "host")} failed.`
+                : `Working… ${answered.size} of ${plural(expected.length, "host")} answered.`}
+          </p>
+          {(failed.length > 0 || sessionFailures.length > 0) && (
+            <div class="problem" role="alert">
+              <strong>
+                {failed.length > 0 &&
+                  `${plural(failed.length, "host")} ${step.name === "preview" ? "did not answer the preview and will not be acted on" : "failed"}: ${failed.map((h) => h.host).join(", ")}.`}
+                {sessionFailures.length > 0 &&
+                  ` ${plural(sessionFailures.length, "session")} could not be acted on.`}
+              </strong>
+              {step.name === "run" && step.done && failed.length > 0 && (
+                <button
+                  type="button"
+                  class="button small"
+                  onClick={() =>
+                    props.onRetry(
+                      action,
+                      targetOnHosts(target, new Set(failed.map((host) => host.host))),
+                    )
+                  }
+                >
+                  Retry failed hosts
+                </button>
+              )}
+            </div>
+          )}
+          <HostOutcomes
+            hosts={[...shown].sort(failuresFirst)}
+            waiting={waiting}
+            acting={step.name === "run"}
+          />
+          <div class="dialog-buttons">
+            {step.name === "preview" ? (
+              <>
+                <button type="button" class="button" onClick={props.onClose} disabled={running}>
+                  Cancel
+                </button>
+                <button
+                  type="button"
+                  class="button danger"
+                  ref={confirmButton}
+                  disabled={running || willAct.length === 0}
+                  onClick={() => void confirm()}
+                >
+                  {willAct.length === 0 && step.done ? "Nothing to do" : confirmText}
+                </button>
+              </>
+            ) : (
+              <button
+                type="button"
+                class="button primary"
+                onClick={props.onClose}
+                disabled={running}
+                autoFocus={!running}
+              >
+                Close
+              </button>
+            )}
+          </div>
+        </section>
+      )}
+    </dialog>
+  );
+}
+
+/** Every host's answer, failures first, then those still awaited. */
+function HostOutcomes(props: {
+  readonly hosts: readonly HostOutcome[];
+  readonly waiting: readonly string[];
+  readonly acting: boolean;
+}): JSX.Element {
+  return (
+    <ul class="outcomes" aria-label="Hosts">
+      {props.hosts.map((host) => (
+        <li key={host.host} class={host.status === "ok" ? "outcome ok" : "outcome failed"}>
+          <div class="outcome-head">
+            <span class="host-name">{host.host}</span>
+            <span class={`badge ${host.status === "ok" ? "status-online" : "status-unreachable"}`}>
+              <span class="dot" aria-hidden="true" />
+              {host.status === "ok" ? "answered" : host.status}
+            </span>
+            {host.status !== "ok" && (
+              <span class="outcome-message">
+                {host.message ?? host.code}
+                {host.mayHaveActed &&
+                  props.acting &&
+                  " — it may have acted: check the host before retrying"}
+              </span>
+            )}
+          </div>
+          {host.sessions.length > 0 && (
+            <ul class="sessions-outcomes">
+              {host.sessions.map((session) => (
+                <li
+                  key={session.sessionId}
+                  class={
+                    session.outcome === "PROTECTED"
+                      ? "protected"
+                      : WILL_ACT.has(session.outcome) || DONE.has(session.outcome)
+                        ? "acts"
+                        : FAILED.has(session.outcome)
+                          ? "other"
+                          : "skipped"
+                  }
+                >
+                  <span>
+                    session {session.sessionId}
+                    {session.user ? ` (${session.user})` : ""}
+                  </span>
+                  <span class="outcome-word">
+                    {session.outcome.toLowerCase().replaceAll("_", " ")}
+                  </span>
+                  {session.protection !== undefined && (
+                    <span class="reason">{session.protection}</span>
+                  )}
+                  {session.message !== "" && <span class="muted">{session.message}</span>}
+                </li>
+              ))}
+            </ul>
+          )}
+          {host.status === "ok" && host.sessions.length === 0 && (
+            <p class="muted">no matching session</p>
+          )}
+        </li>
+      ))}
+      {props.waiting.map((host) => (
+        <li key={host} class="outcome waiting">
+          <div class="outcome-head">
+            <span class="host-name">{host}</span>
+            <span class="badge status-unknown">
+              <span class="dot" aria-hidden="true" />
+              waiting
+            </span>
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,171 @@
+/** The console's audit trail, newest first, filtered by person, action and host, a page at a time. */
+import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import type { AuditPage as AuditPageBody, AuditRecord } from "../../api/types.js";
+import type { ApiClient } from "../api/client.js";
+import { ProblemBanner } from "../components/problem.js";
+import { formatTime } from "../format.js";
+
+/** The filter of the trail. */
+interface AuditFilter {
+  readonly actor: string;
+  readonly action: string;
+  readonly host: string;
+}
+
+/** A short account of a record's detail. */
+function detailText(record: AuditRecord): string {
+  const entries = Object.entries(record.detail);
+  if (entries.length === 0) return "";
+  return entries
+    .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join("; ");
+}
+
+/** The trail as a table, with filters unless `fixed` sets them (a host's page). */
+export function AuditTable(props: {
+  readonly api: ApiClient;
+  readonly fixed?: Partial<AuditFilter>;
+  readonly pageSize?: number;
+}): JSX.Element {
+  const [draft, setDraft] = useState<AuditFilter>({
+    actor: "",
+    action: "",
+    host: "",
+    ...props.fixed,
+  });
+  const [filter, setFilter] = useState<AuditFilter>(draft);
+  const [records, setRecords] = useState<AuditRecord[]>([]);
+  const [next, setNext] = useState<number | undefined>(undefined);
+  const [problem, setProblem] = useState<unknown>(undefined);
+  const [loading, setLoading] = useState(true);
+  const [attempt, setAttempt] = useState(0);
+
+  const load = async (before: number | undefined, signal?: AbortSignal) => {
+    setLoading(true);
+    setProblem(undefined);
+    try {
+      const page = await props.api.get<AuditPageBody>(
+        "/api/v1/audit",
+        { ...filter, limit: props.pageSize ?? 100, before },
+        signal,
+      );
+      setRecords((current) =>
+        before === undefined ? [...page.records] : [...current, ...page.records],
+      );
+      setNext(page.next);
+    } catch (error) {
+      if (!signal?.aborted) setProblem(error);
+    } finally {
+      setLoading(false);
+    }
+  };
+
+  useEffect(() => {
+    const controller = new AbortController();
+    void load(undefined, controller.signal);
+    return () => controller.abort();
+  }, [filter, attempt]);
+
+  const field = (key: keyof AuditFilter, label: string, placeholder: string) =>
+    props.fixed?.[key] === undefined && (
+      <label>
+        {label}
+        <input
+          type="search"
+          value={draft[key]}
+          placeholder={placeholder}
+          onInput={(event) => setDraft({ ...draft, [key]: event.currentTarget.value })}
+        />
+      </label>
+    );
+
+  return (
+    <div class="audit">
+      {(props.fixed === undefined || Object.keys(props.fixed).length < 3) && (
+        <form
+          class="filters"
+          role="search"
+          aria-label="Filter the audit trail"
+          onSubmit={(event) => {
+            event.preventDefault();
+            setFilter({
+              actor: draft.actor.trim(),
+              action: draft.action.trim(),
+              host: draft.host.trim(),
+            });
+          }}
+        >
+          {field("actor", "Person", "user name")}
+          {field("action", "Action", "login, action.intent…")}
+          {field("host", "Host", "FQDN")}
+          <button type="submit" class="button small">
+            Filter
+          </button>
+        </form>
+      )}
+      {problem !== undefined && (
+        <ProblemBanner
+          doing="Loading the audit trail"
+          problem={problem}
+          onRetry={() => setAttempt(attempt + 1)}
+        />
+      )}
+      <div class="table-wrap">
+        <table class="table" aria-label="Audit trail" aria-busy={loading ? "true" : "false"}>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Person</th>
+              <th scope="col">Action</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Hosts</th>
+              <th scope="col">Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {records.map((record) => (
+              <tr key={record.id} class={record.outcome === "ok" ? undefined : "row-bad"}>
+                <td>
+                  <time dateTime={record.time}>{formatTime(Date.parse(record.time))}</time>
+                </td>
+                <td>
+                  {record.actor} <span class="muted">({record.auth})</span>
+                </td>
+                <td>{record.action}</td>
+                <td>{record.outcome}</td>
+                <td class="wrap">{record.hosts.join(", ")}</td>
+                <td class="wrap muted">{detailText(record)}</td>
+              </tr>
+            ))}
+            {!loading && records.length === 0 && problem === undefined && (
+              <tr>
+                <td colSpan={6}>No record matches.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {next !== undefined && (
+        <button
+          type="button"
+          class="button small"
+          disabled={loading}
+          onClick={() => void load(next)}
+        >
+          Older records
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** The audit page. */
+export function AuditPage(props: { readonly api: ApiClient }): JSX.Element {
+  return (
+    <section aria-labelledby="audit-title">
+      <h1 id="audit-title">Audit trail</h1>
+      <AuditTable api={props.api} />
+    </section>
+  );
+}
