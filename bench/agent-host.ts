@@ -12,6 +12,8 @@
  * - `stats`: `{ rssBytes, cpuUserUs, cpuSystemUs, disconnectCalls, handles }` (handles: active
  *   resources, `process.getActiveResourcesInfo()`).
  * - `profile-start`, then `profile-stop FILE`: a CPU profile of the process in between.
+ * - `churn RATE`: from now on RATE session changes a second over this process's agents (a
+ *   random session locked or unlocked, at random), as a busy fleet makes; `churn 0` stops.
  * SIGTERM (or standard input closing) shuts every agent down and exits.
  */
 import { readFileSync } from "node:fs";
@@ -22,6 +24,7 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import { startAgent, type Agent } from "../agent/server/agent.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../agent/backends/simulated.js";
 import { defaultSimFixture } from "../agent/backends/sim-fixture.js";
+import { SessionState } from "../proto/gen/wms/v1/wms_session.js";
 import { createAccessPolicy } from "../agent/security/authorization.js";
 
 /** The argument of an agent host. */
@@ -36,6 +39,11 @@ export interface AgentHostConfig {
   } | null;
   /** The client identity let in as operator (mutual TLS only). @default "bench-operator" */
   readonly operator?: string;
+  /**
+   * Sessions of each agent: the classroom fixture's, then active sessions of made-up users up to
+   * this many. @default the fixture's (19)
+   */
+  readonly sessionsPerAgent?: number;
 }
 
 /** The line an agent host prints once it is ready. */
@@ -80,7 +88,22 @@ async function main(): Promise<void> {
     config.tls === null
       ? undefined
       : createAccessPolicy(new Map([[config.operator ?? "bench-operator", "operator"]])).authorize;
-  const fixture = defaultSimFixture();
+  const classroom = defaultSimFixture();
+  const extra = Math.max(0, (config.sessionsPerAgent ?? 0) - classroom.sessions.length);
+  const fixture = {
+    ...classroom,
+    sessions: [
+      ...classroom.sessions,
+      ...Array.from({ length: extra }, (_, index) => ({
+        sessionId: 100 + index,
+        state: SessionState.ACTIVE,
+        userName: `bench.user${index + 1}`,
+        domainName: "LAB",
+        stationName: `Station ${100 + index}`,
+        logonTime: new Date(Date.now() - 3_600_000),
+      })),
+    ],
+  };
   const hosts: { agent: Agent; backend: SimulatedBackend }[] = [];
   // Sequentially in small batches: binding 250 servers at once only adds contention.
   const batch = 25;
@@ -121,11 +144,31 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    startChurn(0);
     await Promise.all(hosts.map(({ agent }) => agent.shutdown({ graceMs: 2000 })));
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
+
+  let churn: ReturnType<typeof setInterval> | undefined;
+  const startChurn = (perSecond: number) => {
+    if (churn !== undefined) clearInterval(churn);
+    churn = undefined;
+    if (!(perSecond > 0)) return;
+    const tickMs = 50;
+    let owed = 0;
+    churn = setInterval(() => {
+      owed += (perSecond * tickMs) / 1000;
+      for (; owed >= 1; owed -= 1) {
+        const host = hosts[Math.floor(Math.random() * hosts.length)];
+        const sessions = host?.backend.snapshot().filter((s) => s.userName !== "") ?? [];
+        const session = sessions[Math.floor(Math.random() * sessions.length)];
+        if (host === undefined || session === undefined) continue;
+        host.backend.updateSession(session.sessionId, { locked: !session.locked });
+      }
+    }, tickMs);
+  };
 
   let profiler: Session | undefined;
   const lines = createInterface({ input: process.stdin });
@@ -146,6 +189,12 @@ async function main(): Promise<void> {
         ?.post("Profiler.stop")
         .then(({ profile }) => writeFile(path, JSON.stringify(profile)))
         .then(() => process.stdout.write(`${JSON.stringify({ profile: path })}\n`));
+      return;
+    }
+    if (command.startsWith("churn ")) {
+      const perSecond = Number(command.slice("churn ".length));
+      startChurn(perSecond);
+      process.stdout.write(`${JSON.stringify({ churn: perSecond })}\n`);
       return;
     }
     if (command === "reset") {

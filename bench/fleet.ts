@@ -43,6 +43,8 @@ export interface BenchFleetOptions {
   readonly certPerAgent?: boolean;
   /** Extra Node flags for the agent hosts (e.g. `--cpu-prof`). @default [] */
   readonly nodeArgs?: readonly string[];
+  /** Sessions of each agent (see `AgentHostConfig`). @default the classroom fixture's */
+  readonly sessionsPerAgent?: number;
 }
 
 /** A running bench fleet. */
@@ -60,6 +62,8 @@ export interface BenchFleet {
   readonly dir: string;
   /** Sends `reset` to every host. */
   reset(): Promise<void>;
+  /** Makes `perSecond` session changes a second over the whole fleet (0 stops). */
+  churn(perSecond: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -127,6 +131,9 @@ export async function startBenchFleet(options: BenchFleetOptions): Promise<Bench
                     ...(files.perAgentDir === undefined ? {} : { perAgentDir: files.perAgentDir }),
                   },
             ...(pki === undefined ? {} : { operator: pki.clientIdentity }),
+            ...(options.sessionsPerAgent === undefined
+              ? {}
+              : { sessionsPerAgent: options.sessionsPerAgent }),
           },
           options.nodeArgs,
         ),
@@ -174,6 +181,9 @@ export async function startBenchFleet(options: BenchFleetOptions): Promise<Bench
     dir,
     async reset() {
       await Promise.all(hosts.map((host) => host.command("reset")));
+    },
+    async churn(perSecond) {
+      await Promise.all(hosts.map((host) => host.command(`churn ${perSecond / hosts.length}`)));
     },
     async stop() {
       await stopHosts();

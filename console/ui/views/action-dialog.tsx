@@ -96,10 +96,16 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const [problem, setProblem] = useState<unknown>(undefined);
   const [formError, setFormError] = useState<string | undefined>(undefined);
   const confirmButton = useRef<HTMLButtonElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
     const element = dialog.current;
+    // Focus goes back where it was (the button that opened the dialog) when it closes.
+    const opener = document.activeElement;
     if (element !== null && !element.open) element.showModal();
+    return () => {
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
   }, []);
 
   const running = (step.name === "preview" || step.name === "run") && !step.done;
@@ -151,6 +157,7 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
 
   useEffect(() => {
     if (step.name === "preview" && step.done && willAct.length > 0) confirmButton.current?.focus();
+    if (step.name === "run" && step.done) closeButton.current?.focus();
   }, [step, willAct.length]);
 
   const confirm = async () => {
@@ -337,9 +344,9 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
               <button
                 type="button"
                 class="button primary"
+                ref={closeButton}
                 onClick={props.onClose}
                 disabled={running}
-                autoFocus={!running}
               >
                 Close
               </button>
