@@ -7,7 +7,7 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { WhoAmI } from "../api/types.js";
 import { ApiClient } from "./api/client.js";
-import { followEvents, loadFleet, type StreamState } from "./api/fleet-api.js";
+import { followEvents, type StreamState } from "./api/fleet-api.js";
 import { ProblemBanner } from "./components/problem.js";
 import { useHashRoute } from "./hooks.js";
 import { FleetStore } from "./store/fleet-store.js";
@@ -88,24 +88,14 @@ function SignedIn(props: {
   const [stream, setStream] = useState<StreamState>("connecting");
   const [problem, setProblem] = useState<unknown>(undefined);
   const [attempt, setAttempt] = useState(0);
+  // A flooded store drops its queue: opening the stream again brings a fresh snapshot.
   const store = useMemo(
-    () => new FleetStore({ onOverflow: () => void loadFleet(api, store).catch(setProblem) }),
+    () => new FleetStore({ onOverflow: () => setAttempt((n) => n + 1) }),
     [api],
   );
   const canAct = who.role !== "reader";
 
-  useEffect(() => {
-    const controller = new AbortController();
-    setProblem(undefined);
-    loadFleet(api, store, controller.signal).catch((error: unknown) => {
-      if (!controller.signal.aborted) setProblem(error);
-    });
-    const close = followEvents(api, store, setStream, setProblem);
-    return () => {
-      controller.abort();
-      close();
-    };
-  }, [api, store, attempt]);
+  useEffect(() => followEvents(api, store, setStream, setProblem), [api, store, attempt]);
   useEffect(() => () => store.close(), [store]);
 
   const signOut = async () => {

@@ -1,11 +1,12 @@
 /**
  * What the UI shows, as the views use it: a host and a session with times in milliseconds since
  * the epoch, names ready to display. console/ui/api/fleet-api.ts makes these from the API's
- * types; nothing else of the UI sees the wire form.
+ * types (console/api/types.ts); nothing else of the UI sees the wire form.
  */
+import { SESSION_STATES, type ApiHostStatus, type ApiSessionState } from "../api/types.js";
 
 /** A host's status as the console sees it (DESIGN section 9). */
-export type HostStatus = "online" | "unreachable" | "denied" | "draining" | "unknown";
+export type HostStatus = ApiHostStatus;
 
 /** Every host status, in the order the overview sorts them by severity. */
 export const HOST_STATUSES: readonly HostStatus[] = [
@@ -23,6 +24,10 @@ export interface HostView {
   readonly status: HostStatus;
   /** Why the host is not online, in the console's words. */
   readonly reason?: string | undefined;
+  /** Where the agent is dialled, `ADDRESS:PORT`. */
+  readonly address?: string | undefined;
+  /** Since when the host has had its status (ms since the epoch). */
+  readonly sinceMs?: number | undefined;
   /** The agent's version and backend, once it answered. */
   readonly version?: string | undefined;
   readonly backend?: string | undefined;
@@ -33,21 +38,10 @@ export interface HostView {
 }
 
 /** Session states as the agent names them, without the `SESSION_STATE_` prefix. */
-export const SESSION_STATES = [
-  "ACTIVE",
-  "CONNECTED",
-  "CONNECT_QUERY",
-  "SHADOW",
-  "DISCONNECTED",
-  "IDLE",
-  "LISTEN",
-  "RESET",
-  "DOWN",
-  "INIT",
-] as const;
+export { SESSION_STATES };
 
 /** A session state's name. */
-export type SessionStateName = (typeof SESSION_STATES)[number];
+export type SessionStateName = ApiSessionState;
 
 /** One session of one host. */
 export interface SessionView {
@@ -69,6 +63,8 @@ export interface SessionView {
   readonly logonMs?: number | undefined;
   /** Why the agent will never act on this session (its protection rule), if it will not. */
   readonly protection?: string | undefined;
+  /** What the agent could not learn about the session, if anything. */
+  readonly note?: string | undefined;
 }
 
 /** The key of a session in the fleet. */

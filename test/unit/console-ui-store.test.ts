@@ -1,6 +1,6 @@
 /**
  * The web UI's fleet store (console/ui/store/fleet-store.ts), outside a browser: events are
- * applied in batches with one notification per batch, a snapshot replaces a host's sessions,
+ * applied in batches with one notification per batch, a host's whole list replaces its sessions,
  * changed rows are marked for a while, a flooded queue is dropped for a reload, and a host's
  * recent events are kept, bounded.
  */
@@ -40,12 +40,20 @@ describe("the UI's fleet store", () => {
     store.subscribe(() => (notified += 1));
     const version = store.version;
     store.enqueue({
-      kind: "session",
-      change: "changed",
-      session: session("h1", 1, { state: "DISCONNECTED" }),
+      kind: "sessions",
+      host: "h1",
+      replace: false,
+      changes: [
+        { kind: "changed", session: session("h1", 1, { state: "DISCONNECTED" }) },
+        { kind: "removed", key: sessionKey("h1", 2), sessionId: 2 },
+      ],
     });
-    store.enqueue({ kind: "session", change: "removed", session: session("h1", 2) });
-    store.enqueue({ kind: "session", change: "added", session: session("h1", 3) });
+    store.enqueue({
+      kind: "sessions",
+      host: "h1",
+      replace: false,
+      changes: [{ kind: "added", session: session("h1", 3) }],
+    });
     assert.equal(notified, 0, "nothing is applied before the batch");
     assert.equal(store.session(sessionKey("h1", 1))?.state, "ACTIVE");
     store.flush();
@@ -71,13 +79,18 @@ describe("the UI's fleet store", () => {
     const store = new FleetStore();
     store.load([{ name: "h1", status: "online" }], []);
     const applied = new Promise<void>((resolve) => store.subscribe(resolve));
-    store.enqueue({ kind: "session", change: "added", session: session("h1", 7) });
+    store.enqueue({
+      kind: "sessions",
+      host: "h1",
+      replace: false,
+      changes: [{ kind: "added", session: session("h1", 7) }],
+    });
     await applied;
     store.close();
     assert.equal(store.sessionCount, 1);
   });
 
-  it("a snapshot replaces the host's sessions and leaves other hosts alone", () => {
+  it("a host's whole list replaces its sessions and leaves other hosts alone", () => {
     const store = new FleetStore();
     store.load(
       [
@@ -86,7 +99,15 @@ describe("the UI's fleet store", () => {
       ],
       [session("h1", 1), session("h1", 2), session("h2", 1)],
     );
-    store.enqueue({ kind: "snapshot", host: "h1", sessions: [session("h1", 2), session("h1", 5)] });
+    store.enqueue({
+      kind: "sessions",
+      host: "h1",
+      replace: true,
+      changes: [
+        { kind: "added", session: session("h1", 2) },
+        { kind: "added", session: session("h1", 5) },
+      ],
+    });
     store.flush();
     store.close();
     assert.deepEqual(
@@ -117,7 +138,11 @@ describe("the UI's fleet store", () => {
     });
     store.flush();
     assert.equal(store.host("h1")?.status, "unreachable");
-    assert.equal(store.host("h1")?.lastChangeMs, 5_000);
+    assert.equal(
+      store.host("h1")?.lastChangeMs,
+      undefined,
+      "the console says when it last changed",
+    );
     assert.equal(store.changedAt("h1"), 5_000);
     assert.equal(store.recentEvents("h1")[0]?.text, "status unreachable: connection refused");
     store.enqueue({ kind: "host-removed", host: "h1" });
@@ -132,7 +157,12 @@ describe("the UI's fleet store", () => {
     const store = new FleetStore({ onOverflow: () => (overflows += 1) });
     store.load([{ name: "h1", status: "online" }], []);
     for (let i = 0; i <= MAX_QUEUED_EVENTS; i += 1) {
-      store.enqueue({ kind: "session", change: "added", session: session("h1", i % 100) });
+      store.enqueue({
+        kind: "sessions",
+        host: "h1",
+        replace: false,
+        changes: [{ kind: "added", session: session("h1", i % 100) }],
+      });
     }
     store.flush();
     store.close();
@@ -144,7 +174,12 @@ describe("the UI's fleet store", () => {
     const store = new FleetStore();
     store.load([{ name: "h1", status: "online" }], []);
     for (let i = 1; i <= MAX_RECENT_EVENTS_PER_HOST + 10; i += 1) {
-      store.enqueue({ kind: "session", change: "added", session: session("h1", i) });
+      store.enqueue({
+        kind: "sessions",
+        host: "h1",
+        replace: false,
+        changes: [{ kind: "added", session: session("h1", i) }],
+      });
     }
     store.flush();
     store.close();

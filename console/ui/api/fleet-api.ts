@@ -1,115 +1,102 @@
 /**
- * The fleet through the API: `GET /api/v1/hosts`, `GET /api/v1/sessions` and the event stream
- * `GET /api/v1/events`, turned into the UI's hosts and sessions (console/ui/model.ts) and fed
- * into the store.
+ * The fleet through the API: the event stream `GET /api/v1/events` (a snapshot of every host and
+ * session first, then changes), turned into the UI's hosts and sessions (console/ui/model.ts)
+ * and fed into the store. When the stream cannot be opened, `GET /api/v1/hosts` says why in the
+ * API's words (EventSource itself never tells).
  */
-import type { FleetEvent, FleetStore } from "../store/fleet-store.js";
-import {
-  SESSION_STATES,
-  protectionWords,
-  sessionKey,
-  type HostStatus,
-  type HostView,
-  type SessionStateName,
-  type SessionView,
-} from "../model.js";
-import type { ApiClient } from "./client.js";
+import type { ApiEvent, ApiHost, ApiSession, ApiSessionChange, HostList } from "../../api/types.js";
+import type { FleetStore, SessionChange } from "../store/fleet-store.js";
+import { protectionWords, sessionKey, type HostView, type SessionView } from "../model.js";
+import { ApiProblem, type ApiClient } from "./client.js";
 
-// TODO(issue 14): these wire types come from console/api/types.ts once the fleet API lands.
-/** A host as the API answers it. */
-interface WireHost {
-  readonly name: string;
-  readonly status: HostStatus;
-  readonly reason?: string;
-  readonly version?: string;
-  readonly backend?: string;
-  readonly lastAnswer?: string;
-  readonly lastChange?: string;
-}
-/** A session as the API answers it. */
-interface WireSession {
-  readonly host: string;
-  readonly sessionId: number;
-  readonly state: string;
-  readonly user: string;
-  readonly domain: string;
-  readonly station: string;
-  readonly client: string;
-  readonly locked: boolean;
-  readonly logonTime?: string;
-  readonly lastInputTime?: string;
-  readonly idleSeconds?: number;
-  readonly protection?: string;
-}
-
-const time = (iso: string | undefined): number | undefined => {
-  if (iso === undefined) return undefined;
+const time = (iso: string | null): number | undefined => {
+  if (iso === null) return undefined;
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? undefined : ms;
 };
 
-const stateOf = (state: string): SessionStateName => {
-  const name = state.replace(/^SESSION_STATE_/, "").toUpperCase();
-  return (SESSION_STATES as readonly string[]).includes(name) ? (name as SessionStateName) : "DOWN";
-};
-
 /** The UI's host from the API's. */
-export function hostView(wire: WireHost): HostView {
+export function hostView(wire: ApiHost): HostView {
   return {
-    name: wire.name,
+    name: wire.host,
     status: wire.status,
-    reason: wire.reason,
-    version: wire.version,
-    backend: wire.backend,
+    reason: wire.problem === null ? undefined : wire.problem.message,
+    address: wire.address,
+    sinceMs: time(wire.since),
+    version: wire.version ?? undefined,
+    backend: wire.backend ?? undefined,
     lastAnswerMs: time(wire.lastAnswer),
     lastChangeMs: time(wire.lastChange),
   };
 }
 
 /** The UI's session from the API's; `nowMs` is when it was received. */
-export function sessionView(wire: WireSession, nowMs: number): SessionView {
+export function sessionView(wire: ApiSession, nowMs: number): SessionView {
   return {
     key: sessionKey(wire.host, wire.sessionId),
     host: wire.host,
     sessionId: wire.sessionId,
     user: wire.user,
     domain: wire.domain,
-    state: stateOf(wire.state),
+    state: wire.state,
     locked: wire.locked,
     lastInputMs: time(wire.lastInputTime),
-    idleMs: wire.idleSeconds === undefined ? undefined : wire.idleSeconds * 1000,
+    idleMs: wire.idleSeconds === null ? undefined : wire.idleSeconds * 1000,
     idleAtMs: nowMs,
     station: wire.station,
     client: wire.client,
     logonMs: time(wire.logonTime),
-    protection: protectionWords(wire.protection),
+    protection: protectionWords(wire.protection ?? undefined),
+    note: wire.note ?? undefined,
   };
 }
 
-/** Loads every host and every session into the store. */
-export async function loadFleet(
-  api: ApiClient,
-  store: FleetStore,
-  signal?: AbortSignal,
-): Promise<void> {
-  const [hosts, sessions] = await Promise.all([
-    api.get<{ hosts: WireHost[] }>("/api/v1/hosts", {}, signal),
-    api.get<{ sessions: WireSession[] }>("/api/v1/sessions", {}, signal),
-  ]);
-  const now = Date.now();
-  store.load(
-    hosts.hosts.map(hostView),
-    sessions.sessions.map((session) => sessionView(session, now)),
-  );
+function sessionChange(change: ApiSessionChange, nowMs: number): SessionChange {
+  return change.kind === "removed"
+    ? {
+        kind: "removed",
+        key: sessionKey(change.host, change.sessionId),
+        sessionId: change.sessionId,
+      }
+    : { kind: change.kind, session: sessionView(change.session, nowMs) };
+}
+
+/** Applies one event of the stream to the store (a snapshot at once, the rest in batches). */
+export function applyEvent(store: FleetStore, event: ApiEvent, nowMs: number): void {
+  switch (event.type) {
+    case "snapshot":
+      store.load(
+        event.hosts.map(hostView),
+        event.sessions.map((session) => sessionView(session, nowMs)),
+      );
+      return;
+    case "host":
+      store.enqueue({ kind: "host", host: hostView(event.host) });
+      return;
+    case "host-removed":
+      store.enqueue({ kind: "host-removed", host: event.host });
+      return;
+    case "sessions":
+      store.enqueue({
+        kind: "sessions",
+        host: event.host,
+        replace: event.replace,
+        changes: event.changes.map((change) => sessionChange(change, nowMs)),
+      });
+      return;
+  }
 }
 
 /** The state of the event stream, for the page's "live" mark. */
 export type StreamState = "connecting" | "live" | "reconnecting";
 
+/** The event types of the stream (the SSE `event:` field). */
+const EVENT_TYPES: readonly ApiEvent["type"][] = ["snapshot", "host", "host-removed", "sessions"];
+
 /**
- * Opens the event stream and feeds its events into the store; after a break, the browser
- * reconnects by itself (EventSource) and the fleet is loaded again, since changes were missed.
- * Returns the function that closes it.
+ * Opens the event stream and feeds its events into the store. After a break the browser
+ * reconnects by itself and the console starts again with a snapshot. When the console refuses
+ * the stream, `onProblem` hears why. Returns the function that closes it.
  */
 export function followEvents(
   api: ApiClient,
@@ -117,37 +104,50 @@ export function followEvents(
   onState: (state: StreamState) => void,
   onProblem: (problem: unknown) => void,
 ): () => void {
-  const source = new EventSource("/api/v1/events");
-  let opened = false;
-  onState("connecting");
-  const parse = (event: MessageEvent<string>): unknown => JSON.parse(event.data);
-  const add = (name: string, toEvents: (data: unknown, now: number) => FleetEvent[]) => {
-    source.addEventListener(name, (event: MessageEvent<string>) => {
-      const now = Date.now();
-      for (const fleetEvent of toEvents(parse(event), now)) store.enqueue(fleetEvent);
+  let source: EventSource | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const open = () => {
+    const stream = new EventSource("/api/v1/events");
+    source = stream;
+    onState("connecting");
+    for (const type of EVENT_TYPES) {
+      stream.addEventListener(type, (message: MessageEvent<string>) => {
+        let event: ApiEvent;
+        try {
+          event = JSON.parse(message.data) as ApiEvent;
+        } catch {
+          onProblem(new ApiProblem(200, "protocol", `an event of type ${type} is not JSON`));
+          return;
+        }
+        applyEvent(store, event, Date.now());
+      });
+    }
+    stream.addEventListener("open", () => {
+      onState("live");
+      onProblem(undefined);
+    });
+    stream.addEventListener("error", () => {
+      onState("reconnecting");
+      if (stream.readyState !== EventSource.CLOSED || closed) return;
+      // The console answered with an error: ask it why, and try again later.
+      api
+        .get<HostList>("/api/v1/hosts")
+        .then(() => undefined)
+        .catch((error: unknown) => onProblem(error));
+      retry = setTimeout(open, STREAM_RETRY_MS);
     });
   };
-  add("host", (data) => [{ kind: "host", host: hostView(data as WireHost) }]);
-  add("host-removed", (data) => [{ kind: "host-removed", host: (data as { name: string }).name }]);
-  add("snapshot", (data, now) => {
-    const snapshot = data as { host: string; sessions: WireSession[] };
-    return [
-      {
-        kind: "snapshot",
-        host: snapshot.host,
-        sessions: snapshot.sessions.map((session) => sessionView(session, now)),
-      },
-    ];
-  });
-  add("session", (data, now) => {
-    const change = data as { change: "added" | "changed" | "removed"; session: WireSession };
-    return [{ kind: "session", change: change.change, session: sessionView(change.session, now) }];
-  });
-  source.addEventListener("open", () => {
-    onState("live");
-    if (opened) loadFleet(api, store).catch(onProblem);
-    opened = true;
-  });
-  source.addEventListener("error", () => onState("reconnecting"));
-  return () => source.close();
+  open();
+  return () => {
+    closed = true;
+    if (retry !== undefined) clearTimeout(retry);
+    source?.close();
+  };
 }
+
+/**
+ * How long to wait before opening the stream again after the console refused it, in
+ * milliseconds (a break of the connection is retried by the browser itself, sooner).
+ */
+export const STREAM_RETRY_MS = 5_000;

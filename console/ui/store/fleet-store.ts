@@ -27,20 +27,24 @@ export const HIGHLIGHT_MS = 2_000;
 /** Recent events kept per host for its page. */
 export const MAX_RECENT_EVENTS_PER_HOST = 50;
 
+/** A change of one session. */
+export type SessionChange =
+  | { readonly kind: "added" | "changed"; readonly session: SessionView }
+  | { readonly kind: "removed"; readonly key: string; readonly sessionId: number };
+
 /** A change to the fleet. */
 export type FleetEvent =
   | { readonly kind: "host"; readonly host: HostView }
   | { readonly kind: "host-removed"; readonly host: string }
   | {
-      /** Every session of one host: replaces what the store had for it. */
-      readonly kind: "snapshot";
+      /**
+       * Changes of one host's sessions, in order; with `replace`, they are all its sessions
+       * (a host that reconnected) and any other the store had is gone.
+       */
+      readonly kind: "sessions";
       readonly host: string;
-      readonly sessions: readonly SessionView[];
-    }
-  | {
-      readonly kind: "session";
-      readonly change: "added" | "changed" | "removed";
-      readonly session: SessionView;
+      readonly replace: boolean;
+      readonly changes: readonly SessionChange[];
     };
 
 /** An event as a host's page lists it. */
@@ -157,8 +161,9 @@ export class FleetStore {
   }
 
   /**
-   * Replaces the whole fleet (the answers of `GET /api/v1/hosts` and `GET /api/v1/sessions`),
-   * dropping queued events that the load already holds. Applied at once.
+   * Replaces the whole fleet (the event stream's `snapshot`, or the answers of `GET
+   * /api/v1/hosts` and `GET /api/v1/sessions`), dropping queued events that the load already
+   * holds. Applied at once.
    */
   load(hosts: readonly HostView[], sessions: readonly SessionView[]): void {
     this.#queue = [];
@@ -234,7 +239,9 @@ export class FleetStore {
 
   #touchHost(name: string, now: number): void {
     const host = this.#hosts.get(name);
-    if (host !== undefined) this.#hosts.set(name, { ...host, lastChangeMs: now });
+    if (host !== undefined && (host.lastChangeMs ?? 0) < now) {
+      this.#hosts.set(name, { ...host, lastChangeMs: now });
+    }
   }
 
   #apply(event: FleetEvent, now: number): void {
@@ -243,10 +250,7 @@ export class FleetStore {
         const before = this.#hosts.get(event.host.name);
         this.#hosts.set(event.host.name, {
           ...event.host,
-          lastChangeMs:
-            before === undefined || before.status !== event.host.status
-              ? (event.host.lastChangeMs ?? now)
-              : (event.host.lastChangeMs ?? before.lastChangeMs),
+          lastChangeMs: event.host.lastChangeMs ?? before?.lastChangeMs,
         });
         if (before?.status !== event.host.status) {
           this.#changedAt.set(event.host.name, now);
@@ -261,41 +265,43 @@ export class FleetStore {
         this.#byHost.delete(event.host);
         return;
       }
-      case "snapshot": {
-        const fresh = new Set(event.sessions.map((session) => session.key));
-        for (const session of this.sessionsOf(event.host)) {
-          if (!fresh.has(session.key)) this.#remove(session.key, event.host);
-        }
-        for (const session of event.sessions) {
-          const before = this.#sessions.get(session.key);
-          if (before === undefined || !sameSession(before, session)) {
-            this.#changedAt.set(session.key, now);
+      case "sessions": {
+        const { host } = event;
+        if (event.replace) {
+          const fresh = new Set(
+            event.changes.flatMap((change) =>
+              change.kind === "removed" ? [] : [change.session.key],
+            ),
+          );
+          for (const session of this.sessionsOf(host)) {
+            if (!fresh.has(session.key)) this.#remove(session.key, host);
           }
-          this.#put(session);
+          this.#note(host, now, `${fresh.size} sessions (the whole list, again)`);
         }
-        this.#note(event.host, now, `${event.sessions.length} sessions (full list)`);
-        this.#touchHost(event.host, now);
-        return;
-      }
-      case "session": {
-        const { session } = event;
-        const who = session.user === "" ? "" : ` (${session.user})`;
-        if (event.change === "removed") {
-          this.#remove(session.key, session.host);
-          this.#note(session.host, now, `session ${session.sessionId}${who} ended`);
-        } else {
+        for (const change of event.changes) {
+          if (change.kind === "removed") {
+            const before = this.#sessions.get(change.key);
+            this.#remove(change.key, host);
+            const who = before === undefined || before.user === "" ? "" : ` (${before.user})`;
+            if (!event.replace) this.#note(host, now, `session ${change.sessionId}${who} ended`);
+            continue;
+          }
+          const { session } = change;
           const before = this.#sessions.get(session.key);
           this.#put(session);
+          if (before !== undefined && sameSession(before, session)) continue;
           this.#changedAt.set(session.key, now);
+          if (event.replace) continue;
+          const who = session.user === "" ? "" : ` (${session.user})`;
           this.#note(
-            session.host,
+            host,
             now,
             before === undefined
               ? `session ${session.sessionId}${who} started, ${session.state}`
               : describeChange(before, session),
           );
         }
-        this.#touchHost(session.host, now);
+        this.#touchHost(host, now);
         return;
       }
     }
