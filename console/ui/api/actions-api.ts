@@ -2,11 +2,20 @@
  * Acting on sessions through `POST /api/v1/actions`: the request for a selection, and each host's
  * answer read from the `application/x-ndjson` stream as it arrives, in the UI's terms.
  */
+import type {
+  ActionHostResult,
+  ActionRequest,
+  ApiActionFilter,
+  ApiActionName,
+  ApiMessage,
+  ApiSessionResult,
+  ApiWarning,
+} from "../../api/types.js";
 import { protectionWords } from "../model.js";
 import { readNdjson, type ApiClient } from "./client.js";
 
 /** What can be done to sessions. */
-export type ActionKind = "disconnect" | "logoff" | "message";
+export type ActionKind = ApiActionName;
 
 /** The sessions an action is for: some sessions by id, or every session of some hosts matching a filter. */
 export type ActionTarget =
@@ -14,37 +23,16 @@ export type ActionTarget =
   | {
       readonly kind: "filter";
       readonly hosts: readonly string[];
-      readonly filter: {
-        readonly user?: string;
-        readonly state?: string;
-        readonly minIdle?: string;
-      };
+      readonly filter: ApiActionFilter;
     };
 
 /** Everything an action needs besides its target. */
 export interface ActionOptions {
   readonly action: ActionKind;
-  /** The message's text (message), or nothing. */
-  readonly message?: string | undefined;
+  /** The message (message), or nothing. */
+  readonly message?: ApiMessage | undefined;
   /** Warn first, then act after the grace period on the sessions that still match. */
-  readonly warn?: { readonly text: string; readonly grace: string } | undefined;
-}
-
-// TODO(issue 14): these wire types come from console/api/types.ts once the actions API lands.
-interface WireSessionResult {
-  readonly sessionId: number;
-  readonly outcome: string;
-  readonly message?: string;
-  readonly protection?: string;
-  readonly user?: string;
-}
-interface WireHostResult {
-  readonly host: string;
-  readonly status: string;
-  readonly results?: readonly WireSessionResult[];
-  readonly code?: string;
-  readonly message?: string;
-  readonly mayHaveActed?: boolean;
+  readonly warn?: ApiWarning | undefined;
 }
 
 /** How one session fared (or would fare, in a preview). */
@@ -64,6 +52,8 @@ export interface HostOutcome {
   /** `ok`, or how the host failed: `failed`, `denied`, `unreachable`, `timeout`. */
   readonly status: string;
   readonly sessions: readonly SessionOutcome[];
+  /** With a warning first: how the warning fared, per session. */
+  readonly warnings: readonly SessionOutcome[];
   /** Why the host failed, in the console's words. */
   readonly message?: string | undefined;
   readonly code?: string | undefined;
@@ -86,18 +76,21 @@ export const DONE = new Set([
 
 const outcomeName = (outcome: string) => outcome.replace(/^OUTCOME_/, "");
 
+const sessionOutcome = (result: ApiSessionResult): SessionOutcome => ({
+  sessionId: result.sessionId,
+  outcome: outcomeName(result.outcome),
+  message: result.message,
+  protection: protectionWords(result.protection ?? undefined),
+  user: result.user ?? undefined,
+});
+
 /** The UI's form of a host's answer. */
-export function hostOutcome(wire: WireHostResult): HostOutcome {
+export function hostOutcome(wire: ActionHostResult): HostOutcome {
   return {
     host: wire.host,
     status: wire.status,
-    sessions: (wire.results ?? []).map((result) => ({
-      sessionId: result.sessionId,
-      outcome: outcomeName(result.outcome),
-      message: result.message ?? "",
-      protection: protectionWords(result.protection),
-      user: result.user,
-    })),
+    sessions: wire.results.map(sessionOutcome),
+    warnings: (wire.warnings ?? []).map(sessionOutcome),
     message: wire.message,
     code: wire.code,
     mayHaveActed: wire.mayHaveActed === true,
@@ -105,7 +98,11 @@ export function hostOutcome(wire: WireHostResult): HostOutcome {
 }
 
 /** The request body of an action. */
-export function actionBody(options: ActionOptions, target: ActionTarget, whatIf: boolean): unknown {
+export function actionBody(
+  options: ActionOptions,
+  target: ActionTarget,
+  whatIf: boolean,
+): ActionRequest {
   return {
     action: options.action,
     ...(target.kind === "sessions"
@@ -133,5 +130,5 @@ export async function runAction(
     headers: { accept: "application/x-ndjson" },
     ...(signal ? { signal } : {}),
   });
-  await readNdjson(response, (line) => onHost(hostOutcome(line as WireHostResult)));
+  await readNdjson(response, (line) => onHost(hostOutcome(line as ActionHostResult)));
 }

@@ -111,9 +111,15 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const running = (step.name === "preview" || step.name === "run") && !step.done;
   const options = (): ActionOptions => ({
     action,
-    ...(action === "message" ? { message } : {}),
-    ...(warnFirst && action !== "message" ? { warn: { text: warnText, grace } } : {}),
+    ...(action === "message" ? { message: { text: message } } : {}),
+    ...(warnFirst && action !== "message" ? { warn: { text: warnText, grace: graceText() } } : {}),
   });
+
+  /** The grace period as the API writes durations: seconds with their unit. */
+  const graceText = () => {
+    const parsed = parseDuration(grace);
+    return `${"ms" in parsed ? Math.round(parsed.ms / 1000) : 0}s`;
+  };
 
   const startPreview = async () => {
     if (action === "message" && message.trim() === "") {
@@ -182,6 +188,10 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const answered = new Set(shown.map((host) => host.host));
   const waiting = expected.filter((host) => !answered.has(host));
   const failed = shown.filter((host) => host.status !== "ok");
+  // Hosts the preview could not ask are left out of the action: the results say so.
+  const leftOut =
+    step.name === "run" ? preview.filter((h) => h.status !== "ok").map((h) => h.host) : [];
+  const retryHosts = new Set([...failed.map((host) => host.host), ...leftOut]);
   const sessionFailures = shown.flatMap((host) =>
     host.status === "ok"
       ? host.sessions.filter((s) => step.name === "run" && FAILED.has(s.outcome))
@@ -295,24 +305,21 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
                 ? `Done: ${plural(shown.length - failed.length, "host")} answered, ${plural(failed.length, "host")} failed.`
                 : `Working… ${answered.size} of ${plural(expected.length, "host")} answered.`}
           </p>
-          {(failed.length > 0 || sessionFailures.length > 0) && (
+          {(failed.length > 0 || sessionFailures.length > 0 || leftOut.length > 0) && (
             <div class="problem" role="alert">
               <strong>
                 {failed.length > 0 &&
                   `${plural(failed.length, "host")} ${step.name === "preview" ? "did not answer the preview and will not be acted on" : "failed"}: ${failed.map((h) => h.host).join(", ")}.`}
                 {sessionFailures.length > 0 &&
                   ` ${plural(sessionFailures.length, "session")} could not be acted on.`}
+                {leftOut.length > 0 &&
+                  ` Not acted on, as the preview did not answer: ${leftOut.join(", ")}.`}
               </strong>
-              {step.name === "run" && step.done && failed.length > 0 && (
+              {step.name === "run" && step.done && retryHosts.size > 0 && (
                 <button
                   type="button"
                   class="button small"
-                  onClick={() =>
-                    props.onRetry(
-                      action,
-                      targetOnHosts(target, new Set(failed.map((host) => host.host))),
-                    )
-                  }
+                  onClick={() => props.onRetry(action, targetOnHosts(target, retryHosts))}
                 >
                   Retry failed hosts
                 </button>
@@ -337,7 +344,11 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
                   disabled={running || willAct.length === 0}
                   onClick={() => void confirm()}
                 >
-                  {willAct.length === 0 && step.done ? "Nothing to do" : confirmText}
+                  {!step.done
+                    ? "Waiting for every host…"
+                    : willAct.length === 0
+                      ? "Nothing to do"
+                      : confirmText}
                 </button>
               </>
             ) : (
@@ -357,6 +368,9 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
     </dialog>
   );
 }
+
+/** An outcome in words: `WOULD_LOG_OFF` → `would log off`. */
+const outcomeWords = (outcome: string) => outcome.toLowerCase().replaceAll("_", " ");
 
 /** Every host's answer, failures first, then those still awaited. */
 function HostOutcomes(props: {
@@ -408,7 +422,10 @@ function HostOutcomes(props: {
                   {session.protection !== undefined && (
                     <span class="reason">{session.protection}</span>
                   )}
-                  {session.message !== "" && <span class="muted">{session.message}</span>}
+                  {session.message !== "" &&
+                    !session.message.toLowerCase().includes(outcomeWords(session.outcome)) && (
+                      <span class="muted">{session.message}</span>
+                    )}
                 </li>
               ))}
             </ul>

@@ -90,7 +90,7 @@ export function OverviewPage(props: { readonly store: FleetStore }): JSX.Element
     {
       id: "status",
       header: "Status",
-      width: "8rem",
+      width: "9rem",
       sortable: true,
       cell: (row) => <HostStatusBadge status={row.status} reason={row.reason} />,
     },
@@ -113,7 +113,7 @@ export function OverviewPage(props: { readonly store: FleetStore }): JSX.Element
     {
       id: "disconnected",
       header: "Disconnected",
-      width: "7rem",
+      width: "7.5rem",
       sortable: true,
       align: "end",
       cell: (row) => row.disconnected,
@@ -154,7 +154,9 @@ export function OverviewPage(props: { readonly store: FleetStore }): JSX.Element
             formatAgo(row.lastChangeMs, now)
           )
         ) : (
-          <span class="reason">{row.reason}</span>
+          <span class="reason" title={row.reason}>
+            {row.reason}
+          </span>
         ),
     },
   ];

@@ -72,7 +72,7 @@ export function sessionColumns(nowMs: number, withHost: boolean): Column<Session
     {
       id: "logon",
       header: "Logon",
-      width: "7.5rem",
+      width: "8.5rem",
       sortable: true,
       cell: (s) => formatTime(s.logonMs, nowMs),
     },

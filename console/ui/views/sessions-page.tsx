@@ -11,7 +11,13 @@ import type { ActionKind, ActionTarget } from "../api/actions-api.js";
 import { DataGrid, type GridSelection, type SortOrder } from "../components/data-grid.js";
 import { parseDuration, plural } from "../format.js";
 import { useNow, useStoreVersion } from "../hooks.js";
-import { SESSION_STATES, idleMsAt, qualifiedUser, type SessionView } from "../model.js";
+import {
+  SESSION_STATES,
+  idleMsAt,
+  qualifiedUser,
+  type SessionStateName,
+  type SessionView,
+} from "../model.js";
 import type { FleetStore } from "../store/fleet-store.js";
 import { ACTION_WORDS, ActionDialog } from "./action-dialog.js";
 import { compareSessions, sessionColumns } from "./session-columns.js";
@@ -115,10 +121,16 @@ export function SessionsPage(props: {
   const targetOf = (): { target: ActionTarget; describe: string } | undefined => {
     if (selectedCount === 0) return undefined;
     if (selection.all && (rows.length > MAX_SESSIONS_BY_ID || props.host === undefined)) {
-      const hosts = [...new Set(rows.map((row) => row.host))].sort();
+      // Every host the host filter names, answering or not: the preview asks each, so a host
+      // that does not answer is shown as such rather than silently left out.
+      const needle = (props.host ?? filter.host).trim().toLowerCase();
+      const hosts = [...store.hosts()]
+        .map((host) => host.name)
+        .filter((name) => (props.host === undefined ? name.includes(needle) : name === props.host))
+        .sort();
       const filterBody = {
         ...(filter.user === "" ? {} : { user: filter.user }),
-        ...(filter.state === "" ? {} : { state: filter.state }),
+        ...(filter.state === "" ? {} : { states: [filter.state as SessionStateName] }),
         ...("ms" in minIdle && minIdle.ms > 0
           ? { minIdle: `${Math.floor(minIdle.ms / 1000)}s` }
           : {}),

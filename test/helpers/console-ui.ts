@@ -1,0 +1,89 @@
+/**
+ * A real console serving the web UI (dist/console-ui/) for the browser tests: the test console
+ * of console-harness.ts, plain HTTP on 127.0.0.1:0, optionally watching a fleet of real agents
+ * (simulated backend, on loopback) named by an inventory file; and signing a page in the way a
+ * person does.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import type { Page } from "playwright-core";
+import type { ConsoleSettings } from "../../console/config/options.js";
+import type { StartConsoleOptions } from "../../console/service.js";
+import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
+import { waitForFleet } from "./console-events.js";
+import {
+  closedPort,
+  startFleet,
+  stopFleet,
+  type FleetHost,
+  type FleetHostSpec,
+} from "./controller-fleet.js";
+import { UI_DIR } from "./browser.js";
+
+/** Quick reconnections: the tests wait for conditions, never for time. */
+const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 5000 };
+
+/** Starts a console whose `/` is the UI as `npm run build` made it. */
+export async function startUiConsole(
+  t: TestContext,
+  settings: ConsoleSettings = {},
+  options: Pick<StartConsoleOptions, "controller" | "fleet"> = {},
+): Promise<TestConsole> {
+  return startTestConsole(t, settings, { controller: FAST, ...options, uiDir: UI_DIR });
+}
+
+/** A console watching real agents, and a host in its inventory that nothing answers at. */
+export interface UiFleet {
+  readonly console: TestConsole;
+  readonly hosts: readonly FleetHost[];
+  /** The inventory's host on a closed port. */
+  readonly unreachable: string;
+  /** `FQDN=127.0.0.1:PORT` of an agent, for wmsctl's `--resolve`. */
+  resolveOf(host: FleetHost): string;
+}
+
+/**
+ * Starts agents for `specs`, a console with them and one unreachable host in its inventory, and
+ * waits until the console has heard from every agent.
+ */
+export async function startUiFleet(
+  t: TestContext,
+  specs: readonly FleetHostSpec[],
+): Promise<UiFleet> {
+  const hosts = await startFleet(specs);
+  t.after(() => stopFleet(hosts));
+  const unreachable = "gone.lab.example.com";
+  const lines = [
+    ...hosts.map((host) => `${host.fqdn} 127.0.0.1:${host.agent.ports[0] ?? 0}`),
+    `${unreachable} 127.0.0.1:${await closedPort()}`,
+  ];
+  const dir = await mkdtemp(join(tmpdir(), "wms-console-ui-test-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const inventory = join(dir, "lab.txt");
+  await writeFile(inventory, `${lines.join("\n")}\n`);
+  const console = await startUiConsole(t, { inventory: [inventory] });
+  await waitForFleet(console.fleet, () =>
+    console.fleet
+      .hosts()
+      .every((host) =>
+        host.host === unreachable ? host.status === "unreachable" : host.status === "online",
+      ),
+  );
+  return {
+    console,
+    hosts,
+    unreachable,
+    resolveOf: (host) => `${host.fqdn}=127.0.0.1:${host.agent.ports[0] ?? 0}`,
+  };
+}
+
+/** Signs `page` in as `user` through the form, and waits for the signed-in page. */
+export async function signIn(page: Page, url: string, user: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(TEST_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("banner").getByText(`Signed in as ${user}`).waitFor();
+}
