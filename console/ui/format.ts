@@ -73,3 +73,12 @@ export function parseDuration(text: string): { ms: number } | { error: string } 
   }
   return { ms };
 }
+
+/**
+ * Compares names as people expect (`lab-2` before `lab-10`, case aside), fast enough to sort
+ * 20,000 rows often: one collator made once, not one per comparison as `localeCompare` makes.
+ */
+export const compareText: (a: string, b: string) => number = new Intl.Collator(undefined, {
+  numeric: true,
+  sensitivity: "base",
+}).compare;

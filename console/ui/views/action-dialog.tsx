@@ -20,7 +20,7 @@ import {
   type HostOutcome,
 } from "../api/actions-api.js";
 import { ProblemBanner } from "../components/problem.js";
-import { parseDuration, plural } from "../format.js";
+import { parseDuration, plural, compareText } from "../format.js";
 
 /** The verbs of each action, for buttons and sentences. */
 export const ACTION_WORDS: Readonly<Record<ActionKind, { verb: string; button: string }>> = {
@@ -67,7 +67,7 @@ export function targetOnHosts(target: ActionTarget, hosts: ReadonlySet<string>):
 
 /** Sorts failures first, then by host name. */
 const failuresFirst = (a: HostOutcome, b: HostOutcome) =>
-  Number(a.status === "ok") - Number(b.status === "ok") || a.host.localeCompare(b.host);
+  Number(a.status === "ok") - Number(b.status === "ok") || compareText(a.host, b.host);
 
 /** Properties of {@link ActionDialog}. */
 export interface ActionDialogProps {

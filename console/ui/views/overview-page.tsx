@@ -7,7 +7,7 @@ import type { JSX } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { DataGrid, type Column, type SortOrder } from "../components/data-grid.js";
 import { HostStatusBadge } from "../components/status.js";
-import { formatAgo, parseDuration, plural } from "../format.js";
+import { formatAgo, parseDuration, plural, compareText } from "../format.js";
 import { useNow, useStoreVersion } from "../hooks.js";
 import { HOST_STATUSES, idleMsAt, type HostView } from "../model.js";
 import type { FleetStore } from "../store/fleet-store.js";
@@ -60,18 +60,18 @@ export function OverviewPage(props: { readonly store: FleetStore }): JSX.Element
     const needle = search.trim().toLowerCase();
     const found = needle === "" ? [...all] : all.filter((row) => row.name.includes(needle));
     const byColumn: Readonly<Record<string, (a: HostRow, b: HostRow) => number>> = {
-      name: (a, b) => a.name.localeCompare(b.name),
+      name: (a, b) => compareText(a.name, b.name),
       status: (a, b) => severity(a) - severity(b),
       sessions: (a, b) => a.sessions - b.sessions,
       active: (a, b) => a.active - b.active,
       disconnected: (a, b) => a.disconnected - b.disconnected,
       idle: (a, b) => a.idle - b.idle,
       locked: (a, b) => a.locked - b.locked,
-      version: (a, b) => (a.version ?? "").localeCompare(b.version ?? ""),
+      version: (a, b) => compareText(a.version ?? "", b.version ?? ""),
       change: (a, b) => (a.lastChangeMs ?? 0) - (b.lastChangeMs ?? 0),
     };
     const compare = byColumn[sort.column] ?? byColumn["name"] ?? (() => 0);
-    const then = (a: HostRow, b: HostRow) => compare(a, b) || a.name.localeCompare(b.name);
+    const then = (a: HostRow, b: HostRow) => compare(a, b) || compareText(a.name, b.name);
     return found.sort(sort.descending ? (a, b) => then(b, a) : then);
   }, [all, search, sort]);
 

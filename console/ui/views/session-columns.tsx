@@ -1,7 +1,7 @@
 /** The columns of a session table and how each sorts. */
 import type { Column } from "../components/data-grid.js";
 import { SessionStateBadge } from "../components/status.js";
-import { formatDuration, formatTime } from "../format.js";
+import { formatDuration, formatTime, compareText } from "../format.js";
 import { idleMsAt, qualifiedUser, type SessionView } from "../model.js";
 
 /** The session table's columns; `withHost` adds the host's (the fleet table has it). */
@@ -94,7 +94,7 @@ export function compareSessions(
   nowMs: number,
 ): (a: SessionView, b: SessionView) => number {
   const text = (f: (s: SessionView) => string) => (a: SessionView, b: SessionView) =>
-    f(a).localeCompare(f(b));
+    compareText(f(a), f(b));
   const number = (f: (s: SessionView) => number) => (a: SessionView, b: SessionView) => f(a) - f(b);
   const byKey: Readonly<Record<string, (a: SessionView, b: SessionView) => number>> = {
     host: text((s) => s.host),
@@ -109,5 +109,5 @@ export function compareSessions(
     protection: text((s) => s.protection ?? ""),
   };
   const compare = byKey[column] ?? byKey["host"] ?? (() => 0);
-  return (a, b) => compare(a, b) || a.host.localeCompare(b.host) || a.sessionId - b.sessionId;
+  return (a, b) => compare(a, b) || compareText(a.host, b.host) || a.sessionId - b.sessionId;
 }

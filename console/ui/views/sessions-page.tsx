@@ -68,7 +68,10 @@ export function SessionsPage(props: {
     [filter.user],
   );
   // Idle times move: the filter and the order are worked out again every 5 s, and at every batch.
-  const slowNow = Math.floor(now / 5000) * 5000;
+  // Only an idle filter or an idle sort depends on the clock: otherwise the rows are worked out
+  // again only when the fleet or the filter changes.
+  const clockMatters = sort.column === "idle" || ("ms" in minIdle && minIdle.ms > 0);
+  const slowNow = clockMatters ? Math.floor(now / 5000) * 5000 : 0;
   const rows = useMemo(() => {
     const host = filter.host.trim().toLowerCase();
     const minIdleMs = "ms" in minIdle ? minIdle.ms : 0;
