@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -122,10 +122,14 @@ async function timeToTable(page: Page, url: string, total: number): Promise<numb
 }
 
 /** Scrolls the table a step every frame for `ms`; counts frames and long ones. */
-async function scrollFrames(
-  page: Page,
-  ms: number,
-): Promise<{ fps: number; longFrames: number; frames: number }> {
+/** Frames drawn while scrolling. */
+interface ScrollFigures {
+  readonly fps: number;
+  readonly longFrames: number;
+  readonly frames: number;
+}
+
+async function scrollFrames(page: Page, ms: number): Promise<ScrollFigures> {
   return page.evaluate(`new Promise((resolve) => {
     const grid = document.querySelector('[role="grid"][aria-label="Sessions"]');
     let frames = 0, longFrames = 0, last = performance.now(), direction = 1;
@@ -201,9 +205,24 @@ async function main(): Promise<void> {
     const metrics = (await cdp.send("Performance.getMetrics")).metrics;
     const heapBytes = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? Number.NaN;
 
-    const quiet = await scrollFrames(page, seconds * 1000);
+    /** Seconds of the page's main thread busy (tasks; scripts) over a scroll window. */
+    const busyDuring = async (measure: () => Promise<ScrollFigures>) => {
+      const before = await metricsOf();
+      const figures = await measure();
+      const after = await metricsOf();
+      return {
+        ...figures,
+        taskSeconds: (after["TaskDuration"] ?? 0) - (before["TaskDuration"] ?? 0),
+        scriptSeconds: (after["ScriptDuration"] ?? 0) - (before["ScriptDuration"] ?? 0),
+      };
+    };
+    const metricsOf = async () =>
+      Object.fromEntries(
+        (await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]),
+      );
+    const quiet = await busyDuring(() => scrollFrames(page, seconds * 1000));
     await fleet.churn(changesPerSecond);
-    const busy = await scrollFrames(page, seconds * 1000);
+    const busy = await busyDuring(() => scrollFrames(page, seconds * 1000));
     await fleet.churn(0);
 
     const fill = summarize(fills);
@@ -218,13 +237,23 @@ async function main(): Promise<void> {
         max: round(fill.max),
         runs: fills.map(round),
       },
-      scrollQuiet: { fps: round(quiet.fps), longFrames: quiet.longFrames, frames: quiet.frames },
+      scrollQuiet: {
+        fps: round(quiet.fps),
+        longFrames: quiet.longFrames,
+        frames: quiet.frames,
+        mainThreadBusy: round(quiet.taskSeconds / seconds, 3),
+        scriptBusy: round(quiet.scriptSeconds / seconds, 3),
+      },
       scrollWithChanges: {
         changesPerSecond,
         fps: round(busy.fps),
         longFrames: busy.longFrames,
         frames: busy.frames,
+        mainThreadBusy: round(busy.taskSeconds / seconds, 3),
+        scriptBusy: round(busy.scriptSeconds / seconds, 3),
       },
+      loadAverage: loadavg().map((n) => round(n, 2)),
+      cpus: cpus().length,
       jsHeapUsedMB: round(heapBytes / 1e6),
       chromium: browser.version(),
     };
@@ -234,9 +263,12 @@ async function main(): Promise<void> {
         `console web UI, ${total.toLocaleString("en")} sessions (${agents} agents × ${sessionsPerAgent}), Chromium ${browser.version()} headless, 1280×800`,
         `  console start until every host is watched  ${round(watchedMs / 1000)} s`,
         `  open the sessions page → table filled       ${round(fill.median)} ms median (${fills.map(round).join(", ")})`,
-        `  scrolling, no changes                      ${round(quiet.fps)} fps, ${quiet.longFrames} frames > 50 ms of ${quiet.frames}`,
-        `  scrolling, ${changesPerSecond} changes/s                 ${round(busy.fps)} fps, ${busy.longFrames} frames > 50 ms of ${busy.frames}`,
+        `  scrolling, no changes                      ${round(quiet.fps)} fps, ${quiet.longFrames} frames > 50 ms of ${quiet.frames}; main thread busy ${Math.round((100 * quiet.taskSeconds) / seconds)} % (scripts ${Math.round((100 * quiet.scriptSeconds) / seconds)} %)`,
+        `  scrolling, ${changesPerSecond} changes/s                 ${round(busy.fps)} fps, ${busy.longFrames} frames > 50 ms of ${busy.frames}; main thread busy ${Math.round((100 * busy.taskSeconds) / seconds)} % (scripts ${Math.round((100 * busy.scriptSeconds) / seconds)} %)`,
         `  page JS heap (after GC, table filled)      ${round(heapBytes / 1e6)} MB`,
+        `  load average ${loadavg()
+          .map((n) => n.toFixed(2))
+          .join(" ")} on ${cpus().length} CPUs (other work on the machine slows the page)`,
         "",
       ].join("\n"),
     );
