@@ -60,5 +60,12 @@ export async function launchChromium(): Promise<Browser> {
  * 1280×800 laptop screen.
  */
 export async function newContext(browser: Browser): Promise<BrowserContext> {
-  return browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Waits are for conditions, never for time; this only bounds how long a broken test hangs,
+  // generously, as several suites share two cores here.
+  context.setDefaultTimeout(BROWSER_WAIT_MS);
+  return context;
 }
+
+/** How long a browser test waits for a condition before it fails, in milliseconds. */
+export const BROWSER_WAIT_MS = 90_000;
