@@ -76,7 +76,8 @@ export interface ActionDialogProps {
   readonly target: ActionTarget;
   /** "37 selected sessions", "all 120 sessions matching the filter". */
   readonly describeTarget: string;
-  readonly onClose: () => void;
+  /** The dialog closes; `acted` says whether the action itself was sent. */
+  readonly onClose: (acted: boolean) => void;
   /** Opens the same action again for these hosts (retry failed hosts). */
   readonly onRetry: (action: ActionKind, target: ActionTarget) => void;
 }
@@ -205,7 +206,7 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
       aria-labelledby="action-title"
       onCancel={(event) => {
         if (running) event.preventDefault();
-        else props.onClose();
+        else props.onClose(step.name === "run");
       }}
     >
       <h2 id="action-title">
@@ -278,7 +279,7 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
             </p>
           )}
           <div class="dialog-buttons">
-            <button type="button" class="button" onClick={props.onClose}>
+            <button type="button" class="button" onClick={() => props.onClose(false)}>
               Cancel
             </button>
             <button type="submit" class="button primary" autoFocus>
@@ -334,7 +335,12 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
           <div class="dialog-buttons">
             {step.name === "preview" ? (
               <>
-                <button type="button" class="button" onClick={props.onClose} disabled={running}>
+                <button
+                  type="button"
+                  class="button"
+                  onClick={() => props.onClose(false)}
+                  disabled={running}
+                >
                   Cancel
                 </button>
                 <button
@@ -356,7 +362,7 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
                 type="button"
                 class="button primary"
                 ref={closeButton}
-                onClick={props.onClose}
+                onClick={() => props.onClose(step.name === "run")}
                 disabled={running}
               >
                 Close

@@ -291,7 +291,11 @@ export function SessionsPage(props: {
           action={dialog.action}
           target={dialog.target}
           describeTarget={dialog.describe}
-          onClose={() => setDialog(undefined)}
+          onClose={(acted) => {
+            setDialog(undefined);
+            // What was acted on is gone or changed: a new action starts from a new selection.
+            if (acted) setSelection({ all: false, keys: new Set() });
+          }}
           key={dialog.id}
           onRetry={(action, target) =>
             setDialog({
