@@ -132,12 +132,18 @@ describe("the UI's fleet store", () => {
   it("a host's status change is highlighted and noted; a removed host takes its sessions", () => {
     const store = new FleetStore({ now: () => 5_000 });
     store.load([{ name: "h1", status: "online" }], [session("h1", 1)]);
+    const sessionsVersion = store.sessionsVersion;
     store.enqueue({
       kind: "host",
       host: { name: "h1", status: "unreachable", reason: "connection refused" },
     });
     store.flush();
     assert.equal(store.host("h1")?.status, "unreachable");
+    assert.equal(
+      store.sessionsVersion,
+      sessionsVersion,
+      "a host's status alone is no session change",
+    );
     assert.equal(
       store.host("h1")?.lastChangeMs,
       undefined,

@@ -74,6 +74,8 @@ export class FleetStore {
   #queue: FleetEvent[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #version = 0;
+  #sessionsVersion = 0;
+  #sessionsChanged = false;
   #loaded = false;
 
   constructor(options: FleetStoreOptions = {}) {
@@ -84,6 +86,14 @@ export class FleetStore {
   /** Grows by one with every applied batch: views recompute what they derive when it moves. */
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * Grows with every batch that changed a session (a host's status alone does not): what derives
+   * from sessions only (the sessions table, sorted and filtered) is worked out again when it moves.
+   */
+  get sessionsVersion(): number {
+    return this.#sessionsVersion;
   }
 
   /** Whether the whole fleet was loaded once. */
@@ -173,6 +183,7 @@ export class FleetStore {
     for (const host of hosts) this.#hosts.set(host.name, host);
     for (const session of sessions) this.#put(session);
     this.#loaded = true;
+    this.#sessionsChanged = true;
     this.#publish();
   }
 
@@ -209,6 +220,8 @@ export class FleetStore {
 
   #publish(): void {
     this.#version += 1;
+    if (this.#sessionsChanged) this.#sessionsVersion += 1;
+    this.#sessionsChanged = false;
     for (const listener of this.#listeners) listener();
   }
 
@@ -260,6 +273,7 @@ export class FleetStore {
         return;
       }
       case "host-removed": {
+        this.#sessionsChanged = true;
         for (const session of this.sessionsOf(event.host)) this.#remove(session.key, event.host);
         this.#hosts.delete(event.host);
         this.#byHost.delete(event.host);
@@ -267,6 +281,7 @@ export class FleetStore {
       }
       case "sessions": {
         const { host } = event;
+        this.#sessionsChanged = true;
         if (event.replace) {
           const fresh = new Set(
             event.changes.flatMap((change) =>

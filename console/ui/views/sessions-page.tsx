@@ -51,7 +51,8 @@ export function SessionsPage(props: {
   readonly host?: string | undefined;
 }): JSX.Element {
   const { store } = props;
-  const version = useStoreVersion(store);
+  useStoreVersion(store);
+  const version = store.sessionsVersion;
   const now = useNow(1000);
   const [filter, setFilter] = useState<SessionFilterState>(
     props.host === undefined ? NO_FILTER : { ...NO_FILTER, host: props.host },
