@@ -56,6 +56,8 @@ export function eventsRoute(
     });
     open.add(response);
     let paused = false;
+    // Whether an event was left out while paused: only then does the stream need a snapshot.
+    let missed = false;
     let sentAt = Date.now();
     // A snapshot of a large fleet is itself megabytes (1,000 hosts × 20 sessions: about 8 MB):
     // what a stream may have waiting is counted beyond the last snapshot, or a slow reader
@@ -68,6 +70,8 @@ export function eventsRoute(
         paused = true;
         response.once("drain", () => {
           paused = false;
+          if (!missed) return;
+          missed = false;
           sendSnapshot();
         });
       }
@@ -78,7 +82,8 @@ export function eventsRoute(
       write(text);
     };
     const unsubscribe = fleet.subscribe((event) => {
-      if (!paused) write(frame(event));
+      if (paused) missed = true;
+      else write(frame(event));
     });
     const keepAlive = setInterval(() => {
       if (!paused && Date.now() - sentAt >= KEEP_ALIVE_MS / 2) write(": keep-alive\n\n");
