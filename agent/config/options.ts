@@ -3,6 +3,7 @@
  * merged with the precedence flags > environment > file > defaults, then validated into one
  * resolved form. Every bad value is a {@link ConfigError} naming where it came from.
  */
+import { flagName, parseBoolean } from "../../common/config-values.js";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
@@ -195,7 +196,11 @@ export function resolveAgentConfig(
   const insecureLoopback =
     insecureSetting === undefined
       ? false
-      : parseBoolean(insecureSetting.value, insecureSetting.source);
+      : parseBoolean(
+          insecureSetting.value,
+          insecureSetting.source,
+          (message) => new ConfigError(message),
+        );
 
   const listenSetting = pick("listen");
   const listen = parseListen(
@@ -228,7 +233,12 @@ export function resolveAgentConfig(
   }
   const activitySetting = pick("simActivity");
   const activity =
-    activitySetting !== undefined && parseBoolean(activitySetting.value, activitySetting.source);
+    activitySetting !== undefined &&
+    parseBoolean(
+      activitySetting.value,
+      activitySetting.source,
+      (message) => new ConfigError(message),
+    );
   if (activity && backendText !== "simulated") {
     throw new ConfigError(
       `${activitySetting?.source ?? "--sim-activity"}: simulated activity only applies to --backend simulated`,
@@ -319,18 +329,6 @@ export function resolveAgentConfig(
     logLevel: logLevel as LogLevel,
     shutdownGraceMs: Math.round(graceSeconds * 1000),
   };
-}
-
-function flagName(key: keyof AgentSettings): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-function parseBoolean(value: boolean | string, source: string): boolean {
-  if (typeof value === "boolean") return value;
-  const lower = value.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(lower)) return true;
-  if (["0", "false", "no", "off"].includes(lower)) return false;
-  throw new ConfigError(`${source}: "${value}" is not a boolean (true/false, 1/0, yes/no)`);
 }
 
 /** Parses `HOST:PORT` (`[v6]:PORT` for IPv6). */

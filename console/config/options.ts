@@ -4,6 +4,7 @@
  * into one resolved form. Every bad value is a {@link ConsoleConfigError} naming where it came
  * from; the command exits with status 2 before it opens the store or binds a port.
  */
+import { flagName, parseBoolean } from "../../common/config-values.js";
 import { isIP } from "node:net";
 import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
 import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS } from "../history/retention.js";
@@ -199,7 +200,9 @@ export function resolveConsoleConfig(sources: SettingSources): ResolvedConsoleCo
   const pick = picker(sources);
   const insecure = pick("insecureLoopback");
   const insecureLoopback =
-    insecure === undefined ? false : parseBoolean(insecure.value, insecure.source);
+    insecure === undefined
+      ? false
+      : parseBoolean(insecure.value, insecure.source, (message) => new ConsoleConfigError(message));
 
   const listenSetting = pick("listen");
   const listen = parseListen(
@@ -297,18 +300,6 @@ function logLevelOf(setting: Picked<string> | undefined): LogLevel {
     );
   }
   return level as LogLevel;
-}
-
-function flagName(key: keyof ConsoleSettings): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-function parseBoolean(value: boolean | string, source: string): boolean {
-  if (typeof value === "boolean") return value;
-  const lower = value.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(lower)) return true;
-  if (["0", "false", "no", "off"].includes(lower)) return false;
-  throw new ConsoleConfigError(`${source}: "${value}" is not a boolean (true/false, 1/0, yes/no)`);
 }
 
 /**
