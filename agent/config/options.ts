@@ -3,8 +3,7 @@
  * merged with the precedence flags > environment > file > defaults, then validated into one
  * resolved form. Every bad value is a {@link ConfigError} naming where it came from.
  */
-import { flagName, parseBoolean } from "../../common/config-values.js";
-import { isIP } from "node:net";
+import { flagName, parseBoolean, parseListen } from "../../common/config-values.js";
 import { hostname } from "node:os";
 import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
 import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
@@ -207,6 +206,8 @@ export function resolveAgentConfig(
     listenSetting?.value ??
       (insecureLoopback ? `localhost:${DEFAULT_AGENT_PORT}` : `0.0.0.0:${DEFAULT_AGENT_PORT}`),
     listenSetting?.source ?? "default --listen",
+    DEFAULT_AGENT_PORT,
+    (message) => new ConfigError(message),
   );
 
   const hostSetting = pick("hostFqdn");
@@ -329,26 +330,6 @@ export function resolveAgentConfig(
     logLevel: logLevel as LogLevel,
     shutdownGraceMs: Math.round(graceSeconds * 1000),
   };
-}
-
-/** Parses `HOST:PORT` (`[v6]:PORT` for IPv6). */
-export function parseListen(
-  text: string,
-  source: string,
-): { host: string; port: number; text: string } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (match === null || host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new ConfigError(
-      `${source}: "${text}" is not HOST:PORT (e.g. 127.0.0.1:50061, [::1]:50061, 0.0.0.0:50061)`,
-    );
-  }
-  if (match[1] !== undefined && isIP(host) !== 6) {
-    throw new ConfigError(`${source}: "${host}" in brackets is not an IPv6 address`);
-  }
-  if (match[2] !== undefined && isIP(host) === 0) parseHostName(host, source);
-  return { host, port, text: match[1] !== undefined ? `[${host}]:${port}` : `${host}:${port}` };
 }
 
 /** Validates a host name (RFC 1123: labels of 1–63 letters, digits, hyphens; 253 in all). */

@@ -19,6 +19,8 @@ import type { ConnectionInjector } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { AuthContext } from "./access.js";
 import type { TcpEndpoint } from "../../common/ip-address.js";
+import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
+import { parseListen } from "../../common/config-values.js";
 
 /** grpc-js's view of a call's connection, as a server interceptor gets it. */
 export interface ConnectionEndpoints {
@@ -221,27 +223,18 @@ function endpoint(address: string | undefined, port: number | undefined): TcpEnd
   return address === undefined || port === undefined ? undefined : { address, port };
 }
 
-/** Splits `HOST:PORT` or `[v6]:PORT`. */
-export function parseListenAddress(text: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (match === null || host === undefined || port > 65535) {
-    throw new ListenError(`cannot listen on ${text}: not HOST:PORT (e.g. 127.0.0.1:50061)`);
-  }
-  if (match[1] !== undefined && isIP(host) !== 6) {
-    throw new ListenError(`cannot listen on ${text}: "${host}" in brackets is not an IPv6 address`);
-  }
-  return { host, port };
-}
-
 /** Binds each address `text` names; resolves to the port bound. */
 async function bindAll(
   text: string,
   accept: (socket: Socket) => void,
   servers: NetServer[],
 ): Promise<number> {
-  const { host, port } = parseListenAddress(text);
+  const { host, port } = parseListen(
+    text,
+    `cannot listen on ${text}`,
+    DEFAULT_AGENT_PORT,
+    (message) => new ListenError(message),
+  );
   let hosts: string[];
   if (isIP(host) !== 0) {
     hosts = [host];

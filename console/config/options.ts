@@ -4,9 +4,7 @@
  * into one resolved form. Every bad value is a {@link ConsoleConfigError} naming where it came
  * from; the command exits with status 2 before it opens the store or binds a port.
  */
-import { flagName, parseBoolean } from "../../common/config-values.js";
-import { isIP } from "node:net";
-import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
+import { flagName, parseBoolean, parseListen } from "../../common/config-values.js";
 import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS } from "../history/retention.js";
 
 /** A configuration value that cannot be used: exit status 2, nothing opened or bound. */
@@ -208,6 +206,8 @@ export function resolveConsoleConfig(sources: SettingSources): ResolvedConsoleCo
   const listen = parseListen(
     listenSetting?.value ?? DEFAULT_CONSOLE_LISTEN,
     listenSetting?.source ?? "default --listen",
+    DEFAULT_CONSOLE_PORT,
+    (message) => new ConsoleConfigError(message),
   );
 
   const tlsCert = pick("tlsCert");
@@ -300,31 +300,4 @@ function logLevelOf(setting: Picked<string> | undefined): LogLevel {
     );
   }
   return level as LogLevel;
-}
-
-/**
- * Parses `HOST:PORT` (`[v6]:PORT` for IPv6); port 0 asks the system for a free port.
- * @throws ConsoleConfigError naming `source`.
- */
-export function parseListen(
-  text: string,
-  source: string,
-): { host: string; port: number; text: string } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (match === null || host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new ConsoleConfigError(
-      `${source}: "${text}" is not HOST:PORT (e.g. 127.0.0.1:8443, [::1]:8443, 0.0.0.0:8443)`,
-    );
-  }
-  if (match[1] !== undefined && isIP(host) !== 6) {
-    throw new ConsoleConfigError(`${source}: "${host}" in brackets is not an IPv6 address`);
-  }
-  if (match[2] !== undefined && isIP(host) === 0) {
-    if (hostNameProblem(canonicalHostName(host)) !== undefined) {
-      throw new ConsoleConfigError(`${source}: "${host}" is not a valid host name`);
-    }
-  }
-  return { host, port, text: match[1] !== undefined ? `[${host}]:${port}` : `${host}:${port}` };
 }

@@ -6,13 +6,23 @@ import {
   ENVIRONMENT_VARIABLES,
   parseAllow,
   parseHostName,
-  parseListen,
   resolveAgentConfig,
   settingsFromEnvironment,
   settingsFromFile,
   type AgentSettings,
   type SettingSources,
 } from "../../agent/config/options.js";
+import { parseListen as parseListenAddress } from "../../common/config-values.js";
+
+/** The agent's reading of `--listen`: its default port in the examples, its own error. */
+function parseListen(text: string, source: string): ReturnType<typeof parseListenAddress> {
+  return parseListenAddress(
+    text,
+    source,
+    DEFAULT_AGENT_PORT,
+    (message) => new ConfigError(message),
+  );
+}
 
 const FILE = "/etc/wmsfleet/agent.json";
 const MACHINE = "agent1.lab.example.com";
