@@ -4,47 +4,27 @@
  * (the test is skipped where `python3` is missing).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { WMSCTL_BIN } from "../helpers/commands.js";
 import { spawnAgent, spawnWmsctl, type SpawnedAgent } from "../helpers/controller-spawn.js";
+import { CTRL_C, HAS_PTY, runOnPty, type PtyRun } from "../helpers/pty.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Runs argv on a pty; each time the prompt's last line appears, types the next answer. */
-const DRIVER = `
-import json, os, pty, select, sys
-argv = json.loads(sys.argv[1])
-answers = [b"\\x03" if a == "^C" else a.encode() + b"\\r" for a in json.loads(sys.argv[2])]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-out, prompts = b"", 0
-while True:
-    if not select.select([fd], [], [], 30)[0]:
-        sys.exit("no output for 30 s")
-    try:
-        data = os.read(fd, 65536)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-    while out.count(b"No to All") > prompts * 2 and answers:
-        prompts += 1
-        os.write(fd, answers.pop(0))
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-`;
-
-const hasPython = spawnSync("python3", ["-c", "import pty"]).status === 0;
+/**
+ * Each answer typed at its prompt: the expand prompt shows "No to All" twice (its choices, then
+ * the line typed into), so the n-th prompt is there at the (2n−1)-th.
+ */
+function answering(answers: readonly string[]) {
+  return answers.map((a, n) => ({
+    after: "No to All",
+    occurrence: 2 * n + 1,
+    keys: a === "^C" ? CTRL_C : `${a}\r`,
+  }));
+}
 
 void describe(
   "wmsctl --confirm on a pseudo-terminal",
-  { skip: !hasPython && "python3 missing" },
+  { skip: !HAS_PTY && "python3 missing" },
   () => {
     let agent: SpawnedAgent;
     before(async () => {
@@ -53,21 +33,8 @@ void describe(
     after(() => agent.stop());
 
     /** Runs `wmsctl ARGS` on the pty, typing `answers` at the prompts; its status and output. */
-    const onPty = async (args: readonly string[], answers: readonly string[]) => {
-      const argv = [process.execPath, WMSCTL_BIN, ...args];
-      const child = spawn(
-        "python3",
-        ["-c", DRIVER, JSON.stringify(argv), JSON.stringify(answers)],
-        {
-          cwd: ROOT,
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const [status] = (await once(child, "close")) as [number];
-      return { status, output };
-    };
+    const onPty = (args: readonly string[], answers: readonly string[]): Promise<PtyRun> =>
+      runOnPty([process.execPath, WMSCTL_BIN, ...args], answering(answers));
 
     void it("Ctrl-C at the prompt: exit 130, interrupted, nothing changed, the hosts counted", async () => {
       const flags = ["-s", agent.fqdn, "--insecure-loopback", agent.resolve];
@@ -95,33 +62,23 @@ void describe(
     });
 
     void it("asks per session and acts on Yes, No and Yes to All", async () => {
-      const argv = [
-        process.execPath,
-        WMSCTL_BIN,
-        "disconnect",
-        "2",
-        "3",
-        "4",
-        "6",
-        "-s",
-        agent.fqdn,
-        "--insecure-loopback",
-        agent.resolve,
-        "--confirm",
-        "-o",
-        "json",
-      ];
-      const child = spawn(
-        "python3",
-        ["-c", DRIVER, JSON.stringify(argv), JSON.stringify(["y", "n", "a"])],
-        {
-          cwd: ROOT,
-          stdio: ["ignore", "pipe", "inherit"],
-        },
+      const { status, output } = await onPty(
+        [
+          "disconnect",
+          "2",
+          "3",
+          "4",
+          "6",
+          "-s",
+          agent.fqdn,
+          "--insecure-loopback",
+          agent.resolve,
+          "--confirm",
+          "-o",
+          "json",
+        ],
+        ["y", "n", "a"],
       );
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const [status] = (await once(child, "close")) as [number];
       assert.equal(status, 0, output);
       const flat = output.replace(/\s+/g, " ");
       assert.match(flat, /Are you sure you want to perform this action\?/);
