@@ -15,9 +15,9 @@ import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { startAgent } from "../../agent/server/agent.js";
 import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/security/tls.js";
+import { agentTlsMaterial } from "../helpers/tls-agent.js";
 import { callWithJson, openReflection, SchemaReader } from "../helpers/reflection-client.js";
-import { createTestCa, pemFolder } from "../helpers/test-pki.js";
+import { createTestCa } from "../helpers/test-pki.js";
 
 /** The host the README's answers come from. */
 const README_HOST = "mps01.lab.example.com";
@@ -64,12 +64,7 @@ it("README: every grpcurl example works as shown, against an agent set up as npm
   const ca = await createTestCa("wmsfleet README test CA");
   const agentCert = await ca.issueServer(["localhost"], ["127.0.0.1"]);
   const client = await ca.issueClient(DEV_CLIENT);
-  const folder = await pemFolder(t);
-  const material = await loadTlsMaterial({
-    cert: await folder.write("agent.pem", agentCert.cert),
-    key: await folder.write("agent.key", agentCert.key),
-    ca: await folder.write("ca.pem", ca.cert),
-  });
+  const material = await agentTlsMaterial(t, ca, agentCert);
   // The clock stands still at the README's moment: last inputs and idle times are the
   // classroom's own, as the README shows them.
   const now = () => README_NOW;

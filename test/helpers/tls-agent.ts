@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { startAgent, type Agent, type AgentOptions } from "../../agent/server/agent.js";
 import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/security/tls.js";
+import { loadTlsMaterial, type TlsMaterial } from "../../agent/security/tls.js";
 import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import { WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
@@ -29,6 +29,23 @@ export const testPki = (async () => {
     stranger: await ca.issueClient("stranger"),
   };
 })();
+
+/**
+ * An agent's TLS material as the agent loads it: `certificate` and its key, and `ca`'s certificate,
+ * written to files in a folder removed after the test.
+ */
+export async function agentTlsMaterial(
+  t: TestContext,
+  ca: TestCa,
+  certificate: IssuedCertificate,
+): Promise<TlsMaterial> {
+  const folder = await pemFolder(t);
+  return loadTlsMaterial({
+    cert: await folder.write("agent.pem", certificate.cert),
+    key: await folder.write("agent.key", certificate.key),
+    ca: await folder.write("ca.pem", ca.cert),
+  });
+}
 
 /** Reach 127.0.0.1 but verify the agent as TEST_HOST, as wmsctl does behind --resolve. */
 export const CHANNEL_OPTIONS = {
@@ -68,12 +85,7 @@ export async function startTlsAgent(
   } = {},
 ): Promise<TlsAgent> {
   const { ca, agentCert, operator } = await testPki;
-  const folder = await pemFolder(t);
-  const material = await loadTlsMaterial({
-    cert: await folder.write("agent.pem", agentCert.cert),
-    key: await folder.write("agent.key", agentCert.key),
-    ca: await folder.write("ca.pem", ca.cert),
-  });
+  const material = await agentTlsMaterial(t, ca, agentCert);
   const { handshakeTimeoutMs, allow, ...agentOptions } = options;
   const logs: LogLine[] = [];
   const logger = pino(

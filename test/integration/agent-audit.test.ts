@@ -27,7 +27,7 @@ import { createSimulatedBackend, type SimulatedBackend } from "../../agent/backe
 import type { Role } from "../../agent/config/options.js";
 import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/security/tls.js";
+import { agentTlsMaterial } from "../helpers/tls-agent.js";
 import { startAgent, type Agent } from "../../agent/server/agent.js";
 import type { SessionBackend } from "../../agent/sessions/backend.js";
 import {
@@ -96,12 +96,7 @@ async function startAuditedAgent(
   } = {},
 ): Promise<AuditedAgent> {
   const { ca, agentCert } = await pki;
-  const folder = await pemFolder(t);
-  const material = await loadTlsMaterial({
-    cert: await folder.write("agent.pem", agentCert.cert),
-    key: await folder.write("agent.key", agentCert.key),
-    ca: await folder.write("ca.pem", ca.cert),
-  });
+  const material = await agentTlsMaterial(t, ca, agentCert);
   const logs: LogLine[] = [];
   const logger = pino(
     { level: "info" },

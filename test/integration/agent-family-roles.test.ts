@@ -11,10 +11,10 @@ import type { AuditRecord, ResultRecord } from "../../agent/audit/audit-record.j
 import { startAgent } from "../../agent/server/agent.js";
 import { createAccessPolicy } from "../../agent/security/authorization.js";
 import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/security/tls.js";
+import { agentTlsMaterial } from "../helpers/tls-agent.js";
 import { Outcome, WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import { promisifyClient, TEST_FIXTURE, TEST_HOST } from "../helpers/agent-harness.js";
-import { createTestCa, pemFolder } from "../helpers/test-pki.js";
+import { createTestCa } from "../helpers/test-pki.js";
 import { isSnapshot, startWatch } from "../helpers/watch-client.js";
 
 const pki = (async () => {
@@ -29,12 +29,7 @@ const pki = (async () => {
 
 async function startSecured(t: TestContext) {
   const { ca, agentCert } = await pki;
-  const folder = await pemFolder(t);
-  const material = await loadTlsMaterial({
-    cert: await folder.write("agent.pem", agentCert.cert),
-    key: await folder.write("agent.key", agentCert.key),
-    ca: await folder.write("ca.pem", ca.cert),
-  });
+  const material = await agentTlsMaterial(t, ca, agentCert);
   const records: AuditRecord[] = [];
   const backend: SimulatedBackend = createSimulatedBackend({
     fixture: parseSimFixture(TEST_FIXTURE, "TEST_FIXTURE"),

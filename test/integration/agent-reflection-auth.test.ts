@@ -19,7 +19,7 @@ import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import type { Role } from "../../agent/config/options.js";
 import { createTlsCredentials } from "../../agent/security/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/security/tls.js";
+import { agentTlsMaterial } from "../helpers/tls-agent.js";
 import { TEST_FIXTURE, TEST_HOST } from "../helpers/agent-harness.js";
 import {
   openReflection,
@@ -27,7 +27,7 @@ import {
   type ReflectionStream,
   type ReflectionVersion,
 } from "../helpers/reflection-client.js";
-import { createTestCa, pemFolder, type IssuedCertificate } from "../helpers/test-pki.js";
+import { createTestCa, type IssuedCertificate } from "../helpers/test-pki.js";
 
 const VERSIONS: readonly ReflectionVersion[] = ["v1", "v1alpha"];
 
@@ -65,12 +65,7 @@ async function startReflectionAgent(
   let serverCredentials;
   let authorize;
   if (allow !== undefined) {
-    const folder = await pemFolder(t);
-    const material = await loadTlsMaterial({
-      cert: await folder.write("agent.pem", agentCert.cert),
-      key: await folder.write("agent.key", agentCert.key),
-      ca: await folder.write("ca.pem", ca.cert),
-    });
+    const material = await agentTlsMaterial(t, ca, agentCert);
     serverCredentials = createTlsCredentials(material).credentials;
     authorize = createAccessPolicy(new Map(Object.entries(allow))).authorize;
   }

@@ -18,7 +18,7 @@ import {
   createTlsCredentials,
   type ReloadableTlsCredentials,
 } from "../../agent/security/tls-credentials.js";
-import { loadTlsMaterial } from "../../agent/security/tls.js";
+import { agentTlsMaterial } from "../helpers/tls-agent.js";
 import { Outcome, WmsSessionServiceClient } from "../../proto/gen/wms/v1/wms_session.js";
 import {
   gate,
@@ -30,7 +30,6 @@ import {
 import { checkHealth, healthClient } from "../helpers/health-client.js";
 import {
   createTestCa,
-  pemFolder,
   validityWindows,
   type IssuedCertificate,
   type TestCa,
@@ -88,12 +87,7 @@ async function startSecureAgent(
   } = {},
 ): Promise<SecureHarness> {
   const { ca, agentCert } = await pki;
-  const folder = await pemFolder(t);
-  const material = await loadTlsMaterial({
-    cert: await folder.write("agent.pem", agentCert.cert),
-    key: await folder.write("agent.key", agentCert.key),
-    ca: await folder.write("ca.pem", ca.cert),
-  });
+  const material = await agentTlsMaterial(t, ca, agentCert);
   const tls = createTlsCredentials(material);
   const policy = createAccessPolicy(new Map(Object.entries(allow)));
   const audit = memoryAudit();
@@ -356,15 +350,8 @@ describe("changes while running", () => {
     assert.equal((await before.listSessions()).sessions.length, 13);
 
     const next = await createTestCa("wmsfleet test CA 2");
-    const folder = await pemFolder(t);
     const nextAgentCert = await next.issueServer([TEST_HOST], ["127.0.0.1"]);
-    agent.tls.update(
-      await loadTlsMaterial({
-        cert: await folder.write("agent.pem", nextAgentCert.cert),
-        key: await folder.write("agent.key", nextAgentCert.key),
-        ca: await folder.write("ca.pem", next.cert),
-      }),
-    );
+    agent.tls.update(await agentTlsMaterial(t, next, nextAgentCert));
 
     // The open connection keeps the context it was made with.
     assert.equal((await before.listSessions()).sessions.length, 13);
@@ -405,15 +392,8 @@ describe("changes while running", () => {
     await entered.promise;
 
     const next = await createTestCa("wmsfleet test CA 3");
-    const folder = await pemFolder(t);
     const nextAgentCert = await next.issueServer([TEST_HOST]);
-    agent.tls.update(
-      await loadTlsMaterial({
-        cert: await folder.write("agent.pem", nextAgentCert.cert),
-        key: await folder.write("agent.key", nextAgentCert.key),
-        ca: await folder.write("ca.pem", next.cert),
-      }),
-    );
+    agent.tls.update(await agentTlsMaterial(t, next, nextAgentCert));
     agent.policy.update(new Map([["ops", "reader"]]));
     held.open();
 
