@@ -1,6 +1,7 @@
 /**
  * The application: who is signed in, the fleet kept live while they are, the navigation, and the
- * page the address's hash names (`#/`, `#/sessions`, `#/hosts/NAME`, `#/audit`), so a page can
+ * page the address's hash names (`#/`, `#/sessions`, `#/hosts/NAME`, `#/policies`, `#/history`,
+ * `#/history?host=NAME`, `#/history?user=NAME`, `#/audit`), so a page can
  * be bookmarked and reloaded and the console serves one static page.
  */
 import type { JSX } from "preact";
@@ -12,6 +13,8 @@ import { ProblemBanner } from "./components/problem.js";
 import { useHashRoute } from "./hooks.js";
 import { FleetStore } from "./store/fleet-store.js";
 import { AuditPage } from "./views/audit-page.js";
+import { HistoryPageView } from "./views/history-page.js";
+import { PoliciesPage } from "./views/policies-page.js";
 import { HostPage } from "./views/host-page.js";
 import { LoginPage } from "./views/login-page.js";
 import { OverviewPage } from "./views/overview-page.js";
@@ -116,11 +119,19 @@ function SignedIn(props: {
       <SessionsPage api={api} store={store} canAct={canAct} />
     ) : route === "/audit" ? (
       <AuditPage api={api} />
+    ) : route === "/policies" ? (
+      <PoliciesPage api={api} canEdit={who.role === "admin"} />
+    ) : route === "/history" || route.startsWith("/history?") ? (
+      <HistoryPageView api={api} query={route.slice("/history".length)} />
     ) : (
       <OverviewPage store={store} />
     );
   const current = (path: string) =>
-    (path === "/hosts" ? route === "/" || route.startsWith("/hosts") : route === path)
+    (
+      path === "/hosts"
+        ? route === "/" || route.startsWith("/hosts")
+        : route === path || route.startsWith(`${path}?`)
+    )
       ? "page"
       : undefined;
 
@@ -137,6 +148,12 @@ function SignedIn(props: {
           </a>
           <a href="#/sessions" aria-current={current("/sessions")}>
             Sessions
+          </a>
+          <a href="#/policies" aria-current={current("/policies")}>
+            Policies
+          </a>
+          <a href="#/history" aria-current={current("/history")}>
+            History
           </a>
           <a href="#/audit" aria-current={current("/audit")}>
             Audit

@@ -29,7 +29,7 @@ const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, tim
 export async function startUiConsole(
   t: TestContext,
   settings: ConsoleSettings = {},
-  options: Pick<StartConsoleOptions, "controller" | "fleet"> = {},
+  options: Pick<StartConsoleOptions, "controller" | "fleet" | "background"> = {},
 ): Promise<TestConsole> {
   return startTestConsole(t, settings, { controller: FAST, ...options, uiDir: UI_DIR });
 }
@@ -51,6 +51,7 @@ export interface UiFleet {
 export async function startUiFleet(
   t: TestContext,
   specs: readonly FleetHostSpec[],
+  options: Pick<StartConsoleOptions, "background"> = {},
 ): Promise<UiFleet> {
   const hosts = await startFleet(specs);
   t.after(() => stopFleet(hosts));
@@ -63,7 +64,7 @@ export async function startUiFleet(
   t.after(() => rm(dir, { recursive: true, force: true }));
   const inventory = join(dir, "lab.txt");
   await writeFile(inventory, `${lines.join("\n")}\n`);
-  const console = await startUiConsole(t, { inventory: [inventory] });
+  const console = await startUiConsole(t, { inventory: [inventory] }, options);
   await waitForFleet(console.fleet, () =>
     console.fleet
       .hosts()

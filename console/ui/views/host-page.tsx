@@ -6,6 +6,7 @@ import { formatAgo, formatTime } from "../format.js";
 import { useNow, useStoreVersion } from "../hooks.js";
 import type { FleetStore } from "../store/fleet-store.js";
 import { AuditTable } from "./audit-page.js";
+import { Timeline } from "./history-page.js";
 import { SessionsPage } from "./sessions-page.js";
 
 /** A host's page. */
@@ -81,6 +82,8 @@ export function HostPage(props: {
       <SessionsPage api={props.api} store={store} canAct={props.canAct} host={name} />
       <h2>Actions on this host</h2>
       <AuditTable api={props.api} fixed={{ host: name }} pageSize={20} />
+      <h2>Who used it when</h2>
+      <Timeline api={props.api} host={name} />
     </section>
   );
 }
