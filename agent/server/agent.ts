@@ -40,7 +40,10 @@ export const SESSION_SERVICE_NAME = "wms.v1.WmsSessionService";
 /** Where the agent is in its life; see the module comment. */
 export type AgentState = "starting" | "serving" | "backend-unavailable" | "draining" | "stopped";
 
-/** How a shutdown ended: every in-flight call finished (`drained`) or the grace period ran out. */
+/**
+ * How a shutdown ended: every connection closed once its calls had answered (`drained`), or the
+ * grace period ran out first (`forced`: what was still open was cut).
+ */
 export type ShutdownOutcome = "drained" | "forced";
 
 /** A running agent. */
@@ -220,7 +223,6 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
     shutdown(shutdownOptions = {}) {
       stopping ??= (async () => {
         clearInterval(timer);
-        bound.stopAccepting();
         health.setStatus("", "NOT_SERVING");
         health.setStatus(SESSION_SERVICE_NAME, "NOT_SERVING");
         logger.info({ from: state, to: "draining" }, "agent state");
@@ -230,12 +232,12 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
         chain.endStreams();
         const outcome = await drain(
           server,
+          bound,
           shutdownOptions.graceMs ?? options.graceMs,
-          () => chain.whenIdle(),
           () => {
             const cut = chain.openCalls();
             logger.warn(
-              { cut, count: cut.length },
+              { cut, count: cut.length, openConnections: bound.openConnections() },
               "the grace period is over: cutting the calls still in flight",
             );
           },
@@ -257,15 +259,21 @@ export async function startAgent(agentOptions: AgentOptions): Promise<Agent> {
 }
 
 /**
- * Lets in-flight calls finish within `graceMs`, then forces the server down. Drained means both
- * grpc-js's `tryShutdown` called back and the chain counts no call in flight: on Node 24 the
- * former comes as soon as the connections are told to close, before their calls have answered
- * (grpc-js 1.14 with connections injected), and closing them then would cut those calls.
+ * Lets in-flight calls finish within `graceMs`, then forces the server down.
+ *
+ * Drained means every connection has closed: an HTTP/2 session told to close (GOAWAY) closes its
+ * connection once its last stream has ended and the answer is written, so nothing is cut when the
+ * rest is torn down. grpc-js's `tryShutdown` starts that, but its callback cannot say it: it
+ * waits for each session's `close` only if the session is not yet closing, and for the HTTP/2
+ * server's own `close`, which for injected connections (never counted by a listening server)
+ * comes at once. Node 24's `Http2Server.close()` closes every session itself (nodejs/node#57586),
+ * before grpc-js looks at them, so there the callback came at once and the calls still answering
+ * were cut ("Connection dropped"). The listener counts the connections itself, on every Node.
  */
 function drain(
   server: Server,
+  listener: Listener,
   graceMs: number,
-  idle: () => Promise<void>,
   beforeForce: () => void,
 ): Promise<ShutdownOutcome> {
   return new Promise((resolve) => {
@@ -276,13 +284,14 @@ function drain(
       server.forceShutdown();
       resolve("forced");
     }, graceMs);
-    server.tryShutdown(() => {
-      void idle().then(() => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(force);
-        resolve("drained");
-      });
+    const shutDown = new Promise<void>((resolveShutdown) =>
+      server.tryShutdown(() => resolveShutdown()),
+    );
+    void Promise.all([shutDown, listener.drain()]).then(() => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(force);
+      resolve("drained");
     });
   });
 }

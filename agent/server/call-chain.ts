@@ -75,8 +75,6 @@ export interface CallChain {
   inFlight(): number;
   /** The calls admitted and not yet ended, oldest first: what a forced shutdown cuts. */
   openCalls(): OpenCall[];
-  /** Resolves once no admitted call is in flight (at once when none is). */
-  whenIdle(): Promise<void>;
   /**
    * Ends every open streaming call (a health or session watch) with `OK`, after what it has sent,
    * so that a drain does not wait for watchers to hang up.
@@ -130,7 +128,6 @@ export function createCallChain(options: CallChainOptions): CallChain {
   let inFlight = 0;
   const streams = new Set<() => void>();
   const open = new Set<() => OpenCall>();
-  let idleWaiters: (() => void)[] = [];
 
   const interceptor: ServerInterceptor = (definition, next) => {
     const method = definition.path;
@@ -157,11 +154,6 @@ export function createCallChain(options: CallChainOptions): CallChain {
         inFlight -= 1;
         streams.delete(endStream);
         open.delete(describe);
-        if (inFlight === 0) {
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
       }
       if (quiet) return;
       const fields = {
@@ -312,10 +304,6 @@ export function createCallChain(options: CallChainOptions): CallChain {
     interceptors: [interceptor],
     inFlight: () => inFlight,
     openCalls: () => [...open].map((call) => call()),
-    whenIdle: () =>
-      inFlight === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     endStreams() {
       for (const endStream of [...streams]) endStream();
     },

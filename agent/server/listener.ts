@@ -67,8 +67,16 @@ export interface Listener {
   connection(endpoints: ConnectionEndpoints): TrackedConnection | undefined;
   /** Connections open now (handshakes in progress included). */
   openConnections(): number;
-  /** Stops accepting connections; those open stay. */
-  stopAccepting(): void;
+  /**
+   * The listener's part of a drain, which grpc-js's `tryShutdown` starts by telling every HTTP/2
+   * session to close (GOAWAY; a session closes its connection once its streams have ended): stops
+   * accepting connections; closes at once those that have made no authorized call, as no call a
+   * drain lets finish runs on them (a TLS handshake in progress, a socket that never spoke, a
+   * caller without a role) and those without an HTTP/2 session yet would not close by themselves;
+   * resolves once every other connection has closed, its last answer written, on every Node
+   * version (see `drain` in `agent.ts` for why this is not left to `tryShutdown`'s callback).
+   */
+  drain(): Promise<void>;
   /** Closes every connection still open (the end of a shutdown). */
   closeAll(): void;
 }
@@ -105,6 +113,8 @@ export async function listen(
   // Connections that have made no authorized call yet, oldest first (a Set keeps insertion order).
   const unproven = new Set<Entry>();
   let accepting = true;
+  // Resolves the drain once no connection is open.
+  let drained: (() => void) | undefined;
   let lastWarning = -Infinity;
   let closedSinceWarning = 0;
 
@@ -117,6 +127,7 @@ export async function listen(
   const forget = (entry: Entry) => {
     if (open.get(entry.key) === entry) open.delete(entry.key);
     unproven.delete(entry);
+    if (open.size === 0) drained?.();
   };
 
   const warnLimit = (what: string) => {
@@ -197,9 +208,18 @@ export async function listen(
         ?.connection;
     },
     openConnections: () => open.size,
-    stopAccepting() {
+    drain() {
       accepting = false;
       for (const server of servers) server.close();
+      for (const entry of [...unproven]) {
+        forget(entry);
+        entry.socket.destroy();
+      }
+      return open.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            drained = resolve;
+          });
     },
     closeAll() {
       for (const entry of [...open.values()]) {

@@ -5,12 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { connect as netConnect } from "node:net";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, status as Status, type ServiceError } from "@grpc/grpc-js";
 import type { SessionBackend } from "../../agent/sessions/backend.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { gate, startHarness } from "../helpers/agent-harness.js";
 import { checkHealth, healthClient, type HealthClient } from "../helpers/health-client.js";
+import { startTlsAgent, testPki } from "../helpers/tls-agent.js";
 
 function healthClientOf(address: string): HealthClient {
   return healthClient(address, credentials.createInsecure());
@@ -128,6 +131,39 @@ describe("agent lifecycle", () => {
     held.open();
     assert.ok((await inFlight).sessions.length > 0);
     assert.equal(await shutdown, "drained");
+  });
+
+  // The agent's own connections (injected into grpc-js) under mutual TLS, as in production. A
+  // drain that ended when grpc-js's tryShutdown called back cut the call here on Node 24 (its
+  // Http2Server.close() closes the sessions before grpc-js waits for them). One that waited for
+  // every connection, the silent one included, would wait until the grace period ran out and cut
+  // the call then (the handshake timeout is longer than the grace period).
+  it("drains a TLS connection once its call has answered, and closes at once one still in its handshake", async (t) => {
+    const control = controllableBackend();
+    control.setHealthy(true);
+    const { operator } = await testPki;
+    const secure = await startTlsAgent(t, {
+      backend: control.backend,
+      handshakeTimeoutMs: 120_000,
+    });
+    const client = secure.client(operator);
+    const held = control.hold();
+    const inFlight = client.listSessions();
+    await held.entered;
+    // TCP connected, no ClientHello: a handshake in progress, with no HTTP/2 session yet.
+    const silent = netConnect({ host: "127.0.0.1", port: secure.port });
+    silent.on("error", () => undefined);
+    t.after(() => silent.destroy());
+    const silentClosed = once(silent, "close");
+    while (secure.agent.openConnections() < 2) await sleep(10);
+
+    const shutdown = secure.agent.shutdown({ graceMs: 60_000 });
+    await silentClosed;
+    assert.equal(secure.agent.state(), "draining");
+    held.open();
+    assert.ok((await inFlight).sessions.length > 0);
+    assert.equal(await shutdown, "drained");
+    assert.equal(secure.agent.openConnections(), 0);
   });
 
   it("forces the server down when the grace period runs out", async (t) => {
