@@ -36,7 +36,8 @@ export interface ListenAddress {
 }
 
 /**
- * Parses `HOST:PORT` (`[v6]:PORT` for IPv6); port 0 asks the system for a free port. A host name
+ * Parses `HOST:PORT` (`[v6]:PORT` for IPv6, `[v6%zone]:PORT` for a link-local one); port 0 asks the
+ * system for a free port. A host name
  * must be valid (RFC 1123); it is resolved only when bound.
  * @param examplePort the port the examples in the error message show (the program's default).
  * @param refuse makes the caller's own error from the message, which names `source`.
@@ -47,7 +48,9 @@ export function parseListen(
   examplePort: number,
   refuse: (message: string) => Error,
 ): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  // In brackets, anything up to the bracket: an IPv6 address, with a zone for a link-local one
+  // (`[fe80::1%eth0]:50061`); what is no IPv6 address is refused below in words.
+  const match = /^(?:\[([^\]\s]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (match === null || host === undefined || !Number.isInteger(port) || port > 65535) {

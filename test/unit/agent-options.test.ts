@@ -225,6 +225,11 @@ void describe("parseListen", () => {
   });
 
   void it("reads bracketed IPv6 addresses and keeps the brackets in the text", () => {
+    assert.deepEqual(parseListen("[fe80::1%eth0]:50061", source), {
+      host: "fe80::1%eth0",
+      port: 50061,
+      text: "[fe80::1%eth0]:50061",
+    });
     assert.deepEqual(parseListen("[::1]:50061", source), {
       host: "::1",
       port: 50061,
@@ -312,7 +317,11 @@ void describe("parseListen", () => {
     );
     assertConfigError(
       () => parseListen("[localhost]:1", source),
-      NOT_HOST_PORT(source, "[localhost]:1"),
+      '--listen: "localhost" in brackets is not an IPv6 address',
+    );
+    assertConfigError(
+      () => parseListen("[fe80::1%]:1", source),
+      '--listen: "fe80::1%" in brackets is not an IPv6 address',
     );
   });
 
