@@ -114,6 +114,11 @@ export function connectionProblem(
       if (!deadline && !details.includes(attempt.error?.message ?? "\0")) return undefined;
       return failedHandshake(attempt, host);
     case "handshake":
+      // The call failed with the attempt before, and grpc-js has begun the next one since (seen
+      // under load): tell the failure the call was failed by.
+      if (!deadline && attempt.previous !== undefined) {
+        return connectionProblem(host, attempt.previous, code, details);
+      }
       return deadline
         ? `${peer} accepted the connection but never finished the TLS handshake within the deadline: it is not a wms-agent, or something in between does not pass the connection on`
         : undefined;

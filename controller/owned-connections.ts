@@ -41,6 +41,11 @@ export interface ConnectionAttempt {
   readonly timedOut?: boolean;
   /** When the attempt began, in `performance.now()` milliseconds (monotonic). */
   readonly startedAt: number;
+  /**
+   * The attempt before this one, when it failed: grpc-js reconnects on its own after a failure,
+   * and a call failed by that failure may be told about it only once the next attempt has begun.
+   */
+  readonly previous?: ConnectionAttempt;
 }
 
 /** Options of {@link OwnedCredentials}. */
@@ -143,8 +148,27 @@ export class OwnedCredentials extends ChannelCredentials {
     const peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     const secure = this._isSecure();
     const startedAt = performance.now();
+    const before = this.#attempts.get(key);
+    // Only the failed one just before is kept (without its own previous): the chain stays short.
+    const previous: ConnectionAttempt | undefined =
+      before?.phase === "failed" && before.startedAt < startedAt
+        ? {
+            peer: before.peer,
+            secure: before.secure,
+            phase: before.phase,
+            startedAt: before.startedAt,
+            ...(before.error === undefined ? {} : { error: before.error }),
+            ...(before.timedOut === undefined ? {} : { timedOut: before.timedOut }),
+          }
+        : undefined;
     const record = (attempt: Omit<ConnectionAttempt, "peer" | "secure" | "startedAt">) =>
-      this.#attempts.set(key, { peer, secure, startedAt, ...attempt });
+      this.#attempts.set(key, {
+        peer,
+        secure,
+        startedAt,
+        ...(previous === undefined ? {} : { previous }),
+        ...attempt,
+      });
     record({ phase: "handshake" });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {

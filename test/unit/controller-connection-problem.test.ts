@@ -72,6 +72,31 @@ void describe("connectionProblem", () => {
     assert.equal(connectionProblem(HOST, old, status.PERMISSION_DENIED, "no"), undefined);
   });
 
+  void it("tells the failure the call had when grpc-js has begun the next attempt since", () => {
+    // Under load the reconnect after a timed-out handshake can start before the call's failure
+    // is translated: the channel's last attempt is then a new handshake under way.
+    const timedOut = failed("no TLS handshake from 192.0.2.10:50061 within 200 ms", {
+      name: "HandshakeTimeoutError",
+    });
+    const handshake: ConnectionAttempt = {
+      peer: "192.0.2.10:50061",
+      secure: true,
+      phase: "handshake",
+      startedAt: 1,
+    };
+    const next: ConnectionAttempt = { ...handshake, previous: { ...timedOut, timedOut: true } };
+    const details = `No connection established. Last error: HandshakeTimeoutError: ${timedOut.error?.message ?? ""}`;
+    assert.match(
+      connectionProblem(HOST, next, status.UNAVAILABLE, details) ?? "",
+      /^192\.0\.2\.10:50061 accepted the connection but never answered the TLS handshake/,
+    );
+    assert.equal(
+      connectionProblem(HOST, handshake, status.UNAVAILABLE, details),
+      undefined,
+      "a handshake under way with no failure before it says nothing more than grpc-js",
+    );
+  });
+
   void it("a deadline with no connection at all", () => {
     assert.match(
       connectionProblem(HOST, undefined, status.DEADLINE_EXCEEDED, "Deadline exceeded") ?? "",
