@@ -120,9 +120,13 @@ export { describeConfigDir, findConfigDir, type ConfigDir } from "./config-dir.j
 export { SYSTEM_GRACE_CLOCK, recheck, type GraceClock, type Recheck } from "./warn-then-act.js";
 export { watchBackoffMs } from "./watch.js";
 export {
+  MAX_GROUP_PATTERN_CHARS,
   MAX_USER_PATTERN_CHARS,
+  compileGroupPattern,
   compileSessionFilter,
   compileUserPattern,
+  groupMembership,
   idleMsOf,
   type ClientFilter,
+  type GroupMembership,
 } from "./session-filter.js";

@@ -62,6 +62,70 @@ export function compileUserPattern(pattern: string): WildcardPattern {
   return compileWildcard(pattern);
 }
 
+/** The longest group name pattern, in characters (Windows group names have at most 256). */
+export const MAX_GROUP_PATTERN_CHARS = 256;
+
+/**
+ * Checks a group name pattern (`LAB\Teachers`, `*\Staff`, `Teach*`) and compiles it with the same
+ * bounded matcher as user name patterns; it is matched, without regard to case, against the whole
+ * `DOMAIN\Group` name and against the group's name alone.
+ * @throws TypeError for an empty or too long pattern, a character no Windows group name has, or
+ *   more than one `\`, naming the rule.
+ */
+export function compileGroupPattern(pattern: string): WildcardPattern {
+  if (pattern === "") throw new TypeError("group name pattern: empty");
+  if ([...pattern].length > MAX_GROUP_PATTERN_CHARS) {
+    throw new TypeError(`group name pattern: longer than ${MAX_GROUP_PATTERN_CHARS} characters`);
+  }
+  const bad = FORBIDDEN_IN_PATTERN.exec(pattern);
+  if (bad !== null) {
+    throw new TypeError(
+      `group name pattern: character ${JSON.stringify(bad[0])} cannot appear in a Windows group name`,
+    );
+  }
+  if (pattern.split("\\").length > 2) {
+    throw new TypeError('group name pattern: at most one "\\" (DOMAIN\\Group)');
+  }
+  return compileWildcard(pattern);
+}
+
+/** What a session's groups say about a list of group patterns. */
+export type GroupMembership =
+  /** The user is in `group`, which `pattern` names. */
+  | { readonly kind: "member"; readonly group: string; readonly pattern: string }
+  /** The user is in none of the groups the patterns name (the agent knows the user's groups). */
+  | { readonly kind: "not-member" }
+  /** The agent does not know the user's groups: the user may be in any of them. */
+  | { readonly kind: "unknown"; readonly why: string };
+
+/**
+ * Whether a session's user is in a group that one of `patterns` names (compiled by
+ * {@link compileGroupPattern}). Groups the agent did not know (`groups_known` false: an older
+ * agent, a token it could not read, nobody logged on) are `unknown`, never `not-member`: a
+ * caller that spares members must spare these too.
+ */
+export function groupMembership(
+  session: Session,
+  patterns: readonly { readonly pattern: string; readonly matcher: WildcardPattern }[],
+): GroupMembership {
+  if (!session.groupsKnown) {
+    return {
+      kind: "unknown",
+      why:
+        session.note !== ""
+          ? session.note
+          : "the agent does not report group membership (older than groups)",
+    };
+  }
+  for (const group of session.groups) {
+    const name = group.slice(group.indexOf("\\") + 1);
+    for (const { pattern, matcher } of patterns) {
+      if (matcher.test(group) || matcher.test(name)) return { kind: "member", group, pattern };
+    }
+  }
+  return { kind: "not-member" };
+}
+
 /** A protobuf `Duration` in milliseconds; `undefined` when unset. */
 export function durationMs(duration: Duration | undefined): number | undefined {
   return duration === undefined

@@ -138,6 +138,17 @@ const USERS = [
   "wen.zhou",
 ];
 
+/** The simulated school's teachers, among {@link USERS}: the rest are pupils. */
+const TEACHERS: ReadonlySet<string> = new Set(["ines.duarte", "sami.haddad"]);
+
+/**
+ * A user's groups, as Windows would report them: a teacher is in `LAB\Teachers` and `LAB\Staff`
+ * (what a policy's exempt groups name), a pupil in `LAB\Students`.
+ */
+export function simUserGroups(userName: string): string[] {
+  return TEACHERS.has(userName) ? ["LAB\\Staff", "LAB\\Teachers"] : ["LAB\\Students"];
+}
+
 /**
  * Starts the model on `host`.
  * @throws TypeError on a seed that is not a uint32, a negative or non-finite rate or speed.
@@ -224,6 +235,7 @@ export function startSimActivity(
         clientName: `LAB-LT-${String(1 + Math.floor(random() * 60)).padStart(2, "0")}`,
         logonTime: at,
         lastInputTime: at,
+        groups: simUserGroups(userName),
       });
       return event(id, userName);
     }
@@ -240,6 +252,7 @@ export function startSimActivity(
           logonTime: at,
           ...input,
           locked: false,
+          groups: simUserGroups(userName),
         });
         return event(id, userName);
       }

@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { MAX_SESSION_ID, WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
+import { MAX_SESSION_GROUPS } from "../sessions/backend.js";
 import type { SessionInjection } from "./sim-injection.js";
 
 /**
@@ -79,6 +80,12 @@ export interface SimSession extends SessionInjection {
   readonly idleSeconds?: number;
   /** The session's desktop is locked. @default false */
   readonly locked?: boolean;
+  /**
+   * The user's groups (`DOMAIN\Group`), at most {@link MAX_SESSION_GROUPS}; `null`: unknown, as
+   * when the `wts` backend cannot read the user's token (the session's note says so). Only for a
+   * session with a user. @default [] (in no group the policies look at)
+   */
+  readonly groups?: readonly string[] | null;
 }
 
 /**
@@ -93,6 +100,8 @@ export interface SimSessionUpdate {
   readonly logonTime?: Date | null;
   readonly lastInputTime?: Date | null;
   readonly locked?: boolean;
+  /** The user's groups; `null`: unknown. A new user (a logon) gets `[]` unless given. */
+  readonly groups?: readonly string[] | null;
 }
 
 /** A simulated MultiPoint host: its sessions and whole-backend settings. */
@@ -155,6 +164,7 @@ const SESSION_KEYS = [
   "lastInputTime",
   "idleSeconds",
   "locked",
+  "groups",
   "disconnectLatencyMs",
   "disconnectWin32Error",
   "disconnectFailTimes",
@@ -189,7 +199,7 @@ const ANSWER_NAMES: readonly (keyof typeof MessageResponse)[] = [
  *   "sessions": [ { "sessionId": 14, "state": "ACTIVE", "userName": "j.lindqvist",
  *                   "domainName": "LAB", "stationName": "RDP-Tcp#4", "protocol": "rdp",
  *                   "clientName": "LAB-LT-07", "logonTime": "2026-03-10T08:47:12+00:00",
- *                   "idleSeconds": 45, "locked": false,
+ *                   "idleSeconds": 45, "locked": false, "groups": ["LAB\\Students"],
  *                   "disconnectLatencyMs": 20, "disconnectWin32Error": 7024,
  *                   "disconnectFailTimes": 1,
  *                   "logoffLatencyMs": 20, "logoffWin32Error": 5, "logoffFailTimes": 1,
@@ -203,7 +213,9 @@ const ANSWER_NAMES: readonly (keyof typeof MessageResponse)[] = [
  * the fixture is loaded), not both; neither means it is unknown, which a console-type session's
  * always is (Windows does not track its input: giving one is an error). `messageResponse` is how the
  * session's user answers a message box (`OK`, `CANCEL`, `ABORT`, `RETRY`, `IGNORE`, `YES`, `NO`,
- * or `TIMEOUT` for never), `messageResponseDelayMs` after it is shown.
+ * or `TIMEOUT` for never), `messageResponseDelayMs` after it is shown. `groups` lists the user's
+ * groups as `DOMAIN\\Group` names (none by default; `null` for groups the agent could not read),
+ * for a session with a user only.
  *
  * @param source - names the fixture in error messages, usually its file name.
  * @throws SimFixtureError naming `source` and the field at fault.
@@ -337,6 +349,7 @@ function parseSession(value: unknown, path: string, fail: Fail): SimSession {
     lastInputTime: optional(entry, "lastInputTime", path, fail, dateValue),
     idleSeconds: optional(entry, "idleSeconds", path, fail, nonNegativeValue),
     locked: optional(entry, "locked", path, fail, booleanValue),
+    groups: optional(entry, "groups", path, fail, groupsValue),
     disconnectLatencyMs: optional(entry, "disconnectLatencyMs", path, fail, latencyValue),
     disconnectWin32Error: optional(entry, "disconnectWin32Error", path, fail, win32Value),
     disconnectFailTimes: optional(entry, "disconnectFailTimes", path, fail, countValue),
@@ -371,6 +384,9 @@ function parseSession(value: unknown, path: string, fail: Fail): SimSession {
     for (const key of ["lastInputTime", "idleSeconds"] as const) {
       if (details[key] !== undefined) fail(`${path}.${key}`, refusal);
     }
+  }
+  if (details.groups !== undefined && (details.userName ?? "") === "") {
+    fail(`${path}.groups`, "only a session with a user (userName) has groups");
   }
   if (details.messageResponseDelayMs !== undefined && details.messageResponse === undefined) {
     fail(`${path}.messageResponseDelayMs`, "needs messageResponse (the answer to give)");
@@ -471,6 +487,25 @@ const PROTOCOLS: readonly SimProtocol[] = ["console", "rdp"];
 const protocolValue: Parse<SimProtocol> = (value, field, fail) => {
   const protocol = PROTOCOLS.find((candidate) => candidate === value);
   return protocol ?? fail(field, `expected "console" or "rdp", got ${describe(value)}`);
+};
+
+/**
+ * A user's groups: an array of at most {@link MAX_SESSION_GROUPS} non-empty `DOMAIN\Group`
+ * names, or `null` (unknown).
+ */
+const groupsValue: Parse<readonly string[] | null> = (value, field, fail) => {
+  if (value === null) return null;
+  if (!Array.isArray(value)) {
+    return fail(field, `expected an array of group names or null, got ${describe(value)}`);
+  }
+  if (value.length > MAX_SESSION_GROUPS) {
+    return fail(field, `at most ${MAX_SESSION_GROUPS} groups, got ${value.length}`);
+  }
+  return value.map((item: unknown, index) =>
+    typeof item === "string" && item !== ""
+      ? item
+      : fail(`${field}[${index}]`, `expected a group name (DOMAIN\\Group), got ${describe(item)}`),
+  );
 };
 
 const booleanValue: Parse<boolean> = (value, field, fail) =>

@@ -21,6 +21,7 @@
 import { isSessionId } from "../../common/session-id.js";
 import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import {
+  MAX_SESSION_GROUPS,
   Win32Error,
   type BackendSession,
   type DisconnectOptions,
@@ -194,6 +195,8 @@ interface LiveSession {
   /** Always `undefined` for a console-type session. */
   lastInputMs: number | undefined;
   locked: boolean;
+  /** The user's groups, sorted; `undefined`: unknown (or nobody logged on). */
+  groups: readonly string[] | undefined;
   /** Grows at every log-off, so that an operation started before one can tell. */
   logons: number;
 }
@@ -268,6 +271,10 @@ class Simulated implements SimulatedBackend {
         logonTime: toDate(session.logonTimeMs),
         lastInputTime: toDate(session.lastInputMs),
         locked: session.locked,
+        ...(session.groups === undefined ? {} : { groups: [...session.groups] }),
+        ...(session.groups === undefined && session.userName !== ""
+          ? { note: GROUPS_UNKNOWN_NOTE }
+          : {}),
       }));
   }
 
@@ -448,6 +455,7 @@ class Simulated implements SimulatedBackend {
       logonTimeMs,
       lastInputMs,
       locked: session.locked ?? false,
+      groups: checkGroups(session.groups, session.userName ?? "", `${where}: groups`),
       logons: 0,
     });
     this.#changed();
@@ -475,6 +483,15 @@ class Simulated implements SimulatedBackend {
         ? session.lastInputMs
         : checkDate(update.lastInputTime ?? undefined, `${where}: lastInputTime`);
     const hadUser = session.userName !== "";
+    const userName = update.userName ?? session.userName;
+    const groups =
+      update.groups !== undefined
+        ? checkGroups(update.groups, userName, `${where}: groups`)
+        : userName !== session.userName ||
+            session.domainName !== (update.domainName ?? session.domainName)
+          ? checkGroups(undefined, userName, `${where}: groups`)
+          : session.groups;
+    session.groups = groups;
     session.state = update.state ?? session.state;
     session.userName = update.userName ?? session.userName;
     session.domainName = update.domainName ?? session.domainName;
@@ -602,6 +619,7 @@ class Simulated implements SimulatedBackend {
       session.logonTimeMs = undefined;
       session.lastInputMs = undefined;
       session.locked = false;
+      session.groups = undefined;
     }
     session.logons++;
     this.#changed();
@@ -660,6 +678,38 @@ function checkState(state: SessionState, where: string): void {
   if (!(state >= SessionState.ACTIVE && state <= SessionState.INIT)) {
     throw new TypeError(`${where}: state ${state} is not a WTS connect state`);
   }
+}
+
+/** The note of a simulated session whose user's groups are unknown (`groups: null`). */
+export const GROUPS_UNKNOWN_NOTE =
+  "groups unknown: the simulated session was given none it can tell (groups: null)";
+
+/**
+ * A session's groups as kept: sorted, without repeats; `[]` for a user without `groups`,
+ * `undefined` for `null` (unknown) or a session without user.
+ */
+function checkGroups(
+  groups: readonly string[] | null | undefined,
+  userName: string,
+  where: string,
+): readonly string[] | undefined {
+  if (userName === "") {
+    if (groups !== undefined && groups !== null && groups.length > 0) {
+      throw new TypeError(`${where}: only a session with a user has groups`);
+    }
+    return undefined;
+  }
+  if (groups === null) return undefined;
+  if (groups === undefined) return [];
+  if (groups.length > MAX_SESSION_GROUPS) {
+    throw new TypeError(`${where}: at most ${MAX_SESSION_GROUPS} groups, got ${groups.length}`);
+  }
+  for (const group of groups) {
+    if (typeof group !== "string" || group === "") {
+      throw new TypeError(`${where}: a group name is a non-empty string (DOMAIN\\Group)`);
+    }
+  }
+  return [...new Set(groups)].sort();
 }
 
 function checkDate(date: Date | undefined, where: string): number | undefined {

@@ -13,6 +13,7 @@
  * `../win32-errors.ts` alone.
  */
 import { release } from "node:os";
+import { loadAdvapi32, type Advapi32 } from "../../common/native/advapi32.js";
 import { loadKernel32, type Kernel32 } from "../../common/native/kernel32.js";
 import type { NativeFunction } from "../../common/native/koffi.js";
 import { WTSINFOW_SIZE, loadWtsapi32, type Wtsapi32 } from "../../common/native/wtsapi32.js";
@@ -29,7 +30,7 @@ import type {
   MessageBox,
   SessionBackend,
 } from "../sessions/backend.js";
-import { Win32Error } from "../sessions/backend.js";
+import { MAX_SESSION_GROUPS, Win32Error } from "../sessions/backend.js";
 import { win32ErrorMeaning } from "../sessions/win32-errors.js";
 
 /** Options of {@link createWtsBackend}. */
@@ -117,6 +118,25 @@ const ERROR_INVALID_PARAMETER = 87;
 const WINSTATIONNAME_LENGTH = 32;
 const DOMAIN_LENGTH = 17;
 const USERNAME_LENGTH = 20;
+/** `TokenGroups`: the `TOKEN_INFORMATION_CLASS` of a token's groups (`TOKEN_GROUPS`). */
+const TOKEN_GROUPS_CLASS = 2;
+/** `SE_GROUP_LOGON_ID`: the logon session's own SID, which is no group anybody names. */
+const SE_GROUP_LOGON_ID = 0xc0000000;
+const ERROR_INSUFFICIENT_BUFFER = 122;
+/** `TOKEN_GROUPS` read first into this many bytes: a user in a few dozen groups fits. */
+const TOKEN_GROUPS_FIRST_BYTES = 4096;
+/**
+ * The largest `TOKEN_GROUPS` the backend reads: {@link MAX_SESSION_GROUPS} groups take 16 bytes
+ * each plus a SID of at most 68 bytes, about 17 KB; a token that needs more is a user in more
+ * groups than are reported, whose groups are then unknown.
+ */
+export const MAX_TOKEN_GROUPS_BYTES = 65_536;
+/** Room for an account or domain name in characters: Windows names have at most 256, then NUL. */
+const ACCOUNT_NAME_CHARS = 257;
+/** `TOKEN_GROUPS` on x64: `GroupCount`, padding, then `SID_AND_ATTRIBUTES` of 16 bytes each. */
+const TOKEN_GROUPS_HEADER_BYTES = 8;
+const SID_AND_ATTRIBUTES_BYTES = 16;
+
 /** 100-nanosecond intervals between 1601-01-01 and 1970-01-01 (FILETIME to Unix epoch). */
 const FILETIME_UNIX_EPOCH = 116444736000000000n;
 
@@ -146,12 +166,43 @@ export async function createWtsBackend(options: WtsBackendOptions = {}): Promise
   return new WtsBackend(api, { eventRetryDelayMs, maxConcurrentCalls, callTimeoutMs });
 }
 
-/** The native functions the backend calls: one `wtsapi32` and `kernel32.dll`. */
-type WtsApi = Wtsapi32 & Kernel32;
+/** The native functions the backend calls: one `wtsapi32`, `kernel32.dll` and two of `advapi32`. */
+type WtsApi = Wtsapi32 & Kernel32 & Pick<Advapi32, "GetTokenInformation" | "LookupAccountSidW">;
 
 async function loadApi(wtsapi32: string): Promise<WtsApi> {
-  const [wts, kernel32] = await Promise.all([loadWtsapi32(wtsapi32), loadKernel32()]);
-  return { ...wts, ...kernel32 };
+  const [wts, kernel32, advapi32] = await Promise.all([
+    loadWtsapi32(wtsapi32),
+    loadKernel32(),
+    loadAdvapi32(),
+  ]);
+  return {
+    ...wts,
+    ...kernel32,
+    GetTokenInformation: advapi32.GetTokenInformation,
+    LookupAccountSidW: advapi32.LookupAccountSidW,
+  };
+}
+
+/**
+ * The groups of a `TOKEN_GROUPS` buffer as SID pointers, without the logon SID; `note` when the
+ * buffer cannot be what it claims (a count beyond its bytes).
+ */
+export function tokenGroupEntries(
+  buffer: Buffer,
+  sidAt: (offset: number) => unknown,
+): { readonly sids: unknown[] } | { readonly note: string } {
+  const count = buffer.readUInt32LE(0);
+  if (TOKEN_GROUPS_HEADER_BYTES + count * SID_AND_ATTRIBUTES_BYTES > buffer.length) {
+    return { note: `TOKEN_GROUPS claims ${count} groups in ${buffer.length} bytes` };
+  }
+  const sids: unknown[] = [];
+  for (let index = 0; index < count; index++) {
+    const at = TOKEN_GROUPS_HEADER_BYTES + index * SID_AND_ATTRIBUTES_BYTES;
+    const attributes = buffer.readUInt32LE(at + 8);
+    if ((attributes & SE_GROUP_LOGON_ID) >>> 0 === SE_GROUP_LOGON_ID) continue;
+    sids.push(sidAt(at));
+  }
+  return { sids };
 }
 
 /** What `WTSEnumerateSessionsW` says of one session. */
@@ -170,6 +221,12 @@ class WtsBackend implements SessionBackend {
   #retryTimer: NodeJS.Timeout | undefined;
   /** Whether `SessionFlags` 0 means unlocked (Windows 7 / Server 2008 R2, version 6.1). */
   readonly #lockFlagReversed = lockFlagReversed(release());
+
+  /**
+   * Each logon's groups once read, by session id, logon time and user (a logon's groups do not
+   * change): read again only for a new logon; forgotten when its session is no longer listed.
+   */
+  readonly #groupsOfLogon = new Map<string, readonly string[]>();
 
   /** Free slots for WTS calls, and the callers waiting for one (FIFO). */
   #freeSlots: number;
@@ -193,10 +250,14 @@ class WtsBackend implements SessionBackend {
   async listSessions(): Promise<BackendSession[]> {
     this.#assertOpen();
     const sessions: BackendSession[] = [];
+    const logons = new Set<string>();
     for (const enumerated of await this.#enumerate()) {
-      const session = await this.#describe(enumerated);
+      const session = await this.#describe(enumerated, logons);
       // undefined: the session ended between the enumeration and the query.
       if (session !== undefined) sessions.push(session);
+    }
+    for (const key of this.#groupsOfLogon.keys()) {
+      if (!logons.has(key)) this.#groupsOfLogon.delete(key);
     }
     return sessions.sort((a, b) => a.sessionId - b.sessionId);
   }
@@ -525,9 +586,12 @@ class WtsBackend implements SessionBackend {
    * this session its details, not the list: it comes back with what the enumeration told (id,
    * state, station) and a note that says which query failed and why.
    */
-  async #describe(enumerated: EnumeratedSession): Promise<BackendSession | undefined> {
+  async #describe(
+    enumerated: EnumeratedSession,
+    logons: Set<string>,
+  ): Promise<BackendSession | undefined> {
     try {
-      return await this.#describeFully(enumerated);
+      return await this.#describeFully(enumerated, logons);
     } catch (error) {
       // Remote Desktop Services itself unreachable is the host's failure, not this session's.
       if (!(error instanceof Win32Error) || win32ErrorMeaning(error.code).backendUnavailable) {
@@ -548,7 +612,10 @@ class WtsBackend implements SessionBackend {
     }
   }
 
-  async #describeFully(enumerated: EnumeratedSession): Promise<BackendSession | undefined> {
+  async #describeFully(
+    enumerated: EnumeratedSession,
+    logons: Set<string>,
+  ): Promise<BackendSession | undefined> {
     const { sessionId } = enumerated;
     const info = await this.#query(sessionId, WTSSessionInfo, (pointer, bytes) => {
       if (bytes < WTSINFOW_SIZE) {
@@ -589,6 +656,15 @@ class WtsBackend implements SessionBackend {
             ) as number;
           });
     if (sessionFlags === undefined) return undefined;
+    const logonTime = filetimeToDate(info.logonTime);
+    let membership: { readonly groups: readonly string[] } | { readonly note: string } | undefined;
+    if (userName !== "") {
+      const key = `${sessionId}|${logonTime?.getTime() ?? ""}|${domainName}\\${userName}`;
+      logons.add(key);
+      const known = this.#groupsOfLogon.get(key);
+      membership = known === undefined ? await this.#userGroups(sessionId) : { groups: known };
+      if ("groups" in membership) this.#groupsOfLogon.set(key, membership.groups);
+    }
     return {
       sessionId,
       state,
@@ -596,12 +672,122 @@ class WtsBackend implements SessionBackend {
       domainName,
       stationName: enumerated.stationName || info.winStationName,
       clientName,
-      logonTime: filetimeToDate(info.logonTime),
+      logonTime,
       lastInputTime: idleTimeTrusted(protocol, userName)
         ? filetimeToDate(info.lastInputTime)
         : undefined,
       locked: isLocked(sessionFlags, this.#lockFlagReversed),
+      ...membership,
     };
+  }
+
+  /**
+   * The groups of the user logged on to a session, as `DOMAIN\Group` names, sorted: the user's
+   * token (`WTSQueryUserToken`, which needs the agent to run as LocalSystem), its
+   * `TokenGroups` (the logon SID left out), each group's name (`LookupAccountSidW`, on a worker
+   * thread: it may ask a domain controller). Any failure, or more than
+   * {@link MAX_SESSION_GROUPS} groups, makes the groups unknown with a note saying why: never a
+   * failed list, and never a list cut short (a group left out could be the one that exempts the
+   * user from a policy).
+   */
+  async #userGroups(
+    sessionId: number,
+  ): Promise<{ readonly groups: readonly string[] } | { readonly note: string }> {
+    const unknown = (why: string) => ({ note: `groups unknown: ${why}` });
+    const token: [unknown] = [null];
+    try {
+      const { result, lastError } = await this.#callWts(
+        `WTSQueryUserToken(${sessionId})`,
+        this.options.callTimeoutMs,
+        (late) => {
+          if (late !== 0 && token[0] !== null) this.api.CloseHandle(token[0]);
+        },
+        this.api.WTSQueryUserToken,
+        sessionId,
+        token,
+      );
+      if (result === 0 || token[0] === null) {
+        return unknown(
+          `WTSQueryUserToken(${sessionId}) failed: ${win32ErrorMeaning(lastError).message}`,
+        );
+      }
+    } catch (error) {
+      return unknown((error as Error).message);
+    }
+    try {
+      let buffer = Buffer.alloc(TOKEN_GROUPS_FIRST_BYTES);
+      const needed: [number] = [0];
+      let ok = this.api.GetTokenInformation(
+        token[0],
+        TOKEN_GROUPS_CLASS,
+        buffer,
+        buffer.length,
+        needed,
+      ) as number;
+      if (ok === 0 && this.#lastError() === ERROR_INSUFFICIENT_BUFFER) {
+        if (needed[0] > MAX_TOKEN_GROUPS_BYTES) {
+          return unknown(
+            `the user's groups take ${needed[0]} bytes, more than ${MAX_TOKEN_GROUPS_BYTES} (more than ${MAX_SESSION_GROUPS} groups)`,
+          );
+        }
+        buffer = Buffer.alloc(needed[0]);
+        ok = this.api.GetTokenInformation(
+          token[0],
+          TOKEN_GROUPS_CLASS,
+          buffer,
+          buffer.length,
+          needed,
+        ) as number;
+      }
+      if (ok === 0) {
+        return unknown(
+          `GetTokenInformation(TokenGroups) failed with Win32 error ${this.#lastError()}`,
+        );
+      }
+      const entries = tokenGroupEntries(buffer, (offset) =>
+        this.api.koffi.decode(buffer, offset, "void *"),
+      );
+      if ("note" in entries) return unknown(entries.note);
+      if (entries.sids.length > MAX_SESSION_GROUPS) {
+        return unknown(
+          `the user is in ${entries.sids.length} groups, more than the ${MAX_SESSION_GROUPS} reported`,
+        );
+      }
+      const groups = new Set<string>();
+      for (const [index, sid] of entries.sids.entries()) {
+        const name = Buffer.alloc(ACCOUNT_NAME_CHARS * 2);
+        const domain = Buffer.alloc(ACCOUNT_NAME_CHARS * 2);
+        const nameChars: [number] = [ACCOUNT_NAME_CHARS];
+        const domainChars: [number] = [ACCOUNT_NAME_CHARS];
+        const use: [number] = [0];
+        const { result, lastError } = await this.#callWts(
+          "LookupAccountSidW",
+          this.options.callTimeoutMs,
+          undefined,
+          this.api.LookupAccountSidW,
+          null,
+          sid,
+          name,
+          nameChars,
+          domain,
+          domainChars,
+          use,
+        );
+        if (result === 0) {
+          return unknown(
+            `LookupAccountSidW failed for group ${index + 1} of ${entries.sids.length} with Win32 error ${lastError} (${win32ErrorMeaning(lastError).message})`,
+          );
+        }
+        const groupName = name.toString("utf16le", 0, nameChars[0] * 2);
+        const domainName = domain.toString("utf16le", 0, domainChars[0] * 2);
+        groups.add(domainName === "" ? groupName : `${domainName}\\${groupName}`);
+      }
+      return { groups: [...groups].sort() };
+    } catch (error) {
+      return unknown((error as Error).message);
+    } finally {
+      this.api.CloseHandle(token[0]);
+    }
   }
 
   /** One string-valued information class, up to its NUL; `undefined` when the session ended. */

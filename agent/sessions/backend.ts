@@ -34,7 +34,21 @@ export interface BackendSession {
    * failed): what went wrong. The fields it could not read are then empty or unknown.
    */
   readonly note?: string;
+  /**
+   * The groups the logged-on user belongs to, as `DOMAIN\Group` names, sorted, at most
+   * {@link MAX_SESSION_GROUPS}; `undefined` when unknown (nobody logged on, or the backend could
+   * not read them: {@link note} says why). Unknown is never "in no group".
+   */
+  readonly groups?: readonly string[];
 }
+
+/**
+ * The most groups a session's user may be reported in. A user in more is reported with its groups
+ * unknown (never a list cut short, which could leave out the very group that exempts them): 200
+ * is far more than a school or lab account has (a few dozen with nested domain groups), and keeps
+ * a listing of 20 sessions well under a megabyte.
+ */
+export const MAX_SESSION_GROUPS = 200;
 
 /**
  * Milliseconds the session has had no input at `nowMs`; `undefined` when its last input is

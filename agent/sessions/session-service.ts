@@ -459,6 +459,8 @@ export function toProtoSession(
     lastInputTime: session.lastInputTime,
     locked: session.locked,
     note: session.note ?? "",
+    groups: [...(session.groups ?? [])],
+    groupsKnown: session.groups !== undefined,
   };
 }
 

@@ -363,6 +363,7 @@ function sameSession(a: BackendSession, b: BackendSession): boolean {
     a.locked === b.locked &&
     a.logonTime?.getTime() === b.logonTime?.getTime() &&
     a.lastInputTime?.getTime() === b.lastInputTime?.getTime() &&
-    a.note === b.note
+    a.note === b.note &&
+    a.groups?.join("\n") === b.groups?.join("\n")
   );
 }

@@ -5,7 +5,8 @@
  * the two structs they take; and a file's security descriptor as SDDL
  * and the process's user SID (`agent/security/windows-file-acl.ts`: is the agent's private key
  * private, may only administrators change what the service runs?); the service's own
- * preshutdown timeout (`ChangeServiceConfig2W`) and the Event Log (`ReportEventW`).
+ * preshutdown timeout (`ChangeServiceConfig2W`) and the Event Log (`ReportEventW`); a session
+ * user's groups for the `wts` backend (`GetTokenInformation(TokenGroups)`, `LookupAccountSidW`).
  */
 import { loadKoffi, loadOnce, type Koffi, type NativeFunction, type NativeType } from "./koffi.js";
 
@@ -57,6 +58,12 @@ export interface Advapi32 {
   readonly ReportEventW: NativeFunction;
   /** `BOOL DeregisterEventSource(HANDLE)` */
   readonly DeregisterEventSource: NativeFunction;
+  /**
+   * `BOOL LookupAccountSidW(LPCWSTR, PSID, LPWSTR Name, LPDWORD cchName, LPWSTR
+   * ReferencedDomainName, LPDWORD cchReferencedDomainName, PSID_NAME_USE)`: a SID's account or
+   * group name and its domain, into caller buffers (sizes in characters, NUL included).
+   */
+  readonly LookupAccountSidW: NativeFunction;
 }
 
 /** `advapi32.dll`, loaded once. @throws off Windows, or when koffi cannot be loaded. */
@@ -128,5 +135,8 @@ export const loadAdvapi32: () => Promise<Advapi32> = loadOnce(async () => {
       "int __stdcall ReportEventW(void *hEventLog, uint16_t wType, uint16_t wCategory, uint32_t dwEventID, void *lpUserSid, uint16_t wNumStrings, uint32_t dwDataSize, const char16_t **lpStrings, void *lpRawData)",
     ),
     DeregisterEventSource: advapi32.func("int __stdcall DeregisterEventSource(void *hEventLog)"),
+    LookupAccountSidW: advapi32.func(
+      "int __stdcall LookupAccountSidW(const char16_t *lpSystemName, void *Sid, _Out_ uint8_t *Name, _Inout_ uint32_t *cchName, _Out_ uint8_t *ReferencedDomainName, _Inout_ uint32_t *cchReferencedDomainName, _Out_ int32_t *peUse)",
+    ),
   };
 });

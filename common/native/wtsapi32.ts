@@ -27,6 +27,11 @@ export interface Wtsapi32 extends WtsTypes {
   /** Blocks until a session event (or a flush); call it with `.async`, off the event loop. */
   readonly WTSWaitSystemEvent: NativeFunction;
   readonly WTSFreeMemory: NativeFunction;
+  /**
+   * `BOOL WTSQueryUserToken(ULONG SessionId, PHANDLE phToken)`: the logged-on user's primary token
+   * (close it with `CloseHandle`); needs the agent to run as LocalSystem (`SE_TCB_NAME`).
+   */
+  readonly WTSQueryUserToken: NativeFunction;
 }
 
 const loadTypes = loadOnce(async (): Promise<WtsTypes> => {
@@ -76,6 +81,9 @@ export function loadWtsapi32(dll = "wtsapi32.dll"): Promise<Wtsapi32> {
           "int __stdcall WTSWaitSystemEvent(void *hServer, uint32_t EventMask, _Out_ uint32_t *pEventFlags)",
         ),
         WTSFreeMemory: wts.func("void __stdcall WTSFreeMemory(void *pMemory)"),
+        WTSQueryUserToken: wts.func(
+          "int __stdcall WTSQueryUserToken(uint32_t SessionId, _Out_ void **phToken)",
+        ),
       };
     });
     libraries.set(dll, load);

@@ -7,7 +7,7 @@
  */
 import { Cron } from "croner";
 import { compileWildcard, type WildcardPattern } from "../../common/wildcard.js";
-import { MAX_GRACE_MS, compileUserPattern } from "../../controller/index.js";
+import { MAX_GRACE_MS, compileGroupPattern, compileUserPattern } from "../../controller/index.js";
 import { ApiError } from "../api/api-error.js";
 import { parseApiDuration } from "../api/duration.js";
 import { SESSION_STATES, type ApiSessionState } from "../api/types.js";
@@ -19,6 +19,8 @@ export const POLICY_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const MAX_POLICY_HOSTS = 5000;
 /** Exempt user patterns a policy may have. */
 export const MAX_EXEMPT_USERS = 200;
+/** Exempt group patterns a policy may have: a school names a handful (teachers, staff, IT). */
+export const MAX_EXEMPT_GROUPS = 100;
 /** The longest "idle at least" or "disconnected for at least": 30 days. */
 export const MAX_POLICY_IDLE_MS = 30 * 86_400_000;
 /** The shortest interval: a minute; policies are housekeeping, not a busy loop. */
@@ -47,8 +49,9 @@ export interface PolicySessions {
   /** Users never touched, as patterns (`LAB\teacher*`, `admin`). */
   readonly exemptUsers: readonly string[];
   /**
-   * Groups whose members are never touched. The agents report no group membership yet, so only
-   * an empty list is accepted (a group that silently exempted nobody would be worse).
+   * Groups whose members are never touched, as patterns (`LAB\Teachers`, `*\Staff`), matched
+   * without regard to case against `DOMAIN\Group` and the group's name alone. With any, a session
+   * whose user's groups the agent does not know is never touched either (`GROUPS_UNKNOWN`).
    */
   readonly exemptGroups: readonly string[];
 }
@@ -82,6 +85,8 @@ export interface Policy {
   readonly minIdleMs: number | undefined;
   readonly disconnectedForMs: number | undefined;
   readonly exempt: readonly WildcardPattern[];
+  /** The exempt groups' patterns, compiled. */
+  readonly exemptGroups: readonly { readonly pattern: string; readonly matcher: WildcardPattern }[];
   readonly warning: { readonly text: string; readonly graceMs: number } | undefined;
   /** The next due time strictly after `afterMs` (Unix ms); undefined: never again. */
   nextDue(afterMs: number): number | undefined;
@@ -176,12 +181,19 @@ function parseSessions(value: unknown): PolicySessions {
       throw bad(`"sessions.exemptUsers[${index}]": ${(error as Error).message}`);
     }
   });
-  const exemptGroups = stringList(body["exemptGroups"] ?? [], "sessions.exemptGroups", 100, 256);
-  if (exemptGroups.length > 0) {
-    throw bad(
-      `"sessions.exemptGroups": the agents do not report group membership yet, so a group would exempt nobody; exempt its members with "sessions.exemptUsers" patterns`,
-    );
-  }
+  const exemptGroups = stringList(
+    body["exemptGroups"] ?? [],
+    "sessions.exemptGroups",
+    MAX_EXEMPT_GROUPS,
+    256,
+  );
+  exemptGroups.forEach((pattern, index) => {
+    try {
+      compileGroupPattern(pattern);
+    } catch (error) {
+      throw bad(`"sessions.exemptGroups[${index}]": ${(error as Error).message}`);
+    }
+  });
   return {
     states,
     user,
@@ -322,6 +334,10 @@ export function compilePolicy(definition: PolicyDefinition): Policy {
     minIdleMs: ms(d.sessions.minIdle, "minIdle", MAX_POLICY_IDLE_MS),
     disconnectedForMs,
     exempt: d.sessions.exemptUsers.map((pattern) => compileUserPattern(pattern)),
+    exemptGroups: d.sessions.exemptGroups.map((pattern) => ({
+      pattern,
+      matcher: compileGroupPattern(pattern),
+    })),
     warning:
       d.warning === undefined
         ? undefined

@@ -8,12 +8,15 @@
  * 2. `ListSessions` on each (a host that is down is a result, not a stop);
  * 3. the console's selection: state, user pattern, idle at least (the agent's idle time),
  *    disconnected for at least (since when the console's history saw it disconnected — never
- *    earlier than the truth), exempt users (left out, shown as `EXEMPT`);
+ *    earlier than the truth), exempt users and groups (left out, shown as `EXEMPT` with the user
+ *    or group); with exempt groups, a session whose user's groups the agent does not know is
+ *    left out too (`GROUPS_UNKNOWN`, with the agent's note): it might be in an exempt group;
  * 4. the agent's answer for those sessions by id: a what-if for the preview and a dry run; the
  *    action for a run — after the warning and the grace period when the policy warns, through
  *    warn-then-act, which leaves a user who came back (`NO_LONGER_MATCHES`).
  */
 import {
+  groupMembership,
   idleMsOf,
   type Controller,
   type GraceClock,
@@ -109,13 +112,16 @@ export function createPolicyRunner(options: PolicyRunnerOptions): PolicyRunner {
   const { controller, fleet } = options;
   const now = options.now ?? Date.now;
 
-  /** Whether a session is selected; `exempt` when it would be but for an exemption. */
+  /**
+   * Whether a session is selected; `left` (with the outcome and why) when it would be but for an
+   * exemption, or for groups the agent could not tell while the policy exempts groups.
+   */
   const select = (
     policy: Policy,
     host: string,
     session: Session,
     nowMs: number,
-  ): "yes" | "no" | "exempt" => {
+  ): "yes" | "no" | { readonly outcome: "EXEMPT" | "GROUPS_UNKNOWN"; readonly message: string } => {
     if (session.userName === "") return "no";
     if (policy.states.size > 0 && !policy.states.has(stateName(session))) return "no";
     const names = [session.userName, who(session)];
@@ -130,7 +136,24 @@ export function createPolicyRunner(options: PolicyRunnerOptions): PolicyRunner {
       const since = options.disconnectedSince(host, session.sessionId);
       if (since === undefined || nowMs - since < policy.disconnectedForMs) return "no";
     }
-    if (policy.exempt.some((pattern) => names.some((n) => pattern.test(n)))) return "exempt";
+    if (policy.exempt.some((pattern) => names.some((n) => pattern.test(n)))) {
+      return { outcome: "EXEMPT", message: "left alone: the policy exempts this user" };
+    }
+    if (policy.exemptGroups.length > 0) {
+      const membership = groupMembership(session, policy.exemptGroups);
+      if (membership.kind === "member") {
+        return {
+          outcome: "EXEMPT",
+          message: `left alone: the policy exempts the group ${membership.pattern} (the user is in ${membership.group})`,
+        };
+      }
+      if (membership.kind === "unknown") {
+        return {
+          outcome: "GROUPS_UNKNOWN",
+          message: `left alone: the policy exempts groups, and this user's are unknown (${membership.why})`,
+        };
+      }
+    }
     return "yes";
   };
 
@@ -188,13 +211,13 @@ export function createPolicyRunner(options: PolicyRunnerOptions): PolicyRunner {
       for (const session of listing.response.sessions) {
         const verdict = select(policy, listing.host, session, nowMs);
         if (verdict === "yes") ids.push(session.sessionId);
-        if (verdict === "exempt") {
+        if (typeof verdict === "object") {
           left.push({
             sessionId: session.sessionId,
             user: who(session),
             state: stateName(session),
-            outcome: "EXEMPT",
-            message: "left alone: the policy exempts this user",
+            outcome: verdict.outcome,
+            message: verdict.message,
           });
         }
       }

@@ -37,6 +37,11 @@ export interface SessionView {
   /** The protection rule (`SERVICES_SESSION`, …) or `NONE`. */
   readonly protection: string;
   /**
+   * The user's groups (`DOMAIN\Group`, sorted), or null when the agent does not know them
+   * (nobody logged on, a token it could not read: see `note`; an agent older than groups).
+   */
+  readonly groups: readonly string[] | null;
+  /**
    * Set when the agent could not read the whole session (one of its queries failed): what went
    * wrong. The fields it could not read are empty or null. Absent for a session read whole.
    */
@@ -134,6 +139,7 @@ export function sessionView(
     lastInputTime: session.lastInputTime?.toISOString() ?? null,
     locked: session.locked,
     protection: protectionName(session.protection),
+    groups: session.groupsKnown ? [...session.groups] : null,
     ...(session.note === "" ? {} : { note: session.note }),
   };
 }

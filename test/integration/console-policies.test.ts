@@ -2,7 +2,8 @@
  * Policies through the API against real simulated agents, with injected clocks (the console's
  * and the grace period's): create, read, replace and delete with roles, CSRF and precise errors;
  * a preview is each host's what-if answer and equals what the run then does on an unchanged
- * fleet; exempt users are left alone; a host that is down is a result, not a stop; warn-then-act
+ * fleet; exempt users are left alone, and so are members of exempt groups and users whose groups
+ * the agent could not tell (GROUPS_UNKNOWN), in the preview and the run alike; a host that is down is a result, not a stop; warn-then-act
  * leaves the user who came back (NO_LONGER_MATCHES); every change and run is in the audit trail
  * with the person or `policy NAME` as actor.
  */
@@ -232,6 +233,85 @@ describe("console policies against real agents", () => {
         ["policy.update", "ok"],
         ["policy.delete", "ok"],
       ],
+    );
+  });
+
+  it("exempt groups: members are EXEMPT, unknown groups are never acted on, the preview is the run", async (t) => {
+    const l = await lab(t);
+    // The classroom's idle sessions are 5 (oliver.bennett) and 8 (chloe.dubois), pupils both.
+    l.host(H1).backend.updateSession(8, { groups: ["LAB\\Teachers"] });
+    l.host(H2).backend.updateSession(5, { groups: null });
+    const policy = {
+      ...IDLE_LOGOFF,
+      name: "idle-groups",
+      hosts: { kind: "list", names: [H1, H2] },
+      sessions: { states: ["IDLE"], minIdle: "30m", exemptGroups: ["lab\\TEACH*"] },
+    };
+    const created = await l.call("POST", "/api/v1/policies", policy);
+    assert.equal(created.status, 201, await created.clone().text());
+    const preview = (await (
+      await l.call("POST", "/api/v1/policies/idle-groups/preview", undefined, l.reader)
+    ).json()) as PolicyPreview;
+    assert.deepEqual(outcomes(preview), [
+      [
+        H1,
+        "ok",
+        [
+          [5, "WOULD_LOG_OFF"],
+          [8, "EXEMPT"],
+        ],
+      ],
+      [
+        H2,
+        "ok",
+        [
+          [5, "GROUPS_UNKNOWN"],
+          [8, "WOULD_LOG_OFF"],
+        ],
+      ],
+    ]);
+    const left = (host: string, id: number, answer: PolicyPreview) =>
+      answer.hosts.find((h) => h.host === host)?.results.find((r) => r.sessionId === id)?.message;
+    assert.equal(
+      left(H1, 8, preview),
+      "left alone: the policy exempts the group lab\\TEACH* (the user is in LAB\\Teachers)",
+    );
+    assert.match(
+      left(H2, 5, preview) ?? "",
+      /^left alone: the policy exempts groups, and this user's are unknown \(groups unknown: /,
+    );
+
+    assert.equal(
+      (await l.call("PUT", "/api/v1/policies/idle-groups", { ...policy, enabled: true })).status,
+      200,
+    );
+    await nextDue(l, "idle-groups");
+    const run = (await runsOf(l, "idle-groups")).runs[0];
+    assert.equal(run?.outcome, "done");
+    assert.deepEqual(
+      outcomes(run ?? { hosts: [] }),
+      outcomes(preview).map(([host, status, results]) => [
+        host,
+        status,
+        (results as [number, string][]).map(([id, outcome]) => [
+          id,
+          outcome.replace("WOULD_LOG_OFF", "LOGGED_OFF"),
+        ]),
+      ]),
+    );
+    assert.deepEqual(
+      l
+        .host(H1)
+        .backend.logoffCalls()
+        .map((c) => c.sessionId),
+      [5],
+    );
+    assert.deepEqual(
+      l
+        .host(H2)
+        .backend.logoffCalls()
+        .map((c) => c.sessionId),
+      [8],
     );
   });
 

@@ -84,8 +84,20 @@ it("each mistake is a 400 naming the field and what was expected", () => {
       /"sessions.exemptUsers\[1\]": user name pattern/,
     ],
     [
-      { ...BASE, sessions: { exemptGroups: ["Teachers"] } },
-      /"sessions.exemptGroups": the agents do not report group membership/,
+      { ...BASE, sessions: { exemptGroups: ["LAB\\Teachers", "A\\B\\C"] } },
+      /"sessions.exemptGroups\[1\]": group name pattern: at most one "\\"/,
+    ],
+    [
+      { ...BASE, sessions: { exemptGroups: [""] } },
+      /"sessions.exemptGroups\[0\]" must not be empty/,
+    ],
+    [
+      { ...BASE, sessions: { exemptGroups: ["LAB\\Staff<1>"] } },
+      /"sessions.exemptGroups\[0\]": group name pattern: character "<" cannot appear/,
+    ],
+    [
+      { ...BASE, sessions: { exemptGroups: Array(101).fill("LAB\\Staff") } },
+      /"sessions.exemptGroups" has at most 100 entries/,
     ],
     [{ ...BASE, action: "reboot" }, /"action" must be disconnect or logoff/],
     [{ ...BASE, warning: { text: "bye" } }, /"warning": "grace" is required/],
@@ -118,6 +130,18 @@ it("each mistake is a 400 naming the field and what was expected", () => {
     /"name" is "other" but the path names "evening"; a policy cannot be renamed/,
   );
   assert.equal(parsePolicy({ ...BASE, name: undefined }, "evening").name, "evening");
+});
+
+it("exempt groups are taken as patterns and compiled with the bounded matcher", () => {
+  const policy = compilePolicy(
+    parsePolicy({ ...BASE, sessions: { exemptGroups: ["LAB\\Teachers", "*staff"] } }),
+  );
+  assert.deepEqual(policy.definition.sessions.exemptGroups, ["LAB\\Teachers", "*staff"]);
+  assert.deepEqual(
+    policy.exemptGroups.map((g) => g.pattern),
+    ["LAB\\Teachers", "*staff"],
+  );
+  assert.equal(policy.exemptGroups[0]?.matcher.test("lab\\TEACHERS"), true);
 });
 
 it("covers all hosts, a list, or a host-name pattern (case-insensitive)", () => {

@@ -52,6 +52,17 @@ void describe("a session the agent could not read whole", () => {
     assert.equal("note" in sessionView(whole, 0), false);
   });
 
+  void it("carries the user's groups in json, null when the agent does not know them", () => {
+    const member = Session.fromPartial({
+      ...whole,
+      groups: ["LAB\\Staff", "LAB\\Teachers"],
+      groupsKnown: true,
+    });
+    assert.deepEqual(sessionView(member, 0).groups, ["LAB\\Staff", "LAB\\Teachers"]);
+    assert.equal(sessionView(whole, 0).groups, null);
+    assert.equal(sessionView(degraded, 0).groups, null);
+  });
+
   void it("gets a NOTE column in the table, only when a session has a note", () => {
     const [header, first, second] = sessionsTable([report([whole, degraded])]).split("\n");
     assert.match(header ?? "", /PROTECTED {2}NOTE$/);

@@ -481,4 +481,38 @@ void describe("parseSimFixture", () => {
       ["2026-03-10T07:42:10.250Z", "2028-02-29T23:59:59.000Z", "2026-03-10T14:12:00.000Z"],
     );
   });
+
+  void it("takes a user's groups, null for unknown, and refuses groups of nobody or too many", () => {
+    const parsed = parseSimFixture(
+      {
+        sessions: [
+          session({ sessionId: 1, userName: "t", groups: ["LAB\\Teachers"] }),
+          session({ sessionId: 2, userName: "p", groups: null }),
+        ],
+      },
+      "groups.json",
+    );
+    assert.deepEqual(
+      parsed.sessions.map((s) => s.groups),
+      [["LAB\\Teachers"], null],
+    );
+    const cases: [object, RegExp][] = [
+      [session({ sessionId: 3, groups: [] }), /sessions\[0\]\.groups: only a session with a user/],
+      [
+        session({ sessionId: 3, userName: "u", groups: "LAB\\Staff" }),
+        /sessions\[0\]\.groups: expected an array of group names or null/,
+      ],
+      [
+        session({ sessionId: 3, userName: "u", groups: ["ok", ""] }),
+        /sessions\[0\]\.groups\[1\]: expected a group name/,
+      ],
+      [
+        session({ sessionId: 3, userName: "u", groups: Array(201).fill("G") }),
+        /sessions\[0\]\.groups: at most 200 groups, got 201/,
+      ],
+    ];
+    for (const [entry, message] of cases) {
+      assert.throws(() => parseSimFixture({ sessions: [entry] }, "bad.json"), message);
+    }
+  });
 });

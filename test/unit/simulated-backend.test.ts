@@ -122,6 +122,7 @@ void describe("simulated backend: listing", () => {
       logonTime: LOGON,
       lastInputTime: new Date(500),
       locked: false,
+      groups: [],
     });
   });
 
@@ -747,6 +748,7 @@ void describe("simulated backend: changes", () => {
       logonTime: at,
       lastInputTime: undefined,
       locked: true,
+      groups: [],
     });
     // A station's input is not tracked (issue 17): a last input for it is a mistake, said so.
     assert.throws(
@@ -775,6 +777,34 @@ void describe("simulated backend: changes", () => {
     );
     assert.equal(backend.endLogon(10), true);
     assert.equal(backend.endLogon(10), false, "nobody is logged on any more");
+  });
+
+  void it("keeps a user's groups sorted, unknown (with a note) for null, none without a user", async (t) => {
+    const backend = backendFor(t, { now: () => 0 });
+    const listed = async (id: number) =>
+      (await backend.listSessions()).find((s) => s.sessionId === id);
+    // The classroom fixture: the teacher at the console is in LAB\Staff and LAB\Teachers.
+    assert.deepEqual((await listed(1))?.groups, ["LAB\\Staff", "LAB\\Teachers"]);
+    backend.updateSession(4, { groups: ["LAB\\Students", "LAB\\Art", "LAB\\Art"] });
+    assert.deepEqual((await listed(4))?.groups, ["LAB\\Art", "LAB\\Students"]);
+    backend.updateSession(4, { groups: null });
+    const unknown = await listed(4);
+    assert.equal(unknown?.groups, undefined);
+    assert.match(unknown?.note ?? "", /^groups unknown: /);
+    // A new user at the station: groups of their own (none given: none), not the last user's.
+    backend.updateSession(4, { userName: "someone.else", groups: ["LAB\\Students"] });
+    backend.updateSession(4, { userName: "third.user" });
+    assert.deepEqual((await listed(4))?.groups, []);
+    assert.equal(backend.endLogon(2), true);
+    assert.equal((await listed(2))?.groups, undefined, "the station's logon screen: no user");
+    assert.throws(
+      () => backend.updateSession(2, { groups: ["LAB\\Students"] }),
+      /updateSession\(2\): groups: only a session with a user has groups/,
+    );
+    assert.throws(
+      () => backend.updateSession(4, { groups: Array(201).fill("LAB\\G") }),
+      /at most 200 groups, got 201/,
+    );
   });
 
   void it("takes locked and lastInputTime from a fixture, and refuses both ways of giving the last input", (t) => {

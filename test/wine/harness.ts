@@ -165,6 +165,15 @@ async function fake(backend: SessionBackend): Promise<void> {
   await failing("queryVanished7022", "query:4=7022", () => backend.listSessions());
   await failing("queryFails5", "query:5=5", () => backend.listSessions());
   await failing("query1722", "query:5=1722", () => backend.listSessions());
+  // A logon's groups are read once: a backend that has not read session 5's yet.
+  await failing("tokenFails5", "token:5=5", async () => {
+    const fresh = await createWtsBackend();
+    try {
+      return await fresh.listSessions();
+    } finally {
+      await fresh.close();
+    }
+  });
   await failing("disconnect7022", "disconnect:4=7022", () =>
     backend.disconnectSession(4, { wait: true }),
   );

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { MessageResponse, Outcome, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { lockFlagReversed } from "../../agent/backends/wts.js";
+import { MAX_SESSION_GROUPS } from "../../agent/sessions/backend.js";
 import { win32ErrorMeaning } from "../../agent/sessions/win32-errors.js";
 import { failure, output, value, type HarnessOutput } from "./harness-output.js";
 import {
@@ -150,6 +151,18 @@ function session(
   };
 }
 
+/**
+ * A listing without the groups (Wine's own, read from the process token the test DLL hands out
+ * as every user's: checked on their own).
+ */
+function withoutGroups(list: unknown): unknown {
+  return (list as Record<string, unknown>[]).map((entry) => {
+    const copy = { ...entry };
+    delete copy["groups"];
+    return copy;
+  });
+}
+
 const missing = wineTierMissing();
 
 void describe("wts backend under Wine", () => {
@@ -215,7 +228,7 @@ void describe("wts backend under Wine", () => {
     });
 
     void it("lists all ten states, with non-ASCII and long names, logon and idle times", () => {
-      assert.deepEqual(value(result, "listSessions"), fixture);
+      assert.deepEqual(withoutGroups(value(result, "listSessions")), fixture);
       const states = new Set(fixture.map((s) => s.state));
       assert.equal(states.size, 10);
     });
@@ -226,8 +239,8 @@ void describe("wts backend under Wine", () => {
 
     void it("leaves out a session that ends between enumeration and query (2 and 7022)", () => {
       const without = (id: number) => fixture.filter((s) => s.sessionId !== id);
-      assert.deepEqual(value(result, "queryVanished2"), without(3));
-      assert.deepEqual(value(result, "queryVanished7022"), without(4));
+      assert.deepEqual(withoutGroups(value(result, "queryVanished2")), without(3));
+      assert.deepEqual(withoutGroups(value(result, "queryVanished7022")), without(4));
     });
 
     void it("knows no idle time for console-type sessions (console, stations): never guessed", () => {
@@ -245,7 +258,7 @@ void describe("wts backend under Wine", () => {
     });
 
     void it("degrades one session whose query fails with an unexpected code, not the list", () => {
-      const list = value(result, "queryFails5") as (ReturnType<typeof session> & {
+      const list = withoutGroups(value(result, "queryFails5")) as (ReturnType<typeof session> & {
         note?: string;
       })[];
       assert.equal(list.length, fixture.length);
@@ -264,6 +277,42 @@ void describe("wts backend under Wine", () => {
         list.filter((s) => s.sessionId !== 5),
         fixture.filter((s) => s.sessionId !== 5),
       );
+    });
+
+    void it("reads each user's groups from the user's token (WTSQueryUserToken, TokenGroups, LookupAccountSidW), as DOMAIN\\Group names", () => {
+      const list = value(result, "listSessions") as (ReturnType<typeof session> & {
+        groups?: string[] | null;
+      })[];
+      for (const entry of list) {
+        if (entry.userName === "") {
+          assert.equal(entry.groups ?? null, null, `session ${entry.sessionId}: nobody, no groups`);
+          continue;
+        }
+        const groups = entry.groups ?? [];
+        assert.ok(groups.length > 0, `session ${entry.sessionId}: groups ${String(entry.groups)}`);
+        assert.deepEqual(groups, [...groups].sort(), "sorted");
+        assert.ok(groups.length <= MAX_SESSION_GROUPS);
+        // Wine's token has the well-known groups of a Windows user, named by LookupAccountSidW.
+        assert.ok(groups.includes("BUILTIN\\Users"), groups.join(", "));
+      }
+    });
+
+    void it("reports a user's groups unknown, with a note, when the token cannot be read: not a failed list", () => {
+      const list = value(result, "tokenFails5") as (ReturnType<typeof session> & {
+        groups?: string[] | null;
+        note?: string | null;
+      })[];
+      assert.equal(list.length, fixture.length);
+      const five = list.find((s) => s.sessionId === 5);
+      assert.equal(five?.groups ?? null, null);
+      assert.equal(five?.userName, "Józef");
+      assert.match(
+        five?.note ?? "",
+        /^groups unknown: WTSQueryUserToken\(5\) failed: access denied \(5\)$/,
+      );
+      for (const other of list.filter((s) => s.sessionId !== 5 && s.userName !== "")) {
+        assert.ok((other.groups ?? []).length > 0, `session ${other.sessionId}`);
+      }
     });
 
     void it("throws Win32Error with GetLastError's code, mapped by win32-errors.ts", () => {

@@ -34,6 +34,7 @@ interface Draft {
   minIdle: string;
   disconnectedFor: string;
   exemptUsers: string;
+  exemptGroups: string;
   action: "disconnect" | "logoff";
   warn: boolean;
   warningText: string;
@@ -54,6 +55,7 @@ const EMPTY: Draft = {
   minIdle: "30m",
   disconnectedFor: "",
   exemptUsers: "",
+  exemptGroups: "",
   action: "logoff",
   warn: false,
   warningText: "",
@@ -82,6 +84,7 @@ function draftOf(definition: ApiPolicyDefinition): Draft {
     minIdle: s.minIdle ?? "",
     disconnectedFor: s.disconnectedFor ?? "",
     exemptUsers: (s.exemptUsers ?? []).join(", "),
+    exemptGroups: (s.exemptGroups ?? []).join(", "),
     action: definition.action,
     warn: definition.warning !== undefined && definition.warning !== null,
     warningText: definition.warning?.text ?? "",
@@ -119,6 +122,7 @@ function definitionOf(draft: Draft): ApiPolicyDefinition {
         ? {}
         : { disconnectedFor: draft.disconnectedFor.trim() }),
       exemptUsers: list(draft.exemptUsers),
+      exemptGroups: list(draft.exemptGroups),
     },
     action: draft.action,
     ...(draft.warn ? { warning: { text: draft.warningText, grace: draft.grace.trim() } } : {}),
@@ -141,6 +145,9 @@ function describe(definition: ApiPolicyDefinition): string {
     s.user !== undefined && s.user !== "" ? `user ${s.user}` : "",
     s.exemptUsers !== undefined && s.exemptUsers.length > 0
       ? `except ${s.exemptUsers.join(", ")}`
+      : "",
+    s.exemptGroups !== undefined && s.exemptGroups.length > 0
+      ? `except members of ${s.exemptGroups.join(", ")}`
       : "",
   ].filter((part) => part !== "");
   const verb = definition.action === "logoff" ? "Log off" : "Disconnect";
@@ -370,6 +377,7 @@ function Editor(props: {
         {text("minIdle", "Idle at least", "30m")}
         {text("disconnectedFor", "Disconnected for at least", "2h")}
         {text("exemptUsers", "Exempt users (comma list)", "LAB\\teacher*")}
+        {text("exemptGroups", "Exempt groups (comma list)", "LAB\\Teachers")}
       </fieldset>
       <fieldset>
         <legend>Action</legend>

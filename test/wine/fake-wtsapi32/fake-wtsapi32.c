@@ -8,7 +8,8 @@
  *
  * Failures are read from the environment variable WMSFLEET_FAKE_WTS_FAIL at each call, a comma
  * separated list of OPERATION[:SESSION]=CODE, e.g. "enumerate=1722", "disconnect:5=7007",
- * "query:3=2". OPERATION is enumerate, query, disconnect, logoff or message; without :SESSION it
+ * "query:3=2". OPERATION is enumerate, query, disconnect, logoff, message or token
+ * (WTSQueryUserToken); without :SESSION it
  * applies to every
  * session. The file named by WMSFLEET_FAKE_WTS_FAIL_FILE, read at each call too, adds entries in
  * the same form, so that a test can change them while the process runs. CODE "hang" makes the
@@ -391,6 +392,28 @@ __declspec(dllexport) BOOL WINAPI WTSDisconnectSession(HANDLE server, DWORD id, 
     s->locked = TRUE;
     LeaveCriticalSection(&lock);
     raise_event(WTS_EVENT_DISCONNECT | WTS_EVENT_STATECHANGE);
+    return TRUE;
+}
+
+/*
+ * The "user token" of a session with a user: the token of the calling process itself (Wine's
+ * user, whose groups Wine's LookupAccountSidW names), so that the caller reads real TokenGroups;
+ * ERROR_NO_TOKEN (1008) for a session nobody is logged on to, as Windows answers.
+ */
+__declspec(dllexport) BOOL WINAPI WTSQueryUserToken(ULONG id, PHANDLE token)
+{
+    DWORD code;
+    if (token == NULL)
+        return fail(ERROR_INVALID_PARAMETER);
+    if ((code = configured_failure("token", id)) != 0)
+        return fail(code);
+    FakeSession *s = find_session(id);
+    if (s == NULL)
+        return fail(7022);
+    if (s->user[0] == L'\0')
+        return fail(ERROR_NO_TOKEN);
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, token))
+        return FALSE;
     return TRUE;
 }
 

@@ -620,6 +620,19 @@ export interface Session {
    * not be read are empty or unset. Empty for a session read whole.
    */
   note: string;
+  /**
+   * The groups the logged-on user belongs to, as DOMAIN\Group names ("LAB\Teachers",
+   * "BUILTIN\Users"), sorted; at most 200 of them (a user in more has groups_known false). Empty
+   * when nobody is logged on or groups_known is false.
+   */
+  groups: string[];
+  /**
+   * Whether `groups` is the user's whole membership. False when the agent could not learn it (the
+   * user's token or a group's name could not be read: `note` says why), when nobody is logged on,
+   * and from an agent older than this field. A reader that decides by group (a policy's exempt
+   * groups) must treat false as "might be in any group": never as "in none".
+   */
+  groupsKnown: boolean;
 }
 
 /** The result for one requested (Disconnect) or considered (DisconnectAll) session. */
@@ -845,6 +858,8 @@ function createBaseSession(): Session {
     lastInputTime: undefined,
     locked: false,
     note: "",
+    groups: [],
+    groupsKnown: false,
   };
 }
 
@@ -885,6 +900,12 @@ export const Session: MessageFns<Session> = {
     }
     if (message.note !== "") {
       writer.uint32(98).string(message.note);
+    }
+    for (const v of message.groups) {
+      writer.uint32(106).string(v!);
+    }
+    if (message.groupsKnown !== false) {
+      writer.uint32(112).bool(message.groupsKnown);
     }
     return writer;
   },
@@ -998,6 +1019,22 @@ export const Session: MessageFns<Session> = {
             message.note = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.groupsKnown = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1056,6 +1093,14 @@ export const Session: MessageFns<Session> = {
           : undefined,
       locked: isSet(object.locked) ? globalThis.Boolean(object.locked) : false,
       note: isSet(object.note) ? globalThis.String(object.note) : "",
+      groups: globalThis.Array.isArray(object?.groups)
+        ? object.groups.map((e: any) => globalThis.String(e))
+        : [],
+      groupsKnown: isSet(object.groupsKnown)
+        ? globalThis.Boolean(object.groupsKnown)
+        : isSet(object.groups_known)
+          ? globalThis.Boolean(object.groups_known)
+          : false,
     };
   },
 
@@ -1097,6 +1142,12 @@ export const Session: MessageFns<Session> = {
     if (message.note !== "") {
       obj.note = message.note;
     }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    if (message.groupsKnown !== false) {
+      obj.groupsKnown = message.groupsKnown;
+    }
     return obj;
   },
 
@@ -1120,6 +1171,8 @@ export const Session: MessageFns<Session> = {
     message.lastInputTime = object.lastInputTime ?? undefined;
     message.locked = object.locked ?? false;
     message.note = object.note ?? "";
+    message.groups = object.groups?.map((e) => e) || [];
+    message.groupsKnown = object.groupsKnown ?? false;
     return message;
   },
 };
