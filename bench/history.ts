@@ -10,7 +10,9 @@
  *    host, two classes a day, each logon with an idle crossing, a lock and unlock, and its logoff;
  *    figures: changes, file size, bytes per change.
  * 3. The occupancy query over it: `GET /api/v1/occupancy` for the last day, week and 31 days
- *    (by host, every host), median of a few runs.
+ *    (by host, every host), median of a few runs: the store's own count (per-hour runs grouped in
+ *    SQL, what the API answers with) and, in the same run, the earlier way (every span of the
+ *    window read into JavaScript and counted there), with the ratio; both must agree.
  *
  * Flags: `--hosts 1000 --days 90 --seats 20 --rounds 20 --runs 5 --keep`.
  */
@@ -226,17 +228,31 @@ async function ninetyDays(dir: string) {
 
   const reopened = openSqliteStore({ dataDir: join(dir, "days") });
   const query = async (windowMs: number) => {
-    const times: number[] = [];
+    const inSql: number[] = [];
+    const inJs: number[] = [];
     let cells = 0;
     for (let run = 0; run < RUNS; run++) {
-      const t0 = performance.now();
       const to = end - 2 * DAY_MS;
       const from = to - windowMs;
-      const counted = occupancy(await reopened.usageSpans(new Date(from), new Date(to)), from, to);
+      const t0 = performance.now();
+      const counted = await reopened.hourlyOccupancy(new Date(from), new Date(to));
+      inSql.push(performance.now() - t0);
+      const t1 = performance.now();
+      const reference = occupancy(
+        await reopened.usageSpans(new Date(from), new Date(to)),
+        from,
+        to,
+      );
+      inJs.push(performance.now() - t1);
       cells = counted.hosts.size * counted.hours.length;
-      times.push(performance.now() - t0);
+      for (const [host, counts] of reference.hosts) {
+        if (counted.hosts.get(host)?.join(",") !== counts.join(",")) {
+          throw new Error(`the two counts differ for ${host}`);
+        }
+      }
+      if (counted.hosts.size !== reference.hosts.size) throw new Error("the two counts differ");
     }
-    return { medianMs: median(times), cells };
+    return { medianMs: median(inSql), jsMedianMs: median(inJs), cells };
   };
   const queries = {
     day: await query(DAY_MS),
@@ -262,7 +278,7 @@ try {
   );
   for (const [window, q] of Object.entries(days.queries)) {
     process.stdout.write(
-      `occupancy by host over the last ${window}: ${q.medianMs.toFixed(0)} ms median of ${RUNS} (${q.cells} host-hours)\n`,
+      `occupancy by host over the last ${window}: ${q.medianMs.toFixed(0)} ms median of ${RUNS} counted in SQL, ${q.jsMedianMs.toFixed(0)} ms every span counted in JavaScript (${(q.jsMedianMs / q.medianMs).toFixed(1)}x) (${q.cells} host-hours)\n`,
     );
   }
 } finally {

@@ -4,23 +4,22 @@
  * an hour's figure is "how many people used this host during that hour". Hours are whole UTC
  * hours; the window is widened to them.
  */
-import type { UsageSpan } from "../store/store.js";
+import type { HourlyOccupancy, UsageSpan } from "../store/store.js";
 
 /** One hour, in milliseconds. */
 export const HOUR_MS = 3_600_000;
 
-/** Occupancy per host, hour by hour. */
-export interface Occupancy {
-  /** The start of each hour, Unix ms. */
-  readonly hours: readonly number[];
-  /** Each host's counts, aligned with {@link hours}; hosts without any use are left out. */
-  readonly hosts: ReadonlyMap<string, number[]>;
-}
+/** Occupancy per host, hour by hour; hosts without any use are left out. */
+export type Occupancy = HourlyOccupancy;
 
 /** The hour that holds `ms` (its start). */
 export const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
-/** Counts the spans into the hours of `fromMs`..`toMs` (widened to whole hours). */
+/**
+ * Counts the spans into the hours of `fromMs`..`toMs` (widened to whole hours), one by one: the
+ * reference the store's own count (`ConsoleStore.hourlyOccupancy`, what the API answers with) is
+ * held to.
+ */
 export function occupancy(spans: readonly UsageSpan[], fromMs: number, toMs: number): Occupancy {
   const first = hourOf(fromMs);
   const count = Math.max(1, Math.ceil((toMs - first) / HOUR_MS));

@@ -21,6 +21,7 @@ import {
   type HistoryEvent,
   type HistoryKind,
   type HistoryQuery,
+  type HourlyOccupancy,
   type NewAuditEntry,
   type NewHistoryEvent,
   type NewPolicyRun,
@@ -241,6 +242,8 @@ export function openSqliteStore(options: SqliteStoreOptions): ConsoleStore {
 
 const ACCOUNT_COLUMNS = "id, name, role, password_hash, created_at, password_changed_at";
 const SPAN_COLUMNS = "host, session_id, user, started, ended";
+/** One hour in milliseconds: occupancy's unit. */
+const OCCUPANCY_HOUR_MS = 3_600_000;
 const POLICY_COLUMNS = "name, definition, created_at, updated_at, last_due_at";
 const TOKEN_SELECT =
   "SELECT t.id, a.name, t.label, t.created_at, t.last_used_at FROM tokens t JOIN accounts a ON a.id = t.account_id";
@@ -535,6 +538,45 @@ class SqliteStore implements ConsoleStore {
     });
   }
 
+  hourlyOccupancy(from: Date, to: Date): Promise<HourlyOccupancy> {
+    return run(() => {
+      const f = from.getTime();
+      const t = to.getTime();
+      const first = Math.floor(f / OCCUPANCY_HOUR_MS) * OCCUPANCY_HOUR_MS;
+      const count = Math.max(1, Math.ceil((t - first) / OCCUPANCY_HOUR_MS));
+      // SQL gives each run of hours [a, b] with how many spans cover exactly it; adding +n at a
+      // and -n after b, then summing along the hours, counts every span in each of its hours.
+      const rows = this.#statements.occupancyRuns.all({ f, t, first, last: count - 1 }) as {
+        host: string;
+        a: number;
+        b: number;
+        n: number;
+      }[];
+      const steps = new Map<string, number[]>();
+      for (const row of rows) {
+        let host = steps.get(row.host);
+        if (host === undefined) {
+          host = new Array<number>(count + 1).fill(0);
+          steps.set(row.host, host);
+        }
+        host[row.a] = (host[row.a] ?? 0) + row.n;
+        host[row.b + 1] = (host[row.b + 1] ?? 0) - row.n;
+      }
+      const hosts = new Map<string, number[]>();
+      for (const [host, step] of steps) {
+        const counts = new Array<number>(count);
+        let running = 0;
+        for (let index = 0; index < count; index++) {
+          running += step[index] ?? 0;
+          counts[index] = running;
+        }
+        hosts.set(host, counts);
+      }
+      const hours = Array.from({ length: count }, (_, index) => first + index * OCCUPANCY_HOUR_MS);
+      return { hours, hosts };
+    });
+  }
+
   pruneHistory(before: Date): Promise<number> {
     return run(() =>
       this.#db.transaction(() => {
@@ -698,6 +740,23 @@ function prepare(db: Database.Database) {
     spansOpen: db.prepare(
       `SELECT ${SPAN_COLUMNS} FROM usage_spans WHERE ended IS NULL AND started < ?`,
     ),
+    // The spans of usageSpans' three ranges (an open one ends at @t), each as the run of hour
+    // indexes it covers from @first (an end on an hour's boundary is not in that hour), grouped.
+    occupancyRuns: db.prepare(`
+      WITH spans AS (
+        SELECT host, started, COALESCE(ended, @t) AS ended FROM usage_spans
+          WHERE started >= @f AND started < @t
+        UNION ALL
+        SELECT host, started, ended FROM usage_spans WHERE ended > @f AND started < @f
+        UNION ALL
+        SELECT host, started, @t FROM usage_spans WHERE ended IS NULL AND started < @f
+      ), runs AS (
+        SELECT host,
+          CAST(MAX(started - @first, 0) / ${OCCUPANCY_HOUR_MS} AS INTEGER) AS a,
+          MIN(CAST((ended - @first - 1) / ${OCCUPANCY_HOUR_MS} AS INTEGER), @last) AS b
+        FROM spans WHERE ended - @first >= 1
+      )
+      SELECT host, a, b, COUNT(*) AS n FROM runs WHERE b >= a GROUP BY host, a, b`),
     pruneSpans: db.prepare("DELETE FROM usage_spans WHERE ended < ?"),
     pruneHistory: db.prepare("DELETE FROM history WHERE time < ?"),
     addPolicy: db.prepare(

@@ -146,6 +146,17 @@ export interface UsageSpan {
   readonly end: Date | undefined;
 }
 
+/**
+ * Sessions in use per host and per hour (whole UTC hours): a session counts in every hour it was
+ * logged on for any part of. Hosts without any use are left out.
+ */
+export interface HourlyOccupancy {
+  /** The start of each hour, Unix ms. */
+  readonly hours: readonly number[];
+  /** Each host's counts, aligned with {@link hours}. */
+  readonly hosts: ReadonlyMap<string, number[]>;
+}
+
 /** A policy as stored: its definition (JSON, checked by `policies/policy.ts`) and its state. */
 export interface StoredPolicy {
   readonly name: string;
@@ -247,6 +258,12 @@ export interface ConsoleStore {
   queryHistory(query: HistoryQuery): Promise<HistoryEvent[]>;
   /** The usage spans that overlap `from`..`to`, host by host. */
   usageSpans(from: Date, to: Date): Promise<UsageSpan[]>;
+  /**
+   * The occupancy of `from`..`to` (widened to whole hours), counted by the store itself: the
+   * same answer as counting {@link usageSpans} one by one (`history/occupancy.ts`), without
+   * reading every span of a long window into the process.
+   */
+  hourlyOccupancy(from: Date, to: Date): Promise<HourlyOccupancy>;
   /** Removes changes and ended spans older than `before`; returns how many changes went. */
   pruneHistory(before: Date): Promise<number>;
 

@@ -194,6 +194,80 @@ describe("console history: API over a seeded history", () => {
     assert.equal(await pruneHistory(store, 90, T0 + 110 * MIN + 90 * day), 0);
   });
 
+  it("the store's own occupancy count equals a brute-force count of a seeded history, for any window", async (t) => {
+    const store = openSqliteStore({ dataDir: join(await tempDir(t), "data") });
+    t.after(() => store.close());
+    // Three days of six hosts: spans of random lengths (some on hour boundaries, some over
+    // midnight, a logoff missed and a logon that closes it, some still open), seeded.
+    let seed = 17;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const events: NewHistoryEvent[] = [];
+    const spans: { host: string; sessionId: number; start: number; end: number | undefined }[] = [];
+    for (let h = 0; h < 6; h++) {
+      const host = `ws${h}.lab.example.com`;
+      for (let sessionId = 1; sessionId <= 4; sessionId++) {
+        let time = T0 - 12 * HOUR_MS + Math.floor(random() * 90) * MIN;
+        while (time < T0 + 3 * 24 * HOUR_MS) {
+          const length = random() < 0.2 ? HOUR_MS : Math.floor(random() * 10 * HOUR_MS);
+          const common = { host, sessionId, user: `LAB\\u${h}${sessionId}`, detail: "" };
+          events.push({ ...common, time: new Date(time), kind: "logon" });
+          const last = time + length >= T0 + 3 * 24 * HOUR_MS;
+          const missed = random() < 0.1;
+          if (!last && !missed) {
+            events.push({ ...common, time: new Date(time + length), kind: "logoff" });
+          }
+          // A missed logoff: the next logon on the session, at once, closes the span (the store does).
+          const next = time + length + (missed ? 0 : Math.floor(random() * 3 * HOUR_MS));
+          spans.push({ host, sessionId, start: time, end: last ? undefined : time + length });
+          if (last) break;
+          time = next;
+        }
+      }
+    }
+    events.sort((a, b) => a.time.getTime() - b.time.getTime());
+    await store.appendHistory(events);
+    const windows: [number, number][] = [
+      [T0, T0 + 24 * HOUR_MS],
+      [T0 + 17 * MIN, T0 + 5 * HOUR_MS + 3 * MIN],
+      [T0 - 24 * HOUR_MS, T0 + 4 * 24 * HOUR_MS],
+      [T0 + 30 * HOUR_MS, T0 + 30 * HOUR_MS + 1],
+      [T0 + 2 * 24 * HOUR_MS + 59 * MIN, T0 + 3 * 24 * HOUR_MS + 30 * MIN],
+    ];
+    for (const [from, to] of windows) {
+      const counted = await store.hourlyOccupancy(new Date(from), new Date(to));
+      // Brute force: every hour of the window, every span of the seed, does it touch the hour?
+      const first = Math.floor(from / HOUR_MS) * HOUR_MS;
+      const hours = Math.max(1, Math.ceil((to - first) / HOUR_MS));
+      const expected = new Map<string, number[]>();
+      for (const span of spans) {
+        if (span.start >= to) continue;
+        const end = span.end ?? to;
+        if (end <= from && span.end !== undefined) continue;
+        for (let index = 0; index < hours; index++) {
+          const hourStart = first + index * HOUR_MS;
+          if (span.start < hourStart + HOUR_MS && end > hourStart) {
+            const counts = expected.get(span.host) ?? new Array<number>(hours).fill(0);
+            counts[index] = (counts[index] ?? 0) + 1;
+            expected.set(span.host, counts);
+          }
+        }
+      }
+      const window = `${new Date(from).toISOString()}..${new Date(to).toISOString()}`;
+      // And the same as counting the store's spans one by one.
+      const oneByOne = occupancy(await store.usageSpans(new Date(from), new Date(to)), from, to);
+      assert.deepEqual(counted, oneByOne, window);
+      assert.deepEqual(
+        new Map([...counted.hosts].sort(([a], [b]) => a.localeCompare(b))),
+        new Map([...expected].sort(([a], [b]) => a.localeCompare(b))),
+        window,
+      );
+      assert.equal(counted.hours.length, hours, window);
+    }
+  });
+
   it("counts a span on an hour's boundary in the hours it touches only", () => {
     const span = (start: number, end: number | undefined) => ({
       host: "h",

@@ -4,7 +4,7 @@
  * both. Times are ISO 8601 with a zone (`2026-11-30T08:00:00Z`).
  */
 import type { FastifyInstance } from "fastify";
-import { HOUR_MS, occupancy } from "../../history/occupancy.js";
+import { HOUR_MS } from "../../history/occupancy.js";
 import type { ConsoleStore } from "../../store/store.js";
 import { ApiError } from "../api-error.js";
 import type { HistoryPage, OccupancyAnswer } from "../types.js";
@@ -108,7 +108,7 @@ export function historyRoutes(
       if (to.getTime() - from.getTime() > MAX_OCCUPANCY_MS) {
         throw ApiError.badRequest(`the window from "from" to "to" is longer than 31 days`);
       }
-      const counted = occupancy(await store.usageSpans(from, to), from.getTime(), to.getTime());
+      const counted = await store.hourlyOccupancy(from, to);
       const common = {
         from: from.toISOString(),
         to: to.toISOString(),
