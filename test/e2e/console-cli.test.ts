@@ -2,15 +2,17 @@
  * `wms-console` as users run it (bin/wms-console.js, the bundle): the `user` and `token`
  * commands on a real store, bad configuration refused with exit 2 before anything is bound, and
  * the service serving until SIGTERM, with a token made and revoked by the command line while it
- * runs (revoked, it stops at once).
+ * runs (revoked, it stops at once), and SIGHUP reading the inventory again.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import type { HostList } from "../../console/api/types.js";
 import { CONSOLE_BIN } from "../helpers/commands.js";
 
 interface Run {
@@ -308,4 +310,83 @@ describe("wms-console service", () => {
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
   });
+
+  it(
+    "SIGHUP reads the inventory again: a change the file watch cannot see reaches the host list",
+    { skip: process.platform === "win32" ? "no SIGHUP on Windows" : false, timeout: 120_000 },
+    async (t) => {
+      const dir = await tempDir(t);
+      const data = ["--data-dir", join(dir, "data")];
+      await run(
+        ["user", "add", "robot", "--role", "reader", "--password-stdin", ...data],
+        PASSWORD,
+      );
+      const token = (await run(["token", "create", "--user", "robot", ...data])).stdout.trim();
+      // The console watches the folder of the path it is given (inotify on Linux); the file
+      // itself is behind a symlink in another folder, so writing it is no event the watch hears:
+      // only SIGHUP can bring the change in, as on a file system without change events.
+      await mkdir(join(dir, "real"));
+      await mkdir(join(dir, "conf"));
+      const real = join(dir, "real", "hosts.txt");
+      await writeFile(real, "one.lab.test 127.0.0.1:9\ntwo.lab.test 127.0.0.1:9\n");
+      await symlink(real, join(dir, "conf", "hosts.txt"));
+      const child = spawn(
+        process.execPath,
+        [
+          CONSOLE_BIN,
+          "--insecure-loopback",
+          "--listen",
+          "127.0.0.1:0",
+          "--inventory",
+          join(dir, "conf", "hosts.txt"),
+          ...data,
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      t.after(() => {
+        if (child.exitCode === null) child.kill("SIGKILL");
+      });
+      const exited = new Promise<number | null>((resolve) =>
+        child.on("exit", (code) => resolve(code)),
+      );
+      const reloads: { reason?: string; added?: string[]; removed?: string[] }[] = [];
+      const url = await new Promise<string>((resolve, reject) => {
+        const lines = createInterface({ input: child.stdout });
+        lines.on("line", (line) => {
+          const parsed = JSON.parse(line) as { msg?: string; url?: string; reason?: string };
+          if (parsed.msg === "console serving" && parsed.url !== undefined) resolve(parsed.url);
+          if (parsed.msg === "inventory reloaded") reloads.push(parsed);
+        });
+        child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
+      });
+      const hostNames = async () => {
+        const response = await fetch(`${url}/api/v1/hosts`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(response.status, 200);
+        return ((await response.json()) as HostList).hosts.map((h) => h.host);
+      };
+      assert.deepEqual(await hostNames(), ["one.lab.test", "two.lab.test"]);
+
+      await writeFile(real, "two.lab.test 127.0.0.1:9\nthree.lab.test 127.0.0.1:9\n");
+      child.kill("SIGHUP");
+      let names = await hostNames();
+      while (names.includes("one.lab.test")) {
+        await delay(20); // polling the API: the reload has no other sign outside the process
+        names = await hostNames();
+      }
+      assert.deepEqual(names, ["two.lab.test", "three.lab.test"]);
+      assert.deepEqual(reloads, [
+        {
+          ...reloads[0],
+          reason: "SIGHUP",
+          added: ["three.lab.test"],
+          removed: ["one.lab.test"],
+        },
+      ]);
+      // Still serving after the reload; SIGTERM still stops it cleanly.
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    },
+  );
 });
