@@ -27,6 +27,7 @@ import {
   type LogLevel,
   type SettingSources,
 } from "./config/options.js";
+import { DEFAULT_AUDIT_DAYS } from "./audit/retention.js";
 import { DEFAULT_HISTORY_DAYS } from "./history/retention.js";
 import { startConsole } from "./service.js";
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
@@ -81,6 +82,10 @@ function buildProgram(io: ConsoleIo): Command {
     .option(
       "--history-days <days>",
       `days of session history kept, pruned hourly; default ${DEFAULT_HISTORY_DAYS} ${env("historyDays")}`,
+    )
+    .option(
+      "--audit-days <days>",
+      `days of the console's audit trail kept, pruned hourly; default ${DEFAULT_AUDIT_DAYS} ${env("auditDays")}`,
     )
     .option(
       "--insecure-loopback",

@@ -33,6 +33,7 @@ import { createFleet, type Fleet, type FleetOptions } from "./fleet/fleet.js";
 import { loadTargets, watchInventory, type InventoryWatch } from "./fleet/inventory.js";
 import { createHistoryRecorder, type HistoryRecorder } from "./history/recorder.js";
 import { startHistoryRetention } from "./history/retention.js";
+import { startAuditRetention } from "./audit/retention.js";
 import { createPolicyRunner, type PolicyRunner } from "./policies/runner.js";
 import { createPolicyScheduler, type PolicyScheduler } from "./policies/scheduler.js";
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
@@ -205,6 +206,12 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     logger: logger.child({ part: "history" }),
     now,
   });
+  const stopAuditRetention = startAuditRetention({
+    store,
+    days: config.auditDays,
+    logger: logger.child({ part: "audit" }),
+    now,
+  });
   const policyRunner = createPolicyRunner({
     controller,
     fleet,
@@ -258,6 +265,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     await app.close();
     await policyScheduler.close();
     stopRetention();
+    stopAuditRetention();
     await fleet.close();
     await history.close();
     controller.close();

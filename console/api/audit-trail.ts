@@ -5,6 +5,7 @@
  * summarised, never copied.
  */
 import type { FastifyRequest } from "fastify";
+import type { RefusalLimiter } from "../audit/refusals.js";
 import type { AuthMethod, ConsoleStore, NewAuditEntry } from "../store/store.js";
 
 /** The largest `detail` kept, in characters of JSON; larger ones are replaced by a summary. */
@@ -55,4 +56,27 @@ export function audit(
   facts: AuditFacts,
 ): Promise<number> {
   return store.appendAudit(auditEntry(request, facts));
+}
+
+/** The audit trail of anonymous refusals, bounded by a {@link RefusalLimiter}. */
+export interface RefusalAudit {
+  /** Records an anonymous refusal whole, or counts it for its window's summary. */
+  record(request: FastifyRequest, facts: AuditFacts): Promise<void>;
+  /** Writes the summaries of the windows that ended (with `all`, the current one's too). */
+  flush(all?: boolean): Promise<void>;
+}
+
+/** Writes anonymous refusals to `store` as `limiter` decides. */
+export function createRefusalAudit(store: ConsoleStore, limiter: RefusalLimiter): RefusalAudit {
+  const flush = async (all = false) => {
+    for (const summary of limiter.drain(all)) await store.appendAudit(summary);
+  };
+  return {
+    async record(request, facts) {
+      const entry = auditEntry(request, facts);
+      if (limiter.admit(entry)) await store.appendAudit(entry);
+      await flush();
+    },
+    flush,
+  };
 }

@@ -3,7 +3,7 @@
  * before the body is read): a bearer token (`Authorization: Bearer wmsc_…`) or the session
  * cookie; then the route's {@link Access}; then, for a change made with a cookie, the CSRF token
  * in `X-CSRF-Token`. A refused request is answered before its body is read, changes nothing, and
- * is written to the audit trail.
+ * is written to the audit trail (an anonymous one within the bounds of `audit/refusals.ts`).
  *
  * CSRF: a browser sends the cookie with any request to the console, including one a hostile page
  * makes it send; it never sends a custom header cross-origin without the console's consent (a
@@ -23,7 +23,7 @@ import {
   sessionCookieName,
 } from "../security/web-sessions.js";
 import { ApiError } from "./api-error.js";
-import { audit } from "./audit-trail.js";
+import { audit, type RefusalAudit } from "./audit-trail.js";
 import type { Access, Principal } from "./principal.js";
 import { CSRF_HEADER } from "./types.js";
 
@@ -35,6 +35,8 @@ export interface AuthenticatorOptions {
   readonly sessionIdleMs: number;
   readonly sessionMaxAgeMs: number;
   readonly now: () => number;
+  /** Where refusals of requests that no account made are recorded, bounded. */
+  readonly refusals: RefusalAudit;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -143,11 +145,9 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       }
     } catch (error) {
       if (error instanceof ApiError) {
-        await audit(store, request, {
-          action: "denied",
-          outcome: error.code,
-          detail: { reason: error.message },
-        });
+        const facts = { action: "denied", outcome: error.code, detail: { reason: error.message } };
+        if (request.principal === undefined) await options.refusals.record(request, facts);
+        else await audit(store, request, facts);
       }
       throw error;
     }

@@ -7,10 +7,12 @@
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { REFUSAL_WINDOW_MS, createRefusalLimiter, type RefusalLimiter } from "../audit/refusals.js";
 import type { ConsoleStore } from "../store/store.js";
 import { createLoginGuard, type LoginGuard } from "../security/login-guard.js";
 import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from "../security/web-sessions.js";
 import { ApiError } from "./api-error.js";
+import { createRefusalAudit } from "./audit-trail.js";
 import { createAuthenticator } from "./authenticate.js";
 import "./principal.js";
 import { adminRoutes } from "./routes/admin-routes.js";
@@ -38,6 +40,8 @@ export interface ApiServerOptions {
   readonly loginGuard?: LoginGuard;
   /** Wall clock in milliseconds (session times). @default Date.now */
   readonly now?: () => number;
+  /** Bounds the records of anonymous refusals. @default createRefusalLimiter(now) */
+  readonly refusalLimiter?: RefusalLimiter;
   /** Adds the routes of later parts (fleet, actions, events, metrics, the UI). */
   readonly routes?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
@@ -108,6 +112,27 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     void parseJson(request, body as string, done);
   });
   app.decorateRequest("principal", undefined);
+  const refusals = createRefusalAudit(
+    options.store,
+    options.refusalLimiter ?? createRefusalLimiter(now),
+  );
+  // A window's summary is written by the next refusal, or by this timer when none comes.
+  const writeSummaries = () =>
+    refusals
+      .flush()
+      .catch((error: unknown) =>
+        options.logger.warn({ err: error }, "cannot write the summary of refused requests"),
+      );
+  const summaries = setInterval(() => void writeSummaries(), REFUSAL_WINDOW_MS);
+  summaries.unref();
+  app.addHook("onClose", async () => {
+    clearInterval(summaries);
+    await refusals
+      .flush(true)
+      .catch((error: unknown) =>
+        options.logger.warn({ err: error }, "cannot write the summary of refused requests"),
+      );
+  });
   app.addHook(
     "onRequest",
     createAuthenticator({
@@ -116,6 +141,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       sessionIdleMs,
       sessionMaxAgeMs: options.sessionMaxAgeMs ?? DEFAULT_SESSION_MAX_AGE_MS,
       now,
+      refusals,
     }),
   );
   const headers = securityHeaders(secureCookies);
@@ -145,6 +171,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   sessionRoutes(app, {
     store: options.store,
     guard: options.loginGuard ?? createLoginGuard(),
+    refusals,
     secureCookies,
     sessionIdleMs,
     now,

@@ -5,6 +5,7 @@
  * from; the command exits with status 2 before it opens the store or binds a port.
  */
 import { flagName, parseBoolean, parseListen } from "../../common/config-values.js";
+import { DEFAULT_AUDIT_DAYS, MAX_AUDIT_DAYS } from "../audit/retention.js";
 import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS } from "../history/retention.js";
 
 /** A configuration value that cannot be used: exit status 2, nothing opened or bound. */
@@ -46,6 +47,8 @@ export interface ConsoleSettings {
   logLevel?: string;
   /** Days of session history kept (1 to 3660). @default {@link DEFAULT_HISTORY_DAYS} */
   historyDays?: number | string;
+  /** Days of audit trail kept (1 to 3660). @default {@link DEFAULT_AUDIT_DAYS} */
+  auditDays?: number | string;
 }
 
 /** The store settings only: what `wms-console user` and `token` need. */
@@ -65,6 +68,8 @@ export interface ResolvedConsoleConfig {
   readonly logLevel: LogLevel;
   /** Days of session history kept. */
   readonly historyDays: number;
+  /** Days of audit trail kept. */
+  readonly auditDays: number;
 }
 
 /** Each setting's environment variable (`WMSCONSOLE_INVENTORY` is a comma list). */
@@ -80,6 +85,7 @@ export const ENVIRONMENT_VARIABLES: Readonly<Record<keyof ConsoleSettings, strin
   insecureLoopback: "WMSCONSOLE_INSECURE_LOOPBACK",
   logLevel: "WMSCONSOLE_LOG_LEVEL",
   historyDays: "WMSCONSOLE_HISTORY_DAYS",
+  auditDays: "WMSCONSOLE_AUDIT_DAYS",
 };
 
 /** The variable that names the config file when `--config` does not. */
@@ -132,11 +138,11 @@ export function settingsFromFile(content: unknown, path: string): ConsoleSetting
         throw new ConsoleConfigError(`${path}: "insecureLoopback" must be true or false`);
       }
       settings.insecureLoopback = value;
-    } else if (name === "historyDays") {
+    } else if (name === "historyDays" || name === "auditDays") {
       if (typeof value !== "number" && typeof value !== "string") {
-        throw new ConsoleConfigError(`${path}: "historyDays" must be a whole number of days`);
+        throw new ConsoleConfigError(`${path}: "${name}" must be a whole number of days`);
       }
-      settings.historyDays = value;
+      settings[name] = value;
     } else {
       if (typeof value !== "string" || value === "") {
         throw new ConsoleConfigError(`${path}: "${name}" must be a non-empty string`);
@@ -267,17 +273,29 @@ export function resolveConsoleConfig(sources: SettingSources): ResolvedConsoleCo
     dataDir: dataDirOf(pick("dataDir")),
     insecureLoopback,
     logLevel: logLevelOf(pick("logLevel")),
-    historyDays: historyDaysOf(pick("historyDays")),
+    historyDays: daysOf(
+      pick("historyDays"),
+      DEFAULT_HISTORY_DAYS,
+      MAX_HISTORY_DAYS,
+      "session history",
+    ),
+    auditDays: daysOf(pick("auditDays"), DEFAULT_AUDIT_DAYS, MAX_AUDIT_DAYS, "audit trail"),
   };
 }
 
-function historyDaysOf(setting: Picked<number | string> | undefined): number {
-  if (setting === undefined) return DEFAULT_HISTORY_DAYS;
+/** A retention in whole days, 1..`max`; `what` is kept, as the message says. */
+function daysOf(
+  setting: Picked<number | string> | undefined,
+  byDefault: number,
+  max: number,
+  what: string,
+): number {
+  if (setting === undefined) return byDefault;
   const text = String(setting.value).trim();
   const days = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(days) || days < 1 || days > MAX_HISTORY_DAYS) {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(days) || days < 1 || days > max) {
     throw new ConsoleConfigError(
-      `${setting.source}: "${String(setting.value)}" is not a number of days 1..${MAX_HISTORY_DAYS} (whole days of session history to keep)`,
+      `${setting.source}: "${String(setting.value)}" is not a number of days 1..${max} (whole days of ${what} to keep)`,
     );
   }
   return days;

@@ -108,4 +108,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX policy_runs_policy ON policy_runs (policy, id);
     `,
   },
+  {
+    version: 3,
+    description: "audit retention: the audit trail by time, its host index by record",
+    sql: `
+      CREATE INDEX audit_time ON audit (time, id);
+      CREATE INDEX audit_hosts_audit ON audit_hosts (audit_id);
+    `,
+  },
 ];

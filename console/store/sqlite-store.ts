@@ -466,6 +466,16 @@ class SqliteStore implements ConsoleStore {
     });
   }
 
+  pruneAudit(before: Date, maxRecords: number): Promise<number> {
+    return run(() =>
+      this.#db.transaction(() => {
+        const time = before.getTime();
+        this.#statements.pruneAuditHosts.run(time, maxRecords);
+        return this.#statements.pruneAudit.run(time, maxRecords).changes;
+      })(),
+    );
+  }
+
   appendHistory(events: readonly NewHistoryEvent[]): Promise<void> {
     return run(() => {
       if (events.length === 0) return;
@@ -722,6 +732,13 @@ function prepare(db: Database.Database) {
       "INSERT INTO audit (time, actor, auth, address, action, outcome, hosts, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     addAuditHost: db.prepare("INSERT OR IGNORE INTO audit_hosts (audit_id, host) VALUES (?, ?)"),
+    // The oldest records first (by time, then id), through the indexes of migration 3.
+    pruneAuditHosts: db.prepare(
+      "DELETE FROM audit_hosts WHERE audit_id IN (SELECT id FROM audit WHERE time < ? ORDER BY time, id LIMIT ?)",
+    ),
+    pruneAudit: db.prepare(
+      "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < ? ORDER BY time, id LIMIT ?)",
+    ),
     addHistory: db.prepare(
       "INSERT INTO history (time, host, session_id, user, kind, detail) VALUES (?, ?, ?, ?, ?, ?)",
     ),

@@ -248,6 +248,12 @@ export interface ConsoleStore {
   appendAudit(entry: NewAuditEntry): Promise<number>;
   /** Reads audit records, newest first. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /**
+   * Removes at most `maxRecords` of the oldest audit records made before `before` (and their
+   * host index); returns how many went. Callers repeat while it returns `maxRecords`, letting the
+   * event loop go in between.
+   */
+  pruneAudit(before: Date, maxRecords: number): Promise<number>;
 
   /**
    * Appends session changes, in one transaction (callers batch them); a `logon` opens a

@@ -267,6 +267,11 @@ describe("wms-console service", () => {
         {},
         /--history-days: "0" is not a number of days 1\.\.3660/,
       ],
+      [
+        ["--insecure-loopback", ...data],
+        { WMSCONSOLE_AUDIT_DAYS: "a year" },
+        /WMSCONSOLE_AUDIT_DAYS: "a year" is not a number of days 1\.\.3660 \(whole days of audit trail to keep\)/,
+      ],
     ];
     for (const [args, env, message] of cases) {
       const result = await run(args, "", env);

@@ -155,3 +155,37 @@ it("--history-days: 90 by default, flags > environment > file, whole days 1..366
     /"historyDays" must be a whole number of days/,
   );
 });
+
+it("--audit-days: 365 by default, flags > environment > file, whole days 1..3660 or exit 2", () => {
+  assert.equal(resolve(TLS).auditDays, 365);
+  assert.equal(
+    resolve({ ...TLS, auditDays: "30" }, { auditDays: "60" }, { auditDays: 7 }).auditDays,
+    30,
+  );
+  assert.equal(
+    resolve(TLS, settingsFromEnvironment({ WMSCONSOLE_AUDIT_DAYS: "60" })).auditDays,
+    60,
+  );
+  assert.equal(resolve(TLS, {}, settingsFromFile({ auditDays: 7 }, "c.json")).auditDays, 7);
+  assert.equal(resolve({ ...TLS, auditDays: " 3660 " }).auditDays, 3660);
+  for (const value of ["0", "1.5", "3661", "a year", "", "1e3", "-1"]) {
+    assert.throws(
+      () => resolve({ ...TLS, auditDays: value }),
+      (error: unknown) =>
+        error instanceof ConsoleConfigError &&
+        error.message ===
+          `--audit-days: "${value}" is not a number of days 1..3660 (whole days of audit trail to keep)`,
+      value,
+    );
+  }
+  assert.throws(
+    () => resolve(TLS, {}, settingsFromFile({ auditDays: 0 }, "c.json")),
+    /^ConsoleConfigError: console\.json: auditDays: "0" is not a number of days/,
+  );
+  assert.throws(
+    () => settingsFromFile({ auditDays: [365] }, "c.json"),
+    /"auditDays" must be a whole number of days/,
+  );
+  // The history's retention is its own: one does not set the other.
+  assert.equal(resolve({ ...TLS, auditDays: "30" }).historyDays, 90);
+});

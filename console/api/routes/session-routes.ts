@@ -5,7 +5,8 @@
  *
  * A wrong user name and a wrong password get the same answer after the same work (an unknown
  * name is checked against a dummy hash), and count alike towards the limits of
- * `login-guard.ts`. Every login, failed or not, is in the audit trail.
+ * `login-guard.ts`. Every login, failed or not, is in the audit trail (one refused by the limits
+ * within the bounds of `audit/refusals.ts`: a flood of them is counted, not copied).
  */
 import type { FastifyInstance } from "fastify";
 import type { ConsoleStore } from "../../store/store.js";
@@ -15,7 +16,7 @@ import { newSecret, secretDigest } from "../../security/secrets.js";
 import { clearedSessionCookie, sessionCookie } from "../../security/web-sessions.js";
 import { MAX_USER_NAME_CHARS } from "../../store/account-rules.js";
 import { ApiError } from "../api-error.js";
-import { audit } from "../audit-trail.js";
+import { audit, type RefusalAudit } from "../audit-trail.js";
 import type { LoginRequest, WhoAmI } from "../types.js";
 import { objectBody, stringField } from "../validate.js";
 
@@ -26,6 +27,8 @@ const MAX_LOGIN_BODY_BYTES = 8 * 1024;
 export interface SessionRouteOptions {
   readonly store: ConsoleStore;
   readonly guard: LoginGuard;
+  /** Where logins refused by the rate limit are recorded, bounded. */
+  readonly refusals: RefusalAudit;
   readonly secureCookies: boolean;
   readonly sessionIdleMs: number;
   readonly now: () => number;
@@ -47,7 +50,7 @@ export function sessionRoutes(app: FastifyInstance, options: SessionRouteOptions
       };
       const block = guard.check(request.ip, login.user);
       if (block !== undefined) {
-        await audit(store, request, {
+        await options.refusals.record(request, {
           action: "login",
           outcome: "too_many_attempts",
           actor: login.user,
