@@ -66,6 +66,7 @@ function eventSource(): Fleet & { emit(event: ApiEvent): void } {
     hosts: () => [],
     host: () => undefined,
     target: () => undefined,
+    targets: () => [],
     sessions: () => [],
     statusCounts: unused,
     close: () => Promise.resolve(),

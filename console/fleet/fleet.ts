@@ -79,6 +79,8 @@ export interface Fleet {
   host(fqdn: string): ApiHost | undefined;
   /** The target of a host, by FQDN (as the inventory names it). */
   target(fqdn: string): Target | undefined;
+  /** Every host's target, in inventory order (without working out each host's view). */
+  targets(): Target[];
   /** Every session of every online host, now. */
   sessions(): ApiSession[];
   /** How many hosts have each status. */
@@ -321,6 +323,7 @@ export function createFleet(options: FleetOptions): Fleet {
       return state === undefined ? undefined : view(state);
     },
     target: (fqdn) => states.get(fqdn)?.target,
+    targets: () => [...states.values()].map((state) => state.target),
     sessions() {
       const time = now();
       return [...states.values()].flatMap((state) =>

@@ -124,8 +124,13 @@ export function createConsoleMetrics(fleet: Fleet): ConsoleMetrics {
     recordAction(action, whatIf, result) {
       const what_if = String(whatIf);
       actionHosts.inc({ action, what_if, status: result.status });
+      // One increment per outcome, not per session: a host's 20 sessions are 20 label lookups.
+      const outcomes = new Map<string, number>();
       for (const session of result.results) {
-        actionSessions.inc({ action, what_if, outcome: session.outcome });
+        outcomes.set(session.outcome, (outcomes.get(session.outcome) ?? 0) + 1);
+      }
+      for (const [outcome, count] of outcomes) {
+        actionSessions.inc({ action, what_if, outcome }, count);
       }
       if (result.status !== "unknown-host") {
         duration.observe({ action, status: result.status }, result.durationMs / 1000);

@@ -421,24 +421,34 @@ class SqliteStore implements ConsoleStore {
   }
 
   appendAudit(entry: NewAuditEntry): Promise<number> {
-    return run(() =>
+    return run(() => this.#db.transaction(() => this.#addAudit(entry))());
+  }
+
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<void> {
+    return run(() => {
+      if (entries.length === 0) return;
       this.#db.transaction(() => {
-        const id = Number(
-          this.#statements.addAudit.run(
-            (entry.time ?? new Date()).getTime(),
-            entry.actor,
-            entry.auth,
-            entry.address,
-            entry.action,
-            entry.outcome,
-            JSON.stringify(entry.hosts),
-            JSON.stringify(entry.detail),
-          ).lastInsertRowid,
-        );
-        for (const host of new Set(entry.hosts)) this.#statements.addAuditHost.run(id, host);
-        return id;
-      })(),
+        for (const entry of entries) this.#addAudit(entry);
+      })();
+    });
+  }
+
+  /** One record and its host index, inside the caller's transaction; its id. */
+  #addAudit(entry: NewAuditEntry): number {
+    const id = Number(
+      this.#statements.addAudit.run(
+        (entry.time ?? new Date()).getTime(),
+        entry.actor,
+        entry.auth,
+        entry.address,
+        entry.action,
+        entry.outcome,
+        JSON.stringify(entry.hosts),
+        JSON.stringify(entry.detail),
+      ).lastInsertRowid,
     );
+    for (const host of new Set(entry.hosts)) this.#statements.addAuditHost.run(id, host);
+    return id;
   }
 
   queryAudit(query: AuditQuery): Promise<AuditEntry[]> {

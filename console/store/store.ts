@@ -246,6 +246,8 @@ export interface ConsoleStore {
 
   /** Appends an audit record; returns its id. */
   appendAudit(entry: NewAuditEntry): Promise<number>;
+  /** Appends audit records in one transaction (an action's per-host results, as they come). */
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<void>;
   /** Reads audit records, newest first. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
   /**
