@@ -1,11 +1,18 @@
 /**
- * The console's figures (issue 13), against a bench fleet of real agents over mutual TLS:
+ * The console's figures (issue 13), against a bench fleet of real agents over mutual TLS, each
+ * agent with its own certificate naming only itself, as deployed:
  * - start-up: `wms-console` spawned (the bundle, as users run it) until every host of its
- *   inventory is `online`, and the console's RSS per watched host (against a console watching
- *   one host, both after a GC-free settle: the RSS the kernel reports);
- * - a what-if `disconnect` of every session of every host through `POST /api/v1/actions`, wall
- *   time from the request to the last ndjson line, against the warm grpc-js floor of the same run
- *   when it ran;
+ *   inventory is `online`, with the console's CPU time meanwhile; its RSS per watched host
+ *   (against a console watching one host, both after a GC-free settle: the RSS the kernel
+ *   reports);
+ * - the event loop's delay (p99 and max, `wmsconsole_nodejs_eventloop_lag_*`, which reset at
+ *   each scrape) over a quiet window and over one where the fleet changes `churnPerSecond`
+ *   sessions a second, an SSE client listening;
+ * - a `disconnect` of every session of every host through `POST /api/v1/actions`, what-if and
+ *   real, wall time from the request to the last ndjson line, each run alternated with the same
+ *   call by the controller library in this process, warm (its channels up, one credentials
+ *   object for all, as the console's): what the API adds to the library's fan-out on the same
+ *   agents, in the same run;
  * - a session change on an agent (a real `Disconnect` by this process's own warm controller)
  *   until its `sessions` event reaches SSE clients: median and p99 with 1 client and with 20.
  *
@@ -13,6 +20,7 @@
  * bench:console` runs it alone.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,11 +38,31 @@ export interface ConsoleBenchResult {
   readonly hosts: number;
   /** Spawn until every host is online, ms. */
   readonly startToWatchedMs: Summary;
+  /** The console's CPU time (user + system) from spawn until every host is online, ms. */
+  readonly startCpuMs: Summary;
+  /** Event loop delay, ms: quiet, and while the fleet changes `churnPerSecond` sessions a second. */
+  readonly eventLoopDelayMs: {
+    readonly quiet: { readonly p99: number; readonly max: number };
+    readonly churn: { readonly p99: number; readonly max: number };
+    readonly churnPerSecond: number;
+    readonly windowMs: number;
+  };
   /** (RSS watching N − RSS watching 1) / (N − 1), bytes. */
   readonly rssPerWatchedHostBytes: number;
   readonly rssBytes: { readonly one: number; readonly all: number };
   /** `POST /api/v1/actions` what-if disconnect to every host, request to last line, ms. */
   readonly actionWallMs: Summary;
+  /** The same action by the warm controller library in this process, alternated, ms. */
+  readonly libraryWallMs: Summary;
+  /** Each run's API wall over the library's run next to it. */
+  readonly apiOverLibrary: Summary;
+  /** A real disconnect of every session of every host: the API and the library, ms. */
+  readonly real: {
+    readonly apiWallMs: Summary;
+    readonly libraryWallMs: Summary;
+    /** Session results in one real run's answer, all hosts. */
+    readonly sessionsPerRun: number;
+  };
   /** Change on an agent to the SSE event, ms, each client's samples. */
   readonly sseLatencyMs: Readonly<Record<number, { median: number; p99: number; samples: number }>>;
 }
@@ -112,13 +140,68 @@ async function allOnline(c: BenchConsole, n: number): Promise<void> {
       await fetch(`${c.url}/api/v1/hosts`, { headers: c.headers })
     ).json()) as HostList;
     if (hosts.length === n && hosts.every((h) => h.status === "online")) return;
-    await delay(20);
+    // Each poll lists every host: often enough for the figure, seldom enough to cost little.
+    await delay(100);
   }
 }
 
-async function rssOf(c: BenchConsole): Promise<number> {
+/** The metrics without labels, by name. */
+async function metricsOf(c: BenchConsole): Promise<Map<string, number>> {
   const text = await (await fetch(`${c.url}/metrics`, { headers: c.headers })).text();
-  return Number(/^wmsconsole_process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? NaN);
+  const values = new Map<string, number>();
+  for (const match of text.matchAll(/^(wmsconsole_[a-z0-9_]+) ([0-9.e+-]+)$/gm)) {
+    values.set(match[1] ?? "", Number(match[2]));
+  }
+  return values;
+}
+
+async function rssOf(c: BenchConsole): Promise<number> {
+  return (await metricsOf(c)).get("wmsconsole_process_resident_memory_bytes") ?? NaN;
+}
+
+/** A process's CPU time, user + system, ms (Linux: /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The event loop's delay since the last scrape (prom-client resets it at each), ms. */
+async function loopDelayOf(c: BenchConsole): Promise<{ p99: number; max: number }> {
+  const metrics = await metricsOf(c);
+  const ms = (name: string) => round((metrics.get(name) ?? NaN) * 1000, 1);
+  return {
+    p99: ms("wmsconsole_nodejs_eventloop_lag_p99_seconds"),
+    max: ms("wmsconsole_nodejs_eventloop_lag_max_seconds"),
+  };
+}
+
+/**
+ * One `POST /api/v1/actions` to every host; its wall time, checking that every host is ok.
+ * `sessions` hears how many session results the answer held.
+ */
+async function apiAction(
+  c: BenchConsole,
+  n: number,
+  whatIf: boolean,
+  sessions: (count: number) => void = () => {},
+): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${c.url}/api/v1/actions`, {
+    method: "POST",
+    headers: { ...c.headers, "content-type": "application/json" },
+    body: JSON.stringify({ action: "disconnect", whatIf, hosts: "all" }),
+  });
+  const lines = (await response.text()).split("\n").filter((l) => l !== "");
+  const wall = performance.now() - started;
+  const parsed = lines.map((l) => JSON.parse(l) as { status: string; results: unknown[] });
+  const ok = parsed.filter((l) => l.status === "ok").length;
+  if (ok !== n) throw new Error(`the action answered ${ok} of ${n} hosts ok`);
+  sessions(parsed.reduce((total, l) => total + l.results.length, 0));
+  return wall;
 }
 
 /** An SSE client that hears every `sessions` event and notes when it came. */
@@ -187,12 +270,22 @@ function p99(values: readonly number[]): number {
 /** Measures the console against `fleet` (every agent of it). */
 export async function benchConsole(
   fleet: BenchFleet,
-  options: { runs: number; changes: number; log: (text: string) => void },
+  options: {
+    runs: number;
+    changes: number;
+    log: (text: string) => void;
+    /** Session changes a second over the fleet while the event loop is watched. @default 200 */
+    churnPerSecond?: number;
+    /** How long each event-loop window lasts, ms. @default 10000 */
+    loopWindowMs?: number;
+  },
 ): Promise<ConsoleBenchResult> {
   const files = fleet.files;
   if (files === undefined) throw new Error("the console bench needs the TLS fleet");
   const tls = { ca: files.ca, cert: files.clientCert, key: files.clientKey };
   const n = fleet.names.length;
+  const churnPerSecond = options.churnPerSecond ?? 200;
+  const loopWindowMs = options.loopWindowMs ?? 10_000;
   const dir = await mkdtemp(join(tmpdir(), "wmsfleet-bench-console-"));
   try {
     const data = join(dir, "data");
@@ -212,35 +305,36 @@ export async function benchConsole(
     await small.stop();
 
     const starts: number[] = [];
+    const startCpu: number[] = [];
     let big: BenchConsole | undefined;
     for (let i = 0; i < Math.max(1, Math.min(options.runs, 3)); i++) {
+      // One console at a time: the last one's connections would share the agents' CPU.
+      if (big !== undefined) await big.stop();
       options.log(`console: start-up watching ${n} hosts (${i + 1})`);
       const started = performance.now();
       const c = await startConsole(data, fleet.inventory, tls, token);
       await allOnline(c, n);
       starts.push(performance.now() - started);
-      if (big !== undefined) await big.stop();
+      startCpu.push(cpuMsOf(c.child.pid));
       big = c;
     }
     if (big === undefined) throw new Error("no console");
     await delay(1000);
     const rssAll = await rssOf(big);
 
-    options.log(`console: what-if disconnect to ${n} hosts through POST /api/v1/actions`);
-    const walls: number[] = [];
-    for (let i = 0; i < options.runs + 1; i++) {
-      const started = performance.now();
-      const response = await fetch(`${big.url}/api/v1/actions`, {
-        method: "POST",
-        headers: { ...big.headers, "content-type": "application/json" },
-        body: JSON.stringify({ action: "disconnect", whatIf: true, hosts: "all" }),
-      });
-      const lines = (await response.text()).split("\n").filter((l) => l !== "");
-      const wall = performance.now() - started;
-      const ok = lines.filter((l) => (JSON.parse(l) as { status: string }).status === "ok").length;
-      if (ok !== n) throw new Error(`the action answered ${ok} of ${n} hosts ok`);
-      if (i > 0) walls.push(wall); // the first run warms the HTTP connection and the JIT
-    }
+    options.log(`console: event loop delay, quiet then ${churnPerSecond} changes/s`);
+    const listener = sseClient(big);
+    await listener.ready;
+    await loopDelayOf(big); // starts the window
+    await delay(loopWindowMs);
+    const quiet = await loopDelayOf(big);
+    await fleet.churn(churnPerSecond);
+    await delay(loopWindowMs);
+    const churn = await loopDelayOf(big);
+    await fleet.churn(0);
+    listener.close();
+    await fleet.reset();
+    await delay(2000);
 
     const controller = createController({
       credentials: credentials.createSsl(
@@ -249,8 +343,51 @@ export async function benchConsole(
         Buffer.from(fleet.pki?.clientCertPem ?? ""),
       ),
     });
+    const libraryAction = async (whatIf: boolean) => {
+      const started = performance.now();
+      let ok = 0;
+      for await (const result of controller.disconnectAll(fleet.targets, { whatIf })) {
+        if (result.status === "ok") ok += 1;
+      }
+      const wall = performance.now() - started;
+      if (ok !== n) throw new Error(`the library's action answered ${ok} of ${n} hosts ok`);
+      return wall;
+    };
     const sse: Record<number, { median: number; p99: number; samples: number }> = {};
+    const walls: number[] = [];
+    const libraryWalls: number[] = [];
+    const ratios: number[] = [];
+    const realApi: number[] = [];
+    const realLibrary: number[] = [];
+    let sessionsPerRun = 0;
     try {
+      options.log(
+        `console: what-if disconnect to ${n} hosts, POST /api/v1/actions and the warm library`,
+      );
+      // The first of each warms the HTTP connection, the JIT and the library's channels.
+      for (let i = 0; i < options.runs + 1; i++) {
+        const api = await apiAction(big, n, true);
+        const library = await libraryAction(true);
+        if (i === 0) continue;
+        walls.push(api);
+        libraryWalls.push(library);
+        ratios.push(api / library);
+      }
+
+      options.log(`console: real disconnect of every session of ${n} hosts, API and library`);
+      const settle = async () => {
+        await fleet.reset();
+        // The reset's session changes reach the console as events: let them pass first.
+        await delay(3000);
+      };
+      for (let i = 0; i < Math.max(1, Math.min(options.runs, 3)); i++) {
+        await settle();
+        realApi.push(await apiAction(big, n, false, (count) => (sessionsPerRun = count)));
+        await settle();
+        realLibrary.push(await libraryAction(false));
+      }
+      await settle();
+
       let next = 0;
       for (const clients of [1, 20]) {
         options.log(`console: session change to SSE event, ${clients} client(s)`);
@@ -283,9 +420,18 @@ export async function benchConsole(
     return {
       hosts: n,
       startToWatchedMs: summarize(starts),
+      startCpuMs: summarize(startCpu),
+      eventLoopDelayMs: { quiet, churn, churnPerSecond, windowMs: loopWindowMs },
       rssPerWatchedHostBytes: Math.round((rssAll - rssOne) / Math.max(1, n - 1)),
       rssBytes: { one: rssOne, all: rssAll },
       actionWallMs: summarize(walls),
+      libraryWallMs: summarize(libraryWalls),
+      apiOverLibrary: summarize(ratios),
+      real: {
+        apiWallMs: summarize(realApi),
+        libraryWallMs: summarize(realLibrary),
+        sessionsPerRun,
+      },
       sseLatencyMs: sse,
     };
   } finally {

@@ -372,19 +372,27 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
   }
   if (results.console !== undefined) {
     const c = results.console;
-    const floor = [...(results.floor ?? [])]
-      .sort((a) => (a.certificates === "shared" ? -1 : 1))
+    // The bare floor with the console's layout: each agent its own certificate.
+    const floor = (results.floor ?? [])
+      .filter((f) => f.certificates === "per-agent")
       .flatMap((f) => f.rows)
       .find((r) => r.mode === "warm" && r.n === c.hosts)?.wallMs.median;
-    const ratio =
+    const ratio = ` (${round(c.apiOverLibrary.median, 2)}× the warm library's fan-out to the same agents, run by run; target ≤ 1.2×${
       floor === undefined
         ? ""
-        : ` (${round(c.actionWallMs.median / floor, 2)}× the warm grpc-js floor, ${round(floor)} ms; target ≤ 1.2×)`;
-    out.write(`Console watching ${c.hosts} agents (mutual TLS)
+        : `; ${round(c.actionWallMs.median / floor, 2)}× the bare grpc-js floor, ${round(floor)} ms`
+    })`;
+    const loop = (l: { p99: number; max: number }) => `p99 ${l.p99}, max ${l.max}`;
+    out.write(`Console watching ${c.hosts} agents (mutual TLS, a certificate each)
 `);
     out.write(
       `${table([
         ["start until every host is watched, ms", ms(c.startToWatchedMs).join(" / ")],
+        ["  the console's CPU time meanwhile, ms", ms(c.startCpuMs).join(" / ")],
+        [
+          `event loop delay, ms, quiet / ${c.eventLoopDelayMs.churnPerSecond} changes/s (${c.eventLoopDelayMs.windowMs / 1000} s each)`,
+          `${loop(c.eventLoopDelayMs.quiet)} / ${loop(c.eventLoopDelayMs.churn)}`,
+        ],
         [
           "RSS per watched host (target ≤ 250 KB)",
           `${round(c.rssPerWatchedHostBytes / 1024)} KB (${round(c.rssBytes.one / 1048576)} MB with 1 host, ${round(c.rssBytes.all / 1048576)} MB with ${c.hosts})`,
@@ -392,6 +400,11 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
         [
           `what-if disconnect to ${c.hosts} hosts, POST /api/v1/actions, ms`,
           `${ms(c.actionWallMs).join(" / ")}${ratio}`,
+        ],
+        [`  the same by the warm library, ms`, ms(c.libraryWallMs).join(" / ")],
+        [
+          `real disconnect to ${c.hosts} hosts (${c.real.sessionsPerRun} session results), API / library, ms`,
+          `${ms(c.real.apiWallMs).join(" / ")} | ${ms(c.real.libraryWallMs).join(" / ")}`,
         ],
         ...Object.entries(c.sseLatencyMs).map(([clients, l]) => [
           `change on an agent to SSE event, ${clients} client(s), ms (target p99 ≤ 1000)`,

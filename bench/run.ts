@@ -584,7 +584,13 @@ async function main(): Promise<void> {
   }
   if (!skip.has("console") && tls) {
     log(`the console: starting ${agents} agents in ${flags.processes} processes`);
-    const fleet = await startBenchFleet({ agents, processes: Number(flags.processes), tls });
+    // As deployed, and as the per-agent floor: each agent its own certificate.
+    const fleet = await startBenchFleet({
+      agents,
+      processes: Number(flags.processes),
+      tls,
+      certPerAgent: true,
+    });
     try {
       results.console = await benchConsole(fleet, {
         runs,
