@@ -8,6 +8,7 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { compileWildcard, type WildcardPattern } from "../../common/wildcard.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
 import {
   ROLES,
@@ -254,6 +255,7 @@ class SqliteStore implements ConsoleStore {
 
   constructor(db: Database.Database) {
     this.#db = db;
+    registerUserMatch(db);
     this.#statements = prepare(db);
   }
 
@@ -522,7 +524,14 @@ class SqliteStore implements ConsoleStore {
         params.push(query.host);
       }
       if (query.user !== undefined) {
-        where.push("user = ? COLLATE NOCASE");
+        if (/[*?]/.test(query.user) || !query.user.includes("\\")) {
+          // A pattern, or a name without its domain: the bounded matcher, row by row, newest
+          // first until the page is full.
+          where.push("wms_user_match(?, user)");
+        } else {
+          // DOMAIN\user exactly (any case): the user index.
+          where.push("user = ? COLLATE NOCASE");
+        }
         params.push(query.user);
       }
       if (query.from !== undefined) {
@@ -809,6 +818,33 @@ function prepare(db: Database.Database) {
 }
 
 /** A synchronous store call as a promise (its exceptions become rejections). */
+/** Compiled user patterns kept for `wms_user_match`: a page's query uses one, over many rows. */
+const MAX_CACHED_USER_PATTERNS = 16;
+
+/**
+ * Registers `wms_user_match(pattern, user)`: 1 when the stored `DOMAIN\user` (or its user name
+ * alone) matches the pattern with the wildcard matcher of `common/wildcard.ts` (bounded work, any
+ * case), else 0.
+ */
+function registerUserMatch(db: Database.Database): void {
+  const compiled = new Map<string, WildcardPattern>();
+  db.function(
+    "wms_user_match",
+    { deterministic: true, directOnly: true },
+    (pattern: unknown, user: unknown) => {
+      if (typeof pattern !== "string" || typeof user !== "string") return 0;
+      let matcher = compiled.get(pattern);
+      if (matcher === undefined) {
+        if (compiled.size >= MAX_CACHED_USER_PATTERNS) compiled.clear();
+        matcher = compileWildcard(pattern);
+        compiled.set(pattern, matcher);
+      }
+      const name = user.slice(user.indexOf("\\") + 1);
+      return matcher.test(user) || matcher.test(name) ? 1 : 0;
+    },
+  );
+}
+
 function run<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());

@@ -124,6 +124,11 @@ export type NewHistoryEvent = Omit<HistoryEvent, "id">;
 /** Which changes to read: newest first (time, then id), `limit` of them. */
 export interface HistoryQuery {
   readonly host?: string | undefined;
+  /**
+   * A user name pattern (`*` any run of characters, `?` one, without regard to case; checked by
+   * the caller, as `compileUserPattern` does), matched against `DOMAIN\user` and against the user
+   * name alone: `LAB\alice`, `alice`, `LAB\a*`, `*.bennett`.
+   */
   readonly user?: string | undefined;
   /** From this time on (inclusive). */
   readonly from?: Date | undefined;

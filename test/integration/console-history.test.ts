@@ -88,6 +88,23 @@ describe("console history: API over a seeded history", () => {
       alice.events.map((e) => e.kind),
       ["logoff", "unlock", "lock", "logon"],
     );
+    // The user is a pattern (the agents' matcher: any case, on DOMAIN\user and the name alone).
+    const kinds = async (user: string) =>
+      (await get(`?user=${encodeURIComponent(user)}`)).events.map((e) => `${e.user} ${e.kind}`);
+    assert.deepEqual(await kinds("ALICE"), [
+      "LAB\\alice logoff",
+      "LAB\\alice unlock",
+      "LAB\\alice lock",
+      "LAB\\alice logon",
+    ]);
+    assert.deepEqual(await kinds("lab\\?o*"), ["LAB\\bob logoff", "LAB\\bob logon"]);
+    assert.deepEqual(await kinds("*ro?"), [
+      "LAB\\carol idle",
+      "LAB\\carol disconnect",
+      "LAB\\carol logon",
+    ]);
+    assert.deepEqual(await kinds("OTHER\\alice"), []);
+    assert.equal((await kinds("*")).length, 9);
     const window = await get(
       `?from=${encodeURIComponent("2026-11-02T09:00:00Z")}&to=${encodeURIComponent("2026-11-02T10:40:00+01:00")}`,
     );
@@ -120,6 +137,8 @@ describe("console history: API over a seeded history", () => {
       ["?before=12", /"before" must be the "next" of the previous page/],
       ["?session=3", /unknown query parameter "session"/],
       ["?host=", /"host" must have 1\.\.256 characters/],
+      ["?user=a%7Cb", /"user": user name pattern: character "\|" cannot appear/],
+      ["?user=A%5CB%5CC", /"user": user name pattern: at most one "\\"/],
     ] as const) {
       const response = await console.fetch(`/api/v1/history${bad}`, { headers });
       assert.equal(response.status, 400, bad);

@@ -4,6 +4,7 @@
  * both. Times are ISO 8601 with a zone (`2026-11-30T08:00:00Z`).
  */
 import type { FastifyInstance } from "fastify";
+import { compileUserPattern } from "../../../controller/index.js";
 import { HOUR_MS } from "../../history/occupancy.js";
 import type { ConsoleStore } from "../../store/store.js";
 import { ApiError } from "../api-error.js";
@@ -74,9 +75,17 @@ export function historyRoutes(
       const limit =
         integerParam(query["limit"], "limit", 1, MAX_HISTORY_PAGE, DEFAULT_HISTORY_PAGE) ??
         DEFAULT_HISTORY_PAGE;
+      const user = textParam(query["user"], "user");
+      if (user !== undefined) {
+        try {
+          compileUserPattern(user);
+        } catch (error) {
+          throw ApiError.badRequest(`"user": ${(error as Error).message}`);
+        }
+      }
       const events = await store.queryHistory({
         host: textParam(query["host"], "host")?.toLowerCase(),
-        user: textParam(query["user"], "user"),
+        user,
         from,
         to,
         before: parseCursor(query["before"]),
