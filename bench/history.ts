@@ -95,6 +95,7 @@ function session(
     locked,
     protection: null,
     note: null,
+    groups: user === "" ? [] : ["LAB\\Students"],
   };
 }
 

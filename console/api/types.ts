@@ -172,6 +172,11 @@ export interface ApiSession {
   readonly protection: string | null;
   /** What the agent could not learn about it, if anything. */
   readonly note: string | null;
+  /**
+   * The groups of its user (`DOMAIN\Group`, sorted); `[]` when nobody is logged on; null when the
+   * agent could not learn them (the note says why; an older agent does not report them).
+   */
+  readonly groups: readonly string[] | null;
 }
 
 /** `GET /api/v1/sessions?host=&user=&state=&minIdle=`. */

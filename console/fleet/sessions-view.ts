@@ -48,6 +48,7 @@ export function apiSession(host: string, session: Session, nowMs: number): ApiSe
         ? null
         : protectionToJSON(session.protection).replace(/^PROTECTION_/, ""),
     note: session.note === "" ? null : session.note,
+    groups: session.groupsKnown || session.userName === "" ? session.groups : null,
   };
 }
 

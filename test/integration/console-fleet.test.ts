@@ -102,6 +102,14 @@ describe("console fleet: hosts and sessions", () => {
     );
     assert.ok((idle[0]?.idleSeconds ?? 0) >= 1870);
     assert.equal(idle[0]?.locked, true);
+    // The user's groups as the agent read them; none for a session nobody is logged on to.
+    assert.deepEqual(idle[0]?.groups, ["LAB\\Students"]);
+    const all = await get("?host=ws1.lab.example.com");
+    assert.deepEqual(all.find((s) => s.user === "m.okafor")?.groups, [
+      "LAB\\Staff",
+      "LAB\\Teachers",
+    ]);
+    assert.deepEqual(all.find((s) => s.user === "")?.groups, []);
     const users = await get("?host=ws1.lab.example.com&user=LAB\\a*");
     assert.deepEqual(
       users.map((s) => s.user),
