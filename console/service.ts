@@ -150,7 +150,8 @@ export interface StartConsoleOptions {
   /**
    * Clocks and timers of the history and the policies, for tests: `timers: false` leaves the
    * history's writes, idle checks and the scheduler's ticks to the test (`history.flush()`,
-   * `scheduler.tick()`); `now` is their wall clock; `graceClock` the warnings' grace periods.
+   * `scheduler.tick()`); `now` is their wall clock; `graceClock` the warnings' grace periods (of policies and of
+   * `POST /api/v1/actions`).
    */
   readonly background?: {
     readonly now?: () => number;
@@ -240,6 +241,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
           fleet,
           controller,
           security: securityHeaders(tls.https !== undefined),
+          graceClock: background.graceClock,
           onResult: (action, whatIf, result) => metrics.recordAction(action, whatIf, result),
         }),
       (server) => metricsRoute(server, metrics),

@@ -11,6 +11,7 @@ import type { TestContext } from "node:test";
 import type { Page } from "playwright-core";
 import type { ConsoleSettings } from "../../console/config/options.js";
 import type { StartConsoleOptions } from "../../console/service.js";
+import type { GraceClock } from "../../controller/index.js";
 import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
 import { waitForFleet } from "./console-events.js";
 import {
@@ -40,6 +41,8 @@ export interface UiFleet {
   readonly hosts: readonly FleetHost[];
   /** The inventory's host on a closed port. */
   readonly unreachable: string;
+  /** That closed port: an agent started on it later makes the host answer. */
+  readonly unreachablePort: number;
   /** `FQDN=127.0.0.1:PORT` of an agent, for wmsctl's `--resolve`. */
   resolveOf(host: FleetHost): string;
 }
@@ -56,9 +59,10 @@ export async function startUiFleet(
   const hosts = await startFleet(specs);
   t.after(() => stopFleet(hosts));
   const unreachable = "gone.lab.example.com";
+  const unreachablePort = await closedPort();
   const lines = [
     ...hosts.map((host) => `${host.fqdn} 127.0.0.1:${host.agent.ports[0] ?? 0}`),
-    `${unreachable} 127.0.0.1:${await closedPort()}`,
+    `${unreachable} 127.0.0.1:${unreachablePort}`,
   ];
   const dir = await mkdtemp(join(tmpdir(), "wms-console-ui-test-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -76,7 +80,49 @@ export async function startUiFleet(
     console,
     hosts,
     unreachable,
+    unreachablePort,
     resolveOf: (host) => `${host.fqdn}=127.0.0.1:${host.agent.ports[0] ?? 0}`,
+  };
+}
+
+/**
+ * A grace period the test ends: `sleep` waits until {@link GatedGraceClock.release} (or the
+ * action's abort), whatever the period, so a test acts "during the grace period" without
+ * depending on how fast a loaded machine runs.
+ */
+export interface GatedGraceClock {
+  readonly clock: GraceClock;
+  /** Resolves with the period asked for once a grace period has started. */
+  readonly started: Promise<number>;
+  /** Ends every grace period, waiting or to come. */
+  release(): void;
+}
+
+/** Makes a {@link GatedGraceClock}. */
+export function gatedGraceClock(): GatedGraceClock {
+  let started!: (ms: number) => void;
+  let release!: () => void;
+  const startedPromise = new Promise<number>((resolve) => (started = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    clock: {
+      now: () => Date.now(),
+      sleep: (ms, signal) => {
+        started(ms);
+        return new Promise<void>((resolve, reject) => {
+          const aborted = () =>
+            reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+          if (signal.aborted) return aborted();
+          signal.addEventListener("abort", aborted, { once: true });
+          void released.then(() => {
+            signal.removeEventListener("abort", aborted);
+            resolve();
+          });
+        });
+      },
+    },
+    started: startedPromise,
+    release,
   };
 }
 

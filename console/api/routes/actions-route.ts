@@ -20,7 +20,7 @@ import {
   Protection,
   type SessionResult,
 } from "../../../proto/gen/wms/v1/wms_session.js";
-import type { Controller, HostResult } from "../../../controller/index.js";
+import type { Controller, GraceClock, HostResult } from "../../../controller/index.js";
 import type { Fleet } from "../../fleet/fleet.js";
 import { stateName } from "../../fleet/sessions-view.js";
 import type { ConsoleStore } from "../../store/store.js";
@@ -42,6 +42,8 @@ export interface ActionsRouteOptions {
   readonly fleet: Fleet;
   readonly controller: Controller;
   readonly security: Readonly<Record<string, string>>;
+  /** The clock of warnings' grace periods. @default the controller's (real time) */
+  readonly graceClock?: GraceClock | undefined;
   /** Hears of each host's result (metrics). */
   readonly onResult?: (action: string, whatIf: boolean, result: ActionHostResult) => void;
 }
@@ -91,7 +93,12 @@ function hostLine(
 }
 
 /** The controller's run of a plan; throws TypeError at once for what the controller refuses. */
-function runOf(plan: ActionPlan, controller: Controller, actor: string) {
+function runOf(
+  plan: ActionPlan,
+  controller: Controller,
+  actor: string,
+  graceClock: GraceClock | undefined,
+) {
   const { targets, selection, whatIf } = plan;
   if (plan.action === "message") {
     const message = plan.message ?? { text: "" };
@@ -106,6 +113,7 @@ function runOf(plan: ActionPlan, controller: Controller, actor: string) {
       graceMs,
       whatIf,
       actor,
+      ...(graceClock === undefined ? {} : { clock: graceClock }),
     });
   }
   return controller.act(plan.action, targets, selection, { whatIf, actor });
@@ -134,7 +142,9 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
     let results;
     try {
       results =
-        plan.targets.length === 0 ? undefined : runOf(plan, controller, principal.account.name);
+        plan.targets.length === 0
+          ? undefined
+          : runOf(plan, controller, principal.account.name, options.graceClock);
     } catch (error) {
       if (error instanceof TypeError) throw ApiError.badRequest(error.message);
       throw error;

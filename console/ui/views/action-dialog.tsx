@@ -20,7 +20,7 @@ import {
   type HostOutcome,
 } from "../api/actions-api.js";
 import { ProblemBanner } from "../components/problem.js";
-import { parseDuration, plural, compareText } from "../format.js";
+import { compareText, formatDuration, parseDuration, plural } from "../format.js";
 
 /** The verbs of each action, for buttons and sentences. */
 export const ACTION_WORDS: Readonly<Record<ActionKind, { verb: string; button: string }>> = {
@@ -69,6 +69,21 @@ export function targetOnHosts(target: ActionTarget, hosts: ReadonlySet<string>):
 const failuresFirst = (a: HostOutcome, b: HostOutcome) =>
   Number(a.status === "ok") - Number(b.status === "ok") || compareText(a.host, b.host);
 
+/** What the person wrote in the dialog's first step, carried into a retry. */
+export interface ComposeState {
+  readonly message: string;
+  readonly warnFirst: boolean;
+  readonly warnText: string;
+  readonly grace: string;
+}
+
+const NEW_COMPOSE: ComposeState = {
+  message: "",
+  warnFirst: false,
+  warnText: "This session will end soon. Save your work.",
+  grace: "5m",
+};
+
 /** Properties of {@link ActionDialog}. */
 export interface ActionDialogProps {
   readonly api: ApiClient;
@@ -78,8 +93,10 @@ export interface ActionDialogProps {
   readonly describeTarget: string;
   /** The dialog closes; `acted` says whether the action itself was sent. */
   readonly onClose: (acted: boolean) => void;
-  /** Opens the same action again for these hosts (retry failed hosts). */
-  readonly onRetry: (action: ActionKind, target: ActionTarget) => void;
+  /** Opens the same action again for these hosts (retry failed hosts), with the same text. */
+  readonly onRetry: (action: ActionKind, target: ActionTarget, compose: ComposeState) => void;
+  /** The first step's fields as a retry starts them. @default empty message, no warning */
+  readonly compose?: ComposeState | undefined;
 }
 
 /** The action's modal dialog. */
@@ -88,10 +105,11 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const words = ACTION_WORDS[action];
   const dialog = useRef<HTMLDialogElement>(null);
   const [step, setStep] = useState<Step>({ name: "compose" });
-  const [message, setMessage] = useState("");
-  const [warnFirst, setWarnFirst] = useState(false);
-  const [warnText, setWarnText] = useState("This session will end soon. Save your work.");
-  const [grace, setGrace] = useState("5m");
+  const initial = props.compose ?? NEW_COMPOSE;
+  const [message, setMessage] = useState(initial.message);
+  const [warnFirst, setWarnFirst] = useState(initial.warnFirst);
+  const [warnText, setWarnText] = useState(initial.warnText);
+  const [grace, setGrace] = useState(initial.grace);
   const [preview, setPreview] = useState<HostOutcome[]>([]);
   const [results, setResults] = useState<HostOutcome[]>([]);
   const [problem, setProblem] = useState<unknown>(undefined);
@@ -120,6 +138,12 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const graceText = () => {
     const parsed = parseDuration(grace);
     return `${"ms" in parsed ? Math.round(parsed.ms / 1000) : 0}s`;
+  };
+
+  /** The grace period as the person reads it: `2m 00s`. */
+  const graceWords = () => {
+    const parsed = parseDuration(grace);
+    return "ms" in parsed ? formatDuration(parsed.ms) : grace;
   };
 
   const startPreview = async () => {
@@ -160,7 +184,11 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const actingHosts = preview.filter(
     (host) => host.status === "ok" && host.sessions.some((s) => WILL_ACT.has(s.outcome)),
   ).length;
-  const confirmText = `${words.verb} ${plural(willAct.length, "session")} on ${plural(actingHosts, "host")}`;
+  const warning = warnFirst && action !== "message";
+  const count = `${plural(willAct.length, "session")} on ${plural(actingHosts, "host")}`;
+  const confirmText = warning
+    ? `Warn, then ${words.verb.toLowerCase()} ${count}`
+    : `${words.verb} ${count}`;
 
   useEffect(() => {
     if (step.name === "preview" && step.done && willAct.length > 0) confirmButton.current?.focus();
@@ -230,7 +258,8 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
             <label>
               Message
               <textarea
-                required
+                aria-required="true"
+                autoFocus
                 maxLength={4096}
                 rows={3}
                 value={message}
@@ -282,7 +311,7 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
             <button type="button" class="button" onClick={() => props.onClose(false)}>
               Cancel
             </button>
-            <button type="submit" class="button primary" autoFocus>
+            <button type="submit" class="button primary" autoFocus={action !== "message"}>
               Preview
             </button>
           </div>
@@ -297,14 +326,31 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
               problem={problem}
             />
           )}
+          {action === "message" && (
+            <figure class="quoted">
+              <figcaption>The message</figcaption>
+              <blockquote>{message}</blockquote>
+            </figure>
+          )}
+          {warning && (
+            <figure class="quoted">
+              <figcaption>
+                The warning, then {words.verb.toLowerCase()} after {graceWords()} the sessions that
+                still match
+              </figcaption>
+              <blockquote>{warnText}</blockquote>
+            </figure>
+          )}
           <p class="summary" role="status">
             {step.name === "preview"
               ? step.done
-                ? `Preview: ${plural(willAct.length, "session")} on ${plural(actingHosts, "host")} would be affected; nothing has been done yet.`
+                ? `Preview: ${count} would be affected; nothing has been done yet.`
                 : `Asking ${plural(expected.length, "host")} what would happen… ${answered.size} answered.`
               : step.done
                 ? `Done: ${plural(shown.length - failed.length, "host")} answered, ${plural(failed.length, "host")} failed.`
-                : `Working… ${answered.size} of ${plural(expected.length, "host")} answered.`}
+                : warning
+                  ? `Warning the sessions, then waiting ${graceWords()} before acting on those that still match… ${answered.size} of ${plural(expected.length, "host")} answered.`
+                  : `Working… ${answered.size} of ${plural(expected.length, "host")} answered.`}
           </p>
           {(failed.length > 0 || sessionFailures.length > 0 || leftOut.length > 0) && (
             <div class="problem" role="alert">
@@ -320,7 +366,14 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
                 <button
                   type="button"
                   class="button small"
-                  onClick={() => props.onRetry(action, targetOnHosts(target, retryHosts))}
+                  onClick={() =>
+                    props.onRetry(action, targetOnHosts(target, retryHosts), {
+                      message,
+                      warnFirst,
+                      warnText,
+                      grace,
+                    })
+                  }
                 >
                   Retry failed hosts
                 </button>
@@ -378,6 +431,17 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
 /** An outcome in words: `WOULD_LOG_OFF` → `would log off`. */
 const outcomeWords = (outcome: string) => outcome.toLowerCase().replaceAll("_", " ");
 
+/** How a session's warning fared, when it was warned: "warned", or why it could not be. */
+function warnedOf(host: HostOutcome, sessionId: number): JSX.Element | undefined {
+  const warning = host.warnings.find((w) => w.sessionId === sessionId);
+  if (warning === undefined) return undefined;
+  return warning.outcome === "MESSAGE_SENT" ? (
+    <span class="warned">warned</span>
+  ) : (
+    <span class="reason">warning {outcomeWords(warning.outcome)}</span>
+  );
+}
+
 /** Every host's answer, failures first, then those still awaited. */
 function HostOutcomes(props: {
   readonly hosts: readonly HostOutcome[];
@@ -404,7 +468,7 @@ function HostOutcomes(props: {
             )}
           </div>
           {host.sessions.length > 0 && (
-            <ul class="sessions-outcomes">
+            <ul class="sessions-outcomes" aria-label={`Sessions of ${host.host}`}>
               {host.sessions.map((session) => (
                 <li
                   key={session.sessionId}
@@ -428,6 +492,7 @@ function HostOutcomes(props: {
                   {session.protection !== undefined && (
                     <span class="reason">{session.protection}</span>
                   )}
+                  {props.acting && warnedOf(host, session.sessionId)}
                   {session.message !== "" &&
                     !session.message.toLowerCase().includes(outcomeWords(session.outcome)) && (
                       <span class="muted">{session.message}</span>

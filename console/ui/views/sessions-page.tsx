@@ -19,7 +19,7 @@ import {
   type SessionView,
 } from "../model.js";
 import type { FleetStore } from "../store/fleet-store.js";
-import { ACTION_WORDS, ActionDialog } from "./action-dialog.js";
+import { ACTION_WORDS, ActionDialog, type ComposeState } from "./action-dialog.js";
 import { compareSessions, sessionColumns } from "./session-columns.js";
 
 /**
@@ -60,7 +60,14 @@ export function SessionsPage(props: {
   const [sort, setSort] = useState<SortOrder>({ column: "host", descending: false });
   const [selection, setSelection] = useState<Selection>({ all: false, keys: new Set() });
   const [dialog, setDialog] = useState<
-    { id: number; action: ActionKind; target: ActionTarget; describe: string } | undefined
+    | {
+        id: number;
+        action: ActionKind;
+        target: ActionTarget;
+        describe: string;
+        compose?: ComposeState;
+      }
+    | undefined
   >(undefined);
 
   const minIdle = parseDuration(filter.minIdle);
@@ -298,11 +305,13 @@ export function SessionsPage(props: {
             if (acted) setSelection({ all: false, keys: new Set() });
           }}
           key={dialog.id}
-          onRetry={(action, target) =>
+          compose={dialog.compose}
+          onRetry={(action, target, compose) =>
             setDialog({
               id: dialog.id + 1,
               action,
               target,
+              compose,
               describe:
                 target.kind === "filter"
                   ? `the matching sessions on the ${plural(target.hosts.length, "failed host")}`
