@@ -168,16 +168,17 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   });
 
   app.get("/healthz", { config: { access: "public" } }, (): Health => ({ status: "ok" }));
+  const guard = options.loginGuard ?? createLoginGuard();
   sessionRoutes(app, {
     store: options.store,
-    guard: options.loginGuard ?? createLoginGuard(),
+    guard,
     refusals,
     secureCookies,
     sessionIdleMs,
     now,
   });
   auditRoutes(app, options.store);
-  adminRoutes(app, options.store);
+  adminRoutes(app, options.store, guard);
   for (const routes of options.routes ?? []) routes(app);
   return app;
 }

@@ -303,6 +303,22 @@ export interface ApiUser {
   readonly role: ApiRole;
   readonly createdAt: string;
   readonly passwordChangedAt: string;
+  /**
+   * Until when failed logins lock the name (ISO 8601), or `null` when they do not. The lock is
+   * the console's memory: a restart lifts it.
+   */
+  readonly lockedUntil: string | null;
+}
+
+/** `PUT /api/v1/users/{name}/role` (admin). */
+export interface SetRoleRequest {
+  readonly role: ApiRole;
+}
+
+/** `PUT /api/v1/users/{name}/password` (admin): ends the account's browser sessions. */
+export interface SetPasswordRequest {
+  /** 12 to 1,024 characters. */
+  readonly password: string;
 }
 
 /** `POST /api/v1/users` (admin). */

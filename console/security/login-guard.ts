@@ -51,6 +51,10 @@ export interface LoginGuard {
   failed(address: string, name: string): void;
   /** Records a successful login: the name's count starts again. */
   succeeded(address: string, name: string): void;
+  /** Until when the name is locked (ms since the epoch), or `undefined` when it is not. */
+  lockedUntil(name: string): number | undefined;
+  /** Lifts the name's lock and forgets its failures (an admin vouches for the person). */
+  unlock(name: string): void;
 }
 
 interface Counter {
@@ -119,6 +123,13 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
       touch(accounts, key, byAccount);
     },
     succeeded(_address, name) {
+      accounts.delete(accountKey(name));
+    },
+    lockedUntil(name) {
+      const byAccount = accounts.get(accountKey(name));
+      return byAccount !== undefined && byAccount.until > now() ? byAccount.until : undefined;
+    },
+    unlock(name) {
       accounts.delete(accountKey(name));
     },
   };

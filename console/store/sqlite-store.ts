@@ -309,6 +309,10 @@ class SqliteStore implements ConsoleStore {
     );
   }
 
+  setRole(name: string, role: Role): Promise<boolean> {
+    return run(() => this.#statements.setRole.run(role, name).changes > 0);
+  }
+
   addToken(token: {
     id: string;
     userName: string;
@@ -725,6 +729,7 @@ function prepare(db: Database.Database) {
     setPassword: db.prepare(
       "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?",
     ),
+    setRole: db.prepare("UPDATE accounts SET role = ? WHERE name = ?"),
     removeSessionsOf: db.prepare("DELETE FROM web_sessions WHERE account_id = ?"),
     addToken: db.prepare(
       "INSERT INTO tokens (id, secret_hash, account_id, label, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -218,6 +218,8 @@ export interface ConsoleStore {
   accountById(id: number): Promise<Account | undefined>;
   /** Replaces the password and ends the account's web sessions; false when there is no account. */
   setPassword(name: string, passwordHash: string): Promise<boolean>;
+  /** Changes the account's role (its sessions and tokens keep it); false when there is no account. */
+  setRole(name: string, role: Role): Promise<boolean>;
 
   /**
    * Adds a token for an account.

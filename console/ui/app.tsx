@@ -1,8 +1,8 @@
 /**
  * The application: who is signed in, the fleet kept live while they are, the navigation, and the
  * page the address's hash names (`#/`, `#/sessions`, `#/hosts/NAME`, `#/policies`, `#/history`,
- * `#/history?host=NAME`, `#/history?user=NAME`, `#/audit`), so a page can
- * be bookmarked and reloaded and the console serves one static page.
+ * `#/history?host=NAME`, `#/history?user=NAME`, `#/audit`, `#/accounts` for admins), so a page
+ * can be bookmarked and reloaded and the console serves one static page.
  */
 import type { JSX } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
@@ -12,6 +12,7 @@ import { followEvents, type StreamState } from "./api/fleet-api.js";
 import { ProblemBanner } from "./components/problem.js";
 import { useHashRoute } from "./hooks.js";
 import { FleetStore } from "./store/fleet-store.js";
+import { AccountsPage } from "./views/accounts-page.js";
 import { AuditPage } from "./views/audit-page.js";
 import { HistoryPageView } from "./views/history-page.js";
 import { PoliciesPage } from "./views/policies-page.js";
@@ -97,6 +98,7 @@ function SignedIn(props: {
     [api],
   );
   const canAct = who.role !== "reader";
+  const isAdmin = who.role === "admin";
 
   useEffect(() => followEvents(api, store, setStream, setProblem), [api, store, attempt]);
   useEffect(() => () => store.close(), [store]);
@@ -120,9 +122,15 @@ function SignedIn(props: {
     ) : route === "/audit" ? (
       <AuditPage api={api} />
     ) : route === "/policies" ? (
-      <PoliciesPage api={api} canEdit={who.role === "admin"} />
+      <PoliciesPage api={api} canEdit={isAdmin} />
     ) : route === "/history" || route.startsWith("/history?") ? (
       <HistoryPageView api={api} query={route.slice("/history".length)} />
+    ) : route === "/accounts" ? (
+      isAdmin ? (
+        <AccountsPage api={api} me={who.user} />
+      ) : (
+        <p role="status">Only admins manage accounts.</p>
+      )
     ) : (
       <OverviewPage store={store} />
     );
@@ -158,6 +166,11 @@ function SignedIn(props: {
           <a href="#/audit" aria-current={current("/audit")}>
             Audit
           </a>
+          {isAdmin && (
+            <a href="#/accounts" aria-current={current("/accounts")}>
+              Accounts
+            </a>
+          )}
         </nav>
         <span class={`live live-${stream}`} role="status" aria-label={`Updates: ${stream}`}>
           <span class="dot" aria-hidden="true" />

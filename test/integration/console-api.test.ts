@@ -519,6 +519,84 @@ describe("console API: accounts and tokens (admin)", () => {
     );
   });
 
+  it("an admin changes a role, sets a password, sees a lockout and lifts it; never their own role", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("ada", "admin");
+    await console.addUser("bob", "reader");
+    const admin = await console.login("ada");
+    const bob = await console.login("bob");
+    const put = (path: string, body: unknown) =>
+      console.fetch(path, { method: "PUT", headers: admin.headers, body: JSON.stringify(body) });
+    type User = { name: string; role: string; lockedUntil: string | null };
+    const users = async () =>
+      (
+        (await (await console.fetch("/api/v1/users", { headers: admin.headers })).json()) as {
+          users: User[];
+        }
+      ).users;
+
+    const promoted = await put("/api/v1/users/bob/role", { role: "operator" });
+    assert.equal(promoted.status, 200);
+    assert.deepEqual(await promoted.json(), { name: "bob", role: "operator" });
+    // The session bob has already acts with the new role at its next request.
+    const me = (await (await console.fetch("/api/v1/me", { headers: bob.headers })).json()) as {
+      role: string;
+    };
+    assert.equal(me.role, "operator");
+    const own = await put("/api/v1/users/ada/role", { role: "reader" });
+    assert.equal(own.status, 400);
+    assert.match((await errorOf(own)).message, /cannot change their own role/);
+    const bad = await put("/api/v1/users/bob/role", { role: "boss" });
+    assert.equal(bad.status, 400);
+    assert.match((await errorOf(bad)).message, /"role" must be one of reader, operator, admin/);
+    assert.equal((await put("/api/v1/users/nobody/role", { role: "reader" })).status, 404);
+
+    // Five wrong passwords lock bob's name; the list says until when.
+    for (let i = 0; i < 5; i += 1) {
+      const wrong = await console.fetch("/api/v1/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ user: "bob", password: "not the password at all" }),
+      });
+      assert.equal(wrong.status, 401);
+    }
+    const locked = (await users()).find((u) => u.name === "bob");
+    assert.ok(locked?.lockedUntil !== null && locked?.lockedUntil !== undefined);
+    assert.ok(Date.parse(locked.lockedUntil) > Date.now());
+    await assert.rejects(console.login("bob"), /429/);
+    const unlocked = await console.fetch("/api/v1/users/bob/unlock", {
+      method: "POST",
+      headers: admin.headers,
+    });
+    assert.equal(unlocked.status, 204);
+    assert.equal((await users()).find((u) => u.name === "bob")?.lockedUntil, null);
+
+    const weak = await put("/api/v1/users/bob/password", { password: "short" });
+    assert.equal(weak.status, 400);
+    assert.match((await errorOf(weak)).message, /"password": .*at least 12 characters/);
+    const reset = await put("/api/v1/users/bob/password", { password: "a new password, long" });
+    assert.equal(reset.status, 204);
+    assert.equal((await console.fetch("/api/v1/me", { headers: bob.headers })).status, 401);
+    await assert.rejects(console.login("bob"), /401/);
+    await console.login("bob", "a new password, long");
+
+    const trail = (
+      (await (
+        await console.fetch("/api/v1/audit?actor=ada", { headers: admin.headers })
+      ).json()) as {
+        records: { action: string; detail: Record<string, unknown> }[];
+      }
+    ).records;
+    assert.deepEqual(
+      trail.filter((r) => r.action.startsWith("user.")).map((r) => [r.action, r.detail["user"]]),
+      [
+        ["user.passwd", "bob"],
+        ["user.unlock", "bob"],
+        ["user.role", "bob"],
+      ],
+    );
+  });
+
   it("refuses bad accounts and tokens precisely", async (t) => {
     const console = await startTestConsole(t);
     await console.addUser("ada", "admin");

@@ -1,6 +1,7 @@
 /**
  * The login limiter on its own clock: the per-account lockout after failures in a row (reset by a
- * success, ended by time), the per-address window, and its bounded memory.
+ * success, ended by time, shown and lifted by an admin), the per-address window, and its bounded
+ * memory.
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
@@ -23,6 +24,24 @@ it("locks a name after five failures in a row, for the lockout time, whatever th
   // The count starts again after a lock has run out.
   guard.failed("10.0.0.10", "alice");
   assert.equal(guard.check("10.0.0.10", "alice"), undefined);
+});
+
+it("says until when a name is locked, and an admin's unlock lifts it and its failures", () => {
+  let now = 1_000;
+  const guard = createLoginGuard({ now: () => now });
+  for (let i = 0; i < 4; i += 1) guard.failed("a", "carol");
+  assert.equal(guard.lockedUntil("Carol"), undefined, "failures alone are no lock");
+  guard.failed("a", "carol");
+  assert.equal(guard.lockedUntil("CAROL"), 901_000);
+  guard.unlock("Carol");
+  assert.equal(guard.lockedUntil("carol"), undefined);
+  assert.equal(guard.check("b", "carol"), undefined);
+  // Its failures are forgotten too: four more do not lock it again.
+  for (let i = 0; i < 4; i += 1) guard.failed("a", "carol");
+  assert.equal(guard.lockedUntil("carol"), undefined);
+  guard.failed("a", "carol");
+  now = 901_000 + 901_000;
+  assert.equal(guard.lockedUntil("carol"), undefined, "a lock that ran out is none");
 });
 
 it("a success resets the name's count", () => {
