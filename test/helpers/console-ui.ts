@@ -23,8 +23,13 @@ import {
 } from "./controller-fleet.js";
 import { UI_DIR } from "./browser.js";
 
-/** Quick reconnections: the tests wait for conditions, never for time. */
-const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 5000 };
+/**
+ * Quick reconnections: the tests wait for conditions, never for time. Each host gets 20 s for an
+ * answer: the agents run in the test's own process, and with 5 s two tests that wait for an
+ * agent's preview failed under the whole suite on two cores (load average 25); the host nothing
+ * answers at is given up on after as long, once per preview.
+ */
+const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 20_000 };
 
 /** Starts a console whose `/` is the UI as `npm run build` made it. */
 export async function startUiConsole(
