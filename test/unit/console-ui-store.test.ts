@@ -150,7 +150,12 @@ describe("the UI's fleet store", () => {
       "the console says when it last changed",
     );
     assert.equal(store.changedAt("h1"), 5_000);
-    assert.equal(store.recentEvents("h1")[0]?.text, "status unreachable: connection refused");
+    assert.deepEqual(store.recentEvents("h1")[0], {
+      atMs: 5_000,
+      text: "status unreachable: connection refused",
+      // The history does not record a host's status: its page shows this one from the stream.
+      kind: "status",
+    });
     store.enqueue({ kind: "host-removed", host: "h1" });
     store.flush();
     store.close();
@@ -192,5 +197,6 @@ describe("the UI's fleet store", () => {
     const recent = store.recentEvents("h1");
     assert.equal(recent.length, MAX_RECENT_EVENTS_PER_HOST);
     assert.match(recent[0]?.text ?? "", /^session 60 \(user60\) started, ACTIVE$/);
+    assert.equal(recent[0]?.kind, "session");
   });
 });

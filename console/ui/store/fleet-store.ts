@@ -51,6 +51,11 @@ export type FleetEvent =
 export interface RecentEvent {
   readonly atMs: number;
   readonly text: string;
+  /**
+   * `status`: the host's (the console's history does not record it); `session`: a session's
+   * change (the history records those); `list`: the whole list sent again.
+   */
+  readonly kind: "status" | "session" | "list";
 }
 
 /** Options of {@link FleetStore}. */
@@ -240,13 +245,13 @@ export class FleetStore {
     this.#byHost.get(host)?.delete(key);
   }
 
-  #note(host: string, atMs: number, text: string): void {
+  #note(host: string, atMs: number, text: string, kind: RecentEvent["kind"] = "session"): void {
     let list = this.#recent.get(host);
     if (list === undefined) {
       list = [];
       this.#recent.set(host, list);
     }
-    list.unshift({ atMs, text });
+    list.unshift({ atMs, text, kind });
     if (list.length > MAX_RECENT_EVENTS_PER_HOST) list.length = MAX_RECENT_EVENTS_PER_HOST;
   }
 
@@ -268,7 +273,7 @@ export class FleetStore {
         if (before?.status !== event.host.status) {
           this.#changedAt.set(event.host.name, now);
           const why = event.host.reason === undefined ? "" : `: ${event.host.reason}`;
-          this.#note(event.host.name, now, `status ${event.host.status}${why}`);
+          this.#note(event.host.name, now, `status ${event.host.status}${why}`, "status");
         }
         return;
       }
@@ -291,7 +296,7 @@ export class FleetStore {
           for (const session of this.sessionsOf(host)) {
             if (!fresh.has(session.key)) this.#remove(session.key, host);
           }
-          this.#note(host, now, `${fresh.size} sessions (the whole list, again)`);
+          this.#note(host, now, `${fresh.size} sessions (the whole list, again)`, "list");
         }
         for (const change of event.changes) {
           if (change.kind === "removed") {

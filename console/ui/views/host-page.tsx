@@ -1,4 +1,7 @@
-/** One host: its agent, its sessions (live, with the actions), and what happened to it lately. */
+/**
+ * One host: its agent, its sessions (live, with the actions), what happened to it lately (the
+ * recorded history and the live events, newest first) and the actions on it.
+ */
 import type { JSX } from "preact";
 import type { ApiClient } from "../api/client.js";
 import { HostStatusBadge } from "../components/status.js";
@@ -6,7 +9,7 @@ import { formatAgo, formatTime } from "../format.js";
 import { useNow, useStoreVersion } from "../hooks.js";
 import type { FleetStore } from "../store/fleet-store.js";
 import { AuditTable } from "./audit-page.js";
-import { Timeline } from "./history-page.js";
+import { HostEvents } from "./host-events.js";
 import { SessionsPage } from "./sessions-page.js";
 
 /** A host's page. */
@@ -33,7 +36,6 @@ export function HostPage(props: {
       </section>
     );
   }
-  const events = store.recentEvents(name);
   return (
     <section aria-labelledby="host-title">
       <div class="page-head">
@@ -62,28 +64,17 @@ export function HostPage(props: {
         </dl>
         <section class="recent" aria-labelledby="recent-title">
           <h2 id="recent-title">Recent events</h2>
-          {events.length === 0 ? (
-            <p class="muted">Nothing since this page was opened.</p>
-          ) : (
-            <ol class="events">
-              {events.map((event, index) => (
-                <li key={`${event.atMs}-${index}`}>
-                  <time dateTime={new Date(event.atMs).toISOString()}>
-                    {formatTime(event.atMs, now)}
-                  </time>{" "}
-                  {event.text}
-                </li>
-              ))}
-            </ol>
-          )}
+          <HostEvents api={props.api} store={store} host={name} nowMs={now} />
+          <p>
+            <a href={`#/history?host=${encodeURIComponent(name)}`}>Who used it when</a>: its whole
+            timeline on the History page.
+          </p>
         </section>
       </div>
       <h2>Sessions</h2>
       <SessionsPage api={props.api} store={store} canAct={props.canAct} host={name} />
       <h2>Actions on this host</h2>
       <AuditTable api={props.api} fixed={{ host: name }} pageSize={20} />
-      <h2>Who used it when</h2>
-      <Timeline api={props.api} host={name} />
     </section>
   );
 }
