@@ -57,10 +57,17 @@ export async function launchChromium(): Promise<Browser> {
 
 /**
  * A fresh browser profile (cookies, storage) at the size the UI is designed for first: a
- * 1280×800 laptop screen.
+ * 1280×800 laptop screen. `bypassCSP` lets a test inject a script of its own (the accessibility
+ * checker) past the console's Content-Security-Policy; every other test keeps the policy.
  */
-export async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function newContext(
+  browser: Browser,
+  options: { readonly bypassCSP?: boolean } = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    ...(options.bypassCSP === true ? { bypassCSP: true } : {}),
+  });
   // Waits are for conditions, never for time; this only bounds how long a broken test hangs,
   // generously, as several suites share two cores here.
   context.setDefaultTimeout(BROWSER_WAIT_MS);

@@ -534,7 +534,7 @@ export function PoliciesPage(props: {
           onCancel={() => setEditing(undefined)}
         />
       )}
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Policies, scrollable">
         <table class="table" aria-label="Policies">
           <thead>
             <tr>
