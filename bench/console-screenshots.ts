@@ -5,7 +5,7 @@
  * operator: the fleet overview, every session, a log-off's preview and its results; then as an
  * admin, the policies page (a policy's preview, and a run with each host's results, the console's
  * clock moved to its due time) and the history page (the occupancy of a seeded school day, and a
- * host's timeline).
+ * host's timeline), a host's page and the accounts page.
  *
  * `node --import tsx bench/console-screenshots.ts [--out docs/images]` (after `npm run build`).
  */
@@ -179,8 +179,20 @@ try {
     await page.getByRole("banner").getByRole("link", { name: "History" }).click();
     await page.getByRole("img", { name: "Occupancy chart" }).locator("canvas").waitFor();
     await page.screenshot({ path: join(out, "console-history.png") });
+
+    // A host's page: its recorded and live events; then the accounts, with a token just made.
+    await page.evaluate(`window.location.hash = "#/hosts/lab-a01.school.example"`);
+    await page.locator("ol.events[aria-busy=false]").waitFor();
+    await page.screenshot({ path: join(out, "console-host.png") });
+    await page.getByRole("banner").getByRole("link", { name: "Accounts" }).click();
+    const tokenForm = page.getByRole("form", { name: "Make a token" });
+    await tokenForm.getByLabel("For account").selectOption("dana");
+    await tokenForm.getByLabel("Label").fill("nightly-report");
+    await tokenForm.getByRole("button", { name: "Make token" }).click();
+    await page.getByLabel("The new token").waitFor();
+    await page.screenshot({ path: join(out, "console-accounts.png") });
     process.stderr.write(
-      `screenshots: ${out}/console-{overview,sessions,preview,results,policy-preview,policy-runs,history}.png\n`,
+      `screenshots: ${out}/console-{overview,sessions,preview,results,policy-preview,policy-runs,history,host,accounts}.png\n`,
     );
   } finally {
     await browser.close();
