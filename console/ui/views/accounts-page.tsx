@@ -30,7 +30,8 @@ import { useNow } from "../hooks.js";
 const ROLES: readonly ApiRole[] = ["reader", "operator", "admin"];
 
 /** What each role may do, for the role pickers' help. */
-const ROLE_HELP = "reader sees; operator also acts on sessions; admin also manages accounts";
+const ROLE_HELP =
+  "Roles: reader sees; operator also acts on sessions; admin also manages accounts and policies";
 
 /** What the page is asking about, if anything. */
 type Question =
