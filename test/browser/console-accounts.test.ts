@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { launchChromium, newContext } from "../helpers/browser.js";
 import { TEST_PASSWORD } from "../helpers/console-harness.js";
-import { signIn, startUiConsole } from "../helpers/console-ui.js";
+import { signIn, signedInPage, startUiConsole } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -114,10 +114,7 @@ describe("the web UI: accounts and tokens", () => {
     for (let i = 0; i < 5; i += 1) {
       await assert.rejects(console.login("rhea", "not rhea's password at all"), /401/);
     }
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, console.url, "ada");
+    const page = await signedInPage(t, browser, console.url, "ada");
     await page.goto(`${console.url}/#/accounts`);
     const rhea = page.getByRole("table", { name: "People" }).getByRole("row").filter({
       hasText: "rhea",

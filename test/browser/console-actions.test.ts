@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium, newContext } from "../helpers/browser.js";
-import { signIn, startUiFleet } from "../helpers/console-ui.js";
+import type { Browser } from "playwright-core";
+import { focusedName, launchChromium, newContext, tabTo } from "../helpers/browser.js";
+import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -19,25 +19,6 @@ after(async () => {
   await browser.close();
 });
 
-/** The name of the element that has the keyboard's focus. */
-function focused(page: Page): Promise<string> {
-  return page.evaluate(`(() => {
-    const element = document.activeElement;
-    if (element === null) return "";
-    const label = element.labels?.[0]?.textContent ?? "";
-    return (element.getAttribute("aria-label") || label || element.textContent || "").trim();
-  })()`);
-}
-
-/** Presses Tab (or Shift+Tab) until the focused element's name matches; fails after `max`. */
-async function tabTo(page: Page, name: RegExp, backwards = false, max = 40): Promise<void> {
-  for (let i = 0; i < max; i += 1) {
-    if (name.test(await focused(page))) return;
-    await page.keyboard.press(backwards ? "Shift+Tab" : "Tab");
-  }
-  assert.fail(`no element named ${String(name)} within ${max} presses of Tab`);
-}
-
 describe("the web UI: acting on sessions", () => {
   it("previews a log-off on every host first (a protected session with its reason, the unreachable host), confirms with the count, then shows each host's result", async (t) => {
     const fleet = await startUiFleet(t, [
@@ -45,10 +26,7 @@ describe("the web UI: acting on sessions", () => {
       { fqdn: "ws2.lab.example.com" },
     ]);
     await fleet.console.addUser("olive", "operator");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, fleet.console.url, "olive");
+    const page = await signedInPage(t, browser, fleet.console.url, "olive");
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
 
     // The disconnected sessions: two per host, among them the agent's own session, protected.
@@ -141,7 +119,7 @@ describe("the web UI: acting on sessions", () => {
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog");
     await dialog.waitFor();
-    assert.equal(await focused(page), "Preview");
+    assert.equal(await focusedName(page), "Preview");
     await page.keyboard.press("Enter");
     const confirm = dialog.getByRole("button", { name: "Disconnect 1 session on 1 host" });
     await confirm.waitFor();

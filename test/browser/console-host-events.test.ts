@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchChromium, newContext } from "../helpers/browser.js";
+import { launchChromium } from "../helpers/browser.js";
 import { waitForFleet } from "../helpers/console-events.js";
-import { signIn, startUiFleet } from "../helpers/console-ui.js";
+import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -39,10 +39,7 @@ describe("the web UI: a host's recent events", () => {
       })),
     );
     await console.addUser("rhea", "reader");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, console.url, "rhea");
+    const page = await signedInPage(t, browser, console.url, "rhea");
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
     const ameliaRow = page
       .getByRole("grid", { name: "Sessions" })

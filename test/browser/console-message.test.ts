@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium, newContext } from "../helpers/browser.js";
-import { signIn, startUiFleet } from "../helpers/console-ui.js";
+import type { Browser } from "playwright-core";
+import { launchChromium, tabTo } from "../helpers/browser.js";
+import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
 import { waitForFleet } from "../helpers/console-events.js";
 import { startHost, stopFleet } from "../helpers/controller-fleet.js";
 
@@ -23,21 +23,6 @@ after(async () => {
 
 const TEXT = "The lab closes in 10 minutes. Save your work.";
 
-/** Presses Tab (or Shift+Tab) until the focused element's name matches; fails after `max`. */
-async function tabTo(page: Page, name: RegExp, backwards = false, max = 40): Promise<void> {
-  for (let i = 0; i < max; i += 1) {
-    const focused = await page.evaluate(`(() => {
-      const element = document.activeElement;
-      if (element === null) return "";
-      const label = element.labels?.[0]?.textContent ?? "";
-      return (element.getAttribute("aria-label") || label || element.textContent || "").trim();
-    })()`);
-    if (name.test(String(focused))) return;
-    await page.keyboard.press(backwards ? "Shift+Tab" : "Tab");
-  }
-  assert.fail(`no element named ${String(name)} within ${max} presses of Tab`);
-}
-
 describe("the web UI: sending a message", () => {
   it("requires the text, quotes it in the preview, confirms with the count, shows each host's result, and retries just the host that did not answer", async (t) => {
     const fleet = await startUiFleet(t, [
@@ -45,10 +30,7 @@ describe("the web UI: sending a message", () => {
       { fqdn: "ws2.lab.example.com" },
     ]);
     await fleet.console.addUser("olive", "operator");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, fleet.console.url, "olive");
+    const page = await signedInPage(t, browser, fleet.console.url, "olive");
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
 
     await page.getByLabel("User").fill("amelia*");
@@ -150,10 +132,7 @@ describe("the web UI: sending a message", () => {
   it("sends a message with the keyboard alone: select, write, preview, confirm, close", async (t) => {
     const fleet = await startUiFleet(t, [{ fqdn: "ws1.lab.example.com" }]);
     await fleet.console.addUser("olive", "operator");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, fleet.console.url, "olive");
+    const page = await signedInPage(t, browser, fleet.console.url, "olive");
 
     await tabTo(page, /^Sessions$/);
     await page.keyboard.press("Enter");

@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchChromium, newContext } from "../helpers/browser.js";
+import { launchChromium } from "../helpers/browser.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
-import { signIn, startUiFleet } from "../helpers/console-ui.js";
+import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -27,10 +27,7 @@ describe("the web UI: the fleet, live", () => {
       { fqdn: "ws2.lab.example.com" },
     ]);
     await fleet.console.addUser("olive", "operator");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, fleet.console.url, "olive");
+    const page = await signedInPage(t, browser, fleet.console.url, "olive");
 
     await page.getByRole("status").filter({ hasText: "1 host not answering of 3" }).waitFor();
     const hosts = page.getByRole("grid", { name: "Hosts" });
@@ -66,10 +63,7 @@ describe("the web UI: the fleet, live", () => {
   it("a reader sees every session but no action control", async (t) => {
     const fleet = await startUiFleet(t, [{ fqdn: "ws1.lab.example.com" }]);
     await fleet.console.addUser("rhea", "reader");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, fleet.console.url, "rhea");
+    const page = await signedInPage(t, browser, fleet.console.url, "rhea");
     await page.getByRole("banner").getByText("reader").waitFor();
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
     const table = page.getByRole("grid", { name: "Sessions" });

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
-import { launchChromium, newContext } from "../helpers/browser.js";
-import { gatedGraceClock, signIn, startUiFleet } from "../helpers/console-ui.js";
+import { launchChromium } from "../helpers/browser.js";
+import { gatedGraceClock, signedInPage, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -40,10 +40,7 @@ describe("the web UI: warn, then act", () => {
       logonTime: new Date(Date.now() - 3_600_000),
     });
     await fleet.console.addUser("olive", "operator");
-    const context = await newContext(browser);
-    t.after(() => context.close());
-    const page = await context.newPage();
-    await signIn(page, fleet.console.url, "olive");
+    const page = await signedInPage(t, browser, fleet.console.url, "olive");
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
 
     await page.getByLabel("Host").fill("ws1");

@@ -6,7 +6,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext } from "playwright-core";
+import assert from "node:assert/strict";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -76,3 +77,22 @@ export async function newContext(
 
 /** How long a browser test waits for a condition before it fails, in milliseconds. */
 export const BROWSER_WAIT_MS = 90_000;
+
+/** The name of the element that has the keyboard's focus (its aria-label, label or text). */
+export function focusedName(page: Page): Promise<string> {
+  return page.evaluate(`(() => {
+    const element = document.activeElement;
+    if (element === null) return "";
+    const label = element.labels?.[0]?.textContent ?? "";
+    return (element.getAttribute("aria-label") || label || element.textContent || "").trim();
+  })()`);
+}
+
+/** Presses Tab (or Shift+Tab) until the focused element's name matches; fails after `max`. */
+export async function tabTo(page: Page, name: RegExp, backwards = false, max = 40): Promise<void> {
+  for (let i = 0; i < max; i += 1) {
+    if (name.test(await focusedName(page))) return;
+    await page.keyboard.press(backwards ? "Shift+Tab" : "Tab");
+  }
+  assert.fail(`no element named ${String(name)} within ${max} presses of Tab`);
+}

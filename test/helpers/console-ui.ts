@@ -8,10 +8,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { ConsoleSettings } from "../../console/config/options.js";
 import type { StartConsoleOptions } from "../../console/service.js";
 import type { GraceClock } from "../../controller/index.js";
+import { newContext } from "./browser.js";
 import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
 import { waitForFleet } from "./console-events.js";
 import {
@@ -138,4 +139,21 @@ export async function signIn(page: Page, url: string, user: string): Promise<voi
   await page.getByLabel("Password").fill(TEST_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("banner").getByText(`Signed in as ${user}`).waitFor();
+}
+
+/**
+ * A page in a fresh browser profile (closed after the test), signed in as `user` through the
+ * form.
+ */
+export async function signedInPage(
+  t: TestContext,
+  browser: Browser,
+  url: string,
+  user: string,
+): Promise<Page> {
+  const context = await newContext(browser);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await signIn(page, url, user);
+  return page;
 }
