@@ -1,7 +1,7 @@
 /**
- * The one way the controller turns many hosts into one stream: every host is an async source of
- * items (a unary call is a source of one result, a watch a source of events without end), and
- * {@link mergeSources} yields their items as they come. It pulls at most one item ahead per
+ * How the controller turns many hosts' streams into one: every host is an async source of items
+ * (a watch's events, without end), and {@link mergeSources} yields their items as they come.
+ * (Unary calls, one result per host, go through the fan-out's pool of workers instead.) It pulls at most one item ahead per
  * source, so a consumer that reads slowly slows the sources down (a watch's gRPC stream stops
  * being read, and HTTP/2 flow control tells the agent) instead of growing a queue: at most one
  * item per source is ever buffered here.
