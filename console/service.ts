@@ -242,7 +242,8 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
           controller,
           security: securityHeaders(tls.https !== undefined),
           graceClock: background.graceClock,
-          onResult: (action, whatIf, result) => metrics.recordAction(action, whatIf, result),
+          onResult: (action, whatIf, result, outcomes) =>
+            metrics.recordAction(action, whatIf, result, outcomes),
         }),
       (server) => metricsRoute(server, metrics),
       (server) => historyRoutes(server, store, now),

@@ -1,15 +1,12 @@
 /**
  * Writes the console's audit trail from a request: who (the authenticated account, or `-`), how
- * (cookie, token, password), from where, and what. Records are bounded: strings in `detail` are
- * cut to {@link MAX_AUDIT_DETAIL_CHARS} characters in all, so that a huge refused request is
- * summarised, never copied.
+ * (cookie, token, password), from where, and what. Records are bounded by the store: a detail of
+ * more than `MAX_AUDIT_DETAIL_CHARS` characters of JSON is kept as a summary (`auditDetailText` in
+ * `store/store.ts`), so that a huge refused request is summarised, never copied.
  */
 import type { FastifyRequest } from "fastify";
 import type { RefusalLimiter } from "../audit/refusals.js";
 import type { AuthMethod, ConsoleStore, NewAuditEntry } from "../store/store.js";
-
-/** The largest `detail` kept, in characters of JSON; larger ones are replaced by a summary. */
-export const MAX_AUDIT_DETAIL_CHARS = 16_384;
 
 /** What a handler records. */
 export interface AuditFacts {
@@ -25,19 +22,11 @@ export interface AuditFacts {
 /** The record of `facts` made by `request`. */
 export function auditEntry(request: FastifyRequest, facts: AuditFacts): NewAuditEntry {
   const principal = request.principal;
-  let detail: Readonly<Record<string, unknown>> = {
+  const detail: Readonly<Record<string, unknown>> = {
     method: request.method,
     path: request.url.split("?")[0] ?? request.url,
     ...facts.detail,
   };
-  const text = JSON.stringify(detail);
-  if (text.length > MAX_AUDIT_DETAIL_CHARS) {
-    detail = {
-      method: request.method,
-      path: (request.url.split("?")[0] ?? "").slice(0, 256),
-      truncated: `${text.length} characters of detail, cut to this summary`,
-    };
-  }
   return {
     actor: facts.actor ?? principal?.account.name ?? "-",
     auth: facts.auth ?? principal?.via ?? "none",

@@ -22,8 +22,13 @@ import type { Fleet } from "../fleet/fleet.js";
 /** The metrics of one console. */
 export interface ConsoleMetrics {
   readonly registry: Registry;
-  /** Counts a host's result of an action. */
-  recordAction(action: string, whatIf: boolean, result: ActionHostResult): void;
+  /** Counts a host's result of an action and its sessions' `outcomes` (counts by outcome). */
+  recordAction(
+    action: string,
+    whatIf: boolean,
+    result: ActionHostResult,
+    outcomes: Readonly<Record<string, number>>,
+  ): void;
   /** The text format, and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -121,15 +126,11 @@ export function createConsoleMetrics(fleet: Fleet): ConsoleMetrics {
 
   return {
     registry,
-    recordAction(action, whatIf, result) {
+    recordAction(action, whatIf, result, outcomes) {
       const what_if = String(whatIf);
       actionHosts.inc({ action, what_if, status: result.status });
       // One increment per outcome, not per session: a host's 20 sessions are 20 label lookups.
-      const outcomes = new Map<string, number>();
-      for (const session of result.results) {
-        outcomes.set(session.outcome, (outcomes.get(session.outcome) ?? 0) + 1);
-      }
-      for (const [outcome, count] of outcomes) {
+      for (const [outcome, count] of Object.entries(outcomes)) {
         actionSessions.inc({ action, what_if, outcome }, count);
       }
       if (result.status !== "unknown-host") {

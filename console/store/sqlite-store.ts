@@ -12,6 +12,7 @@ import { compileWildcard, type WildcardPattern } from "../../common/wildcard.js"
 import { MIGRATIONS, type Migration } from "./migrations.js";
 import {
   ROLES,
+  auditDetailText,
   StoreConflictError,
   type Account,
   type AccountWithSecret,
@@ -450,7 +451,7 @@ class SqliteStore implements ConsoleStore {
         entry.action,
         entry.outcome,
         JSON.stringify(entry.hosts),
-        JSON.stringify(entry.detail),
+        auditDetailText(entry.detail),
       ).lastInsertRowid,
     );
     for (const host of new Set(entry.hosts)) this.#statements.addAuditHost.run(id, host);

@@ -78,8 +78,31 @@ export interface AuditEntry {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
-/** An audit record to write; the store gives it its id and, unless given, the time. */
+/**
+ * An audit record to write; the store gives it its id and, unless given, the time, and keeps at
+ * most {@link MAX_AUDIT_DETAIL_CHARS} of its detail (see {@link auditDetailText}).
+ */
 export type NewAuditEntry = Omit<AuditEntry, "id" | "time"> & { readonly time?: Date };
+
+/** The largest audit `detail` a store keeps, in characters of JSON. */
+export const MAX_AUDIT_DETAIL_CHARS = 16_384;
+
+/**
+ * The JSON a store keeps of a record's detail: the detail itself when it fits in
+ * {@link MAX_AUDIT_DETAIL_CHARS}, else a summary (its `method` and `path`, cut to 256 characters,
+ * if it has them, and how long it was), so that a huge refused request is summarised, never
+ * copied. Every store writes details through this, whoever made the record.
+ */
+export function auditDetailText(detail: Readonly<Record<string, unknown>>): string {
+  const text = JSON.stringify(detail);
+  if (text.length <= MAX_AUDIT_DETAIL_CHARS) return text;
+  const cut = (value: unknown) => (typeof value === "string" ? value.slice(0, 256) : undefined);
+  return JSON.stringify({
+    method: cut(detail["method"]),
+    path: cut(detail["path"]),
+    truncated: `${text.length} characters of detail, cut to this summary`,
+  });
+}
 
 /** Which audit records to read: newest first, `limit` of them, older than `before` (an id). */
 export interface AuditQuery {

@@ -17,7 +17,7 @@ import {
   StoreOpenError,
   openSqliteStore,
 } from "../../console/store/sqlite-store.js";
-import { StoreConflictError } from "../../console/store/store.js";
+import { MAX_AUDIT_DETAIL_CHARS, StoreConflictError } from "../../console/store/store.js";
 
 async function dataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "wms-console-store-"));
@@ -160,4 +160,41 @@ it("the file holds no password and no token in clear", async (t) => {
     assert.equal(content.includes(token.slice(-43)), false, file);
     assert.equal(content.includes(session), false, file);
   }
+});
+
+it("the audit trail keeps at most MAX_AUDIT_DETAIL_CHARS of a record's detail, whoever wrote it", async (t) => {
+  const store = openSqliteStore({ dataDir: await dataDir(t) });
+  t.after(() => store.close());
+  const record = (detail: Record<string, unknown>) => ({
+    actor: "alice",
+    auth: "token" as const,
+    address: "127.0.0.1",
+    action: "action.result",
+    outcome: "ok",
+    hosts: ["lab-01.school.example"],
+    detail,
+  });
+  const fits = { method: "POST", path: "/api/v1/actions", note: "x".repeat(16_000) };
+  const huge = {
+    method: "POST",
+    path: `/${"p".repeat(400)}`,
+    body: "y".repeat(MAX_AUDIT_DETAIL_CHARS),
+  };
+  const hugeWithoutRequest = { policy: "evening", results: ["z".repeat(MAX_AUDIT_DETAIL_CHARS)] };
+  await store.appendAudit(record(fits));
+  await store.appendAudits([record(huge), record(hugeWithoutRequest)]);
+  const [third, second, first] = await store.queryAudit({ limit: 3 });
+  assert.deepEqual(first?.detail, fits);
+  const size = (detail: object) => JSON.stringify(detail).length;
+  assert.deepEqual(second?.detail, {
+    method: "POST",
+    path: `/${"p".repeat(255)}`,
+    truncated: `${size(huge)} characters of detail, cut to this summary`,
+  });
+  assert.deepEqual(third?.detail, {
+    truncated: `${size(hugeWithoutRequest)} characters of detail, cut to this summary`,
+  });
+  // The record itself (who, what, which hosts) is whole.
+  assert.deepEqual(third?.hosts, ["lab-01.school.example"]);
+  assert.equal(third?.actor, "alice");
 });

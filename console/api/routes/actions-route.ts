@@ -8,10 +8,10 @@
  * be written, nothing is done: 503), then an `action.result` record per host. A request that is
  * wrong in any way is refused (400) before both; a host not in the inventory is a result line.
  *
- * The hosts that finish in the same turn of the event loop (a fan-out to a thousand hosts brings
- * dozens at once) have their lines written to the response together and their result records
- * written in one transaction, at the end of that turn: per host, a write and a commit were most
- * of what the API added to the controller's own fan-out.
+ * The lines of hosts that finish within {@link ACTION_BATCH_MS} of each other are written to the
+ * response together, and result records in transactions of up to
+ * {@link ACTION_RECORDS_PER_TRANSACTION} (none waits more than {@link ACTION_RECORDS_MS}): per host,
+ * a write and a commit were most of what the API added to the controller's own fan-out.
  */
 import type { FastifyInstance } from "fastify";
 import {
@@ -36,6 +36,20 @@ import type { ActionHostResult, ApiSessionResult } from "../types.js";
  */
 export const MAX_CONCURRENT_ACTIONS = 8;
 
+/**
+ * How long a host's line may wait, in milliseconds, to be written to the response with the lines
+ * of the hosts that finish after it.
+ */
+export const ACTION_BATCH_MS = 10;
+/**
+ * Result records are written in one transaction once this many wait, once the first of them has
+ * waited {@link ACTION_RECORDS_MS} milliseconds, and when the action ends: a transaction costs
+ * about 40 µs a record in batches of 16 and 20–25 µs in batches of 100 or more.
+ */
+export const ACTION_RECORDS_PER_TRANSACTION = 100;
+/** See {@link ACTION_RECORDS_PER_TRANSACTION}. */
+export const ACTION_RECORDS_MS = 250;
+
 /** What the actions route needs. */
 export interface ActionsRouteOptions {
   readonly store: ConsoleStore;
@@ -44,8 +58,13 @@ export interface ActionsRouteOptions {
   readonly security: Readonly<Record<string, string>>;
   /** The clock of warnings' grace periods. @default the controller's (real time) */
   readonly graceClock?: GraceClock | undefined;
-  /** Hears of each host's result (metrics). */
-  readonly onResult?: (action: string, whatIf: boolean, result: ActionHostResult) => void;
+  /** Hears of each host's result and its sessions' outcomes, counted (metrics). */
+  readonly onResult?: (
+    action: string,
+    whatIf: boolean,
+    result: ActionHostResult,
+    outcomes: Readonly<Record<string, number>>,
+  ) => void;
 }
 
 /** A session result as the API shows it. */
@@ -178,33 +197,40 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
       "x-accel-buffering": "no",
     });
     const answered = new Set<string>();
-    // This turn's result records, and whether the response is corked until the turn ends.
+    // Lines waiting to be written together, and result records waiting to make a transaction;
+    // each kind with the timer that bounds its wait.
+    let lines: string[] = [];
+    let linesTimer: NodeJS.Timeout | undefined;
     let records: NewAuditEntry[] = [];
-    let turn: Promise<void> | undefined;
-    const endOfTurn = () =>
-      new Promise<void>((resolve) => {
-        setImmediate(() => {
-          turn = undefined;
-          if (!response.destroyed) response.uncork();
-          const batch = records;
-          records = [];
-          store.appendAudits(batch).then(resolve, (error: unknown) => {
-            request.log.error(
-              { err: error, hosts: batch.flatMap((r) => r.hosts) },
-              "cannot write an action's results to the audit trail",
-            );
-            resolve();
-          });
-        });
-      });
+    let recordsTimer: NodeJS.Timeout | undefined;
+    let writing: Promise<void> = Promise.resolve();
+    const writeLines = () => {
+      clearTimeout(linesTimer);
+      linesTimer = undefined;
+      if (!response.destroyed && lines.length > 0) response.write(lines.join(""));
+      lines = [];
+    };
+    const writeRecords = () => {
+      clearTimeout(recordsTimer);
+      recordsTimer = undefined;
+      const batch = records;
+      records = [];
+      if (batch.length === 0) return;
+      writing = writing.then(() =>
+        store.appendAudits(batch).catch((error: unknown) => {
+          request.log.error(
+            { err: error, hosts: batch.flatMap((r) => r.hosts) },
+            "cannot write an action's results to the audit trail",
+          );
+        }),
+      );
+    };
     const send = (line: ActionHostResult) => {
       answered.add(line.host);
-      if (turn === undefined) {
-        if (!response.destroyed) response.cork();
-        turn = endOfTurn();
-      }
-      if (!response.destroyed) response.write(`${JSON.stringify(line)}\n`);
-      options.onResult?.(plan.action, plan.whatIf, line);
+      lines.push(`${JSON.stringify(line)}\n`);
+      linesTimer ??= setTimeout(writeLines, ACTION_BATCH_MS);
+      const outcomes = outcomeCounts(line.results);
+      options.onResult?.(plan.action, plan.whatIf, line, outcomes);
       records.push({
         time: new Date(),
         ...auditEntry(request, {
@@ -217,7 +243,7 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
             whatIf: plan.whatIf,
             ...(line.code === undefined ? {} : { code: line.code, message: line.message }),
             ...(line.mayHaveActed === true ? { mayHaveActed: true } : {}),
-            outcomes: outcomeCounts(line.results),
+            outcomes,
             results: line.results.map((r) => ({
               sessionId: r.sessionId,
               outcome: r.outcome,
@@ -226,6 +252,8 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
           },
         }),
       });
+      if (records.length >= ACTION_RECORDS_PER_TRANSACTION) writeRecords();
+      else recordsTimer ??= setTimeout(writeRecords, ACTION_RECORDS_MS);
     };
     try {
       for (const host of plan.unknownHosts) {
@@ -258,8 +286,10 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
         });
       }
     } finally {
-      // The last turn's lines and records before the answer ends.
-      await turn;
+      // The last lines and records before the answer ends.
+      writeLines();
+      writeRecords();
+      await writing;
       running -= 1;
       response.end();
     }
