@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { connect as http2Connect, type IncomingHttpHeaders } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
-import { describe, it, type TestContext } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { describe, it } from "node:test";
 import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import type { AuditRecord } from "../../agent/audit/audit-record.js";
 import type { SessionBackend } from "../../agent/sessions/backend.js";
@@ -18,6 +17,7 @@ import { openFileAuditSink } from "../../agent/audit/audit-file.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import { gate, TEST_FIXTURE, TEST_HOST } from "../helpers/agent-harness.js";
+import { until } from "../helpers/until.js";
 import { pemFolder } from "../helpers/test-pki.js";
 import { startTlsAgent, testPki } from "../helpers/tls-agent.js";
 
@@ -30,14 +30,6 @@ async function statusOf(call: Promise<unknown>): Promise<string> {
     return "OK";
   } catch (error) {
     return Status[(error as ServiceError).code] ?? String(error);
-  }
-}
-
-/** Waits for `condition`, checking every 20 ms; the test's own timeout bounds the wait. */
-async function until(condition: () => boolean, what: string, t: TestContext): Promise<void> {
-  while (!condition()) {
-    if (t.signal.aborted) throw new Error(`gave up waiting: ${what}`);
-    await sleep(20);
   }
 }
 
@@ -204,7 +196,11 @@ describe("the interceptor chain", () => {
     const client = secure.client(operator);
     const first = client.listSessions();
     const second = secure.client(reader).listSessions();
-    await until(() => held.waiting() === 2, "two calls in flight", t);
+    await until(() => held.waiting() === 2, {
+      what: "two calls in flight",
+      everyMs: 20,
+      signal: t.signal,
+    });
     assert.equal(await statusOf(client.getAgentInfo()), "RESOURCE_EXHAUSTED");
     await assert.rejects(secure.health(), (error: ServiceError) => {
       assert.equal(Status[error.code], "RESOURCE_EXHAUSTED");
@@ -259,13 +255,21 @@ describe("the interceptor chain", () => {
       await new Promise<void>((resolve) => socket.once("connect", resolve));
     };
     for (let i = 0; i < maxConnections; i++) await openSilent();
-    await until(() => secure.agent.openConnections() === maxConnections, "three accepted", t);
+    await until(() => secure.agent.openConnections() === maxConnections, {
+      what: "three accepted",
+      everyMs: 20,
+      signal: t.signal,
+    });
 
     // A real client connects: the oldest silent connection is closed to make room.
     const { operator, reader } = await testPki;
     const first = secure.client(operator);
     assert.equal(await statusOf(first.listSessions()), "OK");
-    await until(() => closed[0] === true, "the oldest silent connection closed", t);
+    await until(() => closed[0] === true, {
+      what: "the oldest silent connection closed",
+      everyMs: 20,
+      signal: t.signal,
+    });
     assert.deepEqual(closed, [true, false, false]);
     assert.ok(secure.agent.openConnections() <= maxConnections);
 
@@ -274,11 +278,19 @@ describe("the interceptor chain", () => {
     assert.equal(await statusOf(second.listSessions()), "OK");
     const third = secure.client(operator);
     assert.equal(await statusOf(third.getAgentInfo()), "OK");
-    await until(() => closed.every(Boolean), "every silent connection closed", t);
+    await until(() => closed.every(Boolean), {
+      what: "every silent connection closed",
+      everyMs: 20,
+      signal: t.signal,
+    });
 
     // Every place is held by a connection that made an authorized call: a newcomer is refused.
     await openSilent();
-    await until(() => closed[3] === true, "the newcomer closed", t);
+    await until(() => closed[3] === true, {
+      what: "the newcomer closed",
+      everyMs: 20,
+      signal: t.signal,
+    });
     for (const client of [first, second, third]) {
       assert.equal(await statusOf(client.listSessions()), "OK");
     }

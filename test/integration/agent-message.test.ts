@@ -20,6 +20,7 @@ import {
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { startHarness, TEST_FIXTURE, TEST_HOST, type Harness } from "../helpers/agent-harness.js";
+import { until } from "../helpers/until.js";
 
 async function rejectsWith(call: Promise<unknown>, code: Status, message: RegExp): Promise<void> {
   await assert.rejects(call, (error: ServiceError) => {
@@ -27,11 +28,6 @@ async function rejectsWith(call: Promise<unknown>, code: Status, message: RegExp
     assert.match(error.details, message);
     return true;
   });
-}
-
-/** Resolves once `condition` holds, checking after every turn of the event loop. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 const brief = (results: readonly SessionResult[]) =>

@@ -17,6 +17,7 @@ import { WMSFLEET_VERSION } from "../../common/version.js";
 import { createSimulatedBackend } from "../../agent/backends/simulated.js";
 import { parseSimFixture } from "../../agent/backends/sim-fixture.js";
 import { gate, startHarness, TEST_HOST } from "../helpers/agent-harness.js";
+import { until } from "../helpers/until.js";
 
 /** Asserts that a call failed with `code` and a message matching `message`. */
 async function rejectsWith(call: Promise<unknown>, code: Status, message: RegExp): Promise<void> {
@@ -353,11 +354,6 @@ function heldDisconnects(count: number) {
   };
 }
 
-/** Waits for `condition`, checking every 10 ms; the test's own timeout bounds the wait. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
 describe("disconnect limits: per request and per agent", () => {
   it(
     "lets an unrelated request finish while one request's slow sessions hold their slots",
@@ -370,7 +366,7 @@ describe("disconnect limits: per request and per agent", () => {
       const slow = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
       classroom.hold(slow);
       const stuck = client.disconnect({ sessionIds: slow });
-      await until(() => classroom.running() === 4);
+      await until(() => classroom.running() === 4, { everyMs: 10 });
       const other = await client.disconnect({ sessionIds: [11] });
       assert.deepEqual(brief(other.results), [[11, "DISCONNECTED"]]);
       assert.equal(classroom.running(), 4, "the slow request holds 4 slots, its own limit");
@@ -392,7 +388,7 @@ describe("disconnect limits: per request and per agent", () => {
       const requests = [0, 1, 2, 3, 4, 5].map((r) =>
         client.disconnect({ sessionIds: ids.slice(r * 4, r * 4 + 4) }),
       );
-      await until(() => classroom.running() === 16);
+      await until(() => classroom.running() === 16, { everyMs: 10 });
       // Everything that could start has: the other 8 wait for the agent-wide limit.
       await new Promise((resolve) => setImmediate(resolve));
       assert.equal(classroom.started.length, 16);

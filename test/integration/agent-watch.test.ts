@@ -16,13 +16,9 @@ import {
   type WatchSessionsResponse,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import { startHarness, TEST_HOST } from "../helpers/agent-harness.js";
+import { until } from "../helpers/until.js";
 import { startAgentRelay } from "../helpers/controller-proxy.js";
 import { isSnapshot, startWatch } from "../helpers/watch-client.js";
-
-/** Resolves once `condition` holds, checking after every turn of the event loop. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
-}
 
 const changeList = (messages: readonly WatchSessionsResponse[]) =>
   messages.flatMap((m) =>

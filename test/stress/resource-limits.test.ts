@@ -12,11 +12,11 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { TEST_HOST } from "../helpers/agent-harness.js";
+import { until } from "../helpers/until.js";
 import type { HostileEvent } from "../helpers/hostile-client.js";
 import type { IssuedCertificate } from "../helpers/test-pki.js";
 import { startTlsAgent, testPki as pki } from "../helpers/tls-agent.js";
@@ -76,14 +76,6 @@ function socketStates(port: number): Record<string, number> {
     }
   }
   return states;
-}
-
-/** Waits for `condition`, checking every 50 ms; the test's own timeout bounds the wait. */
-async function until(condition: () => boolean, what: string, t: TestContext): Promise<void> {
-  while (!condition()) {
-    if (t.signal.aborted) throw new Error(`gave up waiting: ${what}`);
-    await sleep(50);
-  }
 }
 
 /** A hostile client process; its events in order, and its exit. */
@@ -147,7 +139,11 @@ describe("no way to starve the agent", { timeout: 240_000 }, () => {
     const attempts = 2000;
     const secure = await startTlsAgent(t, { maxConnections, handshakeTimeoutMs: 2000 });
     assert.equal(await secure.health(), "SERVING");
-    await until(() => secure.agent.openConnections() === 0, "the health connection closed", t);
+    await until(() => secure.agent.openConnections() === 0, {
+      what: "the health connection closed",
+      everyMs: 50,
+      signal: t.signal,
+    });
     const before = { fds: descriptors(), ...memory() };
 
     const attacker = spawnHostile(t, ["silent-tcp", secure.port, attempts]);
@@ -168,7 +164,11 @@ describe("no way to starve the agent", { timeout: 240_000 }, () => {
     // Every one of the attacker's connections is closed by the agent (limit or handshake timeout).
     await attacker.next("closed");
     assert.equal(await attacker.exited, 0);
-    await until(() => secure.agent.openConnections() === 0, "every connection closed", t);
+    await until(() => secure.agent.openConnections() === 0, {
+      what: "every connection closed",
+      everyMs: 50,
+      signal: t.signal,
+    });
     clearInterval(sampler);
     const after = { fds: descriptors(), ...memory() };
     assert.ok(after.fds <= before.fds + 4, `descriptors back: ${after.fds} (${before.fds} before)`);
@@ -200,12 +200,16 @@ describe("no way to starve the agent", { timeout: 240_000 }, () => {
       assert.equal(connected.opened, connections);
       // The attacker half-closed every connection; the agent must close its side of each.
       await attacker.next("closed");
-      await until(() => secure.agent.openConnections() === 0, "every connection closed", t);
-      await until(
-        () => (socketStates(secure.port)["CLOSE_WAIT"] ?? 0) === 0,
-        "no socket in CLOSE_WAIT",
-        t,
-      );
+      await until(() => secure.agent.openConnections() === 0, {
+        what: "every connection closed",
+        everyMs: 50,
+        signal: t.signal,
+      });
+      await until(() => (socketStates(secure.port)["CLOSE_WAIT"] ?? 0) === 0, {
+        what: "no socket in CLOSE_WAIT",
+        everyMs: 50,
+        signal: t.signal,
+      });
       const after = { fds: descriptors(), ...memory() };
       assert.deepEqual(socketStates(secure.port), { LISTEN: 1 });
       assert.ok(after.fds <= before.fds + 4, `descriptors back: ${after.fds} (${before.fds})`);
@@ -234,7 +238,11 @@ describe("no way to starve the agent", { timeout: 240_000 }, () => {
     );
     const { answers } = await attacker.next("streams");
     assert.equal(await attacker.exited, 0);
-    await until(() => secure.agent.openConnections() === 0, "every connection closed", t);
+    await until(() => secure.agent.openConnections() === 0, {
+      what: "every connection closed",
+      everyMs: 50,
+      signal: t.signal,
+    });
     const after = { fds: descriptors(), ...memory() };
     const total = Object.values(answers).reduce((sum, n) => sum + n, 0);
     assert.equal(total, connections * streams);

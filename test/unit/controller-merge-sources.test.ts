@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { mergeSources } from "../../controller/merge-sources.js";
+import { until } from "../helpers/until.js";
 
 /** A source whose items are released one by one by the test. */
 function gatedSource(name: string, count: number) {
@@ -32,11 +33,6 @@ function gatedSource(name: string, count: number) {
     finished: () => finished,
     log,
   };
-}
-
-/** Waits until `condition` holds, a macrotask at a time (never a fixed sleep). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 void describe("mergeSources", () => {
