@@ -13,16 +13,19 @@ import { describe, it, type TestContext } from "node:test";
 import type { AuditRecord, AuditSink } from "../../agent/audit/audit-record.js";
 import type { ActionHostResult, ApiErrorBody, AuditPage } from "../../console/api/types.js";
 import { startTestConsole, type SignedIn, type TestConsole } from "../helpers/console-harness.js";
+import { until } from "../helpers/until.js";
 import { waitForFleet } from "../helpers/console-events.js";
 import { startFleet, stopFleet, type FleetHost } from "../helpers/controller-fleet.js";
 
-function memoryAudit(): AuditSink & { records: AuditRecord[] } {
+function memoryAudit(): AuditSink & { records: AuditRecord[]; hold: Promise<void> } {
   const records: AuditRecord[] = [];
   return {
     records,
-    write(json) {
+    /** Writes wait for this (a test holds an agent's answers with it). */
+    hold: Promise.resolve(),
+    async write(json) {
+      await this.hold;
       records.push(JSON.parse(json) as AuditRecord);
-      return Promise.resolve();
     },
   };
 }
@@ -30,7 +33,7 @@ function memoryAudit(): AuditSink & { records: AuditRecord[] } {
 interface Setup {
   console: TestConsole;
   hosts: FleetHost[];
-  audits: (AuditSink & { records: AuditRecord[] })[];
+  audits: ReturnType<typeof memoryAudit>[];
   operator: SignedIn;
   reader: SignedIn;
 }
@@ -195,6 +198,52 @@ describe("console actions: results", () => {
     });
     assert.equal(trail[2]?.detail["intent"], trail[0]?.id);
     assert.deepEqual(trail[2]?.detail["outcomes"], { WOULD_DISCONNECT: 1, NOT_FOUND: 1 });
+  });
+
+  it("streams each host's line and result record as it comes, while a slow host holds the action", async (t) => {
+    const s = await setup(t);
+    // ws2's agent writes its audit record before it answers: holding the write holds its answer.
+    let release = () => {};
+    (s.audits[1] as ReturnType<typeof memoryAudit>).hold = new Promise(
+      (resolve) => (release = resolve),
+    );
+    const response = await s.console.fetch("/api/v1/actions", {
+      method: "POST",
+      headers: s.operator.headers,
+      body: JSON.stringify({
+        action: "disconnect",
+        whatIf: true,
+        hosts: ["ws1.lab.example.com", "ws2.lab.example.com"],
+      }),
+    });
+    assert.equal(response.status, 200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.equal(
+      (JSON.parse(first.split("\n")[0] ?? "") as ActionHostResult).host,
+      "ws1.lab.example.com",
+    );
+    // ws1's result record is written while ws2 is still held, not when the action ends.
+    const ws1Recorded = async () => {
+      const page = (await (
+        await s.console.fetch("/api/v1/audit?action=action.result", {
+          headers: { cookie: s.operator.cookie },
+        })
+      ).json()) as AuditPage;
+      return page.records.map((r) => r.hosts.join());
+    };
+    await until(async () => (await ws1Recorded()).includes("ws1.lab.example.com"), {
+      what: "ws1's result record",
+      everyMs: 20,
+      signal: t.signal,
+    });
+    release();
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      rest += new TextDecoder().decode(chunk.value);
+    }
+    assert.equal((JSON.parse(rest) as ActionHostResult).host, "ws2.lab.example.com");
+    assert.deepEqual((await ws1Recorded()).sort(), ["ws1.lab.example.com", "ws2.lab.example.com"]);
   });
 
   it("disconnect by hosts and filter acts on every match of every host, and the fleet sees it", async (t) => {
