@@ -11,6 +11,10 @@
  * exit 0 when every host answered (the bench times the whole process). `warm`: one fan-out to
  * open the channels, then `runs` timed ones; prints `{ wallMs: [...], cpuUsPerHost: [...],
  * rssPerChannelBytes }` (RSS after a GC against before any channel existed; with `--expose-gc`).
+ * `serve` (forked, with an IPC channel): one fan-out to open the channels, then `{ ready: true }`;
+ * each `{ kind: "run" }` message is one timed fan-out answered `{ wallMs, cpuUsPerHost }`, so that
+ * a bench can alternate the floor with what it compares against it, on the same hosts;
+ * `{ kind: "close" }` closes the channels and exits.
  */
 import { Client, Metadata, type ServiceError } from "@grpc/grpc-js";
 import pLimit from "p-limit";
@@ -19,7 +23,7 @@ import { clientCredentials, type ClientTlsFiles } from "./client-tls.js";
 
 /** The argument of the bare fan-out client. */
 export interface BareFanoutConfig {
-  readonly mode: "cold" | "warm";
+  readonly mode: "cold" | "warm" | "serve";
   /** `FQDN`s and the loopback ports they are dialled at. */
   readonly names: readonly string[];
   readonly ports: readonly number[];
@@ -81,24 +85,52 @@ async function fanOut(): Promise<void> {
   await Promise.all(clients.map((_, index) => limit(() => call(index))));
 }
 
+/** One timed fan-out: its wall time and the client's CPU per host. */
+async function timedFanOut(): Promise<{ wallMs: number; cpuUsPerHost: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await fanOut();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuUsPerHost: (used.user + used.system) / clients.length };
+}
+
+function closeAll(): void {
+  for (const client of clients) client.close();
+}
+
+/** `serve`: a timed fan-out per `run` message, until `close`. */
+function serve(): void {
+  process.on("message", (message: { kind: "run" | "close" }) => {
+    if (message.kind === "close") {
+      closeAll();
+      process.disconnect();
+      return;
+    }
+    timedFanOut().then(
+      (result) => process.send?.(result),
+      (error: unknown) => process.send?.({ error: String(error) }),
+    );
+  });
+  process.send?.({ ready: true });
+}
+
 async function main(): Promise<void> {
   await fanOut();
+  if (config.mode === "serve") return serve();
   if (config.mode === "warm") {
     const wallMs: number[] = [];
     const cpuUsPerHost: number[] = [];
     for (let run = 0; run < config.runs; run++) {
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      await fanOut();
-      wallMs.push(performance.now() - started);
-      const used = process.cpuUsage(cpu);
-      cpuUsPerHost.push((used.user + used.system) / clients.length);
+      const timed = await timedFanOut();
+      wallMs.push(timed.wallMs);
+      cpuUsPerHost.push(timed.cpuUsPerHost);
     }
     const rssPerChannelBytes =
       gc === undefined ? NaN : (rssAfterGc() - baselineRss) / clients.length;
     process.stdout.write(`${JSON.stringify({ wallMs, cpuUsPerHost, rssPerChannelBytes })}\n`);
   }
-  for (const client of clients) client.close();
+  closeAll();
 }
 
 main().catch((error: unknown) => {

@@ -11,8 +11,10 @@
  * - a `disconnect` of every session of every host through `POST /api/v1/actions`, what-if and
  *   real, wall time from the request to the last ndjson line, each run alternated with the same
  *   call by the controller library in this process, warm (its channels up, one credentials
- *   object for all, as the console's): what the API adds to the library's fan-out on the same
- *   agents, in the same run;
+ *   object for all, as the console's), and for the what-if with the warm floor (a bare grpc-js
+ *   client, `bare-fanout.ts`, in its own process) on the same agents: what the API adds to the
+ *   library's fan-out and to the least a grpc-js client does, in the same run, run by run, with
+ *   each one's CPU time;
  * - a session change on an agent (a real `Disconnect` by this process's own warm controller)
  *   until its `sessions` event reaches SSE clients: median and p99 with 1 client and with 20.
  *
@@ -28,10 +30,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { createController, credentials } from "../controller/index.js";
 import type { ApiEvent, HostList } from "../console/api/types.js";
+import { startBareFloor, type FloorRun } from "./bare-floor.js";
+import { clientTlsFiles } from "./client-tls.js";
 import type { BenchFleet } from "./fleet.js";
 import { round, summarize, type Summary } from "./stats.js";
 
 const CONSOLE_BIN = fileURLToPath(new URL("../bin/wms-console.js", import.meta.url));
+/** The fewest alternated what-if runs of the API, the library and the floor. */
+const MIN_WHAT_IF_RUNS = 21;
 
 /** What the console bench measured. */
 export interface ConsoleBenchResult {
@@ -54,8 +60,20 @@ export interface ConsoleBenchResult {
   readonly actionWallMs: Summary;
   /** The same action by the warm controller library in this process, alternated, ms. */
   readonly libraryWallMs: Summary;
+  /** The same `DisconnectAll` by the warm bare grpc-js client to the same agents, alternated, ms. */
+  readonly floorWallMs: Summary;
   /** Each run's API wall over the library's run next to it. */
   readonly apiOverLibrary: Summary;
+  /** Each run's API wall over the floor's run next to it: the target (≤ 1.2×). */
+  readonly apiOverFloor: Summary;
+  /** Each run's library wall over the floor's run next to it. */
+  readonly libraryOverFloor: Summary;
+  /** CPU time of one what-if run, ms: the console process, the library, the floor's client. */
+  readonly whatIfCpuMs: {
+    readonly console: Summary;
+    readonly library: Summary;
+    readonly floor: Summary;
+  };
   /** A real disconnect of every session of every host: the API and the library, ms. */
   readonly real: {
     readonly apiWallMs: Summary;
@@ -343,36 +361,70 @@ export async function benchConsole(
         Buffer.from(fleet.pki?.clientCertPem ?? ""),
       ),
     });
+    const libraryCpuMs: number[] = [];
     const libraryAction = async (whatIf: boolean) => {
+      const cpu = process.cpuUsage();
       const started = performance.now();
       let ok = 0;
       for await (const result of controller.disconnectAll(fleet.targets, { whatIf })) {
         if (result.status === "ok") ok += 1;
       }
       const wall = performance.now() - started;
+      const used = process.cpuUsage(cpu);
       if (ok !== n) throw new Error(`the library's action answered ${ok} of ${n} hosts ok`);
+      if (whatIf) libraryCpuMs.push((used.user + used.system) / 1000);
       return wall;
     };
+    const floor = await startBareFloor({
+      names: fleet.names,
+      ports: fleet.targets.map((target) => target.address.port),
+      tls: clientTlsFiles(fleet.files),
+      throttle: controller.options.throttle,
+      runs: 0,
+    });
     const sse: Record<number, { median: number; p99: number; samples: number }> = {};
     const walls: number[] = [];
     const libraryWalls: number[] = [];
-    const ratios: number[] = [];
+    const floorWalls: number[] = [];
+    const consoleCpuMs: number[] = [];
+    const floorCpuMs: number[] = [];
     const realApi: number[] = [];
     const realLibrary: number[] = [];
     let sessionsPerRun = 0;
     try {
       options.log(
-        `console: what-if disconnect to ${n} hosts, POST /api/v1/actions and the warm library`,
+        `console: what-if disconnect to ${n} hosts, POST /api/v1/actions, the warm library and the warm floor`,
       );
-      // The first of each warms the HTTP connection, the JIT and the library's channels.
-      for (let i = 0; i < options.runs + 1; i++) {
-        const api = await apiAction(big, n, true);
-        const library = await libraryAction(true);
-        if (i === 0) continue;
+      // The first of each warms the HTTP connection, the JIT and the channels. More runs than the
+      // other figures: one run's wall time moves by ±20 % on a shared machine.
+      const whatIfRuns = Math.max(options.runs, MIN_WHAT_IF_RUNS);
+      for (let i = 0; i < whatIfRuns + 1; i++) {
+        let api = NaN;
+        let apiCpu = NaN;
+        let library = NaN;
+        let bare: FloorRun | undefined;
+        const measure = [
+          async () => {
+            const consoleCpu = cpuMsOf(big.child.pid);
+            api = await apiAction(big, n, true);
+            apiCpu = cpuMsOf(big.child.pid) - consoleCpu;
+          },
+          async () => (library = await libraryAction(true)),
+          async () => (bare = await floor.run()),
+        ];
+        // Each run in turn goes first: no one of them always follows the same other.
+        for (let k = 0; k < measure.length; k++) await measure[(i + k) % measure.length]?.();
+        if (i === 0 || bare === undefined) {
+          libraryCpuMs.length = 0;
+          continue;
+        }
         walls.push(api);
         libraryWalls.push(library);
-        ratios.push(api / library);
+        floorWalls.push(bare.wallMs);
+        consoleCpuMs.push(apiCpu);
+        floorCpuMs.push((bare.cpuUsPerHost * n) / 1000);
       }
+      await floor.close();
 
       options.log(`console: real disconnect of every session of ${n} hosts, API and library`);
       const settle = async () => {
@@ -414,6 +466,7 @@ export async function benchConsole(
         };
       }
     } finally {
+      await floor.close();
       controller.close();
       await big.stop();
     }
@@ -426,7 +479,15 @@ export async function benchConsole(
       rssBytes: { one: rssOne, all: rssAll },
       actionWallMs: summarize(walls),
       libraryWallMs: summarize(libraryWalls),
-      apiOverLibrary: summarize(ratios),
+      floorWallMs: summarize(floorWalls),
+      apiOverLibrary: summarize(walls.map((wall, i) => wall / (libraryWalls[i] ?? NaN))),
+      apiOverFloor: summarize(walls.map((wall, i) => wall / (floorWalls[i] ?? NaN))),
+      libraryOverFloor: summarize(libraryWalls.map((wall, i) => wall / (floorWalls[i] ?? NaN))),
+      whatIfCpuMs: {
+        console: summarize(consoleCpuMs),
+        library: summarize(libraryCpuMs),
+        floor: summarize(floorCpuMs),
+      },
       real: {
         apiWallMs: summarize(realApi),
         libraryWallMs: summarize(realLibrary),

@@ -372,16 +372,8 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
   }
   if (results.console !== undefined) {
     const c = results.console;
-    // The bare floor with the console's layout: each agent its own certificate.
-    const floor = (results.floor ?? [])
-      .filter((f) => f.certificates === "per-agent")
-      .flatMap((f) => f.rows)
-      .find((r) => r.mode === "warm" && r.n === c.hosts)?.wallMs.median;
-    const ratio = ` (${round(c.apiOverLibrary.median, 2)}× the warm library's fan-out to the same agents, run by run; target ≤ 1.2×${
-      floor === undefined
-        ? ""
-        : `; ${round(c.actionWallMs.median / floor, 2)}× the bare grpc-js floor, ${round(floor)} ms`
-    })`;
+    const x = (summary: { median: number }) => `${round(summary.median, 2)}×`;
+    const ratio = ` (${x(c.apiOverFloor)} the warm bare grpc-js floor to the same agents, target ≤ 1.2×; ${x(c.apiOverLibrary)} the warm library; run by run)`;
     const loop = (l: { p99: number; max: number }) => `p99 ${l.p99}, max ${l.max}`;
     out.write(`Console watching ${c.hosts} agents (mutual TLS, a certificate each)
 `);
@@ -401,7 +393,17 @@ export function printReport(results: BenchResults, out: NodeJS.WritableStream): 
           `what-if disconnect to ${c.hosts} hosts, POST /api/v1/actions, ms`,
           `${ms(c.actionWallMs).join(" / ")}${ratio}`,
         ],
-        [`  the same by the warm library, ms`, ms(c.libraryWallMs).join(" / ")],
+        [
+          `  the same by the warm library, ms`,
+          `${ms(c.libraryWallMs).join(" / ")} (${x(c.libraryOverFloor)} the floor)`,
+        ],
+        [`  the same by the warm bare grpc-js floor, ms`, ms(c.floorWallMs).join(" / ")],
+        [
+          `  CPU time of one run, ms: console / library / floor`,
+          [c.whatIfCpuMs.console, c.whatIfCpuMs.library, c.whatIfCpuMs.floor]
+            .map((cpu) => round(cpu.median))
+            .join(" / "),
+        ],
         [
           `real disconnect to ${c.hosts} hosts (${c.real.sessionsPerRun} session results), API / library, ms`,
           `${ms(c.real.apiWallMs).join(" / ")} | ${ms(c.real.libraryWallMs).join(" / ")}`,
