@@ -65,6 +65,11 @@ export interface SessionView {
   readonly protection?: string | undefined;
   /** What the agent could not learn about the session, if anything. */
   readonly note?: string | undefined;
+  /**
+   * The groups of its user (`DOMAIN\Group`, sorted); empty when nobody is logged on; `null` when
+   * the agent could not read them (the note says why).
+   */
+  readonly groups: readonly string[] | null;
 }
 
 /** The key of a session in the fleet. */

@@ -2,8 +2,8 @@
  * The web UI's fleet in Chromium against a real console watching real agents (simulated
  * backend) and a host nothing answers at: the overview counts the host not answering and shows it
  * as unreachable, by word; the sessions table follows a change made by `wmsctl` on an agent
- * without a reload; filters narrow the table; a reader sees the
- * fleet but no action control.
+ * without a reload; filters narrow the table; a session's row names its user's groups; a reader
+ * sees the fleet but no action control.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -46,6 +46,8 @@ describe("the web UI: the fleet, live", () => {
     const row = table.getByRole("row").filter({ hasText: "amelia.hughes" });
     await row.getByText("active", { exact: true }).waitFor();
     assert.equal(await table.getByRole("row").count(), 2, "the header and amelia's row");
+    // Her groups, as her agent read them from her logon.
+    await row.getByRole("gridcell").getByText("LAB\\Students", { exact: true }).waitFor();
 
     const run = await runWmsctl([
       "disconnect",

@@ -28,6 +28,7 @@ const session = (
   locked: false,
   station: `Station-${sessionId}`,
   client: "",
+  groups: ["LAB\\Students"],
   ...patch,
 });
 

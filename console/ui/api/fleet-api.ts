@@ -48,6 +48,7 @@ export function sessionView(wire: ApiSession, nowMs: number): SessionView {
     logonMs: time(wire.logonTime),
     protection: protectionWords(wire.protection ?? undefined),
     note: wire.note ?? undefined,
+    groups: wire.groups,
   };
 }
 

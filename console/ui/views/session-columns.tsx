@@ -34,6 +34,13 @@ export function sessionColumns(nowMs: number, withHost: boolean): Column<Session
       cell: (s) => qualifiedUser(s) || <span class="muted">—</span>,
     },
     {
+      id: "groups",
+      header: "Groups",
+      width: "minmax(7rem, 1fr)",
+      sortable: true,
+      cell: (s) => <SessionGroups session={s} />,
+    },
+    {
       id: "state",
       header: "State",
       width: "8.5rem",
@@ -88,6 +95,29 @@ export function sessionColumns(nowMs: number, withHost: boolean): Column<Session
   return withHost ? columns : columns.filter((column) => column.id !== "host");
 }
 
+/** At most this many of a user's groups are named in the table; the rest are counted. */
+const GROUPS_SHOWN = 2;
+
+/** A session's groups: the first few and how many more (all of them in the tooltip). */
+function SessionGroups(props: { session: SessionView }) {
+  const { groups, note } = props.session;
+  if (groups === null) {
+    return (
+      <span class="muted" title={note}>
+        unknown
+      </span>
+    );
+  }
+  const shown = groups.slice(0, GROUPS_SHOWN).join(", ");
+  const more = groups.length - GROUPS_SHOWN;
+  return (
+    <span title={groups.join("\n")}>
+      {shown}
+      {more > 0 ? <span class="muted"> +{more}</span> : null}
+    </span>
+  );
+}
+
 /** Compares two sessions by a column, for sorting. */
 export function compareSessions(
   column: string,
@@ -100,6 +130,7 @@ export function compareSessions(
     host: text((s) => s.host),
     id: number((s) => s.sessionId),
     user: text((s) => qualifiedUser(s)),
+    groups: text((s) => (s.groups === null ? "\uffff" : s.groups.join(","))),
     state: text((s) => s.state),
     locked: number((s) => Number(s.locked)),
     idle: number((s) => idleMsAt(s, nowMs) ?? -1),
