@@ -3,6 +3,7 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { AuditPage as AuditPageBody, AuditRecord } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
+import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
 
@@ -148,14 +149,7 @@ export function AuditTable(props: {
         </table>
       </div>
       {next !== undefined && (
-        <button
-          type="button"
-          class="button small"
-          disabled={loading}
-          onClick={() => void load(next)}
-        >
-          Older records
-        </button>
+        <OlderButton label="Older records" loading={loading} onOlder={() => void load(next)} />
       )}
     </div>
   );

@@ -9,6 +9,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { ApiHistoryEvent, HistoryPage, OccupancyAnswer } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
+import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
 
@@ -82,14 +83,7 @@ export function Timeline(props: {
         {!loading && events.length === 0 && problem === undefined && <li>No change recorded.</li>}
       </ol>
       {next !== undefined && (
-        <button
-          type="button"
-          class="button small"
-          disabled={loading}
-          onClick={() => void load(next)}
-        >
-          Older changes
-        </button>
+        <OlderButton label="Older changes" loading={loading} onOlder={() => void load(next)} />
       )}
     </section>
   );

@@ -10,6 +10,7 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { ApiHistoryEvent, HistoryPage } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
+import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
 import { useStoreVersion } from "../hooks.js";
@@ -151,14 +152,7 @@ export function HostEvents(props: {
         </ol>
       )}
       {more && (
-        <button
-          type="button"
-          class="button small"
-          disabled={loading}
-          onClick={() => void load(next)}
-        >
-          Older changes
-        </button>
+        <OlderButton label="Older changes" loading={loading} onOlder={() => void load(next)} />
       )}
     </>
   );
