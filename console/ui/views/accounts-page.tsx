@@ -33,6 +33,32 @@ const ROLES: readonly ApiRole[] = ["reader", "operator", "admin"];
 const ROLE_HELP =
   "Roles: reader sees; operator also acts on sessions; admin also manages accounts and policies";
 
+/**
+ * A role picker offering {@link ROLES}: an account's row names it with `label` (its `aria-label`),
+ * the add form by the `<label>` around it, with {@link ROLE_HELP} as its `title`.
+ */
+function RoleSelect(props: {
+  readonly value: ApiRole;
+  readonly onChange: (role: ApiRole) => void;
+  readonly label?: string | undefined;
+  readonly title?: string | undefined;
+}): JSX.Element {
+  return (
+    <select
+      aria-label={props.label}
+      title={props.title}
+      value={props.value}
+      onChange={(event) => props.onChange(event.currentTarget.value as ApiRole)}
+    >
+      {ROLES.map((role) => (
+        <option key={role} value={role}>
+          {role}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 /** What the page is asking about, if anything. */
 type Question =
   | { readonly kind: "remove"; readonly user: string }
@@ -128,24 +154,17 @@ export function AccountsPage(props: { readonly api: ApiClient; readonly me: stri
                   {self ? (
                     <span title="Another admin can change your role">{user.role}</span>
                   ) : (
-                    <select
-                      aria-label={`Role of ${user.name}`}
+                    <RoleSelect
+                      label={`Role of ${user.name}`}
                       value={user.role}
-                      onChange={(event) => {
-                        const role = event.currentTarget.value as ApiRole;
+                      onChange={(role) =>
                         void change(
                           `Changing the role of ${user.name}`,
                           `${user.name} is now ${role}.`,
                           () => setRole(api, user.name, role),
-                        );
-                      }}
-                    >
-                      {ROLES.map((role) => (
-                        <option key={role} value={role}>
-                          {role}
-                        </option>
-                      ))}
-                    </select>
+                        )
+                      }
+                    />
                   )}
                 </td>
                 <td>
@@ -404,17 +423,7 @@ function AddUserForm(props: {
       </label>
       <label>
         Role
-        <select
-          value={role}
-          title={ROLE_HELP}
-          onChange={(event) => setRoleValue(event.currentTarget.value as ApiRole)}
-        >
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <RoleSelect value={role} title={ROLE_HELP} onChange={setRoleValue} />
       </label>
       <PasswordFields
         password={password}
