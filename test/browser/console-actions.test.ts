@@ -8,8 +8,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { focusedName, launchChromium, newContext, tabTo } from "../helpers/browser.js";
-import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
+import {
+  enterWhenFocused,
+  focusedName,
+  launchChromium,
+  newContext,
+  tabTo,
+} from "../helpers/browser.js";
+import { selectOneSessionByKeyboard, signedInPage, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -103,18 +109,7 @@ describe("the web UI: acting on sessions", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("banner").getByText("Signed in as olive").waitFor();
 
-    await tabTo(page, /^Sessions$/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("grid", { name: "Sessions" }).waitFor();
-    await tabTo(page, /^User$/);
-    await page.keyboard.type("amelia.hughes");
-    await page
-      .getByRole("status")
-      .filter({ hasText: /^1 session of / })
-      .waitFor();
-    await tabTo(page, /^Sessions$/);
-    await page.keyboard.press("Space");
-    await page.getByText("1 session selected").waitFor();
+    await selectOneSessionByKeyboard(page, "amelia.hughes");
     await tabTo(page, /^Disconnect…$/, true);
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog");
@@ -123,14 +118,10 @@ describe("the web UI: acting on sessions", () => {
     await page.keyboard.press("Enter");
     const confirm = dialog.getByRole("button", { name: "Disconnect 1 session on 1 host" });
     await confirm.waitFor();
-    await page.waitForFunction(
-      "document.activeElement?.textContent === 'Disconnect 1 session on 1 host'",
-    );
-    await page.keyboard.press("Enter");
+    await enterWhenFocused(page, "Disconnect 1 session on 1 host");
     await dialog.getByText("Done: 1 host answered, 0 hosts failed.").waitFor();
     await dialog.getByText("disconnected", { exact: true }).waitFor();
-    await page.waitForFunction("document.activeElement?.textContent === 'Close'");
-    await page.keyboard.press("Enter");
+    await enterWhenFocused(page, "Close");
     await dialog.waitFor({ state: "detached" });
     const row = page
       .getByRole("grid", { name: "Sessions" })

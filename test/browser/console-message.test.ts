@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchChromium, tabTo } from "../helpers/browser.js";
-import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
+import { enterWhenFocused, launchChromium, tabTo } from "../helpers/browser.js";
+import { selectOneSessionByKeyboard, signedInPage, startUiFleet } from "../helpers/console-ui.js";
 import { waitForFleet } from "../helpers/console-events.js";
 import { startHost, stopFleet } from "../helpers/controller-fleet.js";
 
@@ -134,18 +134,7 @@ describe("the web UI: sending a message", () => {
     await fleet.console.addUser("olive", "operator");
     const page = await signedInPage(t, browser, fleet.console.url, "olive");
 
-    await tabTo(page, /^Sessions$/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("grid", { name: "Sessions" }).waitFor();
-    await tabTo(page, /^User$/);
-    await page.keyboard.type("zo*");
-    await page
-      .getByRole("status")
-      .filter({ hasText: /^1 session of / })
-      .waitFor();
-    await tabTo(page, /^Sessions$/);
-    await page.keyboard.press("Space");
-    await page.getByText("1 session selected").waitFor();
+    await selectOneSessionByKeyboard(page, "zo*");
     await tabTo(page, /^Message…$/, true);
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "Send a message to 1 selected session" });
@@ -155,13 +144,9 @@ describe("the web UI: sending a message", () => {
     await tabTo(page, /^Preview$/);
     await page.keyboard.press("Enter");
     await dialog.getByRole("button", { name: "Send a message to 1 session on 1 host" }).waitFor();
-    await page.waitForFunction(
-      "document.activeElement?.textContent === 'Send a message to 1 session on 1 host'",
-    );
-    await page.keyboard.press("Enter");
+    await enterWhenFocused(page, "Send a message to 1 session on 1 host");
     await dialog.getByText("Done: 1 host answered, 0 hosts failed.").waitFor();
-    await page.waitForFunction("document.activeElement?.textContent === 'Close'");
-    await page.keyboard.press("Enter");
+    await enterWhenFocused(page, "Close");
     await dialog.waitFor({ state: "detached" });
     assert.deepEqual(
       fleet.hosts[0]?.backend.messageCalls().map((call) => [call.sessionId, call.text]),

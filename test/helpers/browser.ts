@@ -88,6 +88,15 @@ export function focusedName(page: Page): Promise<string> {
   })()`);
 }
 
+/**
+ * Waits until the focused element's text is `text` (a dialog moving the focus to its next
+ * button), then presses Enter on it.
+ */
+export async function enterWhenFocused(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(`document.activeElement?.textContent === ${JSON.stringify(text)}`);
+  await page.keyboard.press("Enter");
+}
+
 /** Presses Tab (or Shift+Tab) until the focused element's name matches; fails after `max`. */
 export async function tabTo(page: Page, name: RegExp, backwards = false, max = 40): Promise<void> {
   for (let i = 0; i < max; i += 1) {

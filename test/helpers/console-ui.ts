@@ -12,7 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import type { ConsoleSettings } from "../../console/config/options.js";
 import type { StartConsoleOptions } from "../../console/service.js";
 import type { GraceClock } from "../../controller/index.js";
-import { newContext } from "./browser.js";
+import { newContext, tabTo } from "./browser.js";
 import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
 import { waitForFleet } from "./console-events.js";
 import {
@@ -156,4 +156,23 @@ export async function signedInPage(
   const page = await context.newPage();
   await signIn(page, url, user);
   return page;
+}
+
+/**
+ * With the keyboard alone, on a signed-in page: opens the Sessions page, types `user` into its
+ * User filter, waits until exactly one session matches, and selects it (Space on the grid).
+ */
+export async function selectOneSessionByKeyboard(page: Page, user: string): Promise<void> {
+  await tabTo(page, /^Sessions$/);
+  await page.keyboard.press("Enter");
+  await page.getByRole("grid", { name: "Sessions" }).waitFor();
+  await tabTo(page, /^User$/);
+  await page.keyboard.type(user);
+  await page
+    .getByRole("status")
+    .filter({ hasText: /^1 session of / })
+    .waitFor();
+  await tabTo(page, /^Sessions$/);
+  await page.keyboard.press("Space");
+  await page.getByText("1 session selected").waitFor();
 }
