@@ -12,7 +12,6 @@
  */
 import { randomInt } from "node:crypto";
 import { lookup } from "node:dns/promises";
-import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
@@ -39,6 +38,7 @@ import { createTlsCredentials } from "./security/tls-credentials.js";
 import { hostNameWarning, loadTlsMaterial, type TlsMaterial } from "./security/tls.js";
 import { DEFAULT_AGENT_PORT } from "../common/agent-port.js";
 import { outliveClosedPipe } from "../common/closed-pipe.js";
+import { readConfigFile } from "../common/settings-sources.js";
 import { WMSFLEET_VERSION } from "../common/version.js";
 
 /** The side effects of the command, injectable for tests. */
@@ -153,21 +153,7 @@ export async function loadConfig(io: MainIo): Promise<ResolvedAgentConfig | numb
   const filePath = config ?? io.env["WMSFLEET_CONFIG"];
   let file: AgentSettings = {};
   if (filePath !== undefined && filePath !== "") {
-    let text: string;
-    try {
-      text = await readFile(filePath, "utf8");
-    } catch (error) {
-      throw new ConfigError(
-        `${filePath}: cannot read the config file: ${(error as Error).message}`,
-      );
-    }
-    let content: unknown;
-    try {
-      // Windows PowerShell 5.1 writes UTF-8 files with a byte order mark.
-      content = JSON.parse(text.replace(/^\uFEFF/, ""));
-    } catch (error) {
-      throw new ConfigError(`${filePath}: not valid JSON: ${(error as Error).message}`);
-    }
+    const content = await readConfigFile(filePath, (message) => new ConfigError(message));
     file = settingsFromFile(content, filePath);
   }
   return resolveAgentConfig({ flags, env: settingsFromEnvironment(io.env), file, filePath });

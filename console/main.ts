@@ -7,9 +7,9 @@
  * could not start (the port is taken); 2 a bad flag, variable, file or value, before anything is
  * opened or bound.
  */
-import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
+import { readConfigFile } from "../common/settings-sources.js";
 import { WMSFLEET_VERSION } from "../common/version.js";
 import { addAccountCommands, UsageError } from "./cli/account-commands.js";
 import type { ConsoleIo } from "./cli/io.js";
@@ -122,20 +122,7 @@ async function sourcesOf(flags: RawFlags, io: ConsoleIo): Promise<SettingSources
   const filePath = config ?? io.env[CONFIG_FILE_VARIABLE];
   let file: ConsoleSettings = {};
   if (filePath !== undefined && filePath !== "") {
-    let text: string;
-    try {
-      text = await readFile(filePath, "utf8");
-    } catch (error) {
-      throw new ConsoleConfigError(
-        `${filePath}: cannot read the config file: ${(error as Error).message}`,
-      );
-    }
-    let content: unknown;
-    try {
-      content = JSON.parse(text.replace(/^\uFEFF/, ""));
-    } catch (error) {
-      throw new ConsoleConfigError(`${filePath}: not valid JSON: ${(error as Error).message}`);
-    }
+    const content = await readConfigFile(filePath, (message) => new ConsoleConfigError(message));
     file = settingsFromFile(content, filePath);
   }
   return { flags: settings, env: settingsFromEnvironment(io.env), file, filePath };

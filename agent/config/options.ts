@@ -3,7 +3,16 @@
  * merged with the precedence flags > environment > file > defaults, then validated into one
  * resolved form. Every bad value is a {@link ConfigError} naming where it came from.
  */
-import { flagName, parseBoolean, parseListen } from "../../common/config-values.js";
+import { parseBoolean, parseListen } from "../../common/config-values.js";
+import {
+  configFileEntries,
+  parseLogLevel,
+  settingPicker,
+  settingsFromVariables,
+  splitList,
+  type LogLevel,
+  type SettingSources as Sources,
+} from "../../common/settings-sources.js";
 import { hostname } from "node:os";
 import { DEFAULT_AGENT_PORT } from "../../common/agent-port.js";
 import { canonicalHostName, hostNameProblem } from "../../common/host-name.js";
@@ -17,9 +26,7 @@ export class ConfigError extends TypeError {
 /** The roles of DESIGN section 5. */
 export type Role = "reader" | "operator";
 
-/** pino's levels, as accepted by `--log-level`. */
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from "../../common/settings-sources.js";
 
 /** The agent's settings as given (flags, environment or file); every field optional. */
 export interface AgentSettings {
@@ -94,25 +101,12 @@ const SETTING_KEYS = Object.keys(ENVIRONMENT_VARIABLES) as (keyof AgentSettings)
  * file's `allow` array, which is not split.
  */
 export function splitAllowList(text: string): string[] {
-  return text
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "");
+  return splitList(text);
 }
 
 /** Reads the settings given by `WMSFLEET_*` variables (`WMSFLEET_ALLOW` is comma-separated). */
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): AgentSettings {
-  const settings: AgentSettings = {};
-  for (const key of SETTING_KEYS) {
-    const value = env[ENVIRONMENT_VARIABLES[key]];
-    if (value === undefined || value === "") continue;
-    if (key === "allow") {
-      settings.allow = splitAllowList(value);
-    } else {
-      settings[key] = value;
-    }
-  }
-  return settings;
+  return settingsFromVariables<AgentSettings>(env, ENVIRONMENT_VARIABLES, ["allow"]);
 }
 
 /**
@@ -120,17 +114,9 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): AgentSettings {
  * in camelCase, e.g. `hostFqdn`), each of the right type.
  */
 export function settingsFromFile(content: unknown, path: string): AgentSettings {
-  if (typeof content !== "object" || content === null || Array.isArray(content)) {
-    throw new ConfigError(`${path}: the config file must hold a JSON object`);
-  }
   const settings: AgentSettings = {};
-  for (const [key, value] of Object.entries(content)) {
-    if (!(SETTING_KEYS as string[]).includes(key)) {
-      throw new ConfigError(
-        `${path}: unknown setting "${key}" (known: ${SETTING_KEYS.join(", ")})`,
-      );
-    }
-    const name = key as keyof AgentSettings;
+  const refuse = (message: string) => new ConfigError(message);
+  for (const [name, value] of configFileEntries(content, path, SETTING_KEYS, refuse)) {
     if (name === "allow") {
       if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
         throw new ConfigError(`${path}: "allow" must be an array of "IDENTITY=ROLE" strings`);
@@ -162,13 +148,7 @@ export function settingsFromFile(content: unknown, path: string): AgentSettings 
 }
 
 /** Where each source of settings comes from, for error messages. */
-export interface SettingSources {
-  readonly flags: AgentSettings;
-  readonly env: AgentSettings;
-  readonly file: AgentSettings;
-  /** The config file's path, when there is one. */
-  readonly filePath?: string | undefined;
-}
+export type SettingSources = Sources<AgentSettings>;
 
 /**
  * Merges flags > environment > file > defaults and validates the result.
@@ -179,17 +159,7 @@ export function resolveAgentConfig(
   platform: NodeJS.Platform = process.platform,
   machineHostName: string = hostname(),
 ): ResolvedAgentConfig {
-  const pick = <K extends keyof AgentSettings>(key: K) => {
-    for (const [source, settings] of [
-      [flagName(key), sources.flags],
-      [ENVIRONMENT_VARIABLES[key], sources.env],
-      [`${sources.filePath ?? "config file"}: ${key}`, sources.file],
-    ] as const) {
-      const value = settings[key];
-      if (value !== undefined) return { value, source };
-    }
-    return undefined;
-  };
+  const pick = settingPicker(sources, ENVIRONMENT_VARIABLES);
 
   const insecureSetting = pick("insecureLoopback");
   const insecureLoopback =
@@ -296,12 +266,11 @@ export function resolveAgentConfig(
   }
 
   const levelSetting = pick("logLevel");
-  const logLevel = levelSetting?.value ?? "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(
-      `${levelSetting?.source ?? "--log-level"}: "${logLevel}" is not a level (${LOG_LEVELS.join(", ")})`,
-    );
-  }
+  const logLevel = parseLogLevel(
+    levelSetting?.value,
+    levelSetting?.source ?? "--log-level",
+    (message) => new ConfigError(message),
+  );
 
   const graceSetting = pick("shutdownGrace");
   const graceSeconds = graceSetting === undefined ? 10 : Number(graceSetting.value);
@@ -327,7 +296,7 @@ export function resolveAgentConfig(
     allow,
     insecureLoopback,
     auditLog: pick("auditLog")?.value,
-    logLevel: logLevel as LogLevel,
+    logLevel,
     shutdownGraceMs: Math.round(graceSeconds * 1000),
   };
 }

@@ -4,7 +4,16 @@
  * into one resolved form. Every bad value is a {@link ConsoleConfigError} naming where it came
  * from; the command exits with status 2 before it opens the store or binds a port.
  */
-import { flagName, parseBoolean, parseListen } from "../../common/config-values.js";
+import { parseBoolean, parseListen } from "../../common/config-values.js";
+import {
+  configFileEntries,
+  parseLogLevel,
+  settingPicker,
+  settingsFromVariables,
+  type LogLevel,
+  type Picked,
+  type SettingSources as Sources,
+} from "../../common/settings-sources.js";
 import { DEFAULT_AUDIT_DAYS, MAX_AUDIT_DAYS } from "../audit/retention.js";
 import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS } from "../history/retention.js";
 
@@ -13,10 +22,7 @@ export class ConsoleConfigError extends TypeError {
   override readonly name = "ConsoleConfigError";
 }
 
-/** pino's levels, as `--log-level` takes them. */
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-/** One of {@link LOG_LEVELS}. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from "../../common/settings-sources.js";
 
 /** The console's HTTPS port unless told otherwise (8443: HTTPS without root's port 443). */
 export const DEFAULT_CONSOLE_PORT = 8443;
@@ -95,20 +101,7 @@ const SETTING_KEYS = Object.keys(ENVIRONMENT_VARIABLES) as (keyof ConsoleSetting
 
 /** Reads the settings given by `WMSCONSOLE_*` variables; empty values count as unset. */
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): ConsoleSettings {
-  const settings: ConsoleSettings = {};
-  for (const key of SETTING_KEYS) {
-    const value = env[ENVIRONMENT_VARIABLES[key]];
-    if (value === undefined || value === "") continue;
-    if (key === "inventory") {
-      settings.inventory = value
-        .split(",")
-        .map((path) => path.trim())
-        .filter((path) => path !== "");
-    } else {
-      settings[key] = value;
-    }
-  }
-  return settings;
+  return settingsFromVariables<ConsoleSettings>(env, ENVIRONMENT_VARIABLES, ["inventory"]);
 }
 
 /**
@@ -117,17 +110,9 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): ConsoleSettings
  * @throws ConsoleConfigError naming the file and the key.
  */
 export function settingsFromFile(content: unknown, path: string): ConsoleSettings {
-  if (typeof content !== "object" || content === null || Array.isArray(content)) {
-    throw new ConsoleConfigError(`${path}: the config file must hold a JSON object`);
-  }
   const settings: ConsoleSettings = {};
-  for (const [key, value] of Object.entries(content)) {
-    if (!(SETTING_KEYS as string[]).includes(key)) {
-      throw new ConsoleConfigError(
-        `${path}: unknown setting "${key}" (known: ${SETTING_KEYS.join(", ")})`,
-      );
-    }
-    const name = key as keyof ConsoleSettings;
+  const refuse = (message: string) => new ConsoleConfigError(message);
+  for (const [name, value] of configFileEntries(content, path, SETTING_KEYS, refuse)) {
     if (name === "inventory") {
       if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
         throw new ConsoleConfigError(`${path}: "inventory" must be an array of file names`);
@@ -154,34 +139,7 @@ export function settingsFromFile(content: unknown, path: string): ConsoleSetting
 }
 
 /** The three sources of settings, and the config file's path for messages. */
-export interface SettingSources<S = ConsoleSettings> {
-  readonly flags: S;
-  readonly env: S;
-  readonly file: S;
-  readonly filePath?: string | undefined;
-}
-
-/** A setting's value and where it came from (`--listen`, `WMSCONSOLE_LISTEN`, `FILE: listen`). */
-interface Picked<T> {
-  readonly value: T;
-  readonly source: string;
-}
-
-function picker(sources: SettingSources) {
-  return <K extends keyof ConsoleSettings>(
-    key: K,
-  ): Picked<NonNullable<ConsoleSettings[K]>> | undefined => {
-    for (const [source, settings] of [
-      [flagName(key), sources.flags],
-      [ENVIRONMENT_VARIABLES[key], sources.env],
-      [`${sources.filePath ?? "config file"}: ${key}`, sources.file],
-    ] as const) {
-      const value = settings[key];
-      if (value !== undefined) return { value, source };
-    }
-    return undefined;
-  };
-}
+export type SettingSources<S = ConsoleSettings> = Sources<S>;
 
 /**
  * The store's folder and log level alone, for the `user` and `token` commands.
@@ -191,7 +149,7 @@ export function resolveStoreConfig(sources: SettingSources): {
   dataDir: string;
   logLevel: LogLevel;
 } {
-  const pick = picker(sources);
+  const pick = settingPicker(sources, ENVIRONMENT_VARIABLES);
   return { dataDir: dataDirOf(pick("dataDir")), logLevel: logLevelOf(pick("logLevel")) };
 }
 
@@ -201,7 +159,7 @@ export function resolveStoreConfig(sources: SettingSources): {
  * @throws ConsoleConfigError naming the flag, variable or file entry at fault.
  */
 export function resolveConsoleConfig(sources: SettingSources): ResolvedConsoleConfig {
-  const pick = picker(sources);
+  const pick = settingPicker(sources, ENVIRONMENT_VARIABLES);
   const insecure = pick("insecureLoopback");
   const insecureLoopback =
     insecure === undefined
@@ -311,11 +269,9 @@ function dataDirOf(setting: Picked<string> | undefined): string {
 }
 
 function logLevelOf(setting: Picked<string> | undefined): LogLevel {
-  const level = setting?.value ?? "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConsoleConfigError(
-      `${setting?.source ?? "--log-level"}: "${level}" is not a level (${LOG_LEVELS.join(", ")})`,
-    );
-  }
-  return level as LogLevel;
+  return parseLogLevel(
+    setting?.value,
+    setting?.source ?? "--log-level",
+    (message) => new ConsoleConfigError(message),
+  );
 }
