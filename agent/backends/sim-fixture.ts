@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { MAX_SESSION_ID, WTS_CURRENT_SESSION, isSessionId } from "../../common/session-id.js";
 import { MessageResponse, SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { MAX_SESSION_GROUPS } from "../sessions/backend.js";
-import type { SessionInjection } from "./sim-injection.js";
+import { SESSION_INJECTION_KEYS, type SessionInjection } from "./sim-injection.js";
 
 /**
  * How a simulated session is connected, as `WTSClientProtocolType` says: `console` for the local
@@ -152,7 +152,8 @@ const STATE_NAMES: readonly (keyof typeof SessionState)[] = [
 ];
 
 const TOP_KEYS = ["description", "agentSessionId", "listLatencyMs", "sessions"] as const;
-const SESSION_KEYS = [
+/** The keys a fixture's session may hold: the session's own, then its injection's. */
+const SESSION_KEYS: readonly string[] = [
   "sessionId",
   "state",
   "userName",
@@ -165,18 +166,8 @@ const SESSION_KEYS = [
   "idleSeconds",
   "locked",
   "groups",
-  "disconnectLatencyMs",
-  "disconnectWin32Error",
-  "disconnectFailTimes",
-  "logoffLatencyMs",
-  "logoffWin32Error",
-  "logoffFailTimes",
-  "messageLatencyMs",
-  "messageWin32Error",
-  "messageFailTimes",
-  "messageResponse",
-  "messageResponseDelayMs",
-] as const;
+  ...SESSION_INJECTION_KEYS,
+];
 
 /** The answers a simulated user can give to a message box, as written in fixtures. */
 const ANSWER_NAMES: readonly (keyof typeof MessageResponse)[] = [

@@ -44,6 +44,29 @@ export interface SessionInjection extends DisconnectInjection {
   readonly messageResponseDelayMs?: number;
 }
 
+/**
+ * Every field of {@link SessionInjection}, as a fixture's session and `addSession` take them: a
+ * session that gives any of them is injected. The mapped type makes a field added to the
+ * interface a compile error here until it is listed.
+ */
+const INJECTION_FIELDS: { readonly [K in keyof Required<SessionInjection>]: K } = {
+  disconnectLatencyMs: "disconnectLatencyMs",
+  disconnectWin32Error: "disconnectWin32Error",
+  disconnectFailTimes: "disconnectFailTimes",
+  logoffLatencyMs: "logoffLatencyMs",
+  logoffWin32Error: "logoffWin32Error",
+  logoffFailTimes: "logoffFailTimes",
+  messageLatencyMs: "messageLatencyMs",
+  messageWin32Error: "messageWin32Error",
+  messageFailTimes: "messageFailTimes",
+  messageResponse: "messageResponse",
+  messageResponseDelayMs: "messageResponseDelayMs",
+};
+
+/** The keys of {@link SessionInjection}, per operation (disconnect, log-off, message). */
+export const SESSION_INJECTION_KEYS: readonly (keyof SessionInjection)[] =
+  Object.values(INJECTION_FIELDS);
+
 /** What one operation on a session is to do, as decided by its injection. */
 export interface InjectedFault {
   /** Milliseconds the operation takes. */

@@ -44,6 +44,7 @@ import {
 } from "./sim-fixture.js";
 import {
   checkLatency,
+  SESSION_INJECTION_KEYS,
   SimInjections,
   type SessionInjection,
   type SimOperation,
@@ -166,21 +167,6 @@ const SYSTEM_MESSAGES: ReadonlyMap<number, string> = new Map([
   ],
   [Win32.ERROR_CTX_WINSTATION_ACCESS_DENIED, "The requested session access is denied."],
 ]);
-
-/** The keys of a fixture session that inject faults or answers. */
-const INJECTION_KEYS: readonly (keyof SessionInjection)[] = [
-  "disconnectLatencyMs",
-  "disconnectWin32Error",
-  "disconnectFailTimes",
-  "logoffLatencyMs",
-  "logoffWin32Error",
-  "logoffFailTimes",
-  "messageLatencyMs",
-  "messageWin32Error",
-  "messageFailTimes",
-  "messageResponse",
-  "messageResponseDelayMs",
-];
 
 interface LiveSession {
   readonly sessionId: number;
@@ -441,7 +427,7 @@ class Simulated implements SimulatedBackend {
       session.idleSeconds === undefined
         ? checkDate(session.lastInputTime, `${where}: lastInputTime`)
         : this.#clock.now() - Math.round(session.idleSeconds * 1000);
-    if (INJECTION_KEYS.some((key) => session[key] !== undefined)) {
+    if (SESSION_INJECTION_KEYS.some((key) => session[key] !== undefined)) {
       this.inject(session.sessionId, session);
     }
     this.#sessions.set(session.sessionId, {
