@@ -262,34 +262,36 @@ class WtsBackend implements SessionBackend {
     return sessions.sort((a, b) => a.sessionId - b.sessionId);
   }
 
-  async disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void> {
-    this.#assertOpen();
-    assertSessionId(sessionId);
-    const { result, lastError } = await this.#callWts(
-      `WTSDisconnectSession(${sessionId})`,
-      this.options.callTimeoutMs,
-      undefined,
-      this.api.WTSDisconnectSession,
-      WTS_CURRENT_SERVER_HANDLE,
-      sessionId,
-      options.wait ? 1 : 0,
-    );
-    if (result === 0) throw win32Error(`WTSDisconnectSession(${sessionId})`, lastError);
+  disconnectSession(sessionId: number, options: DisconnectOptions): Promise<void> {
+    return this.#endSession("WTSDisconnectSession", sessionId, options.wait);
   }
 
-  async logoffSession(sessionId: number, options: LogoffOptions): Promise<void> {
+  logoffSession(sessionId: number, options: LogoffOptions): Promise<void> {
+    return this.#endSession("WTSLogoffSession", sessionId, options.wait);
+  }
+
+  /**
+   * Disconnects or logs off one session. The two calls take the same arguments (the server, the
+   * session, `bWait`) and fail alike: a zero result, with the reason in the last error.
+   */
+  async #endSession(
+    call: "WTSDisconnectSession" | "WTSLogoffSession",
+    sessionId: number,
+    wait: boolean,
+  ): Promise<void> {
     this.#assertOpen();
     assertSessionId(sessionId);
+    const what = `${call}(${sessionId})`;
     const { result, lastError } = await this.#callWts(
-      `WTSLogoffSession(${sessionId})`,
+      what,
       this.options.callTimeoutMs,
       undefined,
-      this.api.WTSLogoffSession,
+      this.api[call],
       WTS_CURRENT_SERVER_HANDLE,
       sessionId,
-      options.wait ? 1 : 0,
+      wait ? 1 : 0,
     );
-    if (result === 0) throw win32Error(`WTSLogoffSession(${sessionId})`, lastError);
+    if (result === 0) throw win32Error(what, lastError);
   }
 
   async sendMessage(sessionId: number, box: MessageBox): Promise<MessageResponse> {
