@@ -48,12 +48,40 @@ function days(flags: PkiFlags): { days?: number } {
   return flags.days === undefined ? {} : { days: parseCount(flags.days, "--days", 1, 36_500) };
 }
 
-function describe(issued: IssuedCertificate): string {
-  return `valid until ${issued.certificate.notAfter.toISOString().slice(0, 10)}`;
+/**
+ * What the `issue-*` commands start from: the PKI code, the PKI directory, and the CA there that
+ * signs what they issue.
+ * @throws PkiError when the CA's files are missing or unreadable (run `wmsctl pki init`).
+ */
+async function signingCa(flags: PkiFlags, io: CliIo) {
+  const pki = await loadPki();
+  const dir = await pkiDir(flags, io);
+  const ca = await pki.loadCertificateAuthority(pki.caFiles(dir));
+  return { pki, dir, ca };
 }
 
-function printWritten(io: CliIo, files: PemFilePair, what: string): void {
-  io.stdout.write(`${files.certPath}  ${what}\n${files.keyPath}  private key (mode 0600)\n`);
+/** The paths of certificates and keys, each key first, as `checkWritable` checks them. */
+function pemPaths(...pairs: readonly PemFilePair[]): string[] {
+  return pairs.flatMap((files) => [files.keyPath, files.certPath]);
+}
+
+/**
+ * Writes an issued certificate and its key (replacing files only with `force`), then names the
+ * two files on standard output: `what` the certificate is, and until when it is valid.
+ */
+async function writeAndReport(
+  io: CliIo,
+  files: PemFilePair,
+  issued: IssuedCertificate,
+  force: boolean,
+  what: string,
+): Promise<void> {
+  const { writeIssued } = await loadPki();
+  await writeIssued(files, issued, force);
+  const validUntil = issued.certificate.notAfter.toISOString().slice(0, 10);
+  io.stdout.write(
+    `${files.certPath}  ${what}, valid until ${validUntil}\n${files.keyPath}  private key (mode 0600)\n`,
+  );
 }
 
 /** Runs a pki action; a PkiError is a usage error (exit 2, nothing or nothing more written). */
@@ -98,12 +126,11 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
     .option("--name <cn>", "the CA's common name", "wmsfleet CA")
     .action(
       action(done, async (flags: PkiFlags & { name: string }) => {
-        const { caFiles, checkWritable, createCertificateAuthority, writeIssued } = await loadPki();
+        const { caFiles, checkWritable, createCertificateAuthority } = await loadPki();
         const files = caFiles(await pkiDir(flags, io));
-        await checkWritable([files.keyPath, files.certPath], flags.force === true);
+        await checkWritable(pemPaths(files), flags.force === true);
         const ca = await createCertificateAuthority({ commonName: flags.name, ...days(flags) });
-        await writeIssued(files, ca, flags.force === true);
-        printWritten(io, files, `CA "${flags.name}", ${describe(ca)}`);
+        await writeAndReport(io, files, ca, flags.force === true, `CA "${flags.name}"`);
       }),
     );
 
@@ -116,26 +143,13 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
   ).action(
     action(done, async (names: string[], flags: PkiFlags) => {
       const fqdns = [...new Set(names.map(agentCertificateName))];
-      const {
-        caFiles,
-        checkWritable,
-        issueAgentCertificate,
-        loadCertificateAuthority,
-        pemFiles,
-        writeIssued,
-      } = await loadPki();
-      const dir = await pkiDir(flags, io);
-      const ca = await loadCertificateAuthority(caFiles(dir));
-      const targets = fqdns.map((fqdn) => pemFiles(dir, fqdn));
-      await checkWritable(
-        targets.flatMap((t) => [t.keyPath, t.certPath]),
-        flags.force === true,
-      );
+      const { pki, dir, ca } = await signingCa(flags, io);
+      const targets = fqdns.map((fqdn) => pki.pemFiles(dir, fqdn));
+      await pki.checkWritable(pemPaths(...targets), flags.force === true);
       for (const [index, fqdn] of fqdns.entries()) {
-        const issued = await issueAgentCertificate(ca, fqdn, days(flags));
+        const issued = await pki.issueAgentCertificate(ca, fqdn, days(flags));
         const files = targets[index] as PemFilePair;
-        await writeIssued(files, issued, flags.force === true);
-        printWritten(io, files, `agent ${fqdn}, ${describe(issued)}`);
+        await writeAndReport(io, files, issued, flags.force === true, `agent ${fqdn}`);
       }
       io.stdout.write(
         `Copy FQDN.pem, FQDN.key and ${join(dir, "ca.pem")} to each host, then run there:\n` +
@@ -157,20 +171,9 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
   ).action(
     action(done, async (input: string, flags: PkiFlags & { install?: boolean }) => {
       const name = clientCertificateName(input);
-      const {
-        CERT_FILE_MODE,
-        KEY_FILE_MODE,
-        caFiles,
-        checkWritable,
-        issueClientCertificate,
-        loadCertificateAuthority,
-        pemFiles,
-        writeFileWithMode,
-        writeIssued,
-      } = await loadPki();
-      const dir = await pkiDir(flags, io);
-      const ca = await loadCertificateAuthority(caFiles(dir));
-      const files = pemFiles(dir, name);
+      const { pki, dir, ca } = await signingCa(flags, io);
+      const { CERT_FILE_MODE, KEY_FILE_MODE } = pki;
+      const files = pki.pemFiles(dir, name);
       const force = flags.force === true;
       const install = flags.install === true ? await configDir(flags, io) : undefined;
       const copies: [string, string, number][] =
@@ -181,13 +184,12 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
               [join(install, CONFIG_FILES.cert), "cert", CERT_FILE_MODE],
               [join(install, CONFIG_FILES.ca), "ca", CERT_FILE_MODE],
             ];
-      await checkWritable([files.keyPath, files.certPath, ...copies.map(([p]) => p)], force);
-      const issued = await issueClientCertificate(ca, name, days(flags));
-      await writeIssued(files, issued, force);
-      printWritten(io, files, `client ${name}, ${describe(issued)}`);
+      await pki.checkWritable([...pemPaths(files), ...copies.map(([p]) => p)], force);
+      const issued = await pki.issueClientCertificate(ca, name, days(flags));
+      await writeAndReport(io, files, issued, force, `client ${name}`);
       const pem = { key: issued.keyPem, cert: issued.certPem, ca: ca.certPem };
       for (const [path, part, mode] of copies) {
-        await writeFileWithMode(path, pem[part as keyof typeof pem], mode, force);
+        await pki.writeFileWithMode(path, pem[part as keyof typeof pem], mode, force);
         io.stdout.write(`${path}  installed for wmsctl\n`);
       }
       io.stdout.write(`On each agent: --allow ${name}=operator (or ${name}=reader)\n`);
@@ -216,35 +218,19 @@ export function addPkiCommand(program: Command, io: CliIo, done: (status: number
     action(done, async (input: string, flags: PkiFlags & { altName?: string[]; ip?: string[] }) => {
       const name = agentCertificateName(input);
       const identity = clientCertificateName(name);
-      const {
-        caFiles,
-        certificateIpAddresses,
-        checkWritable,
-        issueAgentCertificate,
-        issueClientCertificate,
-        loadCertificateAuthority,
-        pemFiles,
-        writeIssued,
-      } = await loadPki();
-      const dir = await pkiDir(flags, io);
-      const ca = await loadCertificateAuthority(caFiles(dir));
-      const httpsFiles = pemFiles(dir, `${name}-https`);
-      const clientFiles = pemFiles(dir, `${name}-console`);
+      const { pki, dir, ca } = await signingCa(flags, io);
+      const httpsFiles = pki.pemFiles(dir, `${name}-https`);
+      const clientFiles = pki.pemFiles(dir, `${name}-console`);
       const force = flags.force === true;
-      await checkWritable(
-        [httpsFiles.keyPath, httpsFiles.certPath, clientFiles.keyPath, clientFiles.certPath],
-        force,
-      );
-      const https = await issueAgentCertificate(ca, name, {
+      await pki.checkWritable(pemPaths(httpsFiles, clientFiles), force);
+      const https = await pki.issueAgentCertificate(ca, name, {
         altNames: (flags.altName ?? []).map(agentCertificateName),
-        ipAddresses: certificateIpAddresses(flags.ip ?? []),
+        ipAddresses: pki.certificateIpAddresses(flags.ip ?? []),
         ...days(flags),
       });
-      const client = await issueClientCertificate(ca, identity, days(flags));
-      await writeIssued(httpsFiles, https, force);
-      printWritten(io, httpsFiles, `console HTTPS ${name}, ${describe(https)}`);
-      await writeIssued(clientFiles, client, force);
-      printWritten(io, clientFiles, `console client ${identity}, ${describe(client)}`);
+      const client = await pki.issueClientCertificate(ca, identity, days(flags));
+      await writeAndReport(io, httpsFiles, https, force, `console HTTPS ${name}`);
+      await writeAndReport(io, clientFiles, client, force, `console client ${identity}`);
       const caPath = join(dir, "ca.pem");
       io.stdout.write(
         `Run the console with:\n  wms-console --ca ${caPath} --cert ${clientFiles.certPath} --key ${clientFiles.keyPath} \\\n` +
