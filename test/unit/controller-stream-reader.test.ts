@@ -64,10 +64,17 @@ void describe("StreamReader", () => {
 
   void it("cancels a call whose first message does not come, and says why", async () => {
     const { call, cancelled } = fakeCall();
-    const reader = new StreamReader(call, { firstMessageMs: 1, silenceMs: 60_000 });
-    const step = await reader.next();
-    assert.equal(step.status?.code, status.CANCELLED);
-    assert.equal(reader.cancelled, "first-message");
-    assert.equal(cancelled(), true);
+    // A real call's socket keeps the process alive while the reader's timer (unref'd) runs; the
+    // fake holds nothing, so without this the test's process could end before the timer fires.
+    const standIn = setInterval(() => undefined, 60_000);
+    try {
+      const reader = new StreamReader(call, { firstMessageMs: 1, silenceMs: 60_000 });
+      const step = await reader.next();
+      assert.equal(step.status?.code, status.CANCELLED);
+      assert.equal(reader.cancelled, "first-message");
+      assert.equal(cancelled(), true);
+    } finally {
+      clearInterval(standIn);
+    }
   });
 });
