@@ -10,23 +10,23 @@
  * would boot a new session whose SCM starts the service (`start= auto`) afresh.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 import {
   buildAgentApp,
   holdWineSession,
+  pollUntil,
   reportMissingTier,
   runId,
   runsDir,
   runWindowsNode,
+  scQuery,
+  untilServiceState,
   type WineSession,
   windowsPath,
-  wineEnvironment,
   wineTierMissing,
 } from "./wine-env.js";
 
@@ -34,31 +34,6 @@ import {
 const SERVICE = `wmsfleet-agent-${runId}`;
 const wineLacksFailureflag = `sc.exe failureflag ${SERVICE}: sc.exe failed with Win32 error 1`;
 const missing = wineTierMissing();
-
-/** `sc.exe query` inside Wine. */
-function scQuery(): { status: number | null; output: string } {
-  const result = spawnSync("wine", ["sc", "query", SERVICE], {
-    env: wineEnvironment(),
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: 60_000,
-  });
-  return { status: result.status, output: result.stdout };
-}
-
-/**
- * Polls until `check` returns something; the SCM and the agent change state on their own and
- * offer nothing to wait on from Linux. Bounded; the tests assert on what was seen, not when.
- */
-async function until<T>(check: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const seen = check();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) assert.fail(`never saw ${what}`);
-    await delay(200);
-  }
-}
 
 void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () => {
   if (reportMissingTier(missing, "runs the agent as a service")) return;
@@ -80,7 +55,7 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
   });
 
   after(async () => {
-    if (scQuery().status === 0) wmsAgent("service", "uninstall", "--name", SERVICE);
+    if (scQuery(SERVICE).status === 0) wmsAgent("service", "uninstall", "--name", SERVICE);
     await session?.release();
   });
 
@@ -96,11 +71,11 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
     if (install.status !== 0) {
       assert.equal(install.log.trim().split("\n").at(-1), wineLacksFailureflag, install.log);
     }
-    assert.match(scQuery().output, /STATE\s+:\s+1\s+STOPPED/);
+    assert.match(scQuery(SERVICE).output, /STATE\s+:\s+1\s+STOPPED/);
     const start = wmsAgent("service", "start", "--name", SERVICE);
     assert.equal(start.status, 0, start.log);
-    port = await until(() => /"ports":\[(\d+)\]/.exec(log())?.[1], "the agent listening");
-    assert.match(scQuery().output, /STATE\s+:\s+4\s+RUNNING/);
+    port = await pollUntil(() => /"ports":\[(\d+)\]/.exec(log())?.[1], "the agent listening");
+    assert.match(scQuery(SERVICE).output, /STATE\s+:\s+4\s+RUNNING/);
   });
 
   void it("answers wmsctl from Linux with the wts backend", async () => {
@@ -126,14 +101,11 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
   void it("drains on `service stop`, and the SCM sees a clean STOPPED", async () => {
     const stop = wmsAgent("service", "stop", "--name", SERVICE);
     assert.equal(stop.status, 0, stop.log);
-    await until(
+    await pollUntil(
       () => (/"outcome":"drained","msg":"agent stopped"/.test(log()) ? true : undefined),
       "the agent stopped",
     );
-    const stopped = await until(() => {
-      const { output } = scQuery();
-      return /STATE\s+:\s+1\s+STOPPED/.test(output) ? output : undefined;
-    }, "the service STOPPED");
+    const stopped = await untilServiceState(SERVICE, "STOPPED");
     assert.match(stopped, /WIN32_EXIT_CODE\s+:\s+0\s/);
     // The instance that drained is the one started above, not a second one.
     assert.equal(log().match(/"msg":"agent listening"/g)?.length, 1, log());
@@ -142,6 +114,6 @@ void describe("wms-agent as a Windows service under Wine, driven by wmsctl", () 
   void it("removes it with `service uninstall`", () => {
     const uninstall = wmsAgent("service", "uninstall", "--name", SERVICE);
     assert.equal(uninstall.status, 0, uninstall.log);
-    assert.notEqual(scQuery().status, 0);
+    assert.notEqual(scQuery(SERVICE).status, 0);
   });
 });

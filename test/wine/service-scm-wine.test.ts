@@ -23,17 +23,19 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import {
   buildAgentApp,
   bundleHarness,
   holdWineSession,
+  pollUntil,
   reportMissingTier,
   runHarness,
   runId,
   runsDir,
   runWindowsNode,
+  scQuery,
+  untilServiceState,
   type WineSession,
   windowsPath,
   wineEnvironment,
@@ -52,26 +54,6 @@ interface Status {
   readonly dwServiceSpecificExitCode: number;
   readonly dwCheckPoint: number;
   readonly dwWaitHint: number;
-}
-
-/** `sc.exe query` inside Wine. */
-function scQuery(): string {
-  return spawnSync("wine", ["sc", "query", SERVICE], {
-    env: wineEnvironment(),
-    encoding: "utf8",
-    timeout: 60_000,
-  }).stdout;
-}
-
-/** Polls until `check` returns something (the SCM changes state on its own); bounded. */
-async function until<T>(check: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const seen = check();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) assert.fail(`never saw ${what}`);
-    await delay(200);
-  }
 }
 
 void describe("wms-agent by the Service Control Manager's rules, under Wine's SCM", () => {
@@ -141,7 +123,7 @@ void describe("wms-agent by the Service Control Manager's rules, under Wine's SC
     });
     const started = new Promise<void>((resolve) => start.once("close", () => resolve()));
     // The stand-in runs, and the SCM shows the service's own START_PENDING (its wait hint).
-    const pending = await until(() => {
+    const pending = await pollUntil(() => {
       if (!existsSync(join(markers, "running.json"))) return undefined;
       const status = harness<Status>("status");
       return status.dwWaitHint === 30_000 ? status : undefined;
@@ -151,16 +133,16 @@ void describe("wms-agent by the Service Control Manager's rules, under Wine's SC
     const stop = harness<{ ok: boolean; lastError: number }>("control", "1");
     assert.deepEqual([stop.ok, stop.lastError], [true, 0]);
     await started;
-    const stopped = await until(() => {
-      const out = scQuery();
-      return /STATE\s+:\s+1\s+STOPPED/.test(out) ? out : undefined;
-    }, "STOPPED");
+    const stopped = await untilServiceState(SERVICE, "STOPPED");
     assert.match(stopped, /WIN32_EXIT_CODE\s+:\s+0\s/);
     assert.ok(existsSync(join(markers, "stopped-before-serving.json")), log());
     assert.doesNotMatch(log(), /fake agent running/);
     const uninstall = wmsAgent("service", "uninstall", "--name", SERVICE);
     assert.equal(uninstall.status, 0, uninstall.log);
-    await until(() => (/STATE/.test(scQuery()) ? undefined : true), "the service removed");
+    await pollUntil(
+      () => (/STATE/.test(scQuery(SERVICE).output) ? undefined : true),
+      "the service removed",
+    );
   });
 
   void it("RUNNING once it serves, accepting PRESHUTDOWN and SESSIONCHANGE", async () => {
@@ -169,7 +151,7 @@ void describe("wms-agent by the Service Control Manager's rules, under Wine's SC
     install(slowFixture, "12");
     const start = wmsAgent("service", "start", "--name", SERVICE);
     assert.equal(start.status, 0, start.log);
-    await until(() => (/STATE\s+:\s+4\s+RUNNING/.test(scQuery()) ? true : undefined), "RUNNING");
+    await untilServiceState(SERVICE, "RUNNING");
     // RUNNING came after the agent listened, never before.
     assert.match(log(), /"msg":"agent listening"/);
     const running = harness<Status>("status");
@@ -206,7 +188,10 @@ void describe("wms-agent by the Service Control Manager's rules, under Wine's SC
       ...["get", "--insecure-loopback", "--timeout", "120", "-s", "localhost"],
       `--resolve=localhost=127.0.0.1:${port}`,
     ]);
-    await until(() => (/"msg":"rpc started"/.test(log()) ? true : undefined), "the call under way");
+    await pollUntil(
+      () => (/"msg":"rpc started"/.test(log()) ? true : undefined),
+      "the call under way",
+    );
     const watchOut = join(runDir, "watch.json");
     const watcher = spawn(
       "wine",

@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder. */
@@ -373,6 +374,50 @@ export function holdWineSession(): Promise<WineSession> {
       });
     });
   });
+}
+
+/** `sc.exe query SERVICE` inside Wine: its exit status (not 0 once the service is gone) and output. */
+export function scQuery(service: string): { status: number | null; output: string } {
+  const result = spawnSync("wine", ["sc", "query", service], {
+    env: wineEnvironment(),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000,
+  });
+  return { status: result.status, output: result.stdout };
+}
+
+/** How long {@link pollUntil} polls before it fails: a loaded 2-core machine's SCM is slow. */
+export const POLL_LIMIT_MS = 120_000;
+
+/**
+ * Polls (every 200 ms) until `check` returns something, and returns it; the SCM and the agent
+ * change state on their own and offer nothing to wait on from Linux. Bounded by
+ * {@link POLL_LIMIT_MS}; the tests assert on what was seen, not when.
+ */
+export async function pollUntil<T>(check: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + POLL_LIMIT_MS;
+  for (;;) {
+    const seen = check();
+    if (seen !== undefined) return seen;
+    if (Date.now() > deadline) assert.fail(`never saw ${what}`);
+    await delay(200);
+  }
+}
+
+/**
+ * Polls `sc.exe query` until the service is in `state` (as sc.exe names it), and returns what it
+ * printed then.
+ */
+export function untilServiceState(
+  service: string,
+  state: "STOPPED" | "START_PENDING" | "STOP_PENDING" | "RUNNING",
+): Promise<string> {
+  const pattern = new RegExp(`STATE\\s+:\\s+\\d+\\s+${state}`);
+  return pollUntil(() => {
+    const { output } = scQuery(service);
+    return pattern.test(output) ? output : undefined;
+  }, `${service} ${state}`);
 }
 
 /** A Linux path as Windows programs under Wine see it (drive `Z:` is `/` in every prefix). */
