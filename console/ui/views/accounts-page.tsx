@@ -341,12 +341,54 @@ export function AccountsPage(props: { readonly api: ApiClient; readonly me: stri
   );
 }
 
-/** The two password fields; the second must repeat the first. */
-function PasswordFields(props: {
+/** What the two password fields hold, and the check that the second repeats the first. */
+interface PasswordPair {
   readonly password: string;
   readonly again: string;
-  readonly onPassword: (value: string) => void;
-  readonly onAgain: (value: string) => void;
+  /** The last {@link PasswordPair.agree} found the two different. */
+  readonly mismatch: boolean;
+  readonly setPassword: (value: string) => void;
+  readonly setAgain: (value: string) => void;
+  /** Whether the two are the same; when they are not, `mismatch` says so until the next check. */
+  readonly agree: () => boolean;
+  /** Empties both fields. */
+  readonly clear: () => void;
+}
+
+/** The state of a form's two password fields. */
+function usePasswordPair(): PasswordPair {
+  const [password, setPassword] = useState("");
+  const [again, setAgain] = useState("");
+  const [mismatch, setMismatch] = useState(false);
+  return {
+    password,
+    again,
+    mismatch,
+    setPassword,
+    setAgain,
+    agree: () => {
+      setMismatch(password !== again);
+      return password === again;
+    },
+    clear: () => {
+      setPassword("");
+      setAgain("");
+    },
+  };
+}
+
+/** Says that the two passwords differ, when the last check found so; nothing otherwise. */
+function PasswordMismatch(props: { readonly pair: PasswordPair }): JSX.Element | null {
+  return props.pair.mismatch ? (
+    <p class="problem" role="alert">
+      The two passwords differ; nothing was changed.
+    </p>
+  ) : null;
+}
+
+/** The two password fields; the second must repeat the first. */
+function PasswordFields(props: {
+  readonly pair: PasswordPair;
   readonly autoFocus?: boolean;
   /** Unique on the page: the help text's id starts with it. */
   readonly id: string;
@@ -358,10 +400,10 @@ function PasswordFields(props: {
         <input
           type="password"
           autoComplete="new-password"
-          value={props.password}
+          value={props.pair.password}
           autoFocus={props.autoFocus}
           aria-describedby={`${props.id}-help`}
-          onInput={(event) => props.onPassword(event.currentTarget.value)}
+          onInput={(event) => props.pair.setPassword(event.currentTarget.value)}
         />
       </label>
       <span id={`${props.id}-help`} class="help">
@@ -372,8 +414,8 @@ function PasswordFields(props: {
         <input
           type="password"
           autoComplete="new-password"
-          value={props.again}
-          onInput={(event) => props.onAgain(event.currentTarget.value)}
+          value={props.pair.again}
+          onInput={(event) => props.pair.setAgain(event.currentTarget.value)}
         />
       </label>
     </>
@@ -386,9 +428,7 @@ function AddUserForm(props: {
 }): JSX.Element {
   const [name, setName] = useState("");
   const [role, setRoleValue] = useState<ApiRole>("reader");
-  const [password, setPasswordValue] = useState("");
-  const [again, setAgain] = useState("");
-  const [mismatch, setMismatch] = useState(false);
+  const pair = usePasswordPair();
   const [busy, setBusy] = useState(false);
   return (
     <form
@@ -396,18 +436,13 @@ function AddUserForm(props: {
       aria-labelledby="add-title"
       onSubmit={(event) => {
         event.preventDefault();
-        if (password !== again) {
-          setMismatch(true);
-          return;
-        }
-        setMismatch(false);
+        if (!pair.agree()) return;
         setBusy(true);
-        void props.onAdd(name.trim(), role, password).then((added) => {
+        void props.onAdd(name.trim(), role, pair.password).then((added) => {
           setBusy(false);
           if (!added) return;
           setName("");
-          setPasswordValue("");
-          setAgain("");
+          pair.clear();
         });
       }}
     >
@@ -425,21 +460,11 @@ function AddUserForm(props: {
         Role
         <RoleSelect value={role} title={ROLE_HELP} onChange={setRoleValue} />
       </label>
-      <PasswordFields
-        password={password}
-        again={again}
-        onPassword={setPasswordValue}
-        onAgain={setAgain}
-        id="add-password"
-      />
+      <PasswordFields pair={pair} id="add-password" />
       <button type="submit" class="button primary" disabled={busy}>
         Add account
       </button>
-      {mismatch && (
-        <p class="problem" role="alert">
-          The two passwords differ; nothing was changed.
-        </p>
-      )}
+      <PasswordMismatch pair={pair} />
     </form>
   );
 }
@@ -451,10 +476,8 @@ function PasswordDialog(props: {
   readonly onClose: () => void;
 }): JSX.Element {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [password, setPasswordValue] = useState("");
-  const [again, setAgain] = useState("");
+  const pair = usePasswordPair();
   const [mistake, setMistake] = useState<unknown>(undefined);
-  const [mismatch, setMismatch] = useState(false);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     const element = dialog.current;
@@ -480,32 +503,17 @@ function PasswordDialog(props: {
         class="compose"
         onSubmit={(event) => {
           event.preventDefault();
-          if (password !== again) {
-            setMismatch(true);
-            return;
-          }
-          setMismatch(false);
+          if (!pair.agree()) return;
           setMistake(undefined);
           setBusy(true);
-          props.onSet(password).then(props.onClose, (error: unknown) => {
+          props.onSet(pair.password).then(props.onClose, (error: unknown) => {
             setMistake(error);
             setBusy(false);
           });
         }}
       >
-        <PasswordFields
-          password={password}
-          again={again}
-          onPassword={setPasswordValue}
-          onAgain={setAgain}
-          autoFocus
-          id="set-password"
-        />
-        {mismatch && (
-          <p class="problem" role="alert">
-            The two passwords differ; nothing was changed.
-          </p>
-        )}
+        <PasswordFields pair={pair} autoFocus id="set-password" />
+        <PasswordMismatch pair={pair} />
         {mistake !== undefined && <ProblemBanner doing="Setting the password" problem={mistake} />}
         <div class="dialog-buttons">
           <button type="button" class="button" onClick={props.onClose} disabled={busy}>
