@@ -717,15 +717,17 @@ class WtsBackend implements SessionBackend {
       return unknown((error as Error).message);
     }
     try {
-      let buffer = Buffer.alloc(TOKEN_GROUPS_FIRST_BYTES);
       const needed: [number] = [0];
-      let ok = this.api.GetTokenInformation(
-        token[0],
-        TOKEN_GROUPS_CLASS,
-        buffer,
-        buffer.length,
-        needed,
-      ) as number;
+      const read = (into: Buffer) =>
+        this.api.GetTokenInformation(
+          token[0],
+          TOKEN_GROUPS_CLASS,
+          into,
+          into.length,
+          needed,
+        ) as number;
+      let buffer = Buffer.alloc(TOKEN_GROUPS_FIRST_BYTES);
+      let ok = read(buffer);
       if (ok === 0 && this.#lastError() === ERROR_INSUFFICIENT_BUFFER) {
         if (needed[0] > MAX_TOKEN_GROUPS_BYTES) {
           return unknown(
@@ -733,13 +735,7 @@ class WtsBackend implements SessionBackend {
           );
         }
         buffer = Buffer.alloc(needed[0]);
-        ok = this.api.GetTokenInformation(
-          token[0],
-          TOKEN_GROUPS_CLASS,
-          buffer,
-          buffer.length,
-          needed,
-        ) as number;
+        ok = read(buffer);
       }
       if (ok === 0) {
         return unknown(

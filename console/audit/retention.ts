@@ -5,6 +5,7 @@
  * loop (the store is synchronous SQLite) for more than a few milliseconds at once.
  */
 import type { Logger } from "pino";
+import { startRetention } from "../retention.js";
 import type { ConsoleStore } from "../store/store.js";
 
 /**
@@ -50,28 +51,10 @@ export function startAuditRetention(options: {
   readonly logger: Logger;
   readonly now?: () => number;
 }): () => void {
-  const now = options.now ?? Date.now;
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
-  const prune = () => {
-    if (stop.signal.aborted || running !== undefined) return;
-    running = pruneAudit(options.store, options.days, now(), stop.signal)
-      .then(
-        (removed) => {
-          if (removed > 0) options.logger.info({ removed, days: options.days }, "audit pruned");
-        },
-        (error: unknown) => {
-          if (!stop.signal.aborted)
-            options.logger.warn({ err: error }, "cannot prune the audit trail");
-        },
-      )
-      .finally(() => (running = undefined));
-  };
-  prune();
-  const timer = setInterval(prune, AUDIT_PRUNE_INTERVAL_MS);
-  timer.unref();
-  return () => {
-    stop.abort();
-    clearInterval(timer);
-  };
+  return startRetention({
+    ...options,
+    prune: (nowMs, signal) => pruneAudit(options.store, options.days, nowMs, signal),
+    intervalMs: AUDIT_PRUNE_INTERVAL_MS,
+    messages: { pruned: "audit pruned", failed: "cannot prune the audit trail" },
+  });
 }

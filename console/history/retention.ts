@@ -3,6 +3,7 @@
  * once at start and then every {@link PRUNE_INTERVAL_MS}.
  */
 import type { Logger } from "pino";
+import { startRetention } from "../retention.js";
 import type { ConsoleStore } from "../store/store.js";
 
 /** Days of history kept unless `--history-days` says otherwise: a school term and then some. */
@@ -26,17 +27,10 @@ export function startHistoryRetention(options: {
   readonly logger: Logger;
   readonly now?: () => number;
 }): () => void {
-  const now = options.now ?? Date.now;
-  const prune = () => {
-    pruneHistory(options.store, options.days, now()).then(
-      (removed) => {
-        if (removed > 0) options.logger.info({ removed, days: options.days }, "history pruned");
-      },
-      (error: unknown) => options.logger.warn({ err: error }, "cannot prune the history"),
-    );
-  };
-  prune();
-  const timer = setInterval(prune, PRUNE_INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  return startRetention({
+    ...options,
+    prune: (nowMs) => pruneHistory(options.store, options.days, nowMs),
+    intervalMs: PRUNE_INTERVAL_MS,
+    messages: { pruned: "history pruned", failed: "cannot prune the history" },
+  });
 }

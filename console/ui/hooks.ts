@@ -1,5 +1,6 @@
 /** Small hooks the views share. */
-import { useEffect, useReducer, useState } from "preact/hooks";
+import type { RefObject } from "preact";
+import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import type { FleetStore } from "./store/fleet-store.js";
 
 /** Re-renders the component after every batch the store applies; returns the store's version. */
@@ -32,4 +33,21 @@ export function useHashRoute(): string {
     return () => window.removeEventListener("hashchange", changed);
   }, []);
   return route;
+}
+
+/**
+ * A `<dialog>` shown modal while the component is: opened on mount, and on unmount focus goes back
+ * where it was (the button that opened it). Returns the ref for the `<dialog>` element.
+ */
+export function useModalDialog(): RefObject<HTMLDialogElement | null> {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const element = dialog.current;
+    const opener = document.activeElement;
+    if (element !== null && !element.open) element.showModal();
+    return () => {
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
+  }, []);
+  return dialog;
 }

@@ -15,7 +15,7 @@ import {
   newContext,
   tabTo,
 } from "../helpers/browser.js";
-import { selectOneSessionByKeyboard, signedInPage, startUiFleet } from "../helpers/console-ui.js";
+import { operatorLab, selectOneSessionByKeyboard, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -27,12 +27,7 @@ after(async () => {
 
 describe("the web UI: acting on sessions", () => {
   it("previews a log-off on every host first (a protected session with its reason, the unreachable host), confirms with the count, then shows each host's result", async (t) => {
-    const fleet = await startUiFleet(t, [
-      { fqdn: "ws1.lab.example.com" },
-      { fqdn: "ws2.lab.example.com" },
-    ]);
-    await fleet.console.addUser("olive", "operator");
-    const page = await signedInPage(t, browser, fleet.console.url, "olive");
+    const { fleet, page } = await operatorLab(t, browser);
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
 
     // The disconnected sessions: two per host, among them the agent's own session, protected.

@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { enterWhenFocused, launchChromium, tabTo } from "../helpers/browser.js";
-import { selectOneSessionByKeyboard, signedInPage, startUiFleet } from "../helpers/console-ui.js";
+import {
+  operatorLab,
+  selectOneSessionByKeyboard,
+  signedInPage,
+  startUiFleet,
+} from "../helpers/console-ui.js";
 import { waitForFleet } from "../helpers/console-events.js";
 import { startHost, stopFleet } from "../helpers/controller-fleet.js";
 
@@ -25,12 +30,7 @@ const TEXT = "The lab closes in 10 minutes. Save your work.";
 
 describe("the web UI: sending a message", () => {
   it("requires the text, quotes it in the preview, confirms with the count, shows each host's result, and retries just the host that did not answer", async (t) => {
-    const fleet = await startUiFleet(t, [
-      { fqdn: "ws1.lab.example.com" },
-      { fqdn: "ws2.lab.example.com" },
-    ]);
-    await fleet.console.addUser("olive", "operator");
-    const page = await signedInPage(t, browser, fleet.console.url, "olive");
+    const { fleet, page } = await operatorLab(t, browser);
     await page.getByRole("banner").getByRole("link", { name: "Sessions" }).click();
 
     await page.getByLabel("User").fill("amelia*");

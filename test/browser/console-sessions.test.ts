@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
-import { signedInPage, startUiFleet } from "../helpers/console-ui.js";
+import { operatorLab, signedInPage, startUiFleet } from "../helpers/console-ui.js";
 
 let browser: Browser;
 before(async () => {
@@ -22,12 +22,7 @@ after(async () => {
 
 describe("the web UI: the fleet, live", () => {
   it("shows an unreachable host as such, and a change made by wmsctl appears in the table without a reload", async (t) => {
-    const fleet = await startUiFleet(t, [
-      { fqdn: "ws1.lab.example.com" },
-      { fqdn: "ws2.lab.example.com" },
-    ]);
-    await fleet.console.addUser("olive", "operator");
-    const page = await signedInPage(t, browser, fleet.console.url, "olive");
+    const { fleet, page } = await operatorLab(t, browser);
 
     await page.getByRole("status").filter({ hasText: "1 host not answering of 3" }).waitFor();
     const hosts = page.getByRole("grid", { name: "Hosts" });

@@ -159,6 +159,22 @@ export async function signedInPage(
 }
 
 /**
+ * The lab most browser tests start from: two classroom hosts and one that does not answer
+ * ({@link startUiFleet}), an operator `olive` signed in on a page of her own.
+ */
+export async function operatorLab(
+  t: TestContext,
+  browser: Browser,
+): Promise<{ fleet: UiFleet; page: Page }> {
+  const fleet = await startUiFleet(t, [
+    { fqdn: "ws1.lab.example.com" },
+    { fqdn: "ws2.lab.example.com" },
+  ]);
+  await fleet.console.addUser("olive", "operator");
+  return { fleet, page: await signedInPage(t, browser, fleet.console.url, "olive") };
+}
+
+/**
  * With the keyboard alone, on a signed-in page: opens the Sessions page, types `user` into its
  * User filter, waits until exactly one session matches, and selects it (Space on the grid).
  */

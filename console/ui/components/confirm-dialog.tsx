@@ -4,7 +4,8 @@
  * to the button that opened it. The confirm button names the act ("Remove bob").
  */
 import type { ComponentChildren, JSX } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
+import { useModalDialog } from "../hooks.js";
 import { ProblemBanner } from "./problem.js";
 
 /** Properties of {@link ConfirmDialog}. */
@@ -23,18 +24,9 @@ export interface ConfirmDialogProps {
 
 /** The confirmation dialog. */
 export function ConfirmDialog(props: ConfirmDialogProps): JSX.Element {
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useModalDialog();
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<unknown>(undefined);
-
-  useEffect(() => {
-    const element = dialog.current;
-    const opener = document.activeElement;
-    if (element !== null && !element.open) element.showModal();
-    return () => {
-      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-    };
-  }, []);
 
   const confirm = async () => {
     setBusy(true);

@@ -24,7 +24,7 @@ import {
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
-import { useNow } from "../hooks.js";
+import { useModalDialog, useNow } from "../hooks.js";
 
 /** The roles, least first, as the API names them. */
 const ROLES: readonly ApiRole[] = ["reader", "operator", "admin"];
@@ -475,18 +475,10 @@ function PasswordDialog(props: {
   readonly onSet: (password: string) => Promise<void>;
   readonly onClose: () => void;
 }): JSX.Element {
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useModalDialog();
   const pair = usePasswordPair();
   const [mistake, setMistake] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const element = dialog.current;
-    const opener = document.activeElement;
-    if (element !== null && !element.open) element.showModal();
-    return () => {
-      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-    };
-  }, []);
   return (
     <dialog
       ref={dialog}

@@ -8,6 +8,7 @@
  */
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { useModalDialog } from "../hooks.js";
 import type { ApiClient } from "../api/client.js";
 import {
   DONE,
@@ -103,7 +104,7 @@ export interface ActionDialogProps {
 export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const { action, target } = props;
   const words = ACTION_WORDS[action];
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useModalDialog();
   const [step, setStep] = useState<Step>({ name: "compose" });
   const initial = props.compose ?? NEW_COMPOSE;
   const [message, setMessage] = useState(initial.message);
@@ -116,16 +117,6 @@ export function ActionDialog(props: ActionDialogProps): JSX.Element {
   const [formError, setFormError] = useState<string | undefined>(undefined);
   const confirmButton = useRef<HTMLButtonElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    const element = dialog.current;
-    // Focus goes back where it was (the button that opened the dialog) when it closes.
-    const opener = document.activeElement;
-    if (element !== null && !element.open) element.showModal();
-    return () => {
-      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-    };
-  }, []);
 
   const running = (step.name === "preview" || step.name === "run") && !step.done;
   const options = (): ActionOptions => ({
