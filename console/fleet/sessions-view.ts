@@ -5,16 +5,46 @@
  */
 import {
   ChangeKind,
+  Outcome,
+  outcomeToJSON,
   Protection,
   protectionToJSON,
+  SessionState,
   sessionStateToJSON,
   type Session,
 } from "../../proto/gen/wms/v1/wms_session.js";
 import type { ApiSession, ApiSessionChange, ApiSessionState } from "../api/types.js";
 
+/**
+ * An enum's API names: the wire's JSON name without its prefix (`SESSION_STATE_ACTIVE` →
+ * `ACTIVE`), made once per value the enum knows (every session of every answer is named: a
+ * 1,000-host action names 20,000 outcomes); a value it does not know stays `UNRECOGNIZED`.
+ */
+function enumNames<T extends number>(
+  values: Readonly<Record<string, T | string>>,
+  toJSON: (value: T) => string,
+  prefix: string,
+): (value: T) => string {
+  const names = new Map<number, string>();
+  for (const value of Object.values(values)) {
+    if (typeof value === "number") names.set(value, toJSON(value).replace(prefix, ""));
+  }
+  return (value) => names.get(value) ?? toJSON(value);
+}
+
+const stateNames = enumNames(SessionState, sessionStateToJSON, "SESSION_STATE_");
+/** An outcome's API name: `DISCONNECTED`, `WOULD_LOG_OFF`, `PROTECTED`, … */
+export const outcomeName = enumNames(Outcome, outcomeToJSON, "OUTCOME_");
+const protectionNames = enumNames(Protection, protectionToJSON, "PROTECTION_");
+
 /** The state's API name: `ACTIVE`, `DISCONNECTED`, … */
 export function stateName(session: Session): ApiSessionState {
-  return sessionStateToJSON(session.state).replace(/^SESSION_STATE_/, "") as ApiSessionState;
+  return stateNames(session.state) as ApiSessionState;
+}
+
+/** A protection rule's API name (`AGENT_SESSION`, …), or null for none. */
+export function protectionName(protection: Protection): string | null {
+  return protection === Protection.UNSPECIFIED ? null : protectionNames(protection);
 }
 
 /**
@@ -43,10 +73,7 @@ export function apiSession(host: string, session: Session, nowMs: number): ApiSe
     lastInputTime: session.lastInputTime?.toISOString() ?? null,
     idleSeconds: idle === undefined ? null : Math.floor(idle / 1000),
     locked: session.locked,
-    protection:
-      session.protection === Protection.UNSPECIFIED
-        ? null
-        : protectionToJSON(session.protection).replace(/^PROTECTION_/, ""),
+    protection: protectionName(session.protection),
     note: session.note === "" ? null : session.note,
     groups: session.groupsKnown || session.userName === "" ? session.groups : null,
   };

@@ -25,7 +25,6 @@ import {
 } from "../../controller/index.js";
 import {
   Outcome,
-  outcomeToJSON,
   sessionStateFromJSON,
   type Session,
   type SessionFilter,
@@ -33,7 +32,7 @@ import {
 } from "../../proto/gen/wms/v1/wms_session.js";
 import type { ApiPolicyHostResult, ApiPolicySessionResult } from "../api/types.js";
 import type { Fleet } from "../fleet/fleet.js";
-import { stateName } from "../fleet/sessions-view.js";
+import { outcomeName, stateName } from "../fleet/sessions-view.js";
 import type { Policy } from "./policy.js";
 
 /** One session's part in a preview or run. */
@@ -78,7 +77,7 @@ function sessionResult(result: SessionResult): PolicySessionResult {
     sessionId: result.sessionId,
     user: session === undefined ? "" : who(session),
     state: session === undefined ? "" : stateName(session),
-    outcome: outcomeToJSON(result.outcome).replace(/^OUTCOME_/, ""),
+    outcome: outcomeName(result.outcome),
     message: result.message,
   };
 }

@@ -2,8 +2,8 @@
  * `POST /api/v1/actions` over real agents: roles and CSRF (a refused request changes nothing and
  * reaches no agent), one ndjson line per host (an unknown host is a line too), what-if, disconnect
  * by id and by filter, log off after a warning, messages; the console's audit trail (intent, then
- * each result) and the agent's audit record name the same person; bad input never reaches an
- * agent.
+ * each host's result, or a what-if's one summary) and the agent's audit record name the same
+ * person; bad input never reaches an agent.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import type { AuditRecord, AuditSink } from "../../agent/audit/audit-record.js";
 import type { ActionHostResult, ApiErrorBody, AuditPage } from "../../console/api/types.js";
+import { WHAT_IF_FAILURES_RECORDED } from "../../console/api/routes/actions-route.js";
 import { startTestConsole, type SignedIn, type TestConsole } from "../helpers/console-harness.js";
 import { until } from "../helpers/until.js";
 import { waitForFleet } from "../helpers/console-events.js";
@@ -188,16 +189,65 @@ describe("console actions: results", () => {
       trail.map((r) => [r.action, r.outcome, r.hosts]),
       [
         ["action.intent", "what-if", ["ws1.lab.example.com", "ghost.lab.example.com"]],
-        ["action.result", "unknown-host", ["ghost.lab.example.com"]],
-        ["action.result", "ok", ["ws1.lab.example.com"]],
+        // A what-if's results: one record, when it ends.
+        ["action.result", "what-if", ["ghost.lab.example.com", "ws1.lab.example.com"]],
       ],
     );
     assert.deepEqual(trail[0]?.detail["sessions"], {
       "ws1.lab.example.com": [7, 999],
       "ghost.lab.example.com": [3],
     });
-    assert.equal(trail[2]?.detail["intent"], trail[0]?.id);
-    assert.deepEqual(trail[2]?.detail["outcomes"], { WOULD_DISCONNECT: 1, NOT_FOUND: 1 });
+    const { method, path, ...summary } = trail[1]?.detail ?? {};
+    assert.deepEqual([method, path], ["POST", "/api/v1/actions"]);
+    assert.deepEqual(summary, {
+      intent: trail[0]?.id,
+      action: "disconnect",
+      whatIf: true,
+      statuses: { "unknown-host": 1, ok: 1 },
+      outcomes: { WOULD_DISCONNECT: 1, NOT_FOUND: 1 },
+      failures: [
+        {
+          host: "ghost.lab.example.com",
+          status: "unknown-host",
+          message: "ghost.lab.example.com is not in the console's inventory: nothing was sent",
+        },
+      ],
+    });
+  });
+
+  it("a what-if's result record names its first failures and counts the rest", async (t) => {
+    const s = await setup(t);
+    const ghosts = Array.from(
+      { length: WHAT_IF_FAILURES_RECORDED + 7 },
+      (_, i) => `ghost${i}.lab.example.com`,
+    );
+    const result = await act(s.console, s.operator.headers, {
+      action: "logoff",
+      whatIf: true,
+      hosts: ["ws2.lab.example.com", ...ghosts],
+    });
+    assert.equal(result.status, 200);
+    assert.equal(result.lines.length, ghosts.length + 1);
+    const page = (await (
+      await s.console.fetch("/api/v1/audit?action=action.result", {
+        headers: { cookie: s.operator.cookie },
+      })
+    ).json()) as AuditPage;
+    assert.equal(page.records.length, 1);
+    const [record] = page.records;
+    assert.equal(record?.outcome, "what-if");
+    assert.deepEqual(record?.hosts.slice().sort(), [...ghosts, "ws2.lab.example.com"].sort());
+    assert.deepEqual(record?.detail["statuses"], { "unknown-host": ghosts.length, ok: 1 });
+    const failures = record?.detail["failures"] as { host: string }[];
+    assert.deepEqual(
+      failures.map((f) => f.host),
+      ghosts.slice(0, WHAT_IF_FAILURES_RECORDED),
+    );
+    assert.equal(record?.detail["moreFailures"], 7);
+    // The sessions ws2 would log off, counted; none of them was.
+    const outcomes = record?.detail["outcomes"] as Record<string, number>;
+    assert.ok((outcomes["WOULD_LOG_OFF"] ?? 0) > 0, JSON.stringify(outcomes));
+    assert.ok(s.console.fleet.sessions().some((x) => x.host === "ws2.lab.example.com"));
   });
 
   it("streams each host's line and result record as it comes, while a slow host holds the action", async (t) => {
@@ -212,7 +262,6 @@ describe("console actions: results", () => {
       headers: s.operator.headers,
       body: JSON.stringify({
         action: "disconnect",
-        whatIf: true,
         hosts: ["ws1.lab.example.com", "ws2.lab.example.com"],
       }),
     });

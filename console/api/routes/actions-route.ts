@@ -5,8 +5,11 @@
  * `application/x-ndjson`: one {@link ActionHostResult} line per host, as each host finishes.
  *
  * The console's audit trail gets an `action.intent` record before anything is sent (if it cannot
- * be written, nothing is done: 503), then an `action.result` record per host. A request that is
- * wrong in any way is refused (400) before both; a host not in the inventory is a result line.
+ * be written, nothing is done: 503), then an `action.result` record per host with each session's
+ * outcome — or, for a what-if, which changes nothing, one `action.result` record when it ends with
+ * the counts of its hosts' statuses and sessions' outcomes and the hosts that failed (see
+ * {@link whatIfSummary}). A request that is wrong in any way is refused (400) before both; a host
+ * not in the inventory is a result line.
  *
  * The lines of hosts that finish within {@link ACTION_BATCH_MS} of each other are written to the
  * response together, and result records in transactions of up to
@@ -14,15 +17,10 @@
  * a write and a commit were most of what the API added to the controller's own fan-out.
  */
 import type { FastifyInstance } from "fastify";
-import {
-  outcomeToJSON,
-  protectionToJSON,
-  Protection,
-  type SessionResult,
-} from "../../../proto/gen/wms/v1/wms_session.js";
+import type { SessionResult } from "../../../proto/gen/wms/v1/wms_session.js";
 import type { Controller, GraceClock, HostResult } from "../../../controller/index.js";
 import type { Fleet } from "../../fleet/fleet.js";
-import { stateName } from "../../fleet/sessions-view.js";
+import { outcomeName, protectionName, stateName } from "../../fleet/sessions-view.js";
 import type { ConsoleStore } from "../../store/store.js";
 import { ApiError } from "../api-error.js";
 import { parseActionRequest, type ActionPlan } from "../action-request.js";
@@ -50,6 +48,15 @@ export const ACTION_RECORDS_PER_TRANSACTION = 100;
 /** See {@link ACTION_RECORDS_PER_TRANSACTION}. */
 export const ACTION_RECORDS_MS = 250;
 
+/**
+ * The hosts that failed a what-if which its result record names one by one (with their status,
+ * code and the first {@link WHAT_IF_FAILURE_MESSAGE_CHARS} characters of the message); the rest
+ * are counted, so that the record stays within the store's bound on a detail.
+ */
+export const WHAT_IF_FAILURES_RECORDED = 50;
+/** See {@link WHAT_IF_FAILURES_RECORDED}. */
+export const WHAT_IF_FAILURE_MESSAGE_CHARS = 160;
+
 /** What the actions route needs. */
 export interface ActionsRouteOptions {
   readonly store: ConsoleStore;
@@ -71,20 +78,17 @@ export interface ActionsRouteOptions {
 export function apiSessionResult(result: SessionResult): ApiSessionResult {
   return {
     sessionId: result.sessionId,
-    outcome: outcomeToJSON(result.outcome).replace(/^OUTCOME_/, ""),
+    outcome: outcomeName(result.outcome),
     message: result.message,
     win32Error: result.win32Error,
-    protection:
-      result.protection === Protection.UNSPECIFIED
-        ? null
-        : protectionToJSON(result.protection).replace(/^PROTECTION_/, ""),
+    protection: protectionName(result.protection),
     user: result.session === undefined ? null : result.session.userName,
     state: result.session === undefined ? null : stateName(result.session),
   };
 }
 
 /** A host's line. */
-function hostLine(
+export function hostLine(
   result: HostResult<{ results: SessionResult[]; warnings?: readonly SessionResult[] }>,
 ): ActionHostResult {
   if (result.status === "ok") {
@@ -145,6 +149,60 @@ function outcomeCounts(results: readonly ApiSessionResult[]): Record<string, num
   return counts;
 }
 
+/**
+ * A what-if's one result record, made as its hosts answer. A what-if changes nothing, and each
+ * agent keeps its own record of the call (DESIGN section 2): a record per host and session here
+ * doubled the trail of every action previewed first (as the web UI always does) and was most of
+ * what the API added to a 1,000-host what-if's time. The record names every host (a search by
+ * host finds it), counts the hosts by status and the sessions by outcome, and names the failures.
+ */
+function whatIfSummary() {
+  const hosts: string[] = [];
+  const statuses: Record<string, number> = {};
+  const outcomes: Record<string, number> = {};
+  const failures: { host: string; status: string; code?: string; message?: string }[] = [];
+  let moreFailures = 0;
+  return {
+    add(line: ActionHostResult, lineOutcomes: Readonly<Record<string, number>>) {
+      hosts.push(line.host);
+      statuses[line.status] = (statuses[line.status] ?? 0) + 1;
+      for (const [outcome, count] of Object.entries(lineOutcomes)) {
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + count;
+      }
+      if (line.status === "ok") return;
+      if (failures.length === WHAT_IF_FAILURES_RECORDED) {
+        moreFailures += 1;
+        return;
+      }
+      failures.push({
+        host: line.host,
+        status: line.status,
+        ...(line.code === undefined ? {} : { code: line.code }),
+        ...(line.message === undefined
+          ? {}
+          : { message: line.message.slice(0, WHAT_IF_FAILURE_MESSAGE_CHARS) }),
+      });
+    },
+    /** The record, from what every result record of the action shares; none without hosts. */
+    record(base: NewAuditEntry): NewAuditEntry | undefined {
+      if (hosts.length === 0) return undefined;
+      return {
+        ...base,
+        time: new Date(),
+        outcome: "what-if",
+        hosts,
+        detail: {
+          ...base.detail,
+          statuses,
+          outcomes,
+          failures,
+          ...(moreFailures === 0 ? {} : { moreFailures }),
+        },
+      };
+    },
+  };
+}
+
 /** Registers the actions route. */
 export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions) {
   const { store, fleet, controller } = options;
@@ -196,6 +254,13 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
       "cache-control": "no-store",
       "x-accel-buffering": "no",
     });
+    // What every result record shares: who, from where, and which action (made once).
+    const resultRecord = auditEntry(request, {
+      action: "action.result",
+      outcome: "",
+      detail: { intent, action: plan.action, whatIf: plan.whatIf },
+    });
+    const summary = plan.whatIf ? whatIfSummary() : undefined;
     const answered = new Set<string>();
     // Lines waiting to be written together, and result records waiting to make a transaction;
     // each kind with the timer that bounds its wait.
@@ -231,26 +296,26 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
       linesTimer ??= setTimeout(writeLines, ACTION_BATCH_MS);
       const outcomes = outcomeCounts(line.results);
       options.onResult?.(plan.action, plan.whatIf, line, outcomes);
+      if (summary !== undefined) {
+        summary.add(line, outcomes);
+        return;
+      }
       records.push({
+        ...resultRecord,
         time: new Date(),
-        ...auditEntry(request, {
-          action: "action.result",
-          outcome: line.status,
-          hosts: [line.host],
-          detail: {
-            intent,
-            action: plan.action,
-            whatIf: plan.whatIf,
-            ...(line.code === undefined ? {} : { code: line.code, message: line.message }),
-            ...(line.mayHaveActed === true ? { mayHaveActed: true } : {}),
-            outcomes,
-            results: line.results.map((r) => ({
-              sessionId: r.sessionId,
-              outcome: r.outcome,
-              user: r.user,
-            })),
-          },
-        }),
+        outcome: line.status,
+        hosts: [line.host],
+        detail: {
+          ...resultRecord.detail,
+          ...(line.code === undefined ? {} : { code: line.code, message: line.message }),
+          ...(line.mayHaveActed === true ? { mayHaveActed: true } : {}),
+          outcomes,
+          results: line.results.map((r) => ({
+            sessionId: r.sessionId,
+            outcome: r.outcome,
+            user: r.user,
+          })),
+        },
       });
       if (records.length >= ACTION_RECORDS_PER_TRANSACTION) writeRecords();
       else recordsTimer ??= setTimeout(writeRecords, ACTION_RECORDS_MS);
@@ -288,6 +353,8 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
     } finally {
       // The last lines and records before the answer ends.
       writeLines();
+      const whatIfRecord = summary?.record(resultRecord);
+      if (whatIfRecord !== undefined) records.push(whatIfRecord);
       writeRecords();
       await writing;
       running -= 1;
