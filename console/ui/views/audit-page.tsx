@@ -1,11 +1,12 @@
 /** The console's audit trail, newest first, filtered by person, action and host, a page at a time. */
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { AuditPage as AuditPageBody, AuditRecord } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
 import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
+import { usePagedList } from "../hooks.js";
 
 /** The filter of the trail. */
 interface AuditFilter {
@@ -36,37 +37,19 @@ export function AuditTable(props: {
     ...props.fixed,
   });
   const [filter, setFilter] = useState<AuditFilter>(draft);
-  const [records, setRecords] = useState<AuditRecord[]>([]);
-  const [next, setNext] = useState<number | undefined>(undefined);
-  const [problem, setProblem] = useState<unknown>(undefined);
-  const [loading, setLoading] = useState(true);
-  const [attempt, setAttempt] = useState(0);
-
-  const load = async (before: number | undefined, signal?: AbortSignal) => {
-    setLoading(true);
-    setProblem(undefined);
-    try {
+  const pageSize = props.pageSize ?? 100;
+  const trail = usePagedList<AuditRecord, number>(
+    async (before, signal) => {
       const page = await props.api.get<AuditPageBody>(
         "/api/v1/audit",
-        { ...filter, limit: props.pageSize ?? 100, before },
+        { ...filter, limit: pageSize, before },
         signal,
       );
-      setRecords((current) =>
-        before === undefined ? [...page.records] : [...current, ...page.records],
-      );
-      setNext(page.next);
-    } catch (error) {
-      if (!signal?.aborted) setProblem(error);
-    } finally {
-      setLoading(false);
-    }
-  };
-
-  useEffect(() => {
-    const controller = new AbortController();
-    void load(undefined, controller.signal);
-    return () => controller.abort();
-  }, [filter, attempt]);
+      return { items: page.records, next: page.next };
+    },
+    [filter, pageSize],
+  );
+  const { items: records, next, loading, problem } = trail;
 
   const field = (key: keyof AuditFilter, label: string, placeholder: string) =>
     props.fixed?.[key] === undefined && (
@@ -106,11 +89,7 @@ export function AuditTable(props: {
         </form>
       )}
       {problem !== undefined && (
-        <ProblemBanner
-          doing="Loading the audit trail"
-          problem={problem}
-          onRetry={() => setAttempt(attempt + 1)}
-        />
+        <ProblemBanner doing="Loading the audit trail" problem={problem} onRetry={trail.retry} />
       )}
       {/* It scrolls sideways on a narrow screen: the keyboard can reach it. */}
       <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit trail, scrollable">
@@ -149,7 +128,7 @@ export function AuditTable(props: {
         </table>
       </div>
       {next !== undefined && (
-        <OlderButton label="Older records" loading={loading} onOlder={() => void load(next)} />
+        <OlderButton label="Older records" loading={loading} onOlder={trail.loadOlder} />
       )}
     </div>
   );

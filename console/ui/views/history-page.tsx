@@ -12,6 +12,7 @@ import type { ApiClient } from "../api/client.js";
 import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
+import { usePagedList } from "../hooks.js";
 
 /** What a change means, in words. */
 const KIND_TEXT: Readonly<Record<ApiHistoryEvent["kind"], string>> = {
@@ -30,35 +31,18 @@ export function Timeline(props: {
   readonly host?: string;
   readonly user?: string;
 }): JSX.Element {
-  const [events, setEvents] = useState<ApiHistoryEvent[]>([]);
-  const [next, setNext] = useState<string | undefined>(undefined);
-  const [problem, setProblem] = useState<unknown>(undefined);
-  const [loading, setLoading] = useState(true);
-
-  const load = async (before: string | undefined, signal?: AbortSignal) => {
-    setLoading(true);
-    try {
+  const timeline = usePagedList<ApiHistoryEvent, string>(
+    async (before, signal) => {
       const page = await props.api.get<HistoryPage>(
         "/api/v1/history",
         { host: props.host, user: props.user, limit: 100, before },
         signal,
       );
-      setEvents((current) =>
-        before === undefined ? [...page.events] : [...current, ...page.events],
-      );
-      setNext(page.next);
-      setProblem(undefined);
-    } catch (error) {
-      if (!signal?.aborted) setProblem(error);
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    const controller = new AbortController();
-    void load(undefined, controller.signal);
-    return () => controller.abort();
-  }, [props.host, props.user]);
+      return { items: page.events, next: page.next };
+    },
+    [props.host, props.user],
+  );
+  const { items: events, next, loading, problem } = timeline;
 
   const subject = props.host ?? props.user ?? "the fleet";
   return (
@@ -83,7 +67,7 @@ export function Timeline(props: {
         {!loading && events.length === 0 && problem === undefined && <li>No change recorded.</li>}
       </ol>
       {next !== undefined && (
-        <OlderButton label="Older changes" loading={loading} onOlder={() => void load(next)} />
+        <OlderButton label="Older changes" loading={loading} onOlder={timeline.loadOlder} />
       )}
     </section>
   );

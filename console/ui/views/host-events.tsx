@@ -7,13 +7,12 @@
  * come from the stream only.
  */
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
 import type { ApiHistoryEvent, HistoryPage } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
 import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
-import { useStoreVersion } from "../hooks.js";
+import { usePagedList, useStoreVersion } from "../hooks.js";
 import type { FleetStore } from "../store/fleet-store.js";
 
 /** Recorded changes read at a time: a screen's worth. */
@@ -62,45 +61,19 @@ export function HostEvents(props: {
 }): JSX.Element {
   const { api, store, host } = props;
   useStoreVersion(store);
-  const [recorded, setRecorded] = useState<ApiHistoryEvent[]>([]);
-  const [next, setNext] = useState<string | undefined>(undefined);
-  const [askedAtMs, setAskedAtMs] = useState<number | undefined>(undefined);
-  const [loading, setLoading] = useState(true);
-  const [problem, setProblem] = useState<unknown>(undefined);
-  const [attempt, setAttempt] = useState(0);
-
-  const load = async (before: string | undefined, signal?: AbortSignal) => {
-    setLoading(true);
-    setProblem(undefined);
-    const asked = Date.now();
-    try {
+  const history = usePagedList<ApiHistoryEvent, string>(
+    async (before, signal) => {
       const page = await api.get<HistoryPage>(
         "/api/v1/history",
         { host, limit: HOST_EVENTS_PAGE, before },
         signal,
       );
-      if (before === undefined) setAskedAtMs(asked);
-      setRecorded((current) =>
-        (before === undefined ? [...page.events] : [...current, ...page.events]).slice(
-          0,
-          MAX_HOST_EVENTS_SHOWN,
-        ),
-      );
-      setNext(page.next);
-    } catch (error) {
-      if (!signal?.aborted) setProblem(error);
-    } finally {
-      if (!signal?.aborted) setLoading(false);
-    }
-  };
-  useEffect(() => {
-    setRecorded([]);
-    setNext(undefined);
-    setAskedAtMs(undefined);
-    const controller = new AbortController();
-    void load(undefined, controller.signal);
-    return () => controller.abort();
-  }, [host, attempt]);
+      return { items: page.events, next: page.next };
+    },
+    [host],
+    { maxItems: MAX_HOST_EVENTS_SHOWN },
+  );
+  const { items: recorded, next, loading, problem, askedAtMs } = history;
 
   // Until the record is read, every live event is shown; after, the record has the session
   // changes from before it was asked for.
@@ -118,7 +91,6 @@ export function HostEvents(props: {
       text: historyText(event),
     })),
   ].sort((a, b) => b.atMs - a.atMs);
-  const more = next !== undefined && recorded.length < MAX_HOST_EVENTS_SHOWN;
 
   return (
     <>
@@ -126,7 +98,7 @@ export function HostEvents(props: {
         <ProblemBanner
           doing="Loading the host's history"
           problem={problem}
-          onRetry={() => setAttempt(attempt + 1)}
+          onRetry={history.retry}
         />
       )}
       {lines.length === 0 ? (
@@ -151,8 +123,8 @@ export function HostEvents(props: {
           ))}
         </ol>
       )}
-      {more && (
-        <OlderButton label="Older changes" loading={loading} onOlder={() => void load(next)} />
+      {next !== undefined && (
+        <OlderButton label="Older changes" loading={loading} onOlder={history.loadOlder} />
       )}
     </>
   );
