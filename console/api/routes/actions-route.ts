@@ -49,12 +49,13 @@ export const ACTION_RECORDS_PER_TRANSACTION = 100;
 export const ACTION_RECORDS_MS = 250;
 
 /**
- * The hosts that failed a what-if which its result record names one by one (with their status,
- * code and the first {@link WHAT_IF_FAILURE_MESSAGE_CHARS} characters of the message); the rest
- * are counted, so that the record stays within the store's bound on a detail.
+ * Characters of JSON of the failed hosts a what-if's result record names one by one (status, code
+ * and the first {@link WHAT_IF_FAILURE_MESSAGE_CHARS} characters of the message); the rest are
+ * counted (`moreFailures`). About 80 typical failures; it keeps the record within the store's
+ * bound on a detail (`MAX_AUDIT_DETAIL_CHARS`, 16,384) whatever the names and messages.
  */
-export const WHAT_IF_FAILURES_RECORDED = 50;
-/** See {@link WHAT_IF_FAILURES_RECORDED}. */
+export const WHAT_IF_FAILURES_MAX_CHARS = 12_000;
+/** See {@link WHAT_IF_FAILURES_MAX_CHARS}. */
 export const WHAT_IF_FAILURE_MESSAGE_CHARS = 160;
 
 /** What the actions route needs. */
@@ -154,13 +155,15 @@ function outcomeCounts(results: readonly ApiSessionResult[]): Record<string, num
  * agent keeps its own record of the call (DESIGN section 2): a record per host and session here
  * doubled the trail of every action previewed first (as the web UI always does) and was most of
  * what the API added to a 1,000-host what-if's time. The record names every host (a search by
- * host finds it), counts the hosts by status and the sessions by outcome, and names the failures.
+ * host finds it), counts the hosts by status and the sessions by outcome, and names the first
+ * failures (see {@link WHAT_IF_FAILURES_MAX_CHARS}).
  */
 function whatIfSummary() {
   const hosts: string[] = [];
   const statuses: Record<string, number> = {};
   const outcomes: Record<string, number> = {};
   const failures: { host: string; status: string; code?: string; message?: string }[] = [];
+  let failuresChars = 2;
   let moreFailures = 0;
   return {
     add(line: ActionHostResult, lineOutcomes: Readonly<Record<string, number>>) {
@@ -170,18 +173,21 @@ function whatIfSummary() {
         outcomes[outcome] = (outcomes[outcome] ?? 0) + count;
       }
       if (line.status === "ok") return;
-      if (failures.length === WHAT_IF_FAILURES_RECORDED) {
-        moreFailures += 1;
-        return;
-      }
-      failures.push({
+      const failure = {
         host: line.host,
         status: line.status,
         ...(line.code === undefined ? {} : { code: line.code }),
         ...(line.message === undefined
           ? {}
           : { message: line.message.slice(0, WHAT_IF_FAILURE_MESSAGE_CHARS) }),
-      });
+      };
+      const chars = JSON.stringify(failure).length + 1;
+      if (moreFailures > 0 || failuresChars + chars > WHAT_IF_FAILURES_MAX_CHARS) {
+        moreFailures += 1;
+        return;
+      }
+      failures.push(failure);
+      failuresChars += chars;
     },
     /** The record, from what every result record of the action shares; none without hosts. */
     record(base: NewAuditEntry): NewAuditEntry | undefined {
