@@ -99,9 +99,30 @@ export function quoteWindowsArg(arg: string): string {
   return `${quoted}${"\\".repeat(backslashes * 2)}"`;
 }
 
-/** The service's command line (`binPath=`): node, the script, `service run`, the agent's flags. */
+/**
+ * Node's flags on the service's command line: V8's young generation capped at 16 MiB a
+ * semi-space. Node 24's V8 sizes it by the machine's memory, larger than Node 22's 16 MiB, and an
+ * agent keeps what it grew to: under load (one agent, 64 calls in flight over 8 connections,
+ * twelve 2-second waves of ListSessions and what-if Disconnect) its RSS levelled at 317 MiB on
+ * Node 24 against 217 MiB on Node 22; with this flag at 221 MiB on Node 24 (210 on Node 22), for
+ * 109 against 113 µs of CPU a call on Node 24 (no cost). 8 MiB saved 14 MiB more for 6 % more CPU.
+ */
+export const SERVICE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=16"];
+
+/**
+ * The service's command line (`binPath=`): node with {@link SERVICE_NODE_FLAGS}, the script,
+ * `service run`, the agent's flags.
+ */
 export function serviceCommandLine(spec: ServiceSpec): string {
-  const run = [spec.nodePath, spec.scriptPath, "service", "run", "--name", spec.name];
+  const run = [
+    spec.nodePath,
+    ...SERVICE_NODE_FLAGS,
+    spec.scriptPath,
+    "service",
+    "run",
+    "--name",
+    spec.name,
+  ];
   const log = spec.logFile === undefined ? [] : ["--log-file", spec.logFile];
   return [...run, ...log, ...(spec.agentArgs.length > 0 ? ["--", ...spec.agentArgs] : [])]
     .map(quoteWindowsArg)

@@ -46,17 +46,17 @@ void describe("quoteWindowsArg", () => {
 });
 
 void describe("sc.exe command lines", () => {
-  void it("runs node with the agent script and `service run`, agent flags after --", () => {
+  void it("runs node (its young generation capped) with the agent script and `service run`, agent flags after --", () => {
     assert.equal(
       serviceCommandLine(spec),
-      '"C:\\Program Files\\nodejs\\node.exe" C:\\wmsfleet\\bin\\wms-agent.js service run --name wms-agent -- --config C:\\ProgramData\\wmsfleet\\agent.json',
+      '"C:\\Program Files\\nodejs\\node.exe" --max-semi-space-size=16 C:\\wmsfleet\\bin\\wms-agent.js service run --name wms-agent -- --config C:\\ProgramData\\wmsfleet\\agent.json',
     );
   });
 
   void it("passes a log file to `service run` before the agent's flags", () => {
     assert.equal(
       serviceCommandLine({ ...spec, agentArgs: ["--x"], logFile: "D:\\logs\\agent.log" }),
-      '"C:\\Program Files\\nodejs\\node.exe" C:\\wmsfleet\\bin\\wms-agent.js service run --name wms-agent --log-file D:\\logs\\agent.log -- --x',
+      '"C:\\Program Files\\nodejs\\node.exe" --max-semi-space-size=16 C:\\wmsfleet\\bin\\wms-agent.js service run --name wms-agent --log-file D:\\logs\\agent.log -- --x',
     );
   });
 
