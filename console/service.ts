@@ -39,6 +39,7 @@ import { createPolicyScheduler, type PolicyScheduler } from "./policies/schedule
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
 import type { ConsoleStore } from "./store/store.js";
 import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from "./security/web-sessions.js";
+import { createLoginGuard, type LoginGuard } from "./security/login-guard.js";
 
 /** Milliseconds between sweeps of ended web sessions out of the store. */
 export const SESSION_SWEEP_MS = 10 * 60_000;
@@ -164,6 +165,26 @@ export interface StartConsoleOptions {
  * Checks the configuration's files, opens the store and serves.
  * @throws ConsoleConfigError for any bad file or value, before anything is bound.
  */
+/**
+ * The login guard, its locks kept in `store`: started from the locks that have not ended, and each
+ * lock set or lifted written as it happens (a failed write is logged: the lock holds in memory).
+ */
+async function storedLoginGuard(store: ConsoleStore, logger: Logger): Promise<LoginGuard> {
+  const locks = await store.loginLocks(new Date());
+  return createLoginGuard({
+    locks: locks.map((lock) => ({ name: lock.name, untilMs: lock.until.getTime() })),
+    onLockChange(name, untilMs) {
+      const kept =
+        untilMs === undefined
+          ? store.removeLoginLock(name)
+          : store.setLoginLock({ name, until: new Date(untilMs) });
+      kept.catch((error: unknown) => {
+        logger.error({ err: error, user: name }, "cannot keep a login lock in the store");
+      });
+    },
+  });
+}
+
 export async function startConsole(options: StartConsoleOptions): Promise<RunningConsole> {
   const { config, logger } = options;
   if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
@@ -175,6 +196,13 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   } catch (error) {
     if (error instanceof StoreOpenError)
       throw new ConsoleConfigError(`--data-dir ${error.message}`);
+    throw error;
+  }
+  let loginGuard: LoginGuard;
+  try {
+    loginGuard = options.server?.loginGuard ?? (await storedLoginGuard(store, logger));
+  } catch (error) {
+    await store.close();
     throw error;
   }
   const controller = createController({
@@ -230,6 +258,7 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   let endStreams = () => {};
   const app = createApiServer({
     ...options.server,
+    loginGuard,
     store,
     logger,
     https: tls.https,

@@ -304,8 +304,8 @@ export interface ApiUser {
   readonly createdAt: string;
   readonly passwordChangedAt: string;
   /**
-   * Until when failed logins lock the name (ISO 8601), or `null` when they do not. The lock is
-   * the console's memory: a restart lifts it.
+   * Until when failed logins lock the name (ISO 8601), or `null` when they do not. Kept in the
+   * console's store: a restart does not lift it (an admin's unlock does).
    */
   readonly lockedUntil: string | null;
 }

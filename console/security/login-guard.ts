@@ -7,8 +7,11 @@
  *   stopped. Names are counted whether an account exists or not, so a lockout says nothing about
  *   which names exist; a success resets the name's count.
  * Both are checked before the password is, so a locked name or a blocked address costs no scrypt
- * work. State is in memory (a restart forgets it) and bounded: past {@link MAX_TRACKED_KEYS}
- * names or addresses the oldest entries are forgotten first.
+ * work. State is in memory and bounded: past {@link MAX_TRACKED_KEYS} names or addresses the
+ * oldest entries are forgotten first. A name's lock is also told to
+ * {@link LoginGuardOptions.onLockChange} when it is set, lifted or forgotten, and a guard starts
+ * from {@link LoginGuardOptions.locks}: the console keeps locks in its store, so that a restart
+ * does not lift them (the counts of failures and the address windows start again).
  */
 
 /** Names and addresses tracked at most, each: about 100 bytes each, 1 MB in all. */
@@ -33,6 +36,14 @@ export interface LoginGuardOptions {
   readonly lockoutMs?: number;
   /** The clock, in milliseconds. @default Date.now */
   readonly now?: () => number;
+  /** Locks to start from (kept from before a restart): the name's key and when it ends, ms. */
+  readonly locks?: Iterable<{ readonly name: string; readonly untilMs: number }>;
+  /**
+   * Hears of each change of a name's lock, by the name's key (NFC, lower case): locked until
+   * `untilMs`, or `undefined` when lifted (an admin's unlock, a success after it ended) or
+   * forgotten (past {@link MAX_TRACKED_KEYS} names). Called synchronously; must not throw.
+   */
+  readonly onLockChange?: (name: string, untilMs: number | undefined) => void;
 }
 
 /** Why a login is refused before its password is checked. */
@@ -63,14 +74,23 @@ interface Counter {
   until: number;
 }
 
-/** Puts a key last (most recent) in a bounded map, forgetting the oldest when full. */
-function touch(map: Map<string, Counter>, key: string, value: Counter) {
+/**
+ * Puts a key last (most recent) in a bounded map, forgetting the oldest when full (each told to
+ * `forgotten`).
+ */
+function touch(
+  map: Map<string, Counter>,
+  key: string,
+  value: Counter,
+  forgotten: (key: string, counter: Counter) => void = () => {},
+) {
   map.delete(key);
   map.set(key, value);
   while (map.size > MAX_TRACKED_KEYS) {
-    const oldest = map.keys().next().value;
+    const oldest = map.entries().next().value;
     if (oldest === undefined) break;
-    map.delete(oldest);
+    map.delete(oldest[0]);
+    forgotten(oldest[0], oldest[1]);
   }
 }
 
@@ -85,6 +105,14 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
   const accounts = new Map<string, Counter>();
   const accountKey = (name: string) => name.normalize("NFC").toLowerCase();
   const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+  const onLockChange = options.onLockChange ?? (() => {});
+  /** Forgets a name's count, telling of its lock if it had one (ended or not). */
+  const forgetAccount = (key: string, counter: Counter | undefined) => {
+    if (counter?.until !== undefined && counter.until !== 0) onLockChange(key, undefined);
+  };
+  for (const lock of options.locks ?? []) {
+    touch(accounts, lock.name, { failures: maxPerAccount, until: lock.untilMs }, forgetAccount);
+  }
 
   return {
     check(address, name) {
@@ -119,18 +147,25 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
         byAccount.until = 0;
       }
       byAccount.failures += 1;
-      if (byAccount.failures >= maxPerAccount) byAccount.until = time + lockoutMs;
-      touch(accounts, key, byAccount);
+      if (byAccount.failures >= maxPerAccount) {
+        byAccount.until = time + lockoutMs;
+        onLockChange(key, byAccount.until);
+      }
+      touch(accounts, key, byAccount, forgetAccount);
     },
     succeeded(_address, name) {
-      accounts.delete(accountKey(name));
+      const key = accountKey(name);
+      forgetAccount(key, accounts.get(key));
+      accounts.delete(key);
     },
     lockedUntil(name) {
       const byAccount = accounts.get(accountKey(name));
       return byAccount !== undefined && byAccount.until > now() ? byAccount.until : undefined;
     },
     unlock(name) {
-      accounts.delete(accountKey(name));
+      const key = accountKey(name);
+      forgetAccount(key, accounts.get(key));
+      accounts.delete(key);
     },
   };
 }

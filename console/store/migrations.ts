@@ -116,4 +116,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_hosts_audit ON audit_hosts (audit_id);
     `,
   },
+  {
+    version: 4,
+    description:
+      "login locks: an account name locked by failed logins stays locked across a restart",
+    sql: `
+      CREATE TABLE login_locks (
+        name TEXT PRIMARY KEY,
+        until INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

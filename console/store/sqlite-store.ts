@@ -20,6 +20,7 @@ import {
   type AuditQuery,
   type AuthMethod,
   type ConsoleStore,
+  type LoginLock,
   type HistoryEvent,
   type HistoryKind,
   type HistoryQuery,
@@ -427,6 +428,27 @@ class SqliteStore implements ConsoleStore {
     );
   }
 
+  setLoginLock(lock: LoginLock): Promise<void> {
+    return run(() => {
+      this.#statements.setLoginLock.run(lock.name, lock.until.getTime());
+    });
+  }
+
+  removeLoginLock(name: string): Promise<void> {
+    return run(() => {
+      this.#statements.removeLoginLock.run(name);
+    });
+  }
+
+  loginLocks(now: Date): Promise<LoginLock[]> {
+    return run(() => {
+      this.#statements.removeEndedLoginLocks.run(now.getTime());
+      return (this.#statements.loginLocks.all() as { name: string; until: number }[]).map(
+        (row) => ({ name: row.name, until: new Date(row.until) }),
+      );
+    });
+  }
+
   appendAudit(entry: NewAuditEntry): Promise<number> {
     return run(() => this.#db.transaction(() => this.#addAudit(entry))());
   }
@@ -750,6 +772,12 @@ function prepare(db: Database.Database) {
     ),
     touchSession: db.prepare("UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ?"),
     removeSession: db.prepare("DELETE FROM web_sessions WHERE id_hash = ?"),
+    setLoginLock: db.prepare(
+      "INSERT INTO login_locks (name, until) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET until = excluded.until",
+    ),
+    removeLoginLock: db.prepare("DELETE FROM login_locks WHERE name = ?"),
+    removeEndedLoginLocks: db.prepare("DELETE FROM login_locks WHERE until <= ?"),
+    loginLocks: db.prepare("SELECT name, until FROM login_locks ORDER BY name"),
     removeStaleSessions: db.prepare(
       "DELETE FROM web_sessions WHERE last_seen_at < ? OR created_at < ?",
     ),

@@ -84,6 +84,16 @@ export interface AuditEntry {
  */
 export type NewAuditEntry = Omit<AuditEntry, "id" | "time"> & { readonly time?: Date };
 
+/**
+ * An account name locked against logins by failed ones (`security/login-guard.ts`), kept so that a
+ * restart does not lift it. `name` is the guard's key for the name (NFC, lower case): a lock is
+ * kept for a name whether an account has it or not.
+ */
+export interface LoginLock {
+  readonly name: string;
+  readonly until: Date;
+}
+
 /** The largest audit `detail` a store keeps, in characters of JSON. */
 export const MAX_AUDIT_DETAIL_CHARS = 16_384;
 
@@ -273,6 +283,13 @@ export interface ConsoleStore {
   removeWebSession(idHash: string): Promise<void>;
   /** Ends every session last seen before `before`, or created before `createdBefore`. */
   removeStaleWebSessions(before: Date, createdBefore: Date): Promise<number>;
+
+  /** Locks an account name against logins until `lock.until` (or moves its end). */
+  setLoginLock(lock: LoginLock): Promise<void>;
+  /** Lifts a name's login lock; nothing when it has none. */
+  removeLoginLock(name: string): Promise<void>;
+  /** The login locks that end after `now`; those that ended are removed. */
+  loginLocks(now: Date): Promise<LoginLock[]>;
 
   /** Appends an audit record; returns its id. */
   appendAudit(entry: NewAuditEntry): Promise<number>;

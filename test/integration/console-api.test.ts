@@ -5,8 +5,11 @@
  * (refusals included), paged and filtered.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
 import type { IncomingHttpHeaders } from "node:http";
 import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createLoginGuard } from "../../console/security/login-guard.js";
 import type { ApiErrorBody, AuditPage, WhoAmI } from "../../console/api/types.js";
@@ -267,6 +270,48 @@ describe("console API: login limits", () => {
     assert.equal(blocked.headers.get("retry-after"), "60");
     now += 60_000;
     assert.equal((await login(console, { user: "alice", password: TEST_PASSWORD })).status, 200);
+  });
+});
+
+describe("console API: login locks across restarts", () => {
+  it("a locked name stays locked when the console restarts, until an admin unlocks it", async (t) => {
+    // Three consoles in turn on one data folder; each subtest's console is closed as it ends.
+    const dataDir = await mkdtemp(join(tmpdir(), "wms-console-locks-"));
+    t.after(() => rm(dataDir, { recursive: true, force: true }));
+    await t.test("the first console locks alice", async (t1) => {
+      const console = await startTestConsole(t1, { dataDir });
+      await console.addUser("alice", "reader");
+      await console.addUser("root", "admin");
+      for (let i = 0; i < 5; i += 1) {
+        assert.equal(
+          (await login(console, { user: "alice", password: "wrong password!" })).status,
+          401,
+        );
+      }
+      assert.equal((await login(console, { user: "alice", password: TEST_PASSWORD })).status, 429);
+    });
+    await t.test("restarted, it still refuses alice; root unlocks her", async (t2) => {
+      const console = await startTestConsole(t2, { dataDir });
+      const locked = await login(console, { user: "ALICE", password: TEST_PASSWORD });
+      assert.equal(locked.status, 429);
+      assert.equal((await errorOf(locked)).code, "too_many_attempts");
+      const retryAfter = Number(locked.headers.get("retry-after"));
+      assert.ok(retryAfter > 0 && retryAfter <= 900, `Retry-After ${retryAfter}`);
+      const root = await console.login("root");
+      const users = (await (
+        await console.fetch("/api/v1/users", { headers: { cookie: root.cookie } })
+      ).json()) as { users: { name: string; lockedUntil: string | null }[] };
+      assert.notEqual(users.users.find((u) => u.name === "alice")?.lockedUntil ?? null, null);
+      const unlock = await console.fetch("/api/v1/users/alice/unlock", {
+        method: "POST",
+        headers: root.headers,
+      });
+      assert.equal(unlock.status, 204);
+    });
+    await t.test("restarted again, the unlock held", async (t3) => {
+      const console = await startTestConsole(t3, { dataDir });
+      assert.equal((await login(console, { user: "alice", password: TEST_PASSWORD })).status, 200);
+    });
   });
 });
 

@@ -136,6 +136,28 @@ it("stale web sessions are removed by idle time and by age", async (t) => {
   assert.notEqual(await store.findWebSession("fresh"), undefined);
 });
 
+it("login locks: set, moved, lifted, ended ones removed, kept across a reopening", async (t) => {
+  const dir = await dataDir(t);
+  const store = openSqliteStore({ dataDir: dir });
+  const at = (ms: number) => new Date(2_000_000 + ms);
+  await store.setLoginLock({ name: "érin", until: at(100) });
+  await store.setLoginLock({ name: "dave", until: at(50) });
+  await store.setLoginLock({ name: "dave", until: at(900) });
+  await store.setLoginLock({ name: "gone", until: at(200) });
+  await store.removeLoginLock("gone");
+  await store.removeLoginLock("nobody");
+  assert.deepEqual(await store.loginLocks(at(0)), [
+    { name: "dave", until: at(900) },
+    { name: "érin", until: at(100) },
+  ]);
+  await store.close();
+  const again = openSqliteStore({ dataDir: dir });
+  t.after(() => again.close());
+  // A lock that ended is no lock, and is removed.
+  assert.deepEqual(await again.loginLocks(at(100)), [{ name: "dave", until: at(900) }]);
+  assert.deepEqual(await again.loginLocks(at(0)), [{ name: "dave", until: at(900) }]);
+});
+
 it("the file holds no password and no token in clear", async (t) => {
   const dir = await dataDir(t);
   const store = openSqliteStore({ dataDir: dir });

@@ -1,7 +1,7 @@
 /**
  * The login limiter on its own clock: the per-account lockout after failures in a row (reset by a
- * success, ended by time, shown and lifted by an admin), the per-address window, and its bounded
- * memory.
+ * success, ended by time, shown and lifted by an admin), the per-address window, its bounded
+ * memory, and the locks it is started from and tells of (the console keeps them in its store).
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
@@ -72,4 +72,45 @@ it("forgets the oldest entries past its bound", () => {
   assert.notEqual(guard.check("x", "first"), undefined);
   for (let i = 0; i < MAX_TRACKED_KEYS; i += 1) guard.failed(`a${i}`, `n${i}`);
   assert.equal(guard.check("x", "first"), undefined);
+});
+
+it("tells each change of a name's lock, by the name's key, and starts from kept locks", () => {
+  let now = 0;
+  const changes: [string, number | undefined][] = [];
+  const guard = createLoginGuard({
+    now: () => now,
+    locks: [{ name: "dave", untilMs: 5_000 }],
+    onLockChange: (name, untilMs) => changes.push([name, untilMs]),
+  });
+  // A kept lock holds from the start, and runs out on time.
+  assert.deepEqual(guard.check("a", "Dave"), { reason: "account", retryAfterSeconds: 5 });
+  for (let i = 0; i < 5; i += 1) guard.failed("a", "Érin".normalize("NFD"));
+  assert.deepEqual(changes, [["érin", 900_000]]);
+  // Failures while not locked, and a success after a lock ran out, lift it in the store too.
+  now = 5_000;
+  assert.equal(guard.check("a", "dave"), undefined);
+  guard.succeeded("a", "dave");
+  guard.unlock("ÉRIN");
+  guard.unlock("nobody");
+  assert.deepEqual(changes, [
+    ["érin", 900_000],
+    ["dave", undefined],
+    ["érin", undefined],
+  ]);
+});
+
+it("tells of a lock it forgets past its bound", () => {
+  const changes: [string, number | undefined][] = [];
+  const guard = createLoginGuard({
+    now: () => 0,
+    maxFailuresPerAccount: 1,
+    onLockChange: (name, untilMs) => changes.push([name, untilMs]),
+  });
+  guard.failed("first", "first");
+  for (let i = 0; i < MAX_TRACKED_KEYS; i += 1) guard.failed(`a${i}`, `n${i}`);
+  assert.deepEqual(changes[0], ["first", 900_000]);
+  assert.deepEqual(
+    changes.find(([name, until]) => name === "first" && until === undefined),
+    ["first", undefined],
+  );
 });
