@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { ROLES, StoreConflictError, type ConsoleStore, type Role } from "../store/store.js";
 import { hashPassword, passwordProblem } from "../security/passwords.js";
 import { newApiToken, secretDigest } from "../security/secrets.js";
+import { loginLockName } from "../security/login-guard.js";
 import { MAX_TOKEN_LABEL_CHARS, userNameProblem } from "../store/account-rules.js";
 import type { ConsoleIo } from "./io.js";
 
@@ -125,10 +126,15 @@ export function addAccountCommands(program: Command, io: ConsoleIo, open: StoreO
 
   user
     .command("list")
-    .description("list the accounts")
+    .description("list the accounts, and until when failed logins lock each")
     .option("-o, --output <format>", "table or json", "table")
     .action(async (flags: { output: string }, command: Command) => {
-      const accounts = await withStore(open, command, (store) => store.listAccounts());
+      const { accounts, locks } = await withStore(open, command, async (store) => ({
+        accounts: await store.listAccounts(),
+        // A running console writes each lock as it sets or lifts it (login-guard.ts).
+        locks: new Map((await store.loginLocks(new Date())).map((lock) => [lock.name, lock.until])),
+      }));
+      const lockedUntil = (name: string) => locks.get(loginLockName(name))?.toISOString() ?? null;
       if (flags.output === "json") {
         io.stdout.write(
           `${JSON.stringify(
@@ -137,6 +143,7 @@ export function addAccountCommands(program: Command, io: ConsoleIo, open: StoreO
               role: a.role,
               createdAt: a.createdAt.toISOString(),
               passwordChangedAt: a.passwordChangedAt.toISOString(),
+              lockedUntil: lockedUntil(a.name),
             })),
             null,
             2,
@@ -146,9 +153,15 @@ export function addAccountCommands(program: Command, io: ConsoleIo, open: StoreO
       }
       if (flags.output !== "table")
         throw new UsageError(`--output: "${flags.output}" is not table or json`);
-      const rows = [["NAME", "ROLE", "CREATED", "PASSWORD CHANGED"]];
+      const rows = [["NAME", "ROLE", "CREATED", "PASSWORD CHANGED", "LOCKED UNTIL"]];
       for (const a of accounts) {
-        rows.push([a.name, a.role, a.createdAt.toISOString(), a.passwordChangedAt.toISOString()]);
+        rows.push([
+          a.name,
+          a.role,
+          a.createdAt.toISOString(),
+          a.passwordChangedAt.toISOString(),
+          lockedUntil(a.name) ?? "-",
+        ]);
       }
       io.stdout.write(table(rows));
     });

@@ -14,6 +14,11 @@
  * does not lift them (the counts of failures and the address windows start again).
  */
 
+/** The key of an account name's count and lock (NFC, lower case): `Alice` and `alice` are one. */
+export function loginLockName(name: string): string {
+  return name.normalize("NFC").toLowerCase();
+}
+
 /** Names and addresses tracked at most, each: about 100 bytes each, 1 MB in all. */
 export const MAX_TRACKED_KEYS = 10_000;
 
@@ -103,7 +108,7 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
   const now = options.now ?? Date.now;
   const addresses = new Map<string, Counter>();
   const accounts = new Map<string, Counter>();
-  const accountKey = (name: string) => name.normalize("NFC").toLowerCase();
+  const accountKey = loginLockName;
   const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
   const onLockChange = options.onLockChange ?? (() => {});
   /** Forgets a name's count, telling of its lock if it had one (ended or not). */

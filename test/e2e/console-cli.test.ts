@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { HostList } from "../../console/api/types.js";
+import { openSqliteStore } from "../../console/store/sqlite-store.js";
 import { CONSOLE_BIN } from "../helpers/commands.js";
 
 interface Run {
@@ -62,7 +63,23 @@ describe("wms-console user and token", () => {
       [["alice", "operator"]],
     );
     const table = await run(["user", "list", ...data]);
-    assert.match(table.stdout, /^NAME +ROLE +CREATED +PASSWORD CHANGED\nalice +operator +\d{4}-/);
+    assert.match(
+      table.stdout,
+      /^NAME +ROLE +CREATED +PASSWORD CHANGED +LOCKED UNTIL\nalice +operator +\d{4}-\S+ +\d{4}-\S+ +-\n/,
+    );
+    // A lock a console kept in the store (its key is the name in lower case) is shown.
+    const store = openSqliteStore({ dataDir: data[1] ?? "" });
+    await store.setLoginLock({ name: "alice", until: new Date("2099-01-02T03:04:05.000Z") });
+    await store.close();
+    assert.match((await run(["user", "list", ...data])).stdout, / 2099-01-02T03:04:05.000Z\n$/);
+    assert.equal(
+      (
+        JSON.parse((await run(["user", "list", "-o", "json", ...data])).stdout) as {
+          lockedUntil: string | null;
+        }[]
+      )[0]?.lockedUntil,
+      "2099-01-02T03:04:05.000Z",
+    );
     const passwd = await run(
       ["user", "passwd", "alice", "--password-stdin", ...data],
       "another long password\n",
