@@ -3,8 +3,8 @@
  * injected into the page: nothing fetched) against WCAG 2.1 A and AA — labels, names, roles,
  * contrast, landmarks, duplicate ids, keyboard-reachable scrolling regions — in Chromium against a
  * real console and a real agent: sign-in, the fleet, the sessions, a host, the action dialog's
- * preview, the audit trail, policies, history and accounts. A page with a violation fails the test,
- * naming the rule and the elements.
+ * preview, the audit trail (and a 1,000-host record's hosts and detail opened), policies, history
+ * and accounts. A page with a violation fails the test, naming the rule and the elements.
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -14,6 +14,12 @@ import { launchChromium, newContext } from "../helpers/browser.js";
 import { signIn, startUiFleet } from "../helpers/console-ui.js";
 
 const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** The hosts of a record of a 1,000-host action. */
+const MANY_HOSTS = Array.from(
+  { length: 1000 },
+  (_, i) => `ws${String(i + 1).padStart(4, "0")}.lab.example.com`,
+);
 
 /** The rule sets checked: WCAG 2.0 and 2.1, levels A and AA. */
 const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
@@ -110,6 +116,42 @@ describe("the web UI: accessibility (axe-core, WCAG 2.1 AA)", () => {
     await banner.getByRole("link", { name: "Audit" }).click();
     await page.locator("table[aria-label='Audit trail'][aria-busy=false]").waitFor();
     await assertAccessible(page, "the audit page");
+    // A 1,000-host what-if's result and a failed host: hosts and detail cut, the whole opened.
+    await fleet.console.store.appendAudits([
+      {
+        actor: "ada",
+        auth: "token",
+        address: "127.0.0.1",
+        action: "action.result",
+        outcome: "what-if",
+        hosts: MANY_HOSTS,
+        detail: {
+          action: "logoff",
+          whatIf: true,
+          statuses: { ok: 900, unreachable: 100 },
+          failures: MANY_HOSTS.slice(900).map((host) => ({ host, status: "unreachable" })),
+        },
+      },
+      {
+        actor: "ada",
+        auth: "token",
+        address: "127.0.0.1",
+        action: "action.result",
+        outcome: "failed",
+        hosts: ["ws0002.lab.example.com"],
+        detail: { code: "INTERNAL", message: "the backend failed ".repeat(10) },
+      },
+    ]);
+    await page.getByRole("button", { name: "Filter" }).click();
+    const whatIf = page.getByRole("row").filter({ hasText: "what-if" });
+    await whatIf.locator("summary").first().click();
+    await whatIf.getByRole("region", { name: /^All 1000 hosts of record / }).waitFor();
+    await whatIf.locator("summary").last().click();
+    await whatIf.getByRole("region", { name: /^The whole detail of record / }).waitFor();
+    const failed = page.getByRole("row").filter({ hasText: "the backend failed" });
+    await failed.locator("summary").click();
+    await failed.getByRole("region", { name: /^The whole detail of record / }).waitFor();
+    await assertAccessible(page, "the audit page with a 1,000-host record, opened, and a failure");
 
     await banner.getByRole("link", { name: "Policies" }).click();
     await page.getByRole("heading", { name: "Policies", level: 1 }).waitFor();

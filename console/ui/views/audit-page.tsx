@@ -3,6 +3,8 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import type { AuditPage as AuditPageBody, AuditRecord } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
+import { AUDIT_HOSTS_SHOWN, shortAuditDetail, auditOutcomeKind } from "../audit-record.js";
+import { Abridged } from "../components/abridged.js";
 import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
 import { formatTime } from "../format.js";
@@ -15,13 +17,38 @@ interface AuditFilter {
   readonly host: string;
 }
 
-/** A short account of a record's detail. */
-function detailText(record: AuditRecord): string {
-  const entries = Object.entries(record.detail);
-  if (entries.length === 0) return "";
-  return entries
-    .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
-    .join("; ");
+/** A record's hosts: all of them when few, else the first few and how many more. */
+function HostsCell(props: { readonly record: AuditRecord }): JSX.Element {
+  const { hosts, id } = props.record;
+  if (hosts.length <= AUDIT_HOSTS_SHOWN) return <>{hosts.join(", ")}</>;
+  const short = (
+    <>
+      {hosts.slice(0, AUDIT_HOSTS_SHOWN).join(", ")}{" "}
+      <span class="more">+{hosts.length - AUDIT_HOSTS_SHOWN} more</span>
+    </>
+  );
+  return (
+    <Abridged short={short} wholeLabel={`All ${hosts.length} hosts of record ${id}`}>
+      {hosts.join(", ")}
+    </Abridged>
+  );
+}
+
+/** A record's detail: each value in short, the whole detail behind the disclosure if one is cut. */
+function DetailCell(props: { readonly record: AuditRecord }): JSX.Element {
+  const { short, entries, cut } = shortAuditDetail(props.record.detail);
+  if (!cut) return <>{short}</>;
+  return (
+    <Abridged short={short} wholeLabel={`The whole detail of record ${props.record.id}`}>
+      <ul>
+        {entries.map(([key, text]) => (
+          <li key={key}>
+            {key}: {text}
+          </li>
+        ))}
+      </ul>
+    </Abridged>
+  );
 }
 
 /** The trail as a table, with filters unless `fixed` sets them (a host's page). */
@@ -106,7 +133,10 @@ export function AuditTable(props: {
           </thead>
           <tbody>
             {records.map((record) => (
-              <tr key={record.id} class={record.outcome === "ok" ? undefined : "row-bad"}>
+              <tr
+                key={record.id}
+                class={auditOutcomeKind(record.outcome) === "bad" ? "row-bad" : undefined}
+              >
                 <td>
                   <time dateTime={record.time}>{formatTime(Date.parse(record.time))}</time>
                 </td>
@@ -115,8 +145,12 @@ export function AuditTable(props: {
                 </td>
                 <td>{record.action}</td>
                 <td>{record.outcome}</td>
-                <td class="wrap">{record.hosts.join(", ")}</td>
-                <td class="wrap muted">{detailText(record)}</td>
+                <td class="wrap">
+                  <HostsCell record={record} />
+                </td>
+                <td class="wrap muted">
+                  <DetailCell record={record} />
+                </td>
               </tr>
             ))}
             {!loading && records.length === 0 && problem === undefined && (
