@@ -162,10 +162,6 @@ export interface StartConsoleOptions {
 }
 
 /**
- * Checks the configuration's files, opens the store and serves.
- * @throws ConsoleConfigError for any bad file or value, before anything is bound.
- */
-/**
  * The login guard, its locks kept in `store`: started from the locks that have not ended, and each
  * lock set or lifted written as it happens (a failed write is logged: the lock holds in memory).
  */
@@ -185,6 +181,10 @@ async function storedLoginGuard(store: ConsoleStore, logger: Logger): Promise<Lo
   });
 }
 
+/**
+ * Checks the configuration's files, opens the store and serves.
+ * @throws ConsoleConfigError for any bad file or value, before anything is bound.
+ */
 export async function startConsole(options: StartConsoleOptions): Promise<RunningConsole> {
   const { config, logger } = options;
   if (config.insecureLoopback) await checkLoopbackListen(config.listen.host);
