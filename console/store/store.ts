@@ -99,13 +99,35 @@ export const MAX_AUDIT_DETAIL_CHARS = 16_384;
 
 /**
  * The JSON a store keeps of a record's detail: the detail itself when it fits in
- * {@link MAX_AUDIT_DETAIL_CHARS}, else a summary (its `method` and `path`, cut to 256 characters,
- * if it has them, and how long it was), so that a huge refused request is summarised, never
- * copied. Every store writes details through this, whoever made the record.
+ * {@link MAX_AUDIT_DETAIL_CHARS}; else the detail without its largest fields, as few as make it
+ * fit, with `omitted` naming each one left out and its length in characters of JSON (a 1,000-host
+ * action's intent keeps its action, filter and message and leaves out the list of hosts, which
+ * the record's `hosts` has); else, when even its small fields do not fit, a summary (its `method`
+ * and `path`, cut to 256 characters, if it has them, and how long it was). A huge refused request
+ * is summarised, never copied. Every store writes details through this, whoever made the record.
  */
 export function auditDetailText(detail: Readonly<Record<string, unknown>>): string {
   const text = JSON.stringify(detail);
   if (text.length <= MAX_AUDIT_DETAIL_CHARS) return text;
+  // Each field's share of the text, largest first: leave them out until the rest fits.
+  const fields = Object.entries(detail)
+    .map(([key, value]) => {
+      const valueChars = (JSON.stringify(value) as string | undefined)?.length ?? 0;
+      // `"key":value,`
+      return { key, valueChars, chars: JSON.stringify(key).length + valueChars + 2 };
+    })
+    .sort((a, b) => b.chars - a.chars);
+  const omitted: Record<string, number> = {};
+  let left = text.length;
+  for (const field of fields) {
+    omitted[field.key] = field.valueChars;
+    left -= field.chars;
+    // The note of what was left out costs about what its own JSON does.
+    if (left + JSON.stringify({ omitted }).length > MAX_AUDIT_DETAIL_CHARS) continue;
+    const kept = Object.fromEntries(Object.entries(detail).filter(([key]) => !(key in omitted)));
+    const shorter = JSON.stringify({ ...kept, omitted });
+    if (shorter.length <= MAX_AUDIT_DETAIL_CHARS) return shorter;
+  }
   const cut = (value: unknown) => (typeof value === "string" ? value.slice(0, 256) : undefined);
   return JSON.stringify({
     method: cut(detail["method"]),

@@ -203,19 +203,48 @@ it("the audit trail keeps at most MAX_AUDIT_DETAIL_CHARS of a record's detail, w
     body: "y".repeat(MAX_AUDIT_DETAIL_CHARS),
   };
   const hugeWithoutRequest = { policy: "evening", results: ["z".repeat(MAX_AUDIT_DETAIL_CHARS)] };
+  // An intent of 1,000 listed hosts: its list is left out, its action and filter kept.
+  const hosts = Array.from({ length: 1000 }, (_, i) => `pc-${i}.lab-01.school.example`);
+  const intent = {
+    method: "POST",
+    path: "/api/v1/actions",
+    action: "disconnect",
+    whatIf: false,
+    hosts,
+    filter: { states: ["DISCONNECTED"] },
+    message: "m".repeat(3_000),
+  };
+  // Only small fields, too many of them: the summary.
+  const manySmall = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`field${i}`, i]));
   await store.appendAudit(record(fits));
-  await store.appendAudits([record(huge), record(hugeWithoutRequest)]);
-  const [third, second, first] = await store.queryAudit({ limit: 3 });
+  await store.appendAudits([
+    record(huge),
+    record(hugeWithoutRequest),
+    record(intent),
+    record(manySmall),
+  ]);
+  const [fifth, fourth, third, second, first] = await store.queryAudit({ limit: 5 });
   assert.deepEqual(first?.detail, fits);
-  const size = (detail: object) => JSON.stringify(detail).length;
+  const size = (value: unknown) => JSON.stringify(value).length;
   assert.deepEqual(second?.detail, {
     method: "POST",
-    path: `/${"p".repeat(255)}`,
-    truncated: `${size(huge)} characters of detail, cut to this summary`,
+    path: `/${"p".repeat(400)}`,
+    omitted: { body: size(huge.body) },
   });
   assert.deepEqual(third?.detail, {
-    truncated: `${size(hugeWithoutRequest)} characters of detail, cut to this summary`,
+    policy: "evening",
+    omitted: { results: size(hugeWithoutRequest.results) },
   });
+  assert.deepEqual(fourth?.detail, {
+    ...Object.fromEntries(Object.entries(intent).filter(([key]) => key !== "hosts")),
+    omitted: { hosts: size(hosts) },
+  });
+  assert.deepEqual(fifth?.detail, {
+    truncated: `${size(manySmall)} characters of detail, cut to this summary`,
+  });
+  for (const r of [second, third, fourth, fifth]) {
+    assert.ok(size(r?.detail) <= MAX_AUDIT_DETAIL_CHARS, `${r?.id}: ${size(r?.detail)}`);
+  }
   // The record itself (who, what, which hosts) is whole.
   assert.deepEqual(third?.hosts, ["lab-01.school.example"]);
   assert.equal(third?.actor, "alice");
