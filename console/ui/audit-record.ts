@@ -54,6 +54,23 @@ export function auditOutcomeKind(outcome: string): AuditOutcomeKind {
 }
 
 /**
+ * How the audit table shows a record: `bad` for a bad outcome ({@link auditOutcomeKind}), and
+ * for a policy run that ended `done` with hosts that failed (its `summary.failedHosts`): the run
+ * acted, but not on every host. A what-if's or a dry run's failed hosts are counted in its record
+ * and not highlighted: nothing was changed anywhere.
+ */
+export function auditRecordKind(record: Pick<AuditRecord, "outcome" | "detail">): AuditOutcomeKind {
+  if (auditOutcomeKind(record.outcome) === "bad") return "bad";
+  if (record.outcome !== "done") return "neutral";
+  const summary = record.detail["summary"];
+  const failedHosts =
+    typeof summary === "object" && summary !== null
+      ? (summary as Record<string, unknown>)["failedHosts"]
+      : undefined;
+  return typeof failedHosts === "number" && failedHosts > 0 ? "bad" : "neutral";
+}
+
+/**
  * At most this many of a record's hosts are named in its row; the rest are counted ("+997
  * more") and all of them are behind the cell's disclosure. Three keep the row of a 1,000-host
  * action's intent two lines high, as the row of a one-host result.

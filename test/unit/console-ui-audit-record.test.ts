@@ -6,6 +6,7 @@ import {
   AUDIT_DETAIL_VALUE_CHARS,
   shortAuditDetail,
   auditOutcomeKind,
+  auditRecordKind,
 } from "../../console/ui/audit-record.js";
 
 it("counts intents, what-ifs, dry runs and runs that start or end as neutral; failures and refusals as bad", () => {
@@ -24,6 +25,21 @@ it("counts intents, what-ifs, dry runs and runs that start or end as neutral; fa
   }
   assert.equal(auditOutcomeKind("something-new"), "bad", "an outcome the page does not know");
   assert.equal(auditOutcomeKind("toString"), "bad", "not an Object.prototype member");
+});
+
+it("shows a policy run that ended with failed hosts as bad; a what-if or a dry run with them not", () => {
+  const run = (outcome: string, failedHosts: unknown) => ({
+    outcome,
+    detail: { run: 3, summary: { hosts: 10, failedHosts, matched: 4, outcomes: {} } },
+  });
+  assert.equal(auditRecordKind(run("done", 2)), "bad", "acted, but not everywhere");
+  assert.equal(auditRecordKind(run("done", 0)), "neutral");
+  assert.equal(auditRecordKind(run("dry-run", 2)), "neutral", "nothing was changed");
+  assert.equal(auditRecordKind(run("failed", 0)), "bad");
+  assert.equal(auditRecordKind({ outcome: "done", detail: {} }), "neutral", "no summary");
+  assert.equal(auditRecordKind(run("done", "2")), "neutral", "a count that is no number");
+  const whatIf = { outcome: "what-if", detail: { statuses: { ok: 8, unreachable: 2 } } };
+  assert.equal(auditRecordKind(whatIf), "neutral");
 });
 
 it("cuts each long value of a detail with an ellipsis and keeps the whole of each", () => {

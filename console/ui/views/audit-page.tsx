@@ -3,7 +3,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import type { AuditPage as AuditPageBody, AuditRecord } from "../../api/types.js";
 import type { ApiClient } from "../api/client.js";
-import { AUDIT_HOSTS_SHOWN, shortAuditDetail, auditOutcomeKind } from "../audit-record.js";
+import { AUDIT_HOSTS_SHOWN, shortAuditDetail, auditRecordKind } from "../audit-record.js";
 import { Abridged } from "../components/abridged.js";
 import { OlderButton } from "../components/older-button.js";
 import { ProblemBanner } from "../components/problem.js";
@@ -133,10 +133,7 @@ export function AuditTable(props: {
           </thead>
           <tbody>
             {records.map((record) => (
-              <tr
-                key={record.id}
-                class={auditOutcomeKind(record.outcome) === "bad" ? "row-bad" : undefined}
-              >
+              <tr key={record.id} class={auditRecordKind(record) === "bad" ? "row-bad" : undefined}>
                 <td>
                   <time dateTime={record.time}>{formatTime(Date.parse(record.time))}</time>
                 </td>
