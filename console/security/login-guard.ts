@@ -111,9 +111,15 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
   const accountKey = loginLockName;
   const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
   const onLockChange = options.onLockChange ?? (() => {});
-  /** Forgets a name's count, telling of its lock if it had one (ended or not). */
+  /** Tells of a forgotten name's lock if it had one (ended or not). */
   const forgetAccount = (key: string, counter: Counter | undefined) => {
     if (counter?.until !== undefined && counter.until !== 0) onLockChange(key, undefined);
+  };
+  /** Forgets a name's count and its lock. */
+  const forget = (name: string) => {
+    const key = accountKey(name);
+    forgetAccount(key, accounts.get(key));
+    accounts.delete(key);
   };
   for (const lock of options.locks ?? []) {
     touch(accounts, lock.name, { failures: maxPerAccount, until: lock.untilMs }, forgetAccount);
@@ -159,18 +165,14 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
       touch(accounts, key, byAccount, forgetAccount);
     },
     succeeded(_address, name) {
-      const key = accountKey(name);
-      forgetAccount(key, accounts.get(key));
-      accounts.delete(key);
+      forget(name);
     },
     lockedUntil(name) {
       const byAccount = accounts.get(accountKey(name));
       return byAccount !== undefined && byAccount.until > now() ? byAccount.until : undefined;
     },
     unlock(name) {
-      const key = accountKey(name);
-      forgetAccount(key, accounts.get(key));
-      accounts.delete(key);
+      forget(name);
     },
   };
 }

@@ -159,7 +159,6 @@ function outcomeCounts(results: readonly ApiSessionResult[]): Record<string, num
  * failures (see {@link WHAT_IF_FAILURES_MAX_CHARS}).
  */
 function whatIfSummary() {
-  const hosts: string[] = [];
   const statuses: Record<string, number> = {};
   const outcomes: Record<string, number> = {};
   const failures: { host: string; status: string; code?: string; message?: string }[] = [];
@@ -167,7 +166,6 @@ function whatIfSummary() {
   let moreFailures = 0;
   return {
     add(line: ActionHostResult, lineOutcomes: Readonly<Record<string, number>>) {
-      hosts.push(line.host);
       statuses[line.status] = (statuses[line.status] ?? 0) + 1;
       for (const [outcome, count] of Object.entries(lineOutcomes)) {
         outcomes[outcome] = (outcomes[outcome] ?? 0) + count;
@@ -189,8 +187,11 @@ function whatIfSummary() {
       failures.push(failure);
       failuresChars += chars;
     },
-    /** The record, from what every result record of the action shares; none without hosts. */
-    record(base: NewAuditEntry): NewAuditEntry | undefined {
+    /**
+     * The record, from what every result record of the action shares and the hosts that
+     * answered, in order; none without hosts.
+     */
+    record(base: NewAuditEntry, hosts: readonly string[]): NewAuditEntry | undefined {
       if (hosts.length === 0) return undefined;
       return {
         ...base,
@@ -359,7 +360,7 @@ export function actionsRoute(app: FastifyInstance, options: ActionsRouteOptions)
     } finally {
       // The last lines and records before the answer ends.
       writeLines();
-      const whatIfRecord = summary?.record(resultRecord);
+      const whatIfRecord = summary?.record(resultRecord, [...answered]);
       if (whatIfRecord !== undefined) records.push(whatIfRecord);
       writeRecords();
       await writing;
