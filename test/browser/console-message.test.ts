@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { enterWhenFocused, launchChromium, tabTo } from "../helpers/browser.js";
+import { enterWhenFocused, launchChromium, tabTo, waitForFocus } from "../helpers/browser.js";
 import {
   operatorLab,
   selectOneSessionByKeyboard,
@@ -139,7 +139,7 @@ describe("the web UI: sending a message", () => {
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "Send a message to 1 selected session" });
     await dialog.waitFor();
-    await page.waitForFunction("document.activeElement?.tagName === 'TEXTAREA'");
+    await waitForFocus(page, "textarea");
     await page.keyboard.type(TEXT);
     await tabTo(page, /^Preview$/);
     await page.keyboard.press("Enter");

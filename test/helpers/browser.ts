@@ -89,12 +89,28 @@ export function focusedName(page: Page): Promise<string> {
 }
 
 /**
+ * Waits until the element that has the focus matches `selector` and, when given, its whole text
+ * is `text`. A locator, never `page.waitForFunction`: that polls through `eval` in the page, which
+ * the console's Content-Security-Policy (`script-src 'self'`) refuses once the first check, run
+ * inside DevTools' own evaluation, has not already succeeded — a test that passed only when the
+ * focus had moved before its first look.
+ */
+export async function waitForFocus(page: Page, selector = "*", text?: string): Promise<void> {
+  const exact = text === undefined ? undefined : new RegExp(`^${escapeRegExp(text)}$`);
+  await page.locator(`${selector}:focus`, exact === undefined ? {} : { hasText: exact }).waitFor();
+}
+
+/**
  * Waits until the focused element's text is `text` (a dialog moving the focus to its next
  * button), then presses Enter on it.
  */
 export async function enterWhenFocused(page: Page, text: string): Promise<void> {
-  await page.waitForFunction(`document.activeElement?.textContent === ${JSON.stringify(text)}`);
+  await waitForFocus(page, "*", text);
   await page.keyboard.press("Enter");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Presses Tab (or Shift+Tab) until the focused element's name matches; fails after `max`. */
