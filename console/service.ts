@@ -39,7 +39,7 @@ import { createPolicyScheduler, type PolicyScheduler } from "./policies/schedule
 import { StoreOpenError, openSqliteStore } from "./store/sqlite-store.js";
 import type { ConsoleStore } from "./store/store.js";
 import { DEFAULT_SESSION_IDLE_MS, DEFAULT_SESSION_MAX_AGE_MS } from "./security/web-sessions.js";
-import { createLoginGuard, type LoginGuard } from "./security/login-guard.js";
+import { MAX_TRACKED_KEYS, createLoginGuard, type LoginGuard } from "./security/login-guard.js";
 
 /** Milliseconds between sweeps of ended web sessions out of the store. */
 export const SESSION_SWEEP_MS = 10 * 60_000;
@@ -162,21 +162,45 @@ export interface StartConsoleOptions {
 }
 
 /**
- * The login guard, its locks kept in `store`: started from the locks that have not ended, and each
- * lock set or lifted written as it happens (a failed write is logged: the lock holds in memory).
+ * The login guard, its locks kept in `store`: started from the locks that have not ended, each
+ * lock set or lifted written as it happens, and a lock the guard meets asked of the store (one
+ * read by the key), so that a lock lifted by another process (`wms-console user unlock`, another
+ * console) no longer holds here. A failed write is logged and the lock holds in memory until it
+ * ends (the store is not asked about it: it never had it); a failed read keeps the lock.
  */
 async function storedLoginGuard(store: ConsoleStore, logger: Logger): Promise<LoginGuard> {
   const locks = await store.loginLocks(new Date());
+  /** Names whose lock could not be written, and when it ends (ms); bounded like the guard. */
+  const unwritten = new Map<string, number>();
   return createLoginGuard({
     locks: locks.map((lock) => ({ name: lock.name, untilMs: lock.until.getTime() })),
     onLockChange(name, untilMs) {
+      unwritten.delete(name);
       const kept =
         untilMs === undefined
           ? store.removeLoginLock(name)
           : store.setLoginLock({ name, until: new Date(untilMs) });
       kept.catch((error: unknown) => {
         logger.error({ err: error, user: name }, "cannot keep a login lock in the store");
+        if (untilMs === undefined) return;
+        unwritten.set(name, untilMs);
+        const oldest = unwritten.keys().next().value;
+        if (unwritten.size > MAX_TRACKED_KEYS && oldest !== undefined) unwritten.delete(oldest);
       });
+    },
+    async lockHeld(name) {
+      const until = unwritten.get(name);
+      if (until !== undefined && until > Date.now()) return true;
+      unwritten.delete(name);
+      try {
+        return (await store.loginLock(name)) !== undefined;
+      } catch (error) {
+        logger.error(
+          { err: error, user: name },
+          "cannot read a login lock from the store: it holds",
+        );
+        return true;
+      }
     },
   });
 }

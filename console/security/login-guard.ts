@@ -11,7 +11,13 @@
  * oldest entries are forgotten first. A name's lock is also told to
  * {@link LoginGuardOptions.onLockChange} when it is set, lifted or forgotten, and a guard starts
  * from {@link LoginGuardOptions.locks}: the console keeps locks in its store, so that a restart
- * does not lift them (the counts of failures and the address windows start again).
+ * does not lift them (the counts of failures and the address windows start again). Where locks
+ * are kept, another process may lift one (`wms-console user unlock`, another console on the same
+ * store): whenever the guard meets a lock of its own (an attempt at a locked name, or
+ * {@link LoginGuard.lockedUntil}), it asks {@link LoginGuardOptions.lockHeld} whether the lock is
+ * still kept, and forgets the lock and the name's failures when it is not. Only locked names are
+ * asked about: one question per attempt at a locked name (on SQLite a read by the key, about
+ * 10 µs, less than the HTTP handling and refusal record of the attempt itself).
  */
 
 /** The key of an account name's count and lock (NFC, lower case): `Alice` and `alice` are one. */
@@ -49,6 +55,15 @@ export interface LoginGuardOptions {
    * forgotten (past {@link MAX_TRACKED_KEYS} names). Called synchronously; must not throw.
    */
   readonly onLockChange?: (name: string, untilMs: number | undefined) => void;
+  /**
+   * Whether the lock the guard holds on a name (by its key) is still kept where locks are kept,
+   * asked each time the guard meets the lock: `false` when another process lifted it, and the
+   * guard then forgets the lock and the name's failures (as an admin's {@link LoginGuard.unlock}
+   * does). A rejection counts as held: a lock is never lifted for want of an answer.
+   * @default none: the guard's locks are its own, lifted only by time, a success after one ended,
+   * and {@link LoginGuard.unlock}
+   */
+  readonly lockHeld?: (name: string) => Promise<boolean>;
 }
 
 /** Why a login is refused before its password is checked. */
@@ -62,13 +77,13 @@ export interface LoginBlock {
 /** The limiter of logins. */
 export interface LoginGuard {
   /** Whether a login for `name` from `address` may be tried now. */
-  check(address: string, name: string): LoginBlock | undefined;
+  check(address: string, name: string): Promise<LoginBlock | undefined>;
   /** Records a failed login (wrong name or wrong password alike). */
   failed(address: string, name: string): void;
   /** Records a successful login: the name's count starts again. */
   succeeded(address: string, name: string): void;
   /** Until when the name is locked (ms since the epoch), or `undefined` when it is not. */
-  lockedUntil(name: string): number | undefined;
+  lockedUntil(name: string): Promise<number | undefined>;
   /** Lifts the name's lock and forgets its failures (an admin vouches for the person). */
   unlock(name: string): void;
 }
@@ -121,12 +136,29 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
     forgetAccount(key, accounts.get(key));
     accounts.delete(key);
   };
+  const lockHeld = options.lockHeld;
+  /**
+   * The name's lock if it has one now, asked of {@link LoginGuardOptions.lockHeld}: a lock lifted
+   * elsewhere is forgotten with the name's failures (no {@link LoginGuardOptions.onLockChange}: it
+   * is gone already), unless the name was locked again while the answer came.
+   */
+  const currentLock = async (name: string): Promise<Counter | undefined> => {
+    const key = accountKey(name);
+    const locked = accounts.get(key);
+    if (locked === undefined || locked.until <= now()) return undefined;
+    if (lockHeld === undefined) return locked;
+    const until = locked.until;
+    const held = await lockHeld(key).catch(() => true);
+    if (!held && accounts.get(key) === locked && locked.until === until) accounts.delete(key);
+    const after = accounts.get(key);
+    return after !== undefined && after.until > now() ? after : undefined;
+  };
   for (const lock of options.locks ?? []) {
     touch(accounts, lock.name, { failures: maxPerAccount, until: lock.untilMs }, forgetAccount);
   }
 
   return {
-    check(address, name) {
+    async check(address, name) {
       const time = now();
       const byAddress = addresses.get(address);
       if (
@@ -136,9 +168,9 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
       ) {
         return { reason: "address", retryAfterSeconds: seconds(byAddress.until - time) };
       }
-      const byAccount = accounts.get(accountKey(name));
-      if (byAccount !== undefined && byAccount.until > time) {
-        return { reason: "account", retryAfterSeconds: seconds(byAccount.until - time) };
+      const byAccount = await currentLock(name);
+      if (byAccount !== undefined) {
+        return { reason: "account", retryAfterSeconds: seconds(byAccount.until - now()) };
       }
       return undefined;
     },
@@ -167,9 +199,8 @@ export function createLoginGuard(options: LoginGuardOptions = {}): LoginGuard {
     succeeded(_address, name) {
       forget(name);
     },
-    lockedUntil(name) {
-      const byAccount = accounts.get(accountKey(name));
-      return byAccount !== undefined && byAccount.until > now() ? byAccount.until : undefined;
+    async lockedUntil(name) {
+      return (await currentLock(name))?.until;
     },
     unlock(name) {
       forget(name);

@@ -434,9 +434,17 @@ class SqliteStore implements ConsoleStore {
     });
   }
 
-  removeLoginLock(name: string): Promise<void> {
+  removeLoginLock(name: string): Promise<Date | undefined> {
     return run(() => {
-      this.#statements.removeLoginLock.run(name);
+      const row = this.#statements.removeLoginLock.get(name) as { until: number } | undefined;
+      return row === undefined ? undefined : new Date(row.until);
+    });
+  }
+
+  loginLock(name: string): Promise<LoginLock | undefined> {
+    return run(() => {
+      const row = this.#statements.loginLock.get(name) as { until: number } | undefined;
+      return row === undefined ? undefined : { name, until: new Date(row.until) };
     });
   }
 
@@ -775,7 +783,8 @@ function prepare(db: Database.Database) {
     setLoginLock: db.prepare(
       "INSERT INTO login_locks (name, until) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET until = excluded.until",
     ),
-    removeLoginLock: db.prepare("DELETE FROM login_locks WHERE name = ?"),
+    removeLoginLock: db.prepare("DELETE FROM login_locks WHERE name = ? RETURNING until"),
+    loginLock: db.prepare("SELECT until FROM login_locks WHERE name = ?"),
     removeEndedLoginLocks: db.prepare("DELETE FROM login_locks WHERE until <= ?"),
     loginLocks: db.prepare("SELECT name, until FROM login_locks ORDER BY name"),
     removeStaleSessions: db.prepare(

@@ -308,8 +308,17 @@ export interface ConsoleStore {
 
   /** Locks an account name against logins until `lock.until` (or moves its end). */
   setLoginLock(lock: LoginLock): Promise<void>;
-  /** Lifts a name's login lock; nothing when it has none. */
-  removeLoginLock(name: string): Promise<void>;
+  /**
+   * Lifts a name's login lock: answers when the lock it removed ends (that may be past), or
+   * `undefined` when the name had none.
+   */
+  removeLoginLock(name: string): Promise<Date | undefined>;
+  /**
+   * A name's login lock as kept (ended or not), or `undefined` when it has none: one read by the
+   * key, which a running console makes when an attempt meets a lock it holds, to learn whether
+   * another process (`wms-console user unlock`, another console) lifted it.
+   */
+  loginLock(name: string): Promise<LoginLock | undefined>;
   /** The login locks that end after `now`; those that ended are removed. */
   loginLocks(now: Date): Promise<LoginLock[]>;
 

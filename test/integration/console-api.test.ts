@@ -315,6 +315,24 @@ describe("console API: login locks across restarts", () => {
   });
 });
 
+describe("console API: a login lock the store could not keep", () => {
+  it("holds in memory until it ends: the store, which never had it, is not asked", async (t) => {
+    const console = await startTestConsole(t);
+    await console.addUser("alice", "reader");
+    const store = console.store;
+    // The write of each lock fails, as it would after the store's busy timeout.
+    store.setLoginLock = () => Promise.reject(new Error("SQLITE_BUSY: database is locked"));
+    for (let i = 0; i < 5; i += 1) {
+      assert.equal(
+        (await login(console, { user: "alice", password: "wrong password!" })).status,
+        401,
+      );
+    }
+    assert.equal((await login(console, { user: "alice", password: TEST_PASSWORD })).status, 429);
+    assert.equal(await store.loginLock("alice"), undefined);
+  });
+});
+
 describe("console API: errors", () => {
   it("every error is { error: { code, message } } with its status", async (t) => {
     const console = await startTestConsole(t);

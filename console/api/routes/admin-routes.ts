@@ -40,9 +40,13 @@ export function adminRoutes(app: FastifyInstance, store: ConsoleStore, guard: Lo
 
   app.get("/api/v1/users", admin, async (request): Promise<{ users: ApiUser[] }> => {
     queryOf(request.query, []);
+    const accounts = await store.listAccounts();
+    // One at a time: the guard reads the store only for a name it holds locked.
+    const locks: (number | undefined)[] = [];
+    for (const a of accounts) locks.push(await guard.lockedUntil(a.name));
     return {
-      users: (await store.listAccounts()).map((a) => {
-        const lockedUntil = guard.lockedUntil(a.name);
+      users: accounts.map((a, index) => {
+        const lockedUntil = locks[index];
         return {
           name: a.name,
           role: a.role,

@@ -48,7 +48,7 @@ export function sessionRoutes(app: FastifyInstance, options: SessionRouteOptions
         user: stringField(body["user"], "user", MAX_USER_NAME_CHARS),
         password: stringField(body["password"], "password", MAX_PASSWORD_CHARS),
       };
-      const block = guard.check(request.ip, login.user);
+      const block = await guard.check(request.ip, login.user);
       if (block !== undefined) {
         await options.refusals.record(request, {
           action: "login",
