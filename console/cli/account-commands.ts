@@ -1,8 +1,9 @@
 /**
- * `wms-console user add|remove|list|passwd` and `wms-console token create|list|revoke`: people's
- * accounts and programs' API tokens, in the store of `--data-dir` (the same file a running
- * console uses: a removed account or revoked token stops working at its next request). Each change
- * is written to the console's audit trail as done by `cli:OSUSER`.
+ * `wms-console user add|remove|list|passwd|unlock` and `wms-console token create|list|revoke`:
+ * people's accounts and programs' API tokens, in the store of `--data-dir` (the same file a
+ * running console uses: a removed account or revoked token stops working at its next request, and
+ * a lock lifted by `user unlock` at the name's next login). Each change is written to the
+ * console's audit trail as done by `cli:OSUSER`.
  */
 import type { Command } from "commander";
 import { ROLES, StoreConflictError, type ConsoleStore, type Role } from "../store/store.js";
@@ -81,7 +82,9 @@ async function withStore<T>(
 export function addAccountCommands(program: Command, io: ConsoleIo, open: StoreOpener) {
   const user = program
     .command("user")
-    .description("people's accounts in the store of --data-dir (add, remove, list, passwd)");
+    .description(
+      "people's accounts in the store of --data-dir (add, remove, list, passwd, unlock)",
+    );
 
   user
     .command("add")
@@ -181,6 +184,34 @@ export function addAccountCommands(program: Command, io: ConsoleIo, open: StoreO
         await cliAudit(store, io, "user.passwd", { user: name });
       });
       io.stdout.write(`new password for ${name}; its browser sessions have ended\n`);
+    });
+
+  user
+    .command("unlock")
+    .description(
+      "lift the lock that failed logins put on an account; a running console obeys at the next login",
+    )
+    .argument("<name>")
+    .action(async (name: string, _flags: unknown, command: Command) => {
+      const until = await withStore(open, command, async (store) => {
+        if ((await store.findAccount(name)) === undefined) {
+          throw new UsageError(`there is no account named ${name}`);
+        }
+        // A running console asks the store about a lock it holds at the name's next login
+        // (service.ts, storedLoginGuard): gone, it forgets the lock and the name's failures.
+        const removed = await store.removeLoginLock(loginLockName(name));
+        if (removed === undefined || removed.getTime() <= Date.now()) return undefined;
+        await cliAudit(store, io, "user.unlock", {
+          user: name,
+          lockedUntil: removed.toISOString(),
+        });
+        return removed;
+      });
+      io.stdout.write(
+        until === undefined
+          ? `${name} was not locked; nothing changed\n`
+          : `unlocked ${name} (it was locked until ${until.toISOString()})\n`,
+      );
     });
 
   const token = program

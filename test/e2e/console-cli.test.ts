@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import type { HostList } from "../../console/api/types.js";
+import type { AuditPage, HostList } from "../../console/api/types.js";
 import { openSqliteStore } from "../../console/store/sqlite-store.js";
 import { CONSOLE_BIN } from "../helpers/commands.js";
 
@@ -133,6 +133,9 @@ describe("wms-console user and token", () => {
         /no store: give --data-dir/,
       ],
       [["user", "remove", "nobody", ...data], "", /there is no account named nobody/],
+      [["user", "unlock", "nobody", ...data], "", /there is no account named nobody/],
+      [["user", "unlock", "alice", "--force", ...data], "", /unknown option '--force'/],
+      [["user", "unlock", ...data], "", /missing required argument 'name'/],
       [
         ["user", "passwd", "nobody", "--password-stdin", ...data],
         PASSWORD,
@@ -329,6 +332,103 @@ describe("wms-console service", () => {
     }[];
     assert.equal((await run(["token", "revoke", listed?.id ?? "", ...data])).status, 0);
     assert.equal((await fetch(`${url}/api/v1/me`, { headers })).status, 401);
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+  });
+
+  it("user unlock lifts a lock the running console holds: the right password logs in at once, and the failures start again", async (t) => {
+    const data = ["--data-dir", join(await tempDir(t), "data")];
+    for (const [name, role] of [
+      ["alice", "reader"],
+      ["root", "admin"],
+    ] as const) {
+      const added = await run(
+        ["user", "add", name, "--role", role, "--password-stdin", ...data],
+        PASSWORD,
+      );
+      assert.equal(added.status, 0, added.stderr);
+    }
+    const child = spawn(
+      process.execPath,
+      [CONSOLE_BIN, "--insecure-loopback", "--listen", "127.0.0.1:0", ...data],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    t.after(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code)),
+    );
+    const url = await new Promise<string>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout });
+      lines.on("line", (line) => {
+        const parsed = JSON.parse(line) as { msg?: string; url?: string };
+        if (parsed.msg === "console serving" && parsed.url !== undefined) resolve(parsed.url);
+      });
+      child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
+    });
+    const login = async (password: string) =>
+      (
+        await fetch(`${url}/api/v1/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ user: "alice", password }),
+        })
+      ).status;
+    const fail = async (times: number) => {
+      for (let i = 0; i < times; i += 1) assert.equal(await login("wrong password!"), 401);
+    };
+    const right = PASSWORD.trim();
+    const unlock = () => run(["user", "unlock", "alice", ...data]);
+
+    await fail(5);
+    assert.equal(await login(right), 429, "five failures in a row lock alice");
+    const unlocked = await unlock();
+    assert.equal(unlocked.status, 0, unlocked.stderr);
+    assert.match(
+      unlocked.stdout,
+      /^unlocked alice \(it was locked until \d{4}-\d\d-\d\dT\S+Z\)\n$/,
+    );
+    assert.equal(await login(right), 200, "the console obeys the unlock at once");
+    const again = await unlock();
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, "alice was not locked; nothing changed\n");
+
+    // Locked again and unlocked: the failures before the unlock do not count. Four failures
+    // leave alice unlocked (one failure would lock her again if they did), the fifth locks her.
+    await fail(5);
+    assert.equal(await login(right), 429);
+    assert.equal((await unlock()).status, 0);
+    await fail(4);
+    assert.deepEqual(
+      (
+        JSON.parse((await run(["user", "list", "-o", "json", ...data])).stdout) as {
+          name: string;
+          lockedUntil: string | null;
+        }[]
+      ).map((a) => [a.name, a.lockedUntil]),
+      [
+        ["alice", null],
+        ["root", null],
+      ],
+    );
+    await fail(1);
+    assert.equal(await login(right), 429);
+
+    // Each lift is in the console's audit trail, as done by the command line.
+    const token = (await run(["token", "create", "--user", "root", ...data])).stdout.trim();
+    const audit = (await (
+      await fetch(`${url}/api/v1/audit?action=user.unlock`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as AuditPage;
+    assert.deepEqual(
+      audit.records.map((r) => [r.auth, r.actor.startsWith("cli:"), r.detail["user"]]),
+      [
+        ["cli", true, "alice"],
+        ["cli", true, "alice"],
+      ],
+    );
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
   });
