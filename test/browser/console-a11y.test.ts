@@ -2,16 +2,16 @@
  * Accessibility of every page of the web UI, checked by axe-core (Deque's rules engine, from npm,
  * injected into the page: nothing fetched) against WCAG 2.1 A and AA — labels, names, roles,
  * contrast, landmarks, duplicate ids, keyboard-reachable scrolling regions — in Chromium against a
- * real console and a real agent: sign-in, the fleet, the sessions, a host, the action dialog's
- * preview, the audit trail (and a 1,000-host record's hosts and detail opened), policies, history
- * and accounts. A page with a violation fails the test, naming the rule and the elements.
+ * real console and a real agent: sign-in, the fleet, the sessions (a user's seven groups opened,
+ * and why another's are unknown), a host, the action dialog's preview, the audit trail (and a
+ * 1,000-host record's hosts and detail opened), policies, history and accounts. A page with a violation fails the test, naming the rule and the elements.
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, newContext } from "../helpers/browser.js";
-import { signIn, startUiFleet } from "../helpers/console-ui.js";
+import { MANY_GROUPS_USER, logOnWithGroups, signIn, startUiFleet } from "../helpers/console-ui.js";
 
 const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
@@ -88,6 +88,18 @@ describe("the web UI: accessibility (axe-core, WCAG 2.1 AA)", () => {
     const sessions = page.getByRole("grid", { name: "Sessions" });
     await sessions.getByRole("row").filter({ hasText: "amelia.hughes" }).waitFor();
     await assertAccessible(page, "the sessions page");
+    // A user in seven groups, the whole list open over the rows below; a user whose groups the
+    // agent could not read, why behind the same disclosure, open.
+    logOnWithGroups(fleet.hosts[0]!, 31);
+    fleet.hosts[0]!.backend.updateSession(3, { groups: null });
+    const many = sessions.getByRole("row").filter({ hasText: MANY_GROUPS_USER });
+    await many.getByText(/ \+5 more$/).click();
+    await page.getByRole("region", { name: `All 7 groups of ${MANY_GROUPS_USER}` }).waitFor();
+    await assertAccessible(page, "the sessions page with a user's groups open");
+    const unknown = sessions.getByRole("row").filter({ hasText: "zoë.brennan" });
+    await unknown.getByText("unknown (why?)").click();
+    await page.getByRole("region", { name: /^Why the groups of .* are unknown$/ }).waitFor();
+    await assertAccessible(page, "the sessions page with why a user's groups are unknown open");
 
     await page.getByLabel("User").fill("amelia*");
     await page

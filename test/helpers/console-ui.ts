@@ -12,6 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import type { ConsoleSettings } from "../../console/config/options.js";
 import type { StartConsoleOptions } from "../../console/service.js";
 import type { GraceClock } from "../../controller/index.js";
+import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { newContext, tabTo } from "./browser.js";
 import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
 import { waitForFleet } from "./console-events.js";
@@ -130,6 +131,46 @@ export function gatedGraceClock(): GatedGraceClock {
     started: startedPromise,
     release,
   };
+}
+
+/**
+ * The groups of a user in more groups than a sessions table's row names, with long names as a
+ * school's directory has them: sorted, as the agent reports them.
+ */
+export const MANY_GROUPS: readonly string[] = [
+  "CONTOSO-EDU\\Department of Mathematics and Computing",
+  "CONTOSO-EDU\\Examinations Officers (Invigilation)",
+  "CONTOSO-EDU\\Form Tutors Year 9 North Building",
+  "CONTOSO-EDU\\Library and Learning Resources Staff",
+  "CONTOSO-EDU\\MultiPoint Lab Supervisors",
+  "CONTOSO-EDU\\Safeguarding Designated Leads",
+  "CONTOSO-EDU\\Teachers",
+];
+
+/** The user in {@link MANY_GROUPS}, as the sessions table names her. */
+export const MANY_GROUPS_USER = "CONTOSO-EDU\\k.vandenberghe-okonkwo";
+
+/**
+ * Logs a user on to `host` (simulated backend): session `sessionId`, active, of `user`
+ * (`DOMAIN\user`) in `groups` — by default {@link MANY_GROUPS_USER} in {@link MANY_GROUPS}.
+ */
+export function logOnWithGroups(
+  host: FleetHost,
+  sessionId: number,
+  user = MANY_GROUPS_USER,
+  groups: readonly string[] = MANY_GROUPS,
+): void {
+  const [domainName = "", userName = ""] = user.split("\\");
+  host.backend.addSession({
+    sessionId,
+    state: SessionState.ACTIVE,
+    userName,
+    domainName,
+    protocol: "rdp",
+    stationName: `RDP-Tcp#${sessionId}`,
+    logonTime: new Date(Date.now() - 3_600_000),
+    groups,
+  });
 }
 
 /** Signs `page` in as `user` through the form, and waits for the signed-in page. */

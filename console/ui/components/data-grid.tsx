@@ -1,7 +1,8 @@
 /**
  * A table of many rows that renders only those on screen (@tanstack/virtual-core), with sorting
  * headers, row selection and the keyboard: the grid is one tab stop; ↑ ↓ Page Up/Down Home End
- * move the active row, Space selects it, Enter opens it, Ctrl+A selects everything that matches.
+ * move the active row, Space selects it, Enter opens it, Ctrl+A selects everything that matches;
+ * Tab from the grid reaches the active row's own controls (a cell's disclosure), if it has any.
  * Rows are ARIA grid rows with their position in the whole list (`aria-rowindex`), so a screen
  * reader says "row 1,204 of 20,000" although only thirty exist in the page.
  */
@@ -18,13 +19,23 @@ import {
 export const ROW_PX = 32;
 const HEADER_PX = 34;
 
+/** Where a cell is drawn: what a cell with a control of its own needs to know. */
+export interface CellPlace {
+  /**
+   * Whether the cell's row is the grid's active row (the keyboard's). The grid is one tab stop:
+   * a control in a cell stays out of the tab order (`tabIndex={-1}`) except in the active row,
+   * where Tab from the grid reaches it.
+   */
+  readonly active: boolean;
+}
+
 /** One column. */
 export interface Column<T> {
   readonly id: string;
   readonly header: string;
   /** A CSS grid track: `8rem`, `minmax(6rem, 1fr)`. */
   readonly width: string;
-  readonly cell: (row: T) => ComponentChild;
+  readonly cell: (row: T, place: CellPlace) => ComponentChild;
   /** Whether the column sorts when its header is pressed. */
   readonly sortable?: boolean;
   readonly align?: "end";
@@ -232,9 +243,10 @@ export function DataGrid<T>(props: DataGridProps<T>): JSX.Element {
           const row = rows[item.index];
           if (row === undefined) return null;
           const selected = selection?.isSelected(row) ?? false;
+          const place: CellPlace = { active: item.index === activeIndex };
           const classes = [
             "grid-row",
-            item.index === activeIndex ? "active" : "",
+            place.active ? "active" : "",
             selected ? "selected" : "",
             props.changed?.(row) ? "changed" : "",
             props.rowClass?.(row) ?? "",
@@ -271,7 +283,7 @@ export function DataGrid<T>(props: DataGridProps<T>): JSX.Element {
                   role="gridcell"
                   class={column.align === "end" ? "end" : undefined}
                 >
-                  {column.cell(row)}
+                  {column.cell(row, place)}
                 </div>
               ))}
             </div>

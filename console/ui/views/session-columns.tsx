@@ -1,4 +1,5 @@
 /** The columns of a session table and how each sorts. */
+import { Abridged } from "../components/abridged.js";
 import type { Column } from "../components/data-grid.js";
 import { SessionStateBadge } from "../components/status.js";
 import { formatDuration, formatTime, compareText } from "../format.js";
@@ -38,7 +39,7 @@ export function sessionColumns(nowMs: number, withHost: boolean): Column<Session
       header: "Groups",
       width: "minmax(7rem, 1fr)",
       sortable: true,
-      cell: (s) => <SessionGroups session={s} />,
+      cell: (s, place) => <SessionGroups session={s} active={place.active} />,
     },
     {
       id: "state",
@@ -98,23 +99,59 @@ export function sessionColumns(nowMs: number, withHost: boolean): Column<Session
 /** At most this many of a user's groups are named in the table; the rest are counted. */
 const GROUPS_SHOWN = 2;
 
-/** A session's groups: the first few and how many more (all of them in the tooltip). */
-function SessionGroups(props: { session: SessionView }) {
+/**
+ * A session's groups: one as it is; more (two seldom fit the column) as the first few and how many
+ * more, all of them behind a disclosure that floats over the rows below (the row keeps its
+ * height); `unknown`, with the agent's note behind the disclosure, when the agent could not read
+ * them. Only the active row's disclosure is in the tab order (the grid is one tab stop).
+ */
+function SessionGroups(props: { readonly session: SessionView; readonly active: boolean }) {
   const { groups, note } = props.session;
+  const user = qualifiedUser(props.session);
   if (groups === null) {
+    if (note === undefined) return <span class="muted">unknown</span>;
+    const short = (
+      <>
+        <span class="muted">unknown</span> <span class="more">(why?)</span>
+      </>
+    );
     return (
-      <span class="muted" title={note}>
-        unknown
-      </span>
+      <Abridged
+        floating
+        tabbable={props.active}
+        short={short}
+        wholeLabel={`Why the groups of ${user} are unknown`}
+      >
+        {note}
+      </Abridged>
     );
   }
-  const shown = groups.slice(0, GROUPS_SHOWN).join(", ");
+  if (groups.length <= 1) return <>{groups.join(", ")}</>;
   const more = groups.length - GROUPS_SHOWN;
+  const short = (
+    <>
+      <span class="first">{groups.slice(0, GROUPS_SHOWN).join(", ")}</span>
+      {more > 0 && (
+        <>
+          {" "}
+          <span class="more">+{more} more</span>
+        </>
+      )}
+    </>
+  );
   return (
-    <span title={groups.join("\n")}>
-      {shown}
-      {more > 0 ? <span class="muted"> +{more}</span> : null}
-    </span>
+    <Abridged
+      floating
+      tabbable={props.active}
+      short={short}
+      wholeLabel={`All ${groups.length} groups of ${user}`}
+    >
+      <ul>
+        {groups.map((group) => (
+          <li key={group}>{group}</li>
+        ))}
+      </ul>
+    </Abridged>
   );
 }
 
