@@ -95,7 +95,7 @@ describe("the web UI: sending a message", () => {
     // An agent answers where nothing did: retrying asks that host alone, with the same text.
     const back = await startHost({
       fqdn: fleet.unreachable,
-      listen: [`127.0.0.1:${fleet.unreachablePort}`],
+      listen: [fleet.unreachableAddress],
     });
     t.after(() => stopFleet([back]));
     await waitForFleet(fleet.console.fleet, () =>

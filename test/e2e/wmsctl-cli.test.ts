@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
-import { closedPort } from "../helpers/controller-fleet.js";
+import { closedAddress } from "../helpers/controller-fleet.js";
 import { spawnAgent, spawnWmsctl, type SpawnedAgent } from "../helpers/controller-spawn.js";
 
 void describe("wmsctl end to end, spawned, against spawned wms-agent processes", () => {
@@ -74,7 +74,7 @@ void describe("wmsctl end to end, spawned, against spawned wms-agent processes",
       ...both,
       "-s",
       "dead.lab.example.com",
-      `--resolve=dead.lab.example.com=127.0.0.1:${await closedPort()}`,
+      `--resolve=dead.lab.example.com=${await closedAddress()}`,
       "--retries",
       "0",
       "-o",

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { WMSCTL_BIN } from "../helpers/commands.js";
-import { closedPort } from "../helpers/controller-fleet.js";
+import { closedAddress } from "../helpers/controller-fleet.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HOST = "h1.lab.example.com";
@@ -51,14 +51,14 @@ const BUNDLE_DIR = join(ROOT, "dist");
 
 describe("wmsctl start-up", () => {
   let work = "";
-  let port = 0;
+  let address = "";
   let runs = 0;
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), "wmsfleet-startup-"));
     await writeFile(join(work, "trace.mjs"), TRACE);
     await writeFile(join(work, "trace-hooks.mjs"), TRACE_HOOKS);
-    port = await closedPort();
+    address = await closedAddress();
   });
   after(() => rm(work, { recursive: true, force: true }));
 
@@ -105,7 +105,7 @@ describe("wmsctl start-up", () => {
   const fleet = () => [
     "-s",
     HOST,
-    `--resolve=${HOST}=127.0.0.1:${port}`,
+    `--resolve=${HOST}=${address}`,
     "--insecure-loopback",
     "--retries",
     "0",

@@ -17,7 +17,7 @@ import { newContext, tabTo } from "./browser.js";
 import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
 import { waitForFleet } from "./console-events.js";
 import {
-  closedPort,
+  closedAddress,
   startFleet,
   stopFleet,
   type FleetHost,
@@ -48,8 +48,8 @@ export interface UiFleet {
   readonly hosts: readonly FleetHost[];
   /** The inventory's host on a closed port. */
   readonly unreachable: string;
-  /** That closed port: an agent started on it later makes the host answer. */
-  readonly unreachablePort: number;
+  /** Its address, `HOST:PORT` (a {@link closedAddress}): an agent started there makes it answer. */
+  readonly unreachableAddress: string;
   /** `FQDN=127.0.0.1:PORT` of an agent, for wmsctl's `--resolve`. */
   resolveOf(host: FleetHost): string;
 }
@@ -66,10 +66,10 @@ export async function startUiFleet(
   const hosts = await startFleet(specs);
   t.after(() => stopFleet(hosts));
   const unreachable = "gone.lab.example.com";
-  const unreachablePort = await closedPort();
+  const unreachableAddress = await closedAddress();
   const lines = [
     ...hosts.map((host) => `${host.fqdn} 127.0.0.1:${host.agent.ports[0] ?? 0}`),
-    `${unreachable} 127.0.0.1:${unreachablePort}`,
+    `${unreachable} ${unreachableAddress}`,
   ];
   const dir = await mkdtemp(join(tmpdir(), "wms-console-ui-test-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -87,7 +87,7 @@ export async function startUiFleet(
     console,
     hosts,
     unreachable,
-    unreachablePort,
+    unreachableAddress,
     resolveOf: (host) => `${host.fqdn}=127.0.0.1:${host.agent.ports[0] ?? 0}`,
   };
 }

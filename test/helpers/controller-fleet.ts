@@ -1,8 +1,8 @@
 /**
  * Test fleets for the controller: real agents (`startAgent` with the simulated backend) on
  * 127.0.0.1 ephemeral ports, each reached through a `--resolve`-style address override, plus the
- * faulty endpoints of DESIGN section 7: a closed port and a port that accepts TCP but never speaks
- * HTTP/2.
+ * faulty endpoints of DESIGN section 7: a closed port (on {@link CLOSED_HOST}) and a port that
+ * accepts TCP but never speaks HTTP/2.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { ServerCredentials } from "@grpc/grpc-js";
@@ -56,7 +56,12 @@ function observed(backend: SimulatedBackend, onDisconnect?: (sessionId: number) 
 
 /** A target that names `fqdn` and dials 127.0.0.1:`port`. */
 export function loopbackTarget(fqdn: string, port: number): Target {
-  const [target] = resolveTargets({ servers: [fqdn], resolve: [`${fqdn}=127.0.0.1:${port}`] });
+  return addressTarget(fqdn, `127.0.0.1:${port}`);
+}
+
+/** A target that names `fqdn` and dials `address` (`HOST:PORT`). */
+export function addressTarget(fqdn: string, address: string): Target {
+  const [target] = resolveTargets({ servers: [fqdn], resolve: [`${fqdn}=${address}`] });
   if (target === undefined) throw new Error("no target");
   return target;
 }
@@ -76,7 +81,8 @@ export async function startHost(spec: FleetHostSpec): Promise<FleetHost> {
   });
   const port = agent.ports[0];
   if (port === undefined) throw new Error("agent bound no port");
-  return { fqdn: spec.fqdn, agent, backend, target: loopbackTarget(spec.fqdn, port) };
+  const host = (spec.listen?.[0] ?? "127.0.0.1:0").replace(/:\d+$/, "");
+  return { fqdn: spec.fqdn, agent, backend, target: addressTarget(spec.fqdn, `${host}:${port}`) };
 }
 
 /** Starts agents in parallel; stops the ones that started if any fails. */
@@ -96,14 +102,30 @@ export async function stopFleet(hosts: readonly FleetHost[]): Promise<void> {
   await Promise.all(hosts.map((host) => host.agent.shutdown({ graceMs: 0 })));
 }
 
-/** A loopback port nothing listens on (bound, read back, closed). */
-export async function closedPort(): Promise<number> {
+/**
+ * The loopback address of the closed ports: every test's servers listen on 127.0.0.1 (or on a
+ * port of their own), none on this one, so a port of it stays closed for as long as a test needs
+ * it. A port of 127.0.0.1 bound, read back and closed does not: the next `listen(0)` of any test
+ * file running beside it may be given that port (one in 100 was, within the next 100 binds, on
+ * this machine), and the host meant to be unreachable then answers as another test's agent,
+ * console or silent server. (A server on every address, `[::]:0`, could still take one: a
+ * single test binds one, for a moment.)
+ */
+export const CLOSED_HOST = "127.0.0.2";
+
+/** `127.0.0.2:PORT` where nothing listens (bound, read back, closed; see {@link CLOSED_HOST}). */
+export async function closedAddress(): Promise<string> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, CLOSED_HOST, resolve));
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
+  return `${CLOSED_HOST}:${address.port}`;
+}
+
+/** A target that names `fqdn` and dials a {@link closedAddress}. */
+export async function closedTarget(fqdn: string): Promise<Target> {
+  return addressTarget(fqdn, await closedAddress());
 }
 
 /** A TCP server that accepts connections and never answers: no HTTP/2, no close. */

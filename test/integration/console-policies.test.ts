@@ -23,7 +23,12 @@ import type {
 import type { GraceClock } from "../../controller/index.js";
 import { waitForFleet } from "../helpers/console-events.js";
 import { startTestConsole, type TestConsole } from "../helpers/console-harness.js";
-import { closedPort, startFleet, stopFleet, type FleetHost } from "../helpers/controller-fleet.js";
+import {
+  closedAddress,
+  startFleet,
+  stopFleet,
+  type FleetHost,
+} from "../helpers/controller-fleet.js";
 
 const H1 = "ws1.lab.example.com";
 const H2 = "ws2.lab.example.com";
@@ -72,7 +77,7 @@ async function lab(t: TestContext): Promise<Lab> {
     inventory,
     [
       ...hosts.map((h) => `${h.fqdn} 127.0.0.1:${h.agent.ports[0] ?? 0}\n`),
-      `${DOWN} 127.0.0.1:${await closedPort()}\n`,
+      `${DOWN} ${await closedAddress()}\n`,
     ].join(""),
   );
   const clock = { now: Date.now() };

@@ -5,7 +5,12 @@ import { dirname, join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
-import { closedPort, startFleet, stopFleet, type FleetHost } from "../helpers/controller-fleet.js";
+import {
+  closedAddress,
+  startFleet,
+  stopFleet,
+  type FleetHost,
+} from "../helpers/controller-fleet.js";
 
 const H1 = "h1.lab.example.com";
 const H2 = "h2.lab.example.com";
@@ -121,7 +126,7 @@ void describe("wmsctl in-process against real agents", () => {
       ...flags,
       "-s",
       gone,
-      `--resolve=${gone}=127.0.0.1:${await closedPort()}`,
+      `--resolve=${gone}=${await closedAddress()}`,
       "--retries",
       "0",
       "--rerun-file",
@@ -133,7 +138,7 @@ void describe("wmsctl in-process against real agents", () => {
     assert.equal(run.status, 3, run.stderr);
     assert.match(
       run.stderr,
-      /VERBOSE: gone\.lab\.example\.com at 127\.0\.0\.1:\d+: unreachable \(UNAVAILABLE\) after 1 attempt, \d+ ms/,
+      /VERBOSE: gone\.lab\.example\.com at 127\.0\.0\.2:\d+: unreachable \(UNAVAILABLE\) after 1 attempt, \d+ ms/,
     );
     assert.match(
       run.stderr,
@@ -148,7 +153,7 @@ void describe("wmsctl in-process against real agents", () => {
       .split("\n")
       .filter((l) => !l.startsWith("#") && l !== "");
     assert.equal(lines.length, 1);
-    assert.match(lines[0] ?? "", /^gone\.lab\.example\.com 127\.0\.0\.1:\d+$/);
+    assert.match(lines[0] ?? "", /^gone\.lab\.example\.com 127\.0\.0\.2:\d+$/);
   });
 
   void it("--confirm asks before each change: Yes, No, Yes to All", async () => {

@@ -5,7 +5,7 @@ import { RpcError } from "../../agent/server/rpc-error.js";
 import { Outcome } from "../../proto/gen/wms/v1/wms_session.js";
 import { createController, type HostResult, type Target } from "../../controller/index.js";
 import {
-  closedPort,
+  closedTarget,
   loopbackTarget,
   startFleet,
   startSilentServer,
@@ -51,7 +51,7 @@ void describe("controller fan-out to 50 agents on loopback", () => {
     silent = await startSilentServer();
     targets = [
       ...fleet.map((host) => host.target),
-      loopbackTarget(unreachable, await closedPort()),
+      await closedTarget(unreachable),
       loopbackTarget(silentHost, silent.port),
     ];
   });

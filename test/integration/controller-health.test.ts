@@ -21,7 +21,8 @@ import {
 } from "../../controller/index.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 import {
-  closedPort,
+  addressTarget,
+  closedAddress,
   loopbackTarget,
   startHost,
   type FleetHost,
@@ -67,7 +68,7 @@ void describe("health: grpc.health.v1.Health/Check of each host, with GetAgentIn
   let up: FleetHost;
   let down: Agent;
   let downTarget: Target;
-  let gonePort: number;
+  let goneAddress: string;
   let flags: string[];
 
   before(async () => {
@@ -86,14 +87,14 @@ void describe("health: grpc.health.v1.Health/Check of each host, with GetAgentIn
     const notServing = watchUntil(downPort, "NOT_SERVING");
     backend.setAvailable(false);
     await notServing;
-    gonePort = await closedPort();
+    goneAddress = await closedAddress();
     flags = [
       "--insecure-loopback",
       "-s",
       `${UP},${DOWN},${GONE}`,
       `--resolve=${UP}=127.0.0.1:${up.agent.ports[0]}`,
       `--resolve=${DOWN}=127.0.0.1:${downPort}`,
-      `--resolve=${GONE}=127.0.0.1:${gonePort}`,
+      `--resolve=${GONE}=${goneAddress}`,
       "--retries",
       "0",
     ];
@@ -110,7 +111,7 @@ void describe("health: grpc.health.v1.Health/Check of each host, with GetAgentIn
     });
     try {
       const results: HostResult<AgentHealth>[] = [];
-      const targets = [up.target, downTarget, loopbackTarget(GONE, gonePort)];
+      const targets = [up.target, downTarget, addressTarget(GONE, goneAddress)];
       for await (const result of controller.checkHealth(targets, {
         agentInfo: true,
         signal: new AbortController().signal,

@@ -23,7 +23,7 @@ import {
   type DisconnectAllResponse,
   type SessionResult,
 } from "../../proto/gen/wms/v1/wms_session.js";
-import { closedPort, loopbackTarget, startHost, stopFleet } from "../helpers/controller-fleet.js";
+import { closedTarget, loopbackTarget, startHost, stopFleet } from "../helpers/controller-fleet.js";
 import { AGENT_BIN } from "../helpers/commands.js";
 
 /** Sessions 2, 3 and 4 can be disconnected, each taking `latencyMs`; 0 is protected. */
@@ -168,7 +168,7 @@ void describe("faults in one DisconnectAll fan-out", () => {
     if (plain === undefined || slow === undefined) throw new Error("no hosts");
     t.after(() => stopFleet([plain, slow]));
     slow.backend.inject(2, { disconnectLatencyMs: 300 });
-    const closed = await closedPort();
+    const closed = await closedTarget("closed.faults.test");
 
     const [killed, sigterm, restartedFirst] = await Promise.all([
       spawnAgent(t, dir, "killed.faults.test", { latencyMs: 60_000 }),
@@ -192,7 +192,7 @@ void describe("faults in one DisconnectAll fan-out", () => {
       loopbackTarget("sigterm.faults.test", sigterm.port),
       // The name the agent answers to changes with the restart; expected_host must match it.
       loopbackTarget("restarted-2.faults.test", restartedFirst.port),
-      loopbackTarget("closed.faults.test", closed),
+      closed,
     ];
     const controller = createController({
       credentials: credentials.createInsecure(),

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { credentials } from "@grpc/grpc-js";
 import { createController } from "../../controller/index.js";
-import { closedPort, loopbackTarget } from "../helpers/controller-fleet.js";
+import { closedTarget } from "../helpers/controller-fleet.js";
 
 void describe("fan-out clock", () => {
   void it("measures the deadline on the injected clock, not the wall clock", async () => {
@@ -27,7 +27,7 @@ void describe("fan-out clock", () => {
     try {
       const results = [];
       for await (const result of controller.getAgentInfo([
-        loopbackTarget("closed.example.com", await closedPort()),
+        await closedTarget("closed.example.com"),
       ])) {
         results.push(result);
       }
