@@ -22,6 +22,21 @@ import type { Role } from "../../console/store/store.js";
 /** The password of every account a test makes. */
 export const TEST_PASSWORD = "correct horse battery staple";
 
+/**
+ * The controller of a test console watching agents of the test's own process: quick
+ * reconnections (the tests wait for conditions, never for time), and 20 s for each host's answer
+ * or first snapshot. With 5 s, two browser tests waiting for an agent's preview failed under the
+ * whole suite on two cores (load average 25) while they passed alone; the integration tests ask
+ * the same agents the same things, and the large fleet's test a snapshot of 6,000 sessions. No
+ * test waits this bound out: a host meant to be unreachable is on a closed port, refused at each
+ * attempt, and given up on after its retries.
+ */
+export const TEST_CONTROLLER = {
+  watchReconnectBaseDelayMs: 20,
+  watchReconnectMaxDelayMs: 100,
+  timeoutMs: 20_000,
+} as const;
+
 /** A console under test. */
 export interface TestConsole extends RunningConsole {
   readonly dataDir: string;

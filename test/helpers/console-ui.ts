@@ -14,7 +14,12 @@ import type { StartConsoleOptions } from "../../console/service.js";
 import type { GraceClock } from "../../controller/index.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { newContext, tabTo } from "./browser.js";
-import { TEST_PASSWORD, startTestConsole, type TestConsole } from "./console-harness.js";
+import {
+  TEST_CONTROLLER,
+  TEST_PASSWORD,
+  startTestConsole,
+  type TestConsole,
+} from "./console-harness.js";
 import { waitForFleet } from "./console-events.js";
 import {
   closedAddress,
@@ -25,21 +30,13 @@ import {
 } from "./controller-fleet.js";
 import { UI_DIR } from "./browser.js";
 
-/**
- * Quick reconnections: the tests wait for conditions, never for time. Each host gets 20 s for an
- * answer: the agents run in the test's own process, and with 5 s two tests that wait for an
- * agent's preview failed under the whole suite on two cores (load average 25); the host nothing
- * answers at is given up on after as long, once per preview.
- */
-const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 20_000 };
-
 /** Starts a console whose `/` is the UI as `npm run build` made it. */
 export async function startUiConsole(
   t: TestContext,
   settings: ConsoleSettings = {},
   options: Pick<StartConsoleOptions, "controller" | "fleet" | "background"> = {},
 ): Promise<TestConsole> {
-  return startTestConsole(t, settings, { controller: FAST, ...options, uiDir: UI_DIR });
+  return startTestConsole(t, settings, { controller: TEST_CONTROLLER, ...options, uiDir: UI_DIR });
 }
 
 /** A console watching real agents, and a host in its inventory that nothing answers at. */

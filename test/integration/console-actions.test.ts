@@ -13,7 +13,12 @@ import { describe, it, type TestContext } from "node:test";
 import type { AuditRecord, AuditSink } from "../../agent/audit/audit-record.js";
 import type { ActionHostResult, ApiErrorBody, AuditPage } from "../../console/api/types.js";
 import { WHAT_IF_FAILURES_MAX_CHARS } from "../../console/api/routes/actions-route.js";
-import { startTestConsole, type SignedIn, type TestConsole } from "../helpers/console-harness.js";
+import {
+  TEST_CONTROLLER,
+  startTestConsole,
+  type SignedIn,
+  type TestConsole,
+} from "../helpers/console-harness.js";
 import { until } from "../helpers/until.js";
 import { waitForFleet } from "../helpers/console-events.js";
 import { startFleet, stopFleet, type FleetHost } from "../helpers/controller-fleet.js";
@@ -57,7 +62,7 @@ async function setup(t: TestContext): Promise<Setup> {
     t,
     { inventory: [inventory] },
     {
-      controller: { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 5000 },
+      controller: TEST_CONTROLLER,
     },
   );
   await console.addUser("alice", "operator");

@@ -14,7 +14,7 @@ import { it } from "node:test";
 import { MAX_BUFFERED_BYTES } from "../../console/api/routes/events-route.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { openEvents, waitForFleet } from "../helpers/console-events.js";
-import { startTestConsole } from "../helpers/console-harness.js";
+import { TEST_CONTROLLER, startTestConsole } from "../helpers/console-harness.js";
 import { startFleet, stopFleet } from "../helpers/controller-fleet.js";
 
 /** Sessions added to the classroom: their snapshot is larger than the buffer limit. */
@@ -48,11 +48,7 @@ it(
       t,
       { inventory: [inventory] },
       {
-        controller: {
-          watchReconnectBaseDelayMs: 20,
-          watchReconnectMaxDelayMs: 100,
-          timeoutMs: 5000,
-        },
+        controller: TEST_CONTROLLER,
       },
     );
     await waitForFleet(console.fleet, () => {

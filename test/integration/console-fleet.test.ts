@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { RpcError } from "../../agent/server/rpc-error.js";
 import type { ApiErrorBody, HostList, SessionList } from "../../console/api/types.js";
-import { startTestConsole, type TestConsole } from "../helpers/console-harness.js";
+import { TEST_CONTROLLER, startTestConsole, type TestConsole } from "../helpers/console-harness.js";
 import { openEvents, waitForFleet } from "../helpers/console-events.js";
 import {
   startFleet,
@@ -23,9 +23,6 @@ import {
 } from "../helpers/controller-fleet.js";
 import { spawnAgent } from "../helpers/agent-process.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
-
-/** Quick reconnections: the test waits for conditions, never for time. */
-const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 5000 };
 
 function inventoryOf(hosts: readonly { fqdn: string; port: number }[]): string {
   return hosts.map((h) => `${h.fqdn} 127.0.0.1:${h.port}\n`).join("");
@@ -47,7 +44,11 @@ async function fleetConsole(
   t.after(() => stopFleet(hosts));
   const inventory = join(await tempDir(t), "lab.txt");
   await writeFile(inventory, inventoryOf(hosts.map((h) => ({ fqdn: h.fqdn, port: portOf(h) }))));
-  const console = await startTestConsole(t, { inventory: [inventory] }, { controller: FAST });
+  const console = await startTestConsole(
+    t,
+    { inventory: [inventory] },
+    { controller: TEST_CONTROLLER },
+  );
   await console.addUser("reader", "reader");
   const { token } = await console.addToken("reader");
   return { console, hosts, inventory, token };
@@ -208,7 +209,11 @@ describe("console fleet: agents that go and come back", () => {
     const first = await spawnAgent(t, []);
     const inventory = join(await tempDir(t), "lab.txt");
     await writeFile(inventory, `mps01.lab.example.com 127.0.0.1:${first.port}\n`);
-    const console = await startTestConsole(t, { inventory: [inventory] }, { controller: FAST });
+    const console = await startTestConsole(
+      t,
+      { inventory: [inventory] },
+      { controller: TEST_CONTROLLER },
+    );
     const host = () => console.fleet.host("mps01.lab.example.com");
     await waitForFleet(
       console.fleet,

@@ -17,7 +17,7 @@ import { openSqliteStore } from "../../console/store/sqlite-store.js";
 import type { NewHistoryEvent } from "../../console/store/store.js";
 import { SessionState } from "../../proto/gen/wms/v1/wms_session.js";
 import { waitForFleet } from "../helpers/console-events.js";
-import { startTestConsole } from "../helpers/console-harness.js";
+import { TEST_CONTROLLER, startTestConsole } from "../helpers/console-harness.js";
 import { startFleet, stopFleet } from "../helpers/controller-fleet.js";
 
 const T0 = Date.parse("2026-11-02T08:00:00Z");
@@ -320,11 +320,7 @@ describe("console history: recorded from real agents", () => {
       t,
       { inventory: [inventory] },
       {
-        controller: {
-          watchReconnectBaseDelayMs: 20,
-          watchReconnectMaxDelayMs: 100,
-          timeoutMs: 5000,
-        },
+        controller: TEST_CONTROLLER,
         background: { timers: false },
       },
     );

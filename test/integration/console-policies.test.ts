@@ -22,7 +22,7 @@ import type {
 } from "../../console/api/types.js";
 import type { GraceClock } from "../../controller/index.js";
 import { waitForFleet } from "../helpers/console-events.js";
-import { startTestConsole, type TestConsole } from "../helpers/console-harness.js";
+import { TEST_CONTROLLER, startTestConsole, type TestConsole } from "../helpers/console-harness.js";
 import {
   closedAddress,
   startFleet,
@@ -33,7 +33,6 @@ import {
 const H1 = "ws1.lab.example.com";
 const H2 = "ws2.lab.example.com";
 const DOWN = "ws3.lab.example.com";
-const FAST = { watchReconnectBaseDelayMs: 20, watchReconnectMaxDelayMs: 100, timeoutMs: 5000 };
 
 /** A grace clock that does not wait: it records the wait and calls `during` (a user comes back). */
 function graceClock(): GraceClock & { slept: number[]; during: () => void } {
@@ -86,7 +85,7 @@ async function lab(t: TestContext): Promise<Lab> {
     t,
     { inventory: [inventory] },
     {
-      controller: { ...FAST, retries: 0 },
+      controller: { ...TEST_CONTROLLER, retries: 0 },
       background: { now: () => clock.now, timers: false, graceClock: grace },
     },
   );
