@@ -34,8 +34,15 @@ describe("the web UI: accounts and tokens", () => {
     await signIn(page, console.url, "ada");
     await page.getByRole("banner").getByRole("link", { name: "Accounts" }).click();
     const people = page.getByRole("table", { name: "People" });
-    await people.getByRole("row").filter({ hasText: "ada (you)" }).waitFor();
+    const own = people.getByRole("row").filter({ hasText: "ada (you)" });
+    await own.waitFor();
     assert.equal(await page.getByRole("button", { name: /^Remove ada/ }).count(), 0);
+    // Her own role is text, not a picker, and says why in words (not a tooltip).
+    assert.equal(await own.getByRole("combobox").count(), 0);
+    assert.equal(
+      (await own.getByRole("cell").first().textContent())?.trim(),
+      "admin (another admin can change it)",
+    );
 
     const form = page.getByRole("form", { name: "Add an account" });
     await form.getByLabel("Name").fill("bob");

@@ -152,7 +152,10 @@ export function AccountsPage(props: { readonly api: ApiClient; readonly me: stri
                 </th>
                 <td>
                   {self ? (
-                    <span title="Another admin can change your role">{user.role}</span>
+                    <>
+                      {user.role}
+                      <span class="muted"> (another admin can change it)</span>
+                    </>
                   ) : (
                     <RoleSelect
                       label={`Role of ${user.name}`}
