@@ -4,7 +4,8 @@
  * contrast, landmarks, duplicate ids, keyboard-reachable scrolling regions — in Chromium against a
  * real console and a real agent: sign-in, the fleet, the sessions (a user's seven groups opened,
  * and why another's are unknown), a host, the action dialog's preview, the audit trail (and a
- * 1,000-host record's hosts and detail opened), policies, history and accounts. A page with a violation fails the test, naming the rule and the elements.
+ * 1,000-host record's hosts and detail opened), policies, history and accounts. A page with a
+ * violation fails the test, naming the rule and the elements.
  */
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
