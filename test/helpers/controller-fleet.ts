@@ -35,6 +35,11 @@ export interface FleetHostSpec {
   readonly credentials?: ServerCredentials;
   /** Where the agent's audit records go. @default none */
   readonly audit?: AuditSink;
+  /**
+   * The clock of the agent and of its simulated backend (Unix ms): a fixed one makes the
+   * fixture's idle times exact in every answer, however long the test takes. @default Date.now
+   */
+  readonly now?: () => number;
 }
 
 /** The backend as the agent sees it: the simulated one, observed by `onDisconnect`. */
@@ -66,9 +71,16 @@ export function addressTarget(fqdn: string, address: string): Target {
   return target;
 }
 
+/**
+ * A moment of the shipped classroom's morning, after every logon (Unix ms): the clock to give a
+ * fleet ({@link FleetHostSpec.now}) whose idle times a test reads exactly — session 14 is then
+ * idle 210 s (`3m30s`), session 5 1,870 s (`31m10s`).
+ */
+export const CLASSROOM_NOW_MS = Date.parse("2026-03-10T09:30:00Z");
+
 /** Starts one agent with a fresh simulated classroom. */
 export async function startHost(spec: FleetHostSpec): Promise<FleetHost> {
-  const backend = createSimulatedBackend();
+  const backend = createSimulatedBackend(spec.now === undefined ? {} : { now: spec.now });
   const agent = await startAgent({
     hostFqdn: spec.agentFqdn ?? spec.fqdn,
     backend: observed(backend, spec.onDisconnect),
@@ -78,6 +90,7 @@ export async function startHost(spec: FleetHostSpec): Promise<FleetHost> {
     ...(spec.authorize === undefined ? {} : { authorize: spec.authorize }),
     ...(spec.credentials === undefined ? {} : { credentials: spec.credentials }),
     ...(spec.audit === undefined ? {} : { audit: spec.audit }),
+    ...(spec.now === undefined ? {} : { now: spec.now }),
   });
   const port = agent.ports[0];
   if (port === undefined) throw new Error("agent bound no port");

@@ -6,6 +6,7 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import type { HostReport } from "../../controller/cli/report.js";
 import { runWmsctl } from "../helpers/controller-cli.js";
 import {
+  CLASSROOM_NOW_MS,
   closedAddress,
   startFleet,
   stopFleet,
@@ -26,9 +27,13 @@ void describe("wmsctl in-process against real agents", () => {
   after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  // A fresh classroom on each agent for each test.
+  // A fresh classroom on each agent for each test, at a fixed moment: idle times are exact.
   beforeEach(async () => {
-    fleet = await startFleet([{ fqdn: H1 }, { fqdn: H2 }]);
+    const now = () => CLASSROOM_NOW_MS;
+    fleet = await startFleet([
+      { fqdn: H1, now },
+      { fqdn: H2, now },
+    ]);
     flags = [
       "--insecure-loopback",
       "-s",
@@ -45,7 +50,7 @@ void describe("wmsctl in-process against real agents", () => {
     assert.match(table.stdout, /^HOST\s+ID\s+STATE\s+USER\s+STATION\s+CLIENT\s+IDLE\s+PROTECTED\n/);
     assert.match(
       table.stdout,
-      /h2\.lab\.example\.com\s+5\s+IDLE\s+LAB\\oliver\.bennett\s+RDP-Tcp#2\s+LAB-LT-03\s+31m/,
+      /h2\.lab\.example\.com\s+5\s+IDLE\s+LAB\\oliver\.bennett\s+RDP-Tcp#2\s+LAB-LT-03\s+31m10s\s/,
     );
     assert.match(table.stderr, /2 hosts: 2 ok; 38 sessions/);
 
