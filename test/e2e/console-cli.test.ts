@@ -5,11 +5,12 @@
  * runs (revoked, it stops at once), and SIGHUP reading the inventory again.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { AuditPage, HostList } from "../../console/api/types.js";
@@ -46,6 +47,45 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 const PASSWORD = "correct horse battery staple\n";
+
+/** A `wms-console` service run by a test: the child, its URL and how it ends. */
+interface ServingConsole {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `wms-console --insecure-loopback --listen 127.0.0.1:0 ...args` and waits until it logs
+ * that it serves; each log line (JSON) also goes to `onLine`. Killed at the test's end if alive.
+ */
+async function serveConsole(
+  t: TestContext,
+  args: readonly string[],
+  onLine: (line: Record<string, unknown>) => void = () => {},
+): Promise<ServingConsole> {
+  const child = spawn(
+    process.execPath,
+    [CONSOLE_BIN, "--insecure-loopback", "--listen", "127.0.0.1:0", ...args],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  t.after(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed["msg"] === "console serving" && typeof parsed["url"] === "string") {
+        resolve(parsed["url"]);
+      }
+      onLine(parsed);
+    });
+    child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
+  });
+  return { child, url, exited };
+}
 
 describe("wms-console user and token", () => {
   it("user add, list, passwd, remove; each change in the audit trail as cli:USER", async (t) => {
@@ -303,25 +343,7 @@ describe("wms-console service", () => {
   it("serves until SIGTERM; a token made by the command line works at once, and stops at once when revoked", async (t) => {
     const data = ["--data-dir", join(await tempDir(t), "data")];
     await run(["user", "add", "robot", "--role", "reader", "--password-stdin", ...data], PASSWORD);
-    const child = spawn(
-      process.execPath,
-      [CONSOLE_BIN, "--insecure-loopback", "--listen", "127.0.0.1:0", ...data],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    t.after(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code)),
-    );
-    const url = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout });
-      lines.on("line", (line) => {
-        const parsed = JSON.parse(line) as { msg?: string; url?: string };
-        if (parsed.msg === "console serving" && parsed.url !== undefined) resolve(parsed.url);
-      });
-      child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
-    });
+    const { child, url, exited } = await serveConsole(t, data);
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: "ok" });
     const token = (await run(["token", "create", "--user", "robot", ...data])).stdout.trim();
@@ -348,25 +370,7 @@ describe("wms-console service", () => {
       );
       assert.equal(added.status, 0, added.stderr);
     }
-    const child = spawn(
-      process.execPath,
-      [CONSOLE_BIN, "--insecure-loopback", "--listen", "127.0.0.1:0", ...data],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    t.after(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code)),
-    );
-    const url = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout });
-      lines.on("line", (line) => {
-        const parsed = JSON.parse(line) as { msg?: string; url?: string };
-        if (parsed.msg === "console serving" && parsed.url !== undefined) resolve(parsed.url);
-      });
-      child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
-    });
+    const { child, url, exited } = await serveConsole(t, data);
     const login = async (password: string) =>
       (
         await fetch(`${url}/api/v1/login`, {
@@ -452,35 +456,14 @@ describe("wms-console service", () => {
       const real = join(dir, "real", "hosts.txt");
       await writeFile(real, "one.lab.test 127.0.0.1:9\ntwo.lab.test 127.0.0.1:9\n");
       await symlink(real, join(dir, "conf", "hosts.txt"));
-      const child = spawn(
-        process.execPath,
-        [
-          CONSOLE_BIN,
-          "--insecure-loopback",
-          "--listen",
-          "127.0.0.1:0",
-          "--inventory",
-          join(dir, "conf", "hosts.txt"),
-          ...data,
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
+      const reloads: Record<string, unknown>[] = [];
+      const { child, url, exited } = await serveConsole(
+        t,
+        ["--inventory", join(dir, "conf", "hosts.txt"), ...data],
+        (line) => {
+          if (line["msg"] === "inventory reloaded") reloads.push(line);
+        },
       );
-      t.after(() => {
-        if (child.exitCode === null) child.kill("SIGKILL");
-      });
-      const exited = new Promise<number | null>((resolve) =>
-        child.on("exit", (code) => resolve(code)),
-      );
-      const reloads: { reason?: string; added?: string[]; removed?: string[] }[] = [];
-      const url = await new Promise<string>((resolve, reject) => {
-        const lines = createInterface({ input: child.stdout });
-        lines.on("line", (line) => {
-          const parsed = JSON.parse(line) as { msg?: string; url?: string; reason?: string };
-          if (parsed.msg === "console serving" && parsed.url !== undefined) resolve(parsed.url);
-          if (parsed.msg === "inventory reloaded") reloads.push(parsed);
-        });
-        child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
-      });
       const hostNames = async () => {
         const response = await fetch(`${url}/api/v1/hosts`, {
           headers: { authorization: `Bearer ${token}` },
